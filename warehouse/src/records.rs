@@ -1,0 +1,517 @@
+//! Record types and their Arrow batch builders, one per table.
+//!
+//! Builders append typed records and `finish()` into a `RecordBatch` with exactly the table's
+//! schema (see [`crate::tables`]), so collectors never hand-assemble columns.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    Float64Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use chrono::Datelike;
+
+use crate::tables::{self, TableSpec};
+use crate::{Error, Result, Symbol, Timeframe, Timestamp};
+
+fn ts_builder(cap: usize) -> TimestampMicrosecondBuilder {
+    TimestampMicrosecondBuilder::with_capacity(cap).with_timezone("UTC")
+}
+
+fn finish(spec: &'static TableSpec, cols: Vec<ArrayRef>) -> Result<RecordBatch> {
+    RecordBatch::try_new(spec.arrow_schema(), cols).map_err(|e| Error::Internal {
+        table: spec.name,
+        source: Box::new(e),
+    })
+}
+
+/// UTC calendar date (`YYYY-MM-DD`) of a timestamp: the partition value of feed tables.
+pub fn utc_date(ts: Timestamp) -> String {
+    ts.to_datetime().format("%Y-%m-%d").to_string()
+}
+
+/// One OHLCV bar.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bar {
+    pub symbol: Symbol,
+    pub timeframe: Timeframe,
+    /// Bar open time.
+    pub ts_event: Timestamp,
+    /// When the complete bar could be known (bar close for historical imports).
+    pub ts_recv: Timestamp,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+    pub source: String,
+}
+
+impl Bar {
+    /// Check the bar is internally consistent; `Err` names the first problem.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        for (name, v) in [
+            ("open", self.open),
+            ("high", self.high),
+            ("low", self.low),
+            ("close", self.close),
+        ] {
+            if !v.is_finite() {
+                return Err(format!("{name} is not a finite number ({v})"));
+            }
+        }
+        if !self.volume.is_finite() || self.volume < 0.0 {
+            return Err(format!(
+                "volume must be finite and >= 0 (got {})",
+                self.volume
+            ));
+        }
+        if self.high < self.low {
+            return Err(format!("high {} < low {}", self.high, self.low));
+        }
+        if self.open > self.high || self.close > self.high {
+            return Err(format!(
+                "open/close above high {} (open {}, close {})",
+                self.high, self.open, self.close
+            ));
+        }
+        if self.open < self.low || self.close < self.low {
+            return Err(format!(
+                "open/close below low {} (open {}, close {})",
+                self.low, self.open, self.close
+            ));
+        }
+        if self.ts_recv < self.ts_event {
+            return Err("ts_recv before ts_event".into());
+        }
+        Ok(())
+    }
+}
+
+/// Builds `bars` batches.
+#[derive(Default)]
+pub struct BarsBuilder {
+    symbol: StringBuilder,
+    timeframe: StringBuilder,
+    ts_event: Vec<i64>,
+    ts_recv: Vec<i64>,
+    open: Float64Builder,
+    high: Float64Builder,
+    low: Float64Builder,
+    close: Float64Builder,
+    volume: Float64Builder,
+    open_interest: Float64Builder,
+    source: StringBuilder,
+    year: Int32Builder,
+}
+
+impl BarsBuilder {
+    pub fn push(&mut self, b: &Bar) {
+        self.push_with_oi(b, None);
+    }
+
+    /// Append a bar with an open interest (futures and options).
+    pub fn push_with_oi(&mut self, b: &Bar, open_interest: Option<f64>) {
+        self.symbol.append_value(b.symbol.as_str());
+        self.timeframe.append_value(b.timeframe.to_string());
+        self.ts_event.push(b.ts_event.as_micros());
+        self.ts_recv.push(b.ts_recv.as_micros());
+        self.open.append_value(b.open);
+        self.high.append_value(b.high);
+        self.low.append_value(b.low);
+        self.close.append_value(b.close);
+        self.volume.append_value(b.volume);
+        self.open_interest.append_option(open_interest);
+        self.source.append_value(&b.source);
+        self.year.append_value(b.ts_event.to_datetime().year());
+    }
+
+    pub fn len(&self) -> usize {
+        self.ts_event.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ts_event.is_empty()
+    }
+
+    /// Finish into a batch with [`tables::BARS`]'s schema; the builder is left empty.
+    pub fn finish(&mut self) -> Result<RecordBatch> {
+        let tz = |v: &mut Vec<i64>| {
+            let mut b = ts_builder(v.len());
+            b.append_slice(v);
+            v.clear();
+            Arc::new(b.finish()) as ArrayRef
+        };
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(self.symbol.finish()),
+            Arc::new(self.timeframe.finish()),
+            tz(&mut self.ts_event),
+            tz(&mut self.ts_recv),
+            Arc::new(self.open.finish()),
+            Arc::new(self.high.finish()),
+            Arc::new(self.low.finish()),
+            Arc::new(self.close.finish()),
+            Arc::new(self.volume.finish()),
+            Arc::new(self.open_interest.finish()),
+            Arc::new(self.source.finish()),
+            Arc::new(self.year.finish()),
+        ];
+        finish(&tables::BARS, cols)
+    }
+}
+
+/// A last-traded-price update with whatever extras the feed sent.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tick {
+    pub symbol: String,
+    pub ts_event: Timestamp,
+    pub ts_recv: Timestamp,
+    pub price: f64,
+    pub size: Option<f64>,
+    pub prev_close: Option<f64>,
+    pub volume: Option<f64>,
+    pub avg_price: Option<f64>,
+    pub open_interest: Option<f64>,
+    pub iv: Option<f64>,
+    pub delta: Option<f64>,
+    pub gamma: Option<f64>,
+    pub theta: Option<f64>,
+    pub vega: Option<f64>,
+    pub rho: Option<f64>,
+    pub total_buy_qty: Option<f64>,
+    pub total_sell_qty: Option<f64>,
+    pub source: String,
+}
+
+impl Default for Timestamp {
+    fn default() -> Self {
+        Timestamp::from_nanos(0)
+    }
+}
+
+/// Builds `ticks` batches.
+#[derive(Default)]
+pub struct TicksBuilder {
+    rows: Vec<Tick>,
+}
+
+impl TicksBuilder {
+    pub fn push(&mut self, t: Tick) {
+        self.rows.push(t);
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn finish(&mut self) -> Result<RecordBatch> {
+        let rows = std::mem::take(&mut self.rows);
+        let n = rows.len();
+        let mut symbol = StringBuilder::new();
+        let (mut ev, mut rv) = (ts_builder(n), ts_builder(n));
+        let mut price = Float64Builder::with_capacity(n);
+        let mut opts: Vec<Float64Builder> =
+            (0..13).map(|_| Float64Builder::with_capacity(n)).collect();
+        let mut source = StringBuilder::new();
+        let mut date = StringBuilder::new();
+        for t in &rows {
+            symbol.append_value(&t.symbol);
+            ev.append_value(t.ts_event.as_micros());
+            rv.append_value(t.ts_recv.as_micros());
+            price.append_value(t.price);
+            let vals = [
+                t.size,
+                t.prev_close,
+                t.volume,
+                t.avg_price,
+                t.open_interest,
+                t.iv,
+                t.delta,
+                t.gamma,
+                t.theta,
+                t.vega,
+                t.rho,
+                t.total_buy_qty,
+                t.total_sell_qty,
+            ];
+            for (b, v) in opts.iter_mut().zip(vals) {
+                b.append_option(v);
+            }
+            source.append_value(&t.source);
+            date.append_value(utc_date(t.ts_event));
+        }
+        let mut cols: Vec<ArrayRef> = vec![
+            Arc::new(symbol.finish()),
+            Arc::new(ev.finish()),
+            Arc::new(rv.finish()),
+            Arc::new(price.finish()),
+        ];
+        cols.extend(opts.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        cols.push(Arc::new(source.finish()));
+        cols.push(Arc::new(date.finish()));
+        finish(&tables::TICKS, cols)
+    }
+}
+
+/// One level of market depth.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DepthLevel {
+    pub symbol: String,
+    pub ts_event: Timestamp,
+    pub ts_recv: Timestamp,
+    pub level: i32,
+    pub bid_price: Option<f64>,
+    pub bid_qty: Option<f64>,
+    pub ask_price: Option<f64>,
+    pub ask_qty: Option<f64>,
+    pub source: String,
+}
+
+/// Builds `quotes` batches.
+#[derive(Default)]
+pub struct QuotesBuilder {
+    rows: Vec<DepthLevel>,
+}
+
+impl QuotesBuilder {
+    pub fn push(&mut self, q: DepthLevel) {
+        self.rows.push(q);
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn finish(&mut self) -> Result<RecordBatch> {
+        let rows = std::mem::take(&mut self.rows);
+        let n = rows.len();
+        let mut symbol = StringBuilder::new();
+        let (mut ev, mut rv) = (ts_builder(n), ts_builder(n));
+        let mut level = Int32Builder::with_capacity(n);
+        let mut px: Vec<Float64Builder> =
+            (0..4).map(|_| Float64Builder::with_capacity(n)).collect();
+        let mut source = StringBuilder::new();
+        let mut date = StringBuilder::new();
+        for q in &rows {
+            symbol.append_value(&q.symbol);
+            ev.append_value(q.ts_event.as_micros());
+            rv.append_value(q.ts_recv.as_micros());
+            level.append_value(q.level);
+            for (b, v) in px
+                .iter_mut()
+                .zip([q.bid_price, q.bid_qty, q.ask_price, q.ask_qty])
+            {
+                b.append_option(v);
+            }
+            source.append_value(&q.source);
+            date.append_value(utc_date(q.ts_event));
+        }
+        let mut cols: Vec<ArrayRef> = vec![
+            Arc::new(symbol.finish()),
+            Arc::new(ev.finish()),
+            Arc::new(rv.finish()),
+            Arc::new(level.finish()),
+        ];
+        cols.extend(px.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        cols.push(Arc::new(source.finish()));
+        cols.push(Arc::new(date.finish()));
+        finish(&tables::QUOTES, cols)
+    }
+}
+
+/// A refused input record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuarantineRecord {
+    /// Where the input came from (`csv:/path/file.csv`, `yahoo:AAPL`, `upstox-feed`).
+    pub source: String,
+    /// Where in the input (`line 17`, `row 3`, `frame 12 feed NSE_EQ|…`).
+    pub location: String,
+    /// The table the record was meant for.
+    pub target_table: String,
+    /// Why it was refused, naming the field.
+    pub reason: String,
+    /// The raw record (text as is; binary as base64, see `raw_encoding`).
+    pub raw: String,
+    pub raw_encoding: &'static str,
+    pub ts_recv: Timestamp,
+}
+
+/// Builds `quarantine` batches.
+#[derive(Default)]
+pub struct QuarantineBuilder {
+    rows: Vec<QuarantineRecord>,
+}
+
+impl QuarantineBuilder {
+    pub fn push(&mut self, q: QuarantineRecord) {
+        self.rows.push(q);
+    }
+
+    pub fn records(&self) -> &[QuarantineRecord] {
+        &self.rows
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn finish(&mut self) -> Result<RecordBatch> {
+        let rows = std::mem::take(&mut self.rows);
+        let mut s: Vec<StringBuilder> = (0..6).map(|_| StringBuilder::new()).collect();
+        let mut rv = ts_builder(rows.len());
+        for q in &rows {
+            let vals = [&q.source, &q.location, &q.target_table, &q.reason, &q.raw];
+            for (b, v) in s.iter_mut().zip(vals) {
+                b.append_value(v);
+            }
+            s[5].append_value(q.raw_encoding);
+            rv.append_value(q.ts_recv.as_micros());
+        }
+        let mut cols: Vec<ArrayRef> = s
+            .iter_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef)
+            .collect();
+        cols.push(Arc::new(rv.finish()));
+        finish(&tables::QUARANTINE, cols)
+    }
+}
+
+/// A completed ingest unit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    pub source: String,
+    pub content_hash: String,
+    pub target_table: String,
+    pub last_ts_event: Option<Timestamp>,
+    pub rows_read: i64,
+    pub rows_added: i64,
+    pub rows_quarantined: i64,
+    pub table_version: Option<i64>,
+    pub ts_recv: Timestamp,
+}
+
+/// Builds `ingest_checkpoints` batches.
+#[derive(Default)]
+pub struct CheckpointsBuilder {
+    rows: Vec<Checkpoint>,
+}
+
+impl CheckpointsBuilder {
+    pub fn push(&mut self, c: Checkpoint) {
+        self.rows.push(c);
+    }
+
+    pub fn finish(&mut self) -> Result<RecordBatch> {
+        let rows = std::mem::take(&mut self.rows);
+        let n = rows.len();
+        let mut s: Vec<StringBuilder> = (0..3).map(|_| StringBuilder::new()).collect();
+        let mut last = ts_builder(n);
+        let mut ints: Vec<Int64Builder> = (0..4).map(|_| Int64Builder::with_capacity(n)).collect();
+        let mut rv = ts_builder(n);
+        for c in &rows {
+            for (b, v) in s
+                .iter_mut()
+                .zip([&c.source, &c.content_hash, &c.target_table])
+            {
+                b.append_value(v);
+            }
+            last.append_option(c.last_ts_event.map(Timestamp::as_micros));
+            ints[0].append_value(c.rows_read);
+            ints[1].append_value(c.rows_added);
+            ints[2].append_value(c.rows_quarantined);
+            ints[3].append_option(c.table_version);
+            rv.append_value(c.ts_recv.as_micros());
+        }
+        let mut cols: Vec<ArrayRef> = s
+            .iter_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef)
+            .collect();
+        cols.push(Arc::new(last.finish()));
+        cols.extend(ints.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        cols.push(Arc::new(rv.finish()));
+        finish(&tables::INGEST_CHECKPOINTS, cols)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bar(o: f64, h: f64, l: f64, c: f64) -> Bar {
+        let ts = Timestamp::parse_rfc3339("2020-01-02T00:00:00Z").unwrap();
+        Bar {
+            symbol: Symbol::new("X").unwrap(),
+            timeframe: Timeframe::Days(1),
+            ts_event: ts,
+            ts_recv: Timeframe::Days(1).bar_end(ts),
+            open: o,
+            high: h,
+            low: l,
+            close: c,
+            volume: 1.0,
+            source: "t".into(),
+        }
+    }
+
+    #[test]
+    fn validate_names_the_problem() {
+        assert!(bar(1.0, 2.0, 0.5, 1.5).validate().is_ok());
+        assert!(
+            bar(1.0, 0.9, 0.5, 0.6)
+                .validate()
+                .unwrap_err()
+                .contains("above high")
+        );
+        assert!(
+            bar(1.0, 2.0, 2.5, 1.5)
+                .validate()
+                .unwrap_err()
+                .contains("high")
+        );
+        assert!(
+            bar(f64::NAN, 2.0, 0.5, 1.5)
+                .validate()
+                .unwrap_err()
+                .contains("open")
+        );
+    }
+
+    #[test]
+    fn builders_match_table_schemas() {
+        let mut b = BarsBuilder::default();
+        b.push(&bar(1.0, 2.0, 0.5, 1.5));
+        assert_eq!(b.finish().unwrap().schema(), tables::BARS.arrow_schema());
+        let mut t = TicksBuilder::default();
+        t.push(Tick {
+            symbol: "X".into(),
+            price: 1.0,
+            source: "t".into(),
+            ..Default::default()
+        });
+        assert_eq!(t.finish().unwrap().schema(), tables::TICKS.arrow_schema());
+        assert_eq!(
+            QuotesBuilder::default().finish().unwrap().schema(),
+            tables::QUOTES.arrow_schema()
+        );
+        assert_eq!(
+            QuarantineBuilder::default().finish().unwrap().schema(),
+            tables::QUARANTINE.arrow_schema()
+        );
+        assert_eq!(
+            CheckpointsBuilder::default().finish().unwrap().schema(),
+            tables::INGEST_CHECKPOINTS.arrow_schema()
+        );
+    }
+}

@@ -1,0 +1,210 @@
+//! Table specifications: name, Arrow schema, key and partitioning of every warehouse table.
+//!
+//! The key is what writes are idempotent on: a row whose key is already present is not added
+//! again. Partition columns are chosen so that a one-symbol, one-period query touches a small
+//! fraction of the files (`bars` by `symbol` then `year`; feed tables by `date`).
+
+use std::sync::{Arc, LazyLock};
+
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+/// Arrow type of every `ts_*` column: microseconds since the epoch, UTC (Delta's `timestamp`).
+pub fn ts_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+/// A warehouse table: its name, schema, key and partition columns.
+#[derive(Debug)]
+pub struct TableSpec {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub key: &'static [&'static str],
+    pub partition_by: &'static [&'static str],
+    schema: LazyLock<SchemaRef>,
+}
+
+impl TableSpec {
+    /// The table's Arrow schema (partition columns included, in declaration order).
+    pub fn arrow_schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    /// Look a table up by name.
+    pub fn by_name(name: &str) -> Option<&'static TableSpec> {
+        ALL.iter().copied().find(|t| t.name == name)
+    }
+}
+
+fn f(name: &str, dt: DataType, nullable: bool) -> Field {
+    Field::new(name, dt, nullable)
+}
+
+fn ts(name: &str, nullable: bool) -> Field {
+    Field::new(name, ts_type(), nullable)
+}
+
+/// OHLCV bars of any timeframe.
+pub static BARS: TableSpec = TableSpec {
+    name: "bars",
+    description: "OHLCV bars of any timeframe; ts_event = bar open time, ts_recv = when the whole bar was knowable",
+    key: &["symbol", "timeframe", "ts_event"],
+    partition_by: &["symbol", "year"],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("symbol", DataType::Utf8, false),
+            f("timeframe", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            f("open", DataType::Float64, false),
+            f("high", DataType::Float64, false),
+            f("low", DataType::Float64, false),
+            f("close", DataType::Float64, false),
+            f("volume", DataType::Float64, true),
+            f("open_interest", DataType::Float64, true),
+            f("source", DataType::Utf8, false),
+            f("year", DataType::Int32, false),
+        ]))
+    }),
+};
+
+/// Trades / last-traded-price updates from live feeds, with the feed's extras (OI, IV, greeks).
+pub static TICKS: TableSpec = TableSpec {
+    name: "ticks",
+    description: "last-traded-price updates from live feeds (Upstox LTPC/full), with OI, IV and option greeks when sent",
+    key: &["symbol", "ts_event", "ts_recv"],
+    partition_by: &["date"],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("symbol", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            f("price", DataType::Float64, false),
+            f("size", DataType::Float64, true),
+            f("prev_close", DataType::Float64, true),
+            f("volume", DataType::Float64, true),
+            f("avg_price", DataType::Float64, true),
+            f("open_interest", DataType::Float64, true),
+            f("iv", DataType::Float64, true),
+            f("delta", DataType::Float64, true),
+            f("gamma", DataType::Float64, true),
+            f("theta", DataType::Float64, true),
+            f("vega", DataType::Float64, true),
+            f("rho", DataType::Float64, true),
+            f("total_buy_qty", DataType::Float64, true),
+            f("total_sell_qty", DataType::Float64, true),
+            f("source", DataType::Utf8, false),
+            f("date", DataType::Utf8, false),
+        ]))
+    }),
+};
+
+/// Order-book depth snapshots: one row per level per update.
+pub static QUOTES: TableSpec = TableSpec {
+    name: "quotes",
+    description: "market depth from live feeds: one row per level (0 = best) per update",
+    key: &["symbol", "ts_recv", "level"],
+    partition_by: &["date"],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("symbol", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            f("level", DataType::Int32, false),
+            f("bid_price", DataType::Float64, true),
+            f("bid_qty", DataType::Float64, true),
+            f("ask_price", DataType::Float64, true),
+            f("ask_qty", DataType::Float64, true),
+            f("source", DataType::Utf8, false),
+            f("date", DataType::Utf8, false),
+        ]))
+    }),
+};
+
+/// Reference data about instruments as their sources describe them.
+pub static INSTRUMENTS: TableSpec = TableSpec {
+    name: "instruments",
+    description: "instrument reference data (exchange, currency, time zone, type) as each source reports it",
+    key: &["symbol", "source"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("symbol", DataType::Utf8, false),
+            f("exchange", DataType::Utf8, true),
+            f("name", DataType::Utf8, true),
+            f("instrument_type", DataType::Utf8, true),
+            f("currency", DataType::Utf8, true),
+            f("timezone", DataType::Utf8, true),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            f("source", DataType::Utf8, false),
+        ]))
+    }),
+};
+
+/// Bad records: never dropped silently.
+pub static QUARANTINE: TableSpec = TableSpec {
+    name: "quarantine",
+    description: "bad input records with where they came from, why they were refused and the raw payload",
+    key: &["source", "location", "reason"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("source", DataType::Utf8, false),
+            f("location", DataType::Utf8, false),
+            f("target_table", DataType::Utf8, false),
+            f("reason", DataType::Utf8, false),
+            f("raw", DataType::Utf8, false),
+            f("raw_encoding", DataType::Utf8, false),
+            ts("ts_recv", false),
+        ]))
+    }),
+};
+
+/// What each source has landed: the unit of exactly-once ingest.
+pub static INGEST_CHECKPOINTS: TableSpec = TableSpec {
+    name: "ingest_checkpoints",
+    description: "one row per completed ingest unit (file content hash, API window, feed segment)",
+    key: &["source", "content_hash"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("source", DataType::Utf8, false),
+            f("content_hash", DataType::Utf8, false),
+            f("target_table", DataType::Utf8, false),
+            ts("last_ts_event", true),
+            f("rows_read", DataType::Int64, false),
+            f("rows_added", DataType::Int64, false),
+            f("rows_quarantined", DataType::Int64, false),
+            f("table_version", DataType::Int64, true),
+            ts("ts_recv", false),
+        ]))
+    }),
+};
+
+/// Every table, in the order `elite warehouse tables` lists them.
+pub static ALL: [&TableSpec; 6] = [
+    &BARS,
+    &TICKS,
+    &QUOTES,
+    &INSTRUMENTS,
+    &QUARANTINE,
+    &INGEST_CHECKPOINTS,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_partitions_are_columns() {
+        for t in ALL {
+            let schema = t.arrow_schema();
+            for c in t.key.iter().chain(t.partition_by) {
+                assert!(schema.field_with_name(c).is_ok(), "{}.{c}", t.name);
+            }
+            for c in ["ts_recv"] {
+                assert!(schema.field_with_name(c).is_ok(), "{} lacks {c}", t.name);
+            }
+        }
+    }
+}

@@ -1,0 +1,563 @@
+//! The [`Warehouse`]: open a root, load tables at any version, write idempotently, maintain.
+
+use std::collections::{HashMap, HashSet};
+use std::num::NonZeroU64;
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use deltalake::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use deltalake::arrow::compute::{cast, concat_batches, filter_record_batch};
+use deltalake::arrow::datatypes::{DataType, Int32Type, TimestampMicrosecondType};
+use deltalake::arrow::row::{RowConverter, SortField};
+use deltalake::datafusion::prelude::{Expr, SessionContext, col, lit};
+use deltalake::datafusion::scalar::ScalarValue;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::parquet::basic::{Compression, ZstdLevel};
+use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::protocol::SaveMode;
+use deltalake::{DeltaTable, DeltaTableBuilder, ObjectStore};
+use elite_warehouse::TableSpec;
+use elite_warehouse::tables::ALL;
+use futures::TryStreamExt;
+use url::Url;
+
+use crate::{Error, Result};
+
+/// Which version of a table to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum At {
+    Latest,
+    Version(u64),
+    /// The latest version committed at or before this time.
+    Time(DateTime<Utc>),
+}
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            At::Latest => f.write_str("latest"),
+            At::Version(v) => write!(f, "{v}"),
+            At::Time(t) => write!(f, "{}", t.to_rfc3339()),
+        }
+    }
+}
+
+/// What a commit records about itself, shown by `history`.
+#[derive(Clone, Debug)]
+pub struct CommitMeta {
+    pub source: String,
+    pub extra: Vec<(String, serde_json::Value)>,
+}
+
+impl CommitMeta {
+    pub fn new(source: impl Into<String>) -> Self {
+        Self {
+            source: source.into(),
+            extra: Vec::new(),
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.extra.push((format!("elite.{key}"), value.into()));
+        self
+    }
+}
+
+/// The result of an idempotent write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// Version after the write (unchanged when nothing was added; `None` if the table is still empty).
+    pub version: Option<u64>,
+    pub rows_in: usize,
+    pub rows_added: usize,
+    /// Rows whose key was already in the table.
+    pub rows_already_present: usize,
+    /// Rows whose key repeated an earlier row of the same write.
+    pub rows_duplicate_in_input: usize,
+}
+
+/// One commit of a table.
+#[derive(Clone, Debug)]
+pub struct HistoryEntry {
+    pub version: u64,
+    pub timestamp: Option<DateTime<Utc>>,
+    pub operation: String,
+    pub rows_added: Option<i64>,
+    pub source: Option<String>,
+    pub parameters: String,
+}
+
+/// A table as it stands.
+#[derive(Clone, Debug)]
+pub struct TableInfo {
+    pub spec: &'static TableSpec,
+    pub version: Option<u64>,
+    pub files: usize,
+    pub url: Url,
+}
+
+#[derive(Clone, Debug)]
+pub struct OptimizeOutcome {
+    pub version: Option<u64>,
+    pub files_added: u64,
+    pub files_removed: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct VacuumOutcome {
+    pub dry_run: bool,
+    pub files: Vec<String>,
+}
+
+/// The versioned warehouse under one root location.
+#[derive(Clone, Debug)]
+pub struct Warehouse {
+    root: Url,
+    options: HashMap<String, String>,
+    /// For `memory://`: one store shared by every table of this warehouse.
+    memory: Option<Arc<dyn ObjectStore>>,
+}
+
+impl Warehouse {
+    /// Open a warehouse at a local path or an object-store URL. A local directory is created.
+    pub fn open(location: &str) -> Result<Self> {
+        let bad = |reason: String| Error::InvalidLocation {
+            location: location.to_string(),
+            reason,
+        };
+        let mut root = match Url::parse(location) {
+            Ok(url) if url.scheme().len() > 1 => url,
+            _ => {
+                let path = Path::new(location);
+                std::fs::create_dir_all(path)
+                    .map_err(|e| bad(format!("cannot create directory: {e}")))?;
+                let abs = std::fs::canonicalize(path).map_err(|e| bad(e.to_string()))?;
+                Url::from_directory_path(&abs).map_err(|()| bad("not an absolute path".into()))?
+            }
+        };
+        if !root.path().ends_with('/') {
+            root.set_path(&format!("{}/", root.path()));
+        }
+        let memory = match root.scheme() {
+            "file" | "s3" | "s3a" | "gs" | "az" | "abfs" | "abfss" | "azure" => None,
+            "memory" => Some(Arc::new(object_store_memory()) as Arc<dyn ObjectStore>),
+            other => {
+                return Err(bad(format!(
+                    "unsupported scheme {other}://; use a path, file://, s3://, gs://, az:// or memory://"
+                )));
+            }
+        };
+        Ok(Self {
+            root,
+            options: HashMap::new(),
+            memory,
+        })
+    }
+
+    /// Storage options passed to the object store (credentials, endpoint, region …).
+    pub fn with_storage_options(mut self, options: HashMap<String, String>) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The root URL.
+    pub fn root(&self) -> &Url {
+        &self.root
+    }
+
+    /// The URL of a table.
+    pub fn table_url(&self, name: &str) -> Url {
+        // A table name is one of ours (ASCII identifiers), so the join cannot fail.
+        self.root
+            .join(&format!("{name}/"))
+            .expect("table names are valid URL segments")
+    }
+
+    fn spec(name: &str) -> Result<&'static TableSpec> {
+        TableSpec::by_name(name).ok_or_else(|| Error::UnknownTable {
+            name: name.to_string(),
+            known: ALL.iter().map(|t| t.name).collect::<Vec<_>>().join(", "),
+        })
+    }
+
+    fn builder(&self, name: &str) -> Result<DeltaTableBuilder> {
+        let url = self.table_url(name);
+        let mut b = DeltaTableBuilder::from_url(url.clone())
+            .map_err(|e| Error::delta(name, e))?
+            .with_storage_options(self.options.clone());
+        if let Some(store) = &self.memory {
+            b = b.with_storage_backend(Arc::clone(store), url);
+        }
+        Ok(b)
+    }
+
+    /// Load a table at a version; `Ok(None)` if it has never been written.
+    pub async fn load(&self, name: &str, at: At) -> Result<Option<DeltaTable>> {
+        Self::spec(name)?;
+        let mut table = self
+            .builder(name)?
+            .build()
+            .map_err(|e| Error::delta(name, e))?;
+        if !table
+            .verify_deltatable_existence()
+            .await
+            .map_err(|e| Error::delta(name, e))?
+        {
+            return match at {
+                At::Latest => Ok(None),
+                _ => Err(Error::NoSuchVersion {
+                    name: name.into(),
+                    at: at.to_string(),
+                    reason: "the table has never been written".into(),
+                }),
+            };
+        }
+        let loaded = match at {
+            At::Latest => table.load().await,
+            At::Version(v) => table.load_version(v).await,
+            At::Time(t) => table.load_with_datetime(t).await,
+        };
+        match (loaded, at) {
+            (Ok(()), _) => Ok(Some(table)),
+            (Err(e), At::Latest) => Err(Error::delta(name, e)),
+            (Err(e), _) => Err(Error::NoSuchVersion {
+                name: name.into(),
+                at: at.to_string(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Every declared table with its current version and file count.
+    pub async fn tables(&self) -> Result<Vec<TableInfo>> {
+        let mut out = Vec::new();
+        for spec in ALL {
+            let table = self.load(spec.name, At::Latest).await?;
+            let (version, files) = match &table {
+                Some(t) => (
+                    t.version(),
+                    t.get_file_uris()
+                        .map_err(|e| Error::delta(spec.name, e))?
+                        .count(),
+                ),
+                None => (None, 0),
+            };
+            out.push(TableInfo {
+                spec,
+                version,
+                files,
+                url: self.table_url(spec.name),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Append the rows of `batches` whose key is not yet in the table (nor earlier in `batches`).
+    ///
+    /// Idempotent: writing the same rows twice adds nothing the second time, and a write that
+    /// adds nothing makes no commit. The data files are written first and become visible only
+    /// with the atomic commit, so a crash leaves the previous version intact.
+    pub async fn insert_new(
+        &self,
+        spec: &'static TableSpec,
+        batches: Vec<RecordBatch>,
+        meta: CommitMeta,
+    ) -> Result<WriteOutcome> {
+        let schema = spec.arrow_schema();
+        for b in &batches {
+            if b.schema() != schema {
+                return Err(Error::SchemaMismatch {
+                    table: spec.name.into(),
+                    expected: format!("{schema:?}"),
+                    found: format!("{:?}", b.schema()),
+                });
+            }
+        }
+        let input = concat_batches(&schema, &batches)?;
+        let rows_in = input.num_rows();
+        let existing = self.load(spec.name, At::Latest).await?;
+        let version = existing.as_ref().and_then(DeltaTable::version);
+        if rows_in == 0 {
+            return Ok(WriteOutcome {
+                version,
+                rows_in,
+                rows_added: 0,
+                rows_already_present: 0,
+                rows_duplicate_in_input: 0,
+            });
+        }
+
+        // Keys of the input, row-encoded so any key types compare as bytes.
+        let key_idx: Vec<usize> = spec
+            .key
+            .iter()
+            .map(|k| schema.index_of(k))
+            .collect::<Result<_, _>>()?;
+        let converter = RowConverter::new(
+            key_idx
+                .iter()
+                .map(|&i| SortField::new(schema.field(i).data_type().clone()))
+                .collect(),
+        )?;
+        let in_rows = converter.convert_columns(
+            &key_idx
+                .iter()
+                .map(|&i| Arc::clone(input.column(i)))
+                .collect::<Vec<_>>(),
+        )?;
+
+        let present_rows = match &existing {
+            Some(table) => Some(self.existing_keys(spec, table, &input, &converter).await?),
+            None => None,
+        };
+        let present: HashSet<_> = present_rows.iter().flat_map(|rows| rows.iter()).collect();
+
+        let mut seen = HashSet::with_capacity(rows_in);
+        let (mut already, mut dup) = (0usize, 0usize);
+        let mask: BooleanArray = in_rows
+            .iter()
+            .map(|row| {
+                if present.contains(&row) {
+                    already += 1;
+                    Some(false)
+                } else if !seen.insert(row) {
+                    dup += 1;
+                    Some(false)
+                } else {
+                    Some(true)
+                }
+            })
+            .collect();
+        let fresh = filter_record_batch(&input, &mask)?;
+        let rows_added = fresh.num_rows();
+        if rows_added == 0 {
+            return Ok(WriteOutcome {
+                version,
+                rows_in,
+                rows_added,
+                rows_already_present: already,
+                rows_duplicate_in_input: dup,
+            });
+        }
+
+        let table = match existing {
+            Some(t) => t,
+            None => self
+                .builder(spec.name)?
+                .build()
+                .map_err(|e| Error::delta(spec.name, e))?,
+        };
+        let mut md = vec![
+            (
+                "elite.source".to_string(),
+                serde_json::Value::from(meta.source),
+            ),
+            (
+                "elite.rows_added".to_string(),
+                serde_json::Value::from(rows_added),
+            ),
+        ];
+        md.extend(meta.extra);
+        let table = table
+            .write(vec![fresh])
+            .with_save_mode(SaveMode::Append)
+            .with_partition_columns(spec.partition_by.iter().copied())
+            .with_writer_properties(writer_properties())
+            .with_commit_properties(CommitProperties::default().with_metadata(md))
+            .await
+            .map_err(|e| Error::delta(spec.name, e))?;
+        Ok(WriteOutcome {
+            version: table.version(),
+            rows_in,
+            rows_added,
+            rows_already_present: already,
+            rows_duplicate_in_input: dup,
+        })
+    }
+
+    /// Keys already in `table` among the partitions and time range `input` touches.
+    async fn existing_keys(
+        &self,
+        spec: &TableSpec,
+        table: &DeltaTable,
+        input: &RecordBatch,
+        converter: &RowConverter,
+    ) -> Result<deltalake::arrow::row::Rows> {
+        let ctx = SessionContext::new();
+        let provider = table
+            .table_provider()
+            .await
+            .map_err(|e| Error::query(spec.name, e))?;
+        table
+            .update_datafusion_session(&ctx.state())
+            .map_err(|e| Error::delta(spec.name, e))?;
+        let mut df = ctx
+            .read_table(provider)
+            .map_err(|e| Error::query(spec.name, e))?;
+        if let Some(filter) = prune_filter(spec, input) {
+            df = df.filter(filter).map_err(|e| Error::query(spec.name, e))?;
+        }
+        let batches = df
+            .select_columns(spec.key)
+            .map_err(|e| Error::query(spec.name, e))?
+            .collect()
+            .await
+            .map_err(|e| Error::query(spec.name, e))?;
+        // Partition columns come back dictionary-encoded: cast to the declared key types.
+        let schema = spec.arrow_schema();
+        let mut rows = converter.empty_rows(0, 0);
+        for b in batches {
+            let cols = spec
+                .key
+                .iter()
+                .zip(b.columns())
+                .map(|(k, c)| Ok(cast(c, schema.field_with_name(k)?.data_type())?))
+                .collect::<Result<Vec<_>>>()?;
+            converter.append(&mut rows, &cols)?;
+        }
+        Ok(rows)
+    }
+
+    /// The commits of a table, newest first.
+    pub async fn history(&self, name: &str, limit: Option<usize>) -> Result<Vec<HistoryEntry>> {
+        let table = self
+            .load(name, At::Latest)
+            .await?
+            .ok_or_else(|| Error::EmptyTable { name: name.into() })?;
+        let latest = table.version().unwrap_or(0);
+        let infos: Vec<_> = table
+            .history(limit)
+            .try_collect()
+            .await
+            .map_err(|e| Error::delta(name, e))?;
+        Ok(infos
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let get = |k: &str| c.info.get(k).cloned();
+                HistoryEntry {
+                    version: latest.saturating_sub(i as u64),
+                    timestamp: c.timestamp.and_then(DateTime::from_timestamp_millis),
+                    operation: c.operation.clone().unwrap_or_default(),
+                    rows_added: get("elite.rows_added").and_then(|v| v.as_i64()),
+                    source: get("elite.source").and_then(|v| v.as_str().map(str::to_string)),
+                    parameters: c
+                        .operation_parameters
+                        .as_ref()
+                        .map(|p| {
+                            let mut kv: Vec<_> =
+                                p.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                            kv.sort();
+                            kv.join(" ")
+                        })
+                        .unwrap_or_default(),
+                }
+            })
+            .collect())
+    }
+
+    /// Compact small files into files of about `target_size` bytes (bin-packing within partitions).
+    pub async fn optimize(
+        &self,
+        name: &str,
+        target_size: Option<NonZeroU64>,
+    ) -> Result<OptimizeOutcome> {
+        let table = self
+            .load(name, At::Latest)
+            .await?
+            .ok_or_else(|| Error::EmptyTable { name: name.into() })?;
+        let mut op = table.optimize().with_writer_properties(writer_properties());
+        if let Some(t) = target_size {
+            op = op.with_target_size(t);
+        }
+        let (table, metrics) = op.await.map_err(|e| Error::delta(name, e))?;
+        Ok(OptimizeOutcome {
+            version: table.version(),
+            files_added: metrics.num_files_added,
+            files_removed: metrics.num_files_removed,
+        })
+    }
+
+    /// Delete files no longer referenced by versions younger than `retention`.
+    ///
+    /// The retention guard: below 7 days (Delta's default, which keeps time travel and
+    /// concurrent readers safe) the vacuum is refused unless `force`.
+    pub async fn vacuum(
+        &self,
+        name: &str,
+        retention: chrono::Duration,
+        dry_run: bool,
+        force: bool,
+    ) -> Result<VacuumOutcome> {
+        const GUARD_HOURS: i64 = 7 * 24;
+        if retention < chrono::Duration::hours(GUARD_HOURS) && !force {
+            return Err(Error::Refused(format!(
+                "vacuum of {name} with retention {}h is below the {GUARD_HOURS}h guard: it would break time travel to \
+                 recent versions and readers still using them; pass --force to do it anyway",
+                retention.num_hours()
+            )));
+        }
+        let table = self
+            .load(name, At::Latest)
+            .await?
+            .ok_or_else(|| Error::EmptyTable { name: name.into() })?;
+        let (_, metrics) = table
+            .vacuum()
+            .with_retention_period(retention)
+            .with_enforce_retention_duration(!force)
+            .with_dry_run(dry_run)
+            .await
+            .map_err(|e| Error::delta(name, e))?;
+        Ok(VacuumOutcome {
+            dry_run: metrics.dry_run,
+            files: metrics.files_deleted,
+        })
+    }
+}
+
+fn object_store_memory() -> deltalake::logstore::object_store::memory::InMemory {
+    deltalake::logstore::object_store::memory::InMemory::new()
+}
+
+fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
+        .build()
+}
+
+/// A filter that narrows the key lookup to the partitions and `ts_event` range of `input`.
+fn prune_filter(spec: &TableSpec, input: &RecordBatch) -> Option<Expr> {
+    let mut parts = Vec::new();
+    for name in spec
+        .partition_by
+        .iter()
+        .chain(spec.key.iter().filter(|k| **k == "ts_event"))
+    {
+        let Some(c) = input.column_by_name(name) else {
+            continue;
+        };
+        match c.data_type() {
+            DataType::Utf8 => {
+                let vals: HashSet<&str> = c.as_string::<i32>().iter().flatten().collect();
+                parts.push(col(*name).in_list(vals.into_iter().map(lit).collect(), false));
+            }
+            DataType::Int32 => {
+                let vals: HashSet<i32> = c.as_primitive::<Int32Type>().iter().flatten().collect();
+                parts.push(col(*name).in_list(vals.into_iter().map(lit).collect(), false));
+            }
+            DataType::Timestamp(_, tz) => {
+                let a = c.as_primitive::<TimestampMicrosecondType>();
+                if let (Some(lo), Some(hi)) = (
+                    deltalake::arrow::compute::min(a),
+                    deltalake::arrow::compute::max(a),
+                ) {
+                    let s = |v| lit(ScalarValue::TimestampMicrosecond(Some(v), tz.clone()));
+                    parts.push(col(*name).between(s(lo), s(hi)));
+                }
+            }
+            _ => {}
+        }
+    }
+    parts.into_iter().reduce(Expr::and)
+}
