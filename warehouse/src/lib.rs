@@ -17,7 +17,7 @@
 //!     timeframe: Timeframe::parse("1m").unwrap(),
 //!     ts_event: ts,
 //!     ts_recv: ts.add_nanos(60_000_000_000),
-//!     open: 2900.0, high: 2905.0, low: 2899.5, close: 2904.0, volume: 1200.0,
+//!     open: 2900.0, high: 2905.0, low: 2899.5, close: 2904.0, volume: Some(1200.0),
 //!     source: "example".into(),
 //! });
 //! let batch = b.finish().unwrap();
@@ -42,7 +42,7 @@ pub use error::{Error, Result};
 pub use ids::Symbol;
 pub use records::{
     Bar, BarsBuilder, Checkpoint, CheckpointsBuilder, DepthLevel, QuarantineBuilder,
-    QuarantineRecord, QuotesBuilder, Tick, TicksBuilder,
+    QuarantineRecord, QuotesBuilder, Tick, TicksBuilder, validate_ohlcv,
 };
 pub use tables::TableSpec;
-pub use time::{Timeframe, Timestamp};
+pub use time::{Clock, FixedClock, SystemClock, Timeframe, Timestamp};

@@ -25,6 +25,11 @@ fn finish(spec: &'static TableSpec, cols: Vec<ArrayRef>) -> Result<RecordBatch> 
     })
 }
 
+/// UTC calendar year of a timestamp (fast path for the common 1970..2100 range).
+fn year_of(ts: Timestamp) -> i32 {
+    ts.to_datetime().year()
+}
+
 /// UTC calendar date (`YYYY-MM-DD`) of a timestamp: the partition value of feed tables.
 pub fn utc_date(ts: Timestamp) -> String {
     ts.to_datetime().format("%Y-%m-%d").to_string()
@@ -43,49 +48,53 @@ pub struct Bar {
     pub high: f64,
     pub low: f64,
     pub close: f64,
-    pub volume: f64,
+    /// `None` when the source has no volume (indices, some FX).
+    pub volume: Option<f64>,
     pub source: String,
 }
 
 impl Bar {
     /// Check the bar is internally consistent; `Err` names the first problem.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        for (name, v) in [
-            ("open", self.open),
-            ("high", self.high),
-            ("low", self.low),
-            ("close", self.close),
-        ] {
-            if !v.is_finite() {
-                return Err(format!("{name} is not a finite number ({v})"));
-            }
-        }
-        if !self.volume.is_finite() || self.volume < 0.0 {
-            return Err(format!(
-                "volume must be finite and >= 0 (got {})",
-                self.volume
-            ));
-        }
-        if self.high < self.low {
-            return Err(format!("high {} < low {}", self.high, self.low));
-        }
-        if self.open > self.high || self.close > self.high {
-            return Err(format!(
-                "open/close above high {} (open {}, close {})",
-                self.high, self.open, self.close
-            ));
-        }
-        if self.open < self.low || self.close < self.low {
-            return Err(format!(
-                "open/close below low {} (open {}, close {})",
-                self.low, self.open, self.close
-            ));
-        }
         if self.ts_recv < self.ts_event {
             return Err("ts_recv before ts_event".into());
         }
-        Ok(())
+        validate_ohlcv([self.open, self.high, self.low, self.close], self.volume)
     }
+}
+
+/// Check OHLCV values: finite prices, `low <= open, close <= high`, volume (if any) finite and >= 0.
+pub fn validate_ohlcv(ohlc: [f64; 4], volume: Option<f64>) -> std::result::Result<(), String> {
+    let [open, high, low, close] = ohlc;
+    for (name, v) in [
+        ("open", open),
+        ("high", high),
+        ("low", low),
+        ("close", close),
+    ] {
+        if !v.is_finite() {
+            return Err(format!("field `{name}` is not a finite number ({v})"));
+        }
+    }
+    if let Some(v) = volume
+        && (!v.is_finite() || v < 0.0)
+    {
+        return Err(format!("field `volume` must be finite and >= 0 (got {v})"));
+    }
+    if high < low {
+        return Err(format!("field `high` {high} < `low` {low}"));
+    }
+    if open > high || close > high {
+        return Err(format!(
+            "open/close above `high` {high} (open {open}, close {close})"
+        ));
+    }
+    if open < low || close < low {
+        return Err(format!(
+            "open/close below `low` {low} (open {open}, close {close})"
+        ));
+    }
+    Ok(())
 }
 
 /// Builds `bars` batches.
@@ -112,18 +121,46 @@ impl BarsBuilder {
 
     /// Append a bar with an open interest (futures and options).
     pub fn push_with_oi(&mut self, b: &Bar, open_interest: Option<f64>) {
-        self.symbol.append_value(b.symbol.as_str());
-        self.timeframe.append_value(b.timeframe.to_string());
-        self.ts_event.push(b.ts_event.as_micros());
-        self.ts_recv.push(b.ts_recv.as_micros());
-        self.open.append_value(b.open);
-        self.high.append_value(b.high);
-        self.low.append_value(b.low);
-        self.close.append_value(b.close);
-        self.volume.append_value(b.volume);
+        let tf = b.timeframe.to_string();
+        self.push_values(
+            &b.symbol,
+            &tf,
+            b.ts_event,
+            b.ts_recv,
+            [b.open, b.high, b.low, b.close],
+            b.volume,
+            open_interest,
+            &b.source,
+        );
+    }
+
+    /// Append one bar from parts (the allocation-free path for bulk decoders).
+    /// `ohlc` is `[open, high, low, close]`; `timeframe` is its canonical text.
+    #[allow(clippy::too_many_arguments)]
+    pub fn push_values(
+        &mut self,
+        symbol: &Symbol,
+        timeframe: &str,
+        ts_event: Timestamp,
+        ts_recv: Timestamp,
+        ohlc: [f64; 4],
+        volume: Option<f64>,
+        open_interest: Option<f64>,
+        source: &str,
+    ) {
+        let [o, h, l, c] = ohlc;
+        self.symbol.append_value(symbol.as_str());
+        self.timeframe.append_value(timeframe);
+        self.ts_event.push(ts_event.as_micros());
+        self.ts_recv.push(ts_recv.as_micros());
+        self.open.append_value(o);
+        self.high.append_value(h);
+        self.low.append_value(l);
+        self.close.append_value(c);
+        self.volume.append_option(volume);
         self.open_interest.append_option(open_interest);
-        self.source.append_value(&b.source);
-        self.year.append_value(b.ts_event.to_datetime().year());
+        self.source.append_value(source);
+        self.year.append_value(year_of(ts_event));
     }
 
     pub fn len(&self) -> usize {
@@ -460,7 +497,7 @@ mod tests {
             high: h,
             low: l,
             close: c,
-            volume: 1.0,
+            volume: Some(1.0),
             source: "t".into(),
         }
     }
@@ -468,24 +505,10 @@ mod tests {
     #[test]
     fn validate_names_the_problem() {
         assert!(bar(1.0, 2.0, 0.5, 1.5).validate().is_ok());
-        assert!(
-            bar(1.0, 0.9, 0.5, 0.6)
-                .validate()
-                .unwrap_err()
-                .contains("above high")
-        );
-        assert!(
-            bar(1.0, 2.0, 2.5, 1.5)
-                .validate()
-                .unwrap_err()
-                .contains("high")
-        );
-        assert!(
-            bar(f64::NAN, 2.0, 0.5, 1.5)
-                .validate()
-                .unwrap_err()
-                .contains("open")
-        );
+        let err = |b: Bar| b.validate().unwrap_err();
+        assert!(err(bar(1.0, 0.9, 0.5, 0.6)).contains("above `high`"));
+        assert!(err(bar(1.0, 2.0, 2.5, 1.5)).contains("`high` 2 < `low` 2.5"));
+        assert!(err(bar(f64::NAN, 2.0, 0.5, 1.5)).contains("`open`"));
     }
 
     #[test]

@@ -210,3 +210,28 @@ mod tests {
         assert_eq!(Timestamp::from_nanos(1_999).as_micros(), 1);
     }
 }
+
+/// The only source of "now". Live jobs use [`SystemClock`]; replays and tests inject another.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// Wall-clock time. The one place in Elite that reads the system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_datetime(&Utc::now()).unwrap_or_default()
+    }
+}
+
+/// A clock stopped at one instant (tests, deterministic replays).
+#[derive(Clone, Copy, Debug)]
+pub struct FixedClock(pub Timestamp);
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
+}

@@ -20,7 +20,7 @@ fn bars(symbol: &str, start_day: i64, n: i64, price: f64) -> RecordBatch {
             high: price + 1.0,
             low: price - 1.0,
             close: price,
-            volume: 10.0,
+            volume: Some(10.0),
             source: "test".into(),
         });
     }

@@ -1,0 +1,478 @@
+//! CSV bars: a pure decoder from bytes to a `bars` batch plus quarantined rows.
+//!
+//! Columns are found by header name (case-insensitive; common spellings such as `Date`,
+//! `Datetime`, `ts`, `Last`, `Vol` are recognised) or mapped explicitly with [`ColumnMap`].
+//! A timestamp may be one column or a `Date` + `Time` pair. Every row that cannot be
+//! decoded, fails validation (`low <= open, close <= high`, finite numbers) or repeats the key
+//! of an earlier row is quarantined with its line number, the field and the reason; the good
+//! rows still land.
+//!
+//! Point in time: `ts_event` is the bar's open time; `ts_recv` is when the complete bar was
+//! knowable, i.e. the bar's end (`ts_event + timeframe`). For sources that label bars by their
+//! close, use [`BarLabel::Close`]: then `ts_recv = label` and `ts_event = label - timeframe`.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use chrono_tz::Tz;
+use elite_warehouse::{
+    BarsBuilder, Clock, QuarantineRecord, Symbol, Timeframe, Timestamp, validate_ohlcv,
+};
+
+use crate::timeparse::TimeParser;
+use crate::{Decoded, Error, Result};
+
+/// Which instant a source's bar timestamp names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BarLabel {
+    /// The bar's open (most vendors, Yahoo, Upstox, pandas `resample` default).
+    #[default]
+    Open,
+    /// The bar's close (e.g. backtrader's weekly/monthly files, MetaTrader exports).
+    Close,
+}
+
+/// Explicit header names for the bar fields; `None` means "detect".
+#[derive(Clone, Debug, Default)]
+pub struct ColumnMap {
+    pub ts: Option<String>,
+    pub date: Option<String>,
+    pub time: Option<String>,
+    pub open: Option<String>,
+    pub high: Option<String>,
+    pub low: Option<String>,
+    pub close: Option<String>,
+    pub volume: Option<String>,
+    pub open_interest: Option<String>,
+    pub symbol: Option<String>,
+}
+
+impl ColumnMap {
+    /// Parse `field=Header` pairs, e.g. `close=Last,ts=Time`.
+    pub fn parse(spec: &str) -> Result<Self> {
+        let mut m = Self::default();
+        for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (field, header) = pair.split_once('=').ok_or_else(|| {
+                Error::Options(format!("column mapping {pair:?} is not field=Header"))
+            })?;
+            let slot = match field.trim() {
+                "ts" | "timestamp" => &mut m.ts,
+                "date" => &mut m.date,
+                "time" => &mut m.time,
+                "open" => &mut m.open,
+                "high" => &mut m.high,
+                "low" => &mut m.low,
+                "close" => &mut m.close,
+                "volume" => &mut m.volume,
+                "open_interest" | "oi" => &mut m.open_interest,
+                "symbol" => &mut m.symbol,
+                other => {
+                    return Err(Error::Options(format!(
+                        "unknown field {other:?} in column mapping; fields: ts, date, time, open, high, low, close, volume, open_interest, symbol"
+                    )));
+                }
+            };
+            *slot = Some(header.trim().to_string());
+        }
+        Ok(m)
+    }
+}
+
+/// How to read a bars CSV.
+#[derive(Clone, Debug)]
+pub struct BarsOptions {
+    /// Names the input in quarantine rows and history (`csv:/path/file.csv`).
+    pub source: String,
+    /// The symbol of every row, unless the file has a symbol column.
+    pub symbol: Option<Symbol>,
+    pub timeframe: Timeframe,
+    /// Zone of timestamps without an offset.
+    pub tz: Tz,
+    pub ts_format: Option<String>,
+    pub delimiter: u8,
+    pub columns: ColumnMap,
+    pub label: BarLabel,
+}
+
+impl BarsOptions {
+    pub fn new(source: impl Into<String>, timeframe: Timeframe) -> Self {
+        Self {
+            source: source.into(),
+            symbol: None,
+            timeframe,
+            tz: chrono_tz::UTC,
+            ts_format: None,
+            delimiter: b',',
+            columns: ColumnMap::default(),
+            label: BarLabel::Open,
+        }
+    }
+}
+
+/// Resolved column positions.
+pub(crate) struct Layout {
+    pub(crate) ts: Option<usize>,
+    pub(crate) date: Option<usize>,
+    pub(crate) time: Option<usize>,
+    pub(crate) ohlc: [usize; 4],
+    pub(crate) volume: Option<usize>,
+    pub(crate) oi: Option<usize>,
+    pub(crate) symbol: Option<usize>,
+}
+
+pub(crate) fn norm(h: &str) -> String {
+    h.trim()
+        .trim_start_matches('\u{feff}')
+        .to_ascii_lowercase()
+        .replace(['_', ' ', '<', '>'], "")
+}
+
+fn find(
+    headers: &[String],
+    explicit: &Option<String>,
+    field: &str,
+    aliases: &[&str],
+) -> Result<Option<usize>> {
+    if let Some(name) = explicit {
+        let want = norm(name);
+        return headers
+            .iter()
+            .position(|h| norm(h) == want)
+            .map(Some)
+            .ok_or_else(|| {
+                Error::Options(format!(
+                    "column {name:?} mapped to `{field}` is not in the header {headers:?}"
+                ))
+            });
+    }
+    Ok(aliases
+        .iter()
+        .find_map(|a| headers.iter().position(|h| norm(h) == *a)))
+}
+
+impl Layout {
+    pub(crate) fn resolve(headers: &[String], m: &ColumnMap) -> Result<Self> {
+        let need = |field: &str, found: Option<usize>| {
+            found.ok_or_else(|| {
+                Error::Options(format!(
+                    "no `{field}` column in header {headers:?}; map one with --map {field}=<Header>"
+                ))
+            })
+        };
+        let date = find(headers, &m.date, "date", &["date", "day"])?;
+        let time = find(headers, &m.time, "time", &["time"])?;
+        let ts = if m.ts.is_some() || date.is_none() {
+            find(
+                headers,
+                &m.ts,
+                "ts",
+                &[
+                    "ts",
+                    "timestamp",
+                    "datetime",
+                    "datetimeutc",
+                    "gmttime",
+                    "time",
+                    "date",
+                    "observationdate",
+                ],
+            )?
+        } else {
+            None
+        };
+        let (ts, date, time) = match (ts, date, time) {
+            (Some(ts), _, _) => (Some(ts), None, None),
+            (None, Some(d), Some(t)) => (None, Some(d), Some(t)),
+            (None, Some(d), None) => (Some(d), None, None),
+            (None, None, _) => return Err(need("ts", None).unwrap_err()),
+        };
+        Ok(Self {
+            ts,
+            date,
+            time,
+            ohlc: [
+                need("open", find(headers, &m.open, "open", &["open", "o"])?)?,
+                need("high", find(headers, &m.high, "high", &["high", "h"])?)?,
+                need("low", find(headers, &m.low, "low", &["low", "l"])?)?,
+                need(
+                    "close",
+                    find(headers, &m.close, "close", &["close", "c", "last", "price"])?,
+                )?,
+            ],
+            volume: find(
+                headers,
+                &m.volume,
+                "volume",
+                &["volume", "vol", "v", "tickvol"],
+            )?,
+            oi: find(
+                headers,
+                &m.open_interest,
+                "open_interest",
+                &["openinterest", "oi"],
+            )?,
+            symbol: find(
+                headers,
+                &m.symbol,
+                "symbol",
+                &["symbol", "ticker", "instrument"],
+            )?,
+        })
+    }
+}
+
+/// Decode a bars CSV (with a header row) into a `bars` batch and quarantined rows.
+pub fn decode_bars_csv<R: Read>(
+    input: R,
+    opts: &BarsOptions,
+    clock: &dyn Clock,
+) -> Result<Decoded> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(opts.delimiter)
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(input);
+    let mut headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| Error::Input {
+            location: format!("{} line 1", opts.source),
+            reason: e.to_string(),
+        })?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let mut record = csv::ByteRecord::new();
+    let mut has_first = rdr
+        .read_byte_record(&mut record)
+        .map_err(|e| Error::Input {
+            location: format!("{} line 2", opts.source),
+            reason: e.to_string(),
+        })?;
+    // backtrader's minute files name `Date` but carry `Date,Time`: one more field than header names.
+    if has_first
+        && record.len() == headers.len() + 1
+        && opts.columns.time.is_none()
+        && !headers.iter().any(|h| norm(h) == "time")
+    {
+        if let Some(d) = headers.iter().position(|h| norm(h) == "date") {
+            headers.insert(d + 1, "Time".into());
+        }
+    }
+    let layout = Layout::resolve(&headers, &opts.columns)?;
+    if layout.symbol.is_none() && opts.symbol.is_none() {
+        return Err(Error::Options(format!(
+            "no symbol: the header {headers:?} has no symbol column; pass --symbol"
+        )));
+    }
+    let parser = TimeParser::new(opts.tz, opts.ts_format.clone());
+    let timeframe = opts.timeframe.to_string();
+    let now = clock.now();
+
+    let mut out = BarsBuilder::default();
+    let mut quarantine = Vec::new();
+    let mut rows_read = 0usize;
+    // Key check: per symbol, the previous ts and a set used only once rows come out of order.
+    let mut symbols: HashMap<Vec<u8>, (Symbol, SymbolKeys)> = HashMap::new();
+    let mut fixed_keys = SymbolKeys::default();
+
+    while has_first
+        || rdr
+            .read_byte_record(&mut record)
+            .map_err(|e| Error::Input {
+                location: format!(
+                    "{} line {}",
+                    opts.source,
+                    record.position().map_or(0, |p| p.line())
+                ),
+                reason: e.to_string(),
+            })?
+    {
+        has_first = false;
+        rows_read += 1;
+        let line = record.position().map_or(rows_read as u64 + 1, |p| p.line());
+        let mut bad = |reason: String, record: &csv::ByteRecord| {
+            quarantine.push(QuarantineRecord {
+                source: opts.source.clone(),
+                location: format!("line {line}"),
+                target_table: "bars".into(),
+                reason,
+                raw: raw_line(record, opts.delimiter),
+                raw_encoding: "utf8",
+                ts_recv: now,
+            });
+        };
+        if record.iter().all(|f| f.iter().all(u8::is_ascii_whitespace)) {
+            bad("empty row".into(), &record);
+            continue;
+        }
+        let field = |i: usize| -> std::result::Result<&str, String> {
+            let b = record.get(i).ok_or_else(|| {
+                format!(
+                    "missing field `{}` (row has {} fields)",
+                    headers[i],
+                    record.len()
+                )
+            })?;
+            std::str::from_utf8(b).map_err(|_| format!("field `{}` is not UTF-8", headers[i]))
+        };
+        let parsed = (|| -> std::result::Result<_, String> {
+            let label = match (layout.ts, layout.date, layout.time) {
+                (Some(ts), _, _) => parser
+                    .parse(field(ts)?)
+                    .map_err(|e| format!("field `{}`: {e}", headers[ts]))?,
+                (None, Some(d), Some(t)) => parser
+                    .parse_date_time(field(d)?, field(t)?)
+                    .map_err(|e| format!("fields `{}`+`{}`: {e}", headers[d], headers[t]))?,
+                _ => unreachable!("Layout::resolve guarantees a timestamp column"),
+            };
+            let num = |i: usize| -> std::result::Result<f64, String> {
+                let s = field(i)?.trim();
+                s.parse::<f64>()
+                    .map_err(|_| format!("field `{}`: cannot parse {s:?} as a number", headers[i]))
+            };
+            let opt_num = |i: Option<usize>| -> std::result::Result<Option<f64>, String> {
+                match i {
+                    None => Ok(None),
+                    Some(i) if field(i)?.trim().is_empty() => Ok(None),
+                    Some(i) => num(i).map(Some),
+                }
+            };
+            let ohlc = [
+                num(layout.ohlc[0])?,
+                num(layout.ohlc[1])?,
+                num(layout.ohlc[2])?,
+                num(layout.ohlc[3])?,
+            ];
+            let volume = opt_num(layout.volume)?;
+            validate_ohlcv(ohlc, volume)?;
+            Ok((label, ohlc, volume, opt_num(layout.oi)?))
+        })();
+        let (label, ohlc, volume, oi) = match parsed {
+            Ok(v) => v,
+            Err(reason) => {
+                bad(reason, &record);
+                continue;
+            }
+        };
+        let (ts_event, ts_recv) = match opts.label {
+            BarLabel::Open => (label, opts.timeframe.bar_end(label)),
+            BarLabel::Close => (bar_start_from_end(opts.timeframe, label), label),
+        };
+        let (symbol, keys) = match layout.symbol {
+            None => (
+                opts.symbol.as_ref().expect("checked above"),
+                &mut fixed_keys,
+            ),
+            Some(i) => {
+                let raw = record.get(i).unwrap_or_default();
+                if !symbols.contains_key(raw) {
+                    let s = std::str::from_utf8(raw)
+                        .map_err(|_| ())
+                        .and_then(|s| Symbol::new(s.trim()).map_err(|_| ()));
+                    match s {
+                        Ok(sym) => {
+                            symbols.insert(raw.to_vec(), (sym, SymbolKeys::default()));
+                        }
+                        Err(()) => {
+                            bad(
+                                format!(
+                                    "field `{}`: invalid symbol {:?}",
+                                    headers[i],
+                                    String::from_utf8_lossy(raw)
+                                ),
+                                &record,
+                            );
+                            continue;
+                        }
+                    }
+                }
+                let (sym, keys) = symbols.get_mut(raw).expect("inserted above");
+                (&*sym, keys)
+            }
+        };
+        if let Some(first_line) = keys.check(ts_event, line) {
+            bad(
+                format!(
+                    "duplicate key (symbol {symbol}, ts_event {ts_event}) first seen on line {first_line}"
+                ),
+                &record,
+            );
+            continue;
+        }
+        out.push_values(
+            symbol,
+            &timeframe,
+            ts_event,
+            ts_recv,
+            ohlc,
+            volume,
+            oi,
+            &opts.source,
+        );
+    }
+    Ok(Decoded {
+        batch: out.finish()?,
+        quarantine,
+        rows_read,
+    })
+}
+
+/// The open of a bar labelled by its close.
+pub(crate) fn bar_start_from_end(tf: Timeframe, end: Timestamp) -> Timestamp {
+    match tf {
+        Timeframe::Months(n) => end
+            .to_datetime()
+            .checked_sub_months(chrono::Months::new(n))
+            .and_then(|d| Timestamp::from_datetime(&d))
+            .unwrap_or(end),
+        other => end.add_nanos(-other.fixed_nanos().unwrap_or(0)),
+    }
+}
+
+/// Duplicate-key detection that costs one comparison per row while rows come in time order
+/// (the usual case) and falls back to a map of seen times once they do not.
+#[derive(Default)]
+pub(crate) struct SymbolKeys {
+    last: Option<Timestamp>,
+    seen: Option<HashMap<Timestamp, u64>>,
+    in_order: Vec<(Timestamp, u64)>,
+}
+
+impl SymbolKeys {
+    /// Record `ts` from `line`; `Some(first_line)` if the key was already seen.
+    pub(crate) fn check(&mut self, ts: Timestamp, line: u64) -> Option<u64> {
+        if let Some(seen) = &mut self.seen {
+            if let Some(first) = seen.get(&ts) {
+                return Some(*first);
+            }
+            seen.insert(ts, line);
+            return None;
+        }
+        match self.last {
+            Some(last) if ts <= last => {
+                let mut seen: HashMap<Timestamp, u64> =
+                    HashMap::with_capacity(self.in_order.len() * 2);
+                for (t, l) in self.in_order.drain(..) {
+                    seen.entry(t).or_insert(l);
+                }
+                let dup = seen.get(&ts).copied();
+                if dup.is_none() {
+                    seen.insert(ts, line);
+                }
+                self.seen = Some(seen);
+                dup
+            }
+            _ => {
+                self.last = Some(ts);
+                self.in_order.push((ts, line));
+                None
+            }
+        }
+    }
+}
+
+fn raw_line(record: &csv::ByteRecord, delimiter: u8) -> String {
+    let sep = [delimiter];
+    let joined: Vec<u8> = record.iter().collect::<Vec<_>>().join(&sep[..]);
+    String::from_utf8_lossy(&joined).into_owned()
+}
