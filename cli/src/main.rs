@@ -1,1 +1,129 @@
-fn main() {}
+//! The `elite` binary: parses the command line, resolves settings, runs one command, and maps
+//! failures to exit codes (0 success, 1 expected failure such as bad input or a refusal, 2 error).
+//! No business logic lives here.
+
+mod args;
+mod commands;
+mod printer;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::printer::Printer;
+use crate::settings::Settings;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.global.quiet, cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  Caused by: {cause}");
+            }
+            ExitCode::from(exit_code(&err))
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::resolve(&cli.global)?;
+    let printer = Printer::new(settings.format, settings.quiet, settings.progress);
+    match cli.command {
+        Command::Ingest(cmd) => commands::ingest::run(cmd, &settings, &printer).await,
+        Command::Warehouse(cmd) => commands::warehouse::run(cmd, &settings, &printer).await,
+        Command::Sql(args) => commands::sql::run(args, &settings, &printer).await,
+        Command::Demo(args) => commands::demo::run(args, &settings, &printer).await,
+    }
+}
+
+fn init_logging(quiet: bool, verbose: u8) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ELITE_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{level},deltalake=warn,datafusion=warn"))
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn collector_expected(e: &elite_collectors::Error) -> bool {
+    use elite_collectors::Error as C;
+    matches!(
+        e,
+        C::Options(_) | C::Input { .. } | C::Api { .. } | C::Credentials(_) | C::Records(_)
+    )
+}
+
+fn store_expected(e: &elite_store::Error) -> bool {
+    use elite_store::Error as S;
+    matches!(
+        e,
+        S::InvalidLocation { .. }
+            | S::UnknownTable { .. }
+            | S::EmptyTable { .. }
+            | S::NoSuchVersion { .. }
+            | S::Refused(_)
+    )
+}
+
+/// 1 for failures the user can fix (bad input, bad options, refusals); 2 for everything else.
+fn exit_code(err: &anyhow::Error) -> u8 {
+    let expected = err.chain().any(|c| {
+        if let Some(e) = c.downcast_ref::<elite_collectors::Error>() {
+            return collector_expected(e);
+        }
+        if let Some(e) = c.downcast_ref::<elite_store::Error>() {
+            return store_expected(e);
+        }
+        if let Some(e) = c.downcast_ref::<elite_sql::Error>() {
+            return match e {
+                elite_sql::Error::ReadOnly { .. } | elite_sql::Error::Query(_) => true,
+                elite_sql::Error::Store(s) => store_expected(s),
+                elite_sql::Error::View { .. } => false,
+            };
+        }
+        if let Some(e) = c.downcast_ref::<elite_jobs::Error>() {
+            return match e {
+                elite_jobs::Error::Read { .. } | elite_jobs::Error::Records(_) => true,
+                elite_jobs::Error::Collector(c) => collector_expected(c),
+                elite_jobs::Error::Store(s) => store_expected(s),
+                elite_jobs::Error::Internal(_) => false,
+            };
+        }
+        c.downcast_ref::<elite_warehouse::Error>().is_some()
+            || c.downcast_ref::<commands::UserError>().is_some()
+    });
+    if expected { 1 } else { 2 }
+}

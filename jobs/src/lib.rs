@@ -1,1 +1,32 @@
-//! placeholder
+//! # elite-jobs — what runs
+//!
+//! Job entry points over the collectors and the versioned warehouse. Today: ingest of files
+//! (CSV, Parquet, gzip-compressed or not), Yahoo charts, Upstox historical candles and the Upstox
+//! V3 feed (live or replayed from recorded frames).
+//!
+//! **Exactly once.** Each ingest unit (a file with its options, an API response, a batch of feed
+//! frames) is identified by a content hash. The unit's bad records go to `quarantine`, its good
+//! records to the target table through the store's key-idempotent insert, and only then is a row
+//! written to `ingest_checkpoints`. A crash anywhere leaves the last committed versions intact;
+//! re-running repeats the unit, which adds nothing already landed and then checkpoints it.
+//!
+//! Dependency direction: `cli -> jobs -> {collectors, store} -> warehouse`.
+//!
+//! ```no_run
+//! # async fn demo() -> elite_jobs::Result<()> {
+//! use elite_jobs::ingest::{FileFormat, FileIngest, Ingestor};
+//! use elite_collectors::bars_csv::BarsOptions;
+//! use elite_warehouse::{SystemClock, Timeframe};
+//! let ingestor = Ingestor::new(elite_store::Warehouse::open("./elite-data")?, std::sync::Arc::new(SystemClock));
+//! let mut opts = BarsOptions::new("", Timeframe::Days(1));
+//! opts.symbol = Some(elite_warehouse::Symbol::new("GOOG")?);
+//! let report = ingestor.ingest_file(&FileIngest::new("GOOG_1d.csv", FileFormat::Csv, opts), &()).await?;
+//! println!("{} rows added", report.rows_added);
+//! # Ok(()) }
+//! ```
+
+mod error;
+pub mod ingest;
+pub mod progress;
+
+pub use error::{Error, Result};

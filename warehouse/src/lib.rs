@@ -41,8 +41,8 @@ pub mod time;
 pub use error::{Error, Result};
 pub use ids::Symbol;
 pub use records::{
-    Bar, BarsBuilder, Checkpoint, CheckpointsBuilder, DepthLevel, QuarantineBuilder,
-    QuarantineRecord, QuotesBuilder, Tick, TicksBuilder, validate_ohlcv,
+    Bar, BarsBuilder, Checkpoint, CheckpointsBuilder, DepthLevel, Instrument, InstrumentsBuilder,
+    QuarantineBuilder, QuarantineRecord, QuotesBuilder, Tick, TicksBuilder, validate_ohlcv,
 };
 pub use tables::TableSpec;
 pub use time::{Clock, FixedClock, SystemClock, Timeframe, Timestamp};

@@ -364,6 +364,64 @@ impl QuotesBuilder {
     }
 }
 
+/// Reference data about one instrument, as one source describes it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Instrument {
+    pub symbol: String,
+    pub exchange: Option<String>,
+    pub name: Option<String>,
+    pub instrument_type: Option<String>,
+    pub currency: Option<String>,
+    pub timezone: Option<String>,
+    pub ts_event: Timestamp,
+    pub ts_recv: Timestamp,
+    pub source: String,
+}
+
+/// Builds `instruments` batches.
+#[derive(Default)]
+pub struct InstrumentsBuilder {
+    rows: Vec<Instrument>,
+}
+
+impl InstrumentsBuilder {
+    pub fn push(&mut self, i: Instrument) {
+        self.rows.push(i);
+    }
+
+    pub fn finish(&mut self) -> Result<RecordBatch> {
+        let rows = std::mem::take(&mut self.rows);
+        let n = rows.len();
+        let mut s: Vec<StringBuilder> = (0..6).map(|_| StringBuilder::new()).collect();
+        let (mut ev, mut rv) = (ts_builder(n), ts_builder(n));
+        let mut source = StringBuilder::new();
+        for i in &rows {
+            s[0].append_value(&i.symbol);
+            let opts = [
+                &i.exchange,
+                &i.name,
+                &i.instrument_type,
+                &i.currency,
+                &i.timezone,
+            ];
+            for (b, v) in s[1..].iter_mut().zip(opts) {
+                b.append_option(v.as_deref());
+            }
+            ev.append_value(i.ts_event.as_micros());
+            rv.append_value(i.ts_recv.as_micros());
+            source.append_value(&i.source);
+        }
+        let mut cols: Vec<ArrayRef> = s
+            .iter_mut()
+            .map(|b| Arc::new(b.finish()) as ArrayRef)
+            .collect();
+        cols.push(Arc::new(ev.finish()));
+        cols.push(Arc::new(rv.finish()));
+        cols.push(Arc::new(source.finish()));
+        finish(&tables::INSTRUMENTS, cols)
+    }
+}
+
 /// A refused input record.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QuarantineRecord {

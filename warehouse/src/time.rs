@@ -120,7 +120,7 @@ impl Timeframe {
         if n == 0 {
             return Err(bad());
         }
-        Ok(match unit {
+        let tf = match unit {
             "s" | "sec" => Self::Seconds(n),
             "m" | "min" | "minute" | "minutes" => Self::Minutes(n),
             "h" | "hour" | "hours" => Self::Hours(n),
@@ -128,7 +128,18 @@ impl Timeframe {
             "w" | "wk" | "week" | "weeks" => Self::Weeks(n),
             "mo" | "mon" | "month" | "months" => Self::Months(n),
             _ => return Err(bad()),
-        })
+        };
+        Ok(tf.canonical())
+    }
+
+    /// One spelling per length: `60m` is `1h`, `24h` is `1d`, `120s` is `2m`.
+    fn canonical(self) -> Self {
+        match self {
+            Self::Seconds(n) if n % 60 == 0 => Self::Minutes(n / 60).canonical(),
+            Self::Minutes(n) if n % 60 == 0 => Self::Hours(n / 60).canonical(),
+            Self::Hours(n) if n % 24 == 0 => Self::Days(n / 24),
+            other => other,
+        }
     }
 
     /// Fixed length in nanoseconds; `None` for ticks and months (calendar-dependent).
@@ -185,6 +196,8 @@ mod tests {
         }
         assert_eq!(Timeframe::parse("day").unwrap(), Timeframe::Days(1));
         assert_eq!(Timeframe::parse("minutes").unwrap(), Timeframe::Minutes(1));
+        assert_eq!(Timeframe::parse("60m").unwrap(), Timeframe::Hours(1));
+        assert_eq!(Timeframe::parse("1wk").unwrap(), Timeframe::Weeks(1));
         for s in ["", "0m", "5x", "m5", "1.5h"] {
             assert!(Timeframe::parse(s).is_err(), "{s:?}");
         }

@@ -419,6 +419,28 @@ impl Warehouse {
         Ok(rows)
     }
 
+    /// Read a table (optionally filtered) at a version; an unwritten table reads as no rows.
+    pub async fn read(&self, name: &str, at: At, filter: Option<Expr>) -> Result<Vec<RecordBatch>> {
+        let Some(table) = self.load(name, at).await? else {
+            return Ok(Vec::new());
+        };
+        let ctx = SessionContext::new();
+        table
+            .update_datafusion_session(&ctx.state())
+            .map_err(|e| Error::delta(name, e))?;
+        let provider = table
+            .table_provider()
+            .await
+            .map_err(|e| Error::query(name, e))?;
+        let mut df = ctx
+            .read_table(provider)
+            .map_err(|e| Error::query(name, e))?;
+        if let Some(f) = filter {
+            df = df.filter(f).map_err(|e| Error::query(name, e))?;
+        }
+        df.collect().await.map_err(|e| Error::query(name, e))
+    }
+
     /// The commits of a table, newest first.
     pub async fn history(&self, name: &str, limit: Option<usize>) -> Result<Vec<HistoryEntry>> {
         let table = self

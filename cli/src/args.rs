@@ -1,0 +1,281 @@
+//! The command line, declared once with clap derive.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  elite demo                                   # ingest the bundled real data, show history, run SQL
+  elite ingest csv GOOG_1d.csv --symbol GOOG --timeframe 1d
+  elite sql \"SELECT symbol, count(*) FROM bars GROUP BY symbol\"
+  elite warehouse history bars";
+
+/// Elite: a batch-plus-stream data platform for AI trading.
+#[derive(Debug, Parser)]
+#[command(name = "elite", version, about, after_help = EXAMPLES, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Warehouse location: a directory or s3://, gs://, az://, memory:// URL [default: ./elite-data]
+    #[arg(long, global = true, env = "ELITE_HOME")]
+    pub home: Option<String>,
+    /// Output format for data written to stdout [default: table]
+    #[arg(long, global = true, env = "ELITE_FORMAT", value_enum)]
+    pub format: Option<Format>,
+    /// Hide progress bars (they are hidden anyway when stderr is not a terminal)
+    #[arg(long, global = true, env = "ELITE_NO_PROGRESS")]
+    pub no_progress: bool,
+    /// Config file (TOML) [default: ./elite.toml, then ~/.config/elite/config.toml]
+    #[arg(long, global = true, env = "ELITE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Less output (errors only)
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More logging (-v info, -vv debug)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+    Parquet,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Land data in the warehouse: files, Yahoo, Upstox
+    #[command(subcommand)]
+    Ingest(IngestCommand),
+    /// Inspect and maintain warehouse tables
+    #[command(subcommand)]
+    Warehouse(WarehouseCommand),
+    /// Run read-only SQL over the warehouse (interactive when no query is given on a terminal)
+    #[command(after_help = SQL_HELP)]
+    Sql(SqlArgs),
+    /// Ingest the bundled real sample data, show the warehouse history and answer SQL questions
+    Demo(DemoArgs),
+}
+
+const SQL_HELP: &str = "\
+Tables: bars, ticks, quotes, instruments, quarantine, ingest_checkpoints; views: bar_coverage,
+quarantine_summary, daily_vwap. Time travel: \"bars@v3\" (version 3), \"bars@2026-11-24T10:00:00Z\".
+
+Examples:
+  elite sql \"SELECT symbol, timeframe, bars FROM bar_coverage\"
+  elite sql \"SELECT count(*) FROM \\\"bars@v0\\\"\"
+  elite sql --format csv \"SELECT * FROM bars WHERE symbol = 'GOOG' ORDER BY ts_event\" > goog.csv
+  echo \"SELECT 1\" | elite sql";
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The query; omitted: read it from stdin, or start a prompt on a terminal
+    pub query: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {}
+
+#[derive(Debug, Subcommand)]
+pub enum IngestCommand {
+    /// Bars from CSV files (optionally .gz)
+    #[command(after_help = "Examples:
+  elite ingest csv GOOG_1d.csv --symbol GOOG --timeframe 1d
+  elite ingest csv SP500_1m.csv --symbol SPX --timeframe 1m --tz America/New_York
+  elite ingest csv jpy.csv --symbol JPY --timeframe 1d --map close=Last,ts=Time
+  elite ingest csv 2006-min-005.txt --symbol STOXX50E --timeframe 5m   # Date + Time columns")]
+    Csv(FileArgs),
+    /// Bars from Parquet files
+    #[command(
+        after_help = "Example:\n  elite ingest parquet bars.parquet --timeframe 1m   # symbol column in the file"
+    )]
+    Parquet(FileArgs),
+    /// Bars from the Yahoo Finance chart API (v8)
+    #[command(after_help = "Examples:
+  elite ingest yahoo AAPL MSFT --interval 1d --from 2024-01-01
+  elite ingest yahoo AAPL --interval 1d             # resumes from the last checkpoint
+  elite ingest yahoo --file chart_AAPL.json         # a saved response, offline")]
+    Yahoo(YahooArgs),
+    /// Bars from Upstox historical candles (v3, or v2 with --v2-interval)
+    #[command(
+        name = "upstox-history",
+        after_help = "Examples (token from UPSTOX_ACCESS_TOKEN):
+  elite ingest upstox-history 'NSE_EQ|INE002A01018' --unit minutes --interval 1 --from 2024-06-03 --to 2024-06-03
+  elite ingest upstox-history 'NSE_EQ|INE002A01018' --v2-interval day --from 2024-01-01 --to 2024-06-30
+  elite ingest upstox-history --file candles.json --key 'NSE_EQ|INE002A01018' --unit minutes --interval 1"
+    )]
+    UpstoxHistory(UpstoxHistoryArgs),
+    /// Ticks and depth from the Upstox V3 market-data WebSocket feed (or recorded frames)
+    #[command(
+        name = "upstox-feed",
+        after_help = "Examples:
+  elite ingest upstox-feed --keys 'NSE_EQ|INE002A01018,NSE_INDEX|Nifty 50' --mode full --max-frames 1000
+  elite ingest upstox-feed --replay collectors/fixtures/upstox/vectors     # recorded .bin frames"
+    )]
+    UpstoxFeed(UpstoxFeedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FileArgs {
+    /// Files to ingest
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Symbol of every row (unless the file has a symbol column)
+    #[arg(long)]
+    pub symbol: Option<String>,
+    /// Bar length: 1m, 5m, 15m, 1h, 1d, 1w, 1mo …
+    #[arg(long, default_value = "1d")]
+    pub timeframe: String,
+    /// Time zone of timestamps without an offset (IANA name, e.g. Asia/Kolkata, America/New_York)
+    #[arg(long, default_value = "UTC")]
+    pub tz: String,
+    /// Column mapping field=Header,… (fields: ts, date, time, open, high, low, close, volume, open_interest, symbol)
+    #[arg(long)]
+    pub map: Option<String>,
+    /// chrono format of the timestamp column when it is not detected (e.g. "%d/%m/%Y %H:%M")
+    #[arg(long)]
+    pub ts_format: Option<String>,
+    /// Whether a bar's timestamp is its open (default) or its close
+    #[arg(long, value_enum, default_value = "open")]
+    pub label: Label,
+    /// Field delimiter (CSV)
+    #[arg(long, default_value = ",")]
+    pub delimiter: char,
+    /// Re-decode even if a checkpoint says this exact input already landed
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Label {
+    Open,
+    Close,
+}
+
+#[derive(Debug, Args)]
+pub struct YahooArgs {
+    /// Symbols (Yahoo spelling: AAPL, EURUSD=X, BTC-USD, RELIANCE.NS)
+    pub symbols: Vec<String>,
+    /// Interval: 1m, 5m, 15m, 1h, 1d, 1wk, 1mo
+    #[arg(long, default_value = "1d")]
+    pub interval: String,
+    /// Start date (YYYY-MM-DD) [default: the last checkpoint, else one year ago]
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End date (YYYY-MM-DD) [default: now]
+    #[arg(long)]
+    pub to: Option<String>,
+    /// API base URL [default: config `yahoo_base_url`, else Yahoo's]
+    #[arg(long, env = "ELITE_YAHOO_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Decode saved chart responses instead of calling the API
+    #[arg(long, conflicts_with = "symbols")]
+    pub file: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpstoxHistoryArgs {
+    /// Instrument keys (e.g. 'NSE_EQ|INE002A01018')
+    pub keys: Vec<String>,
+    /// v3 unit: minutes, hours, days, weeks, months
+    #[arg(long, default_value = "days")]
+    pub unit: String,
+    /// v3 interval within the unit (1, 5, 15 …)
+    #[arg(long, default_value = "1")]
+    pub interval: String,
+    /// Use the v2 API with this interval instead (1minute, 30minute, day, week, month)
+    #[arg(long)]
+    pub v2_interval: Option<String>,
+    /// First date (YYYY-MM-DD)
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last date (YYYY-MM-DD) [default: today]
+    #[arg(long)]
+    pub to: Option<String>,
+    /// API base URL [default: config `upstox_base_url`, else Upstox's]
+    #[arg(long, env = "ELITE_UPSTOX_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Decode a saved candle response instead of calling the API (needs --key)
+    #[arg(long, requires = "key")]
+    pub file: Option<PathBuf>,
+    /// Instrument key of --file
+    #[arg(long)]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpstoxFeedArgs {
+    /// Instrument keys to subscribe, comma-separated
+    #[arg(long, value_delimiter = ',')]
+    pub keys: Vec<String>,
+    /// Subscription mode
+    #[arg(long, value_enum, default_value = "full")]
+    pub mode: FeedModeArg,
+    /// Stop after this many frames
+    #[arg(long)]
+    pub max_frames: Option<usize>,
+    /// Frames per warehouse commit
+    #[arg(long, default_value_t = 100)]
+    pub flush_every: usize,
+    /// WebSocket URL (skips the authorize call; for tests and proxies)
+    #[arg(long, env = "ELITE_UPSTOX_FEED_URL")]
+    pub url: Option<String>,
+    /// API base URL for the authorize call
+    #[arg(long, env = "ELITE_UPSTOX_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Replay recorded frames (*.bin) from a directory instead of connecting
+    #[arg(long, conflicts_with_all = ["keys", "url"])]
+    pub replay: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FeedModeArg {
+    Ltpc,
+    Full,
+    OptionGreeks,
+    FullD30,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WarehouseCommand {
+    /// List tables with version, file count and row count
+    Tables,
+    /// Columns, key and partitioning of a table
+    Describe { table: String },
+    /// Commits of a table: version, time, operation, rows added, source
+    History {
+        table: String,
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Compact small files (bin-packing within partitions)
+    Optimize {
+        table: String,
+        /// Target file size in MiB
+        #[arg(long)]
+        target_mib: Option<u64>,
+    },
+    /// Delete files no longer referenced by recent versions
+    Vacuum {
+        table: String,
+        /// Keep files needed by versions younger than this (guard: 168 h unless --force)
+        #[arg(long, default_value_t = 168)]
+        retention_hours: i64,
+        /// List what would be deleted without deleting
+        #[arg(long)]
+        dry_run: bool,
+        /// Allow a retention below the guard (breaks time travel to older versions)
+        #[arg(long)]
+        force: bool,
+    },
+}

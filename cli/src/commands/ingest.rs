@@ -1,0 +1,340 @@
+//! `elite ingest …`
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray, UInt64Array};
+use arrow::datatypes::{DataType, Field, Schema};
+use chrono::{NaiveDate, Utc};
+use elite_collectors::bars_csv::{BarLabel, BarsOptions, ColumnMap};
+use elite_collectors::http::Retry;
+use elite_collectors::upstox::{FeedClient, FeedMode, UpstoxClient};
+use elite_collectors::yahoo::YahooClient;
+use elite_jobs::ingest::{FeedReport, FileFormat, FileIngest, IngestReport, Ingestor};
+use elite_warehouse::{Symbol, SystemClock, Timeframe};
+
+use super::user_bail;
+use crate::args::{
+    FeedModeArg, FileArgs, IngestCommand, Label, UpstoxFeedArgs, UpstoxHistoryArgs, YahooArgs,
+};
+use crate::printer::Printer;
+use crate::settings::Settings;
+
+pub async fn run(cmd: IngestCommand, settings: &Settings, printer: &Printer) -> Result<()> {
+    let ingestor = Ingestor::new(settings.warehouse()?, Arc::new(SystemClock));
+    let reports = match cmd {
+        IngestCommand::Csv(a) => files(&ingestor, a, FileFormat::Csv, printer).await?,
+        IngestCommand::Parquet(a) => files(&ingestor, a, FileFormat::Parquet, printer).await?,
+        IngestCommand::Yahoo(a) => yahoo(&ingestor, a, settings, printer).await?,
+        IngestCommand::UpstoxHistory(a) => upstox_history(&ingestor, a, settings, printer).await?,
+        IngestCommand::UpstoxFeed(a) => return upstox_feed(&ingestor, a, settings, printer).await,
+    };
+    print_reports(&reports, printer)
+}
+
+/// Bars options from the shared file flags.
+pub fn bars_options(a: &FileArgs) -> Result<BarsOptions> {
+    let timeframe = Timeframe::parse(&a.timeframe)?;
+    let mut o = BarsOptions::new("", timeframe);
+    o.symbol = a.symbol.as_deref().map(Symbol::new).transpose()?;
+    o.tz = a.tz.parse().map_err(|_| {
+        super::UserError(format!(
+            "unknown time zone {:?}; use an IANA name such as Asia/Kolkata",
+            a.tz
+        ))
+    })?;
+    o.ts_format = a.ts_format.clone();
+    if let Some(m) = &a.map {
+        o.columns = ColumnMap::parse(m)?;
+    }
+    o.label = match a.label {
+        Label::Open => BarLabel::Open,
+        Label::Close => BarLabel::Close,
+    };
+    if !a.delimiter.is_ascii() {
+        user_bail!("the delimiter must be one ASCII character");
+    }
+    o.delimiter = a.delimiter as u8;
+    Ok(o)
+}
+
+async fn files(
+    ingestor: &Ingestor,
+    a: FileArgs,
+    format: FileFormat,
+    printer: &Printer,
+) -> Result<Vec<IngestReport>> {
+    let opts = bars_options(&a)?;
+    let mut reports = Vec::new();
+    for path in &a.files {
+        let mut job = FileIngest::new(path, format, opts.clone());
+        job.force = a.force;
+        let r = ingestor
+            .ingest_file(&job, &printer.reporter())
+            .await
+            .with_context(|| format!("ingesting {}", path.display()))?;
+        reports.push(r);
+    }
+    Ok(reports)
+}
+
+fn parse_date(s: &str, what: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| super::UserError(format!("{what} {s:?} is not a date (YYYY-MM-DD)")).into())
+}
+
+async fn yahoo(
+    ingestor: &Ingestor,
+    a: YahooArgs,
+    settings: &Settings,
+    printer: &Printer,
+) -> Result<Vec<IngestReport>> {
+    let mut reports = Vec::new();
+    for f in &a.file {
+        let body = elite_jobs::ingest::read_input(f)?;
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        reports.push(
+            ingestor
+                .ingest_yahoo_body(&format!("yahoo-file:{name}"), &body, &printer.reporter())
+                .await?,
+        );
+    }
+    if a.symbols.is_empty() {
+        if a.file.is_empty() {
+            user_bail!("give at least one symbol (or --file with a saved chart response)");
+        }
+        return Ok(reports);
+    }
+    let client = YahooClient::new(
+        a.base_url.as_deref().unwrap_or(&settings.yahoo_base_url),
+        Retry::default(),
+    )?;
+    let to = match &a.to {
+        Some(s) => parse_date(s, "--to")?
+            .and_hms_opt(23, 59, 59)
+            .map(|d| d.and_utc())
+            .unwrap_or_else(Utc::now),
+        None => Utc::now(),
+    };
+    let from = a
+        .from
+        .as_deref()
+        .map(|s| parse_date(s, "--from"))
+        .transpose()?
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc());
+    for s in &a.symbols {
+        let sym = Symbol::new(s.as_str())?;
+        let r = ingestor
+            .ingest_yahoo(&client, &sym, from, to, &a.interval, &printer.reporter())
+            .await
+            .with_context(|| format!("ingesting Yahoo {s}"))?;
+        reports.push(r);
+    }
+    Ok(reports)
+}
+
+async fn upstox_history(
+    ingestor: &Ingestor,
+    a: UpstoxHistoryArgs,
+    settings: &Settings,
+    printer: &Printer,
+) -> Result<Vec<IngestReport>> {
+    let (unit, interval) = match &a.v2_interval {
+        Some(v2) => ("", v2.as_str()),
+        None => (a.unit.as_str(), a.interval.as_str()),
+    };
+    let timeframe = elite_collectors::upstox::candle_timeframe(unit, interval)?;
+    if let Some(f) = &a.file {
+        let key = Symbol::new(a.key.clone().unwrap_or_default())?;
+        let body = elite_jobs::ingest::read_input(f)?;
+        return Ok(vec![
+            ingestor
+                .ingest_upstox_body(&key, timeframe, &body, &printer.reporter())
+                .await?,
+        ]);
+    }
+    if a.keys.is_empty() {
+        user_bail!("give at least one instrument key (or --file with --key)");
+    }
+    let token = settings.upstox_access_token.clone().unwrap_or_default();
+    let client = UpstoxClient::new(
+        a.base_url.as_deref().unwrap_or(&settings.upstox_base_url),
+        token,
+        Retry::default(),
+    )?;
+    let to = match &a.to {
+        Some(s) => parse_date(s, "--to")?,
+        None => Utc::now().date_naive(),
+    };
+    let Some(from) = a.from.as_deref() else {
+        user_bail!("--from is required (YYYY-MM-DD)")
+    };
+    let from = parse_date(from, "--from")?;
+    let mut reports = Vec::new();
+    for k in &a.keys {
+        let key = Symbol::new(k.as_str())?;
+        let r = ingestor
+            .ingest_upstox_history(&client, &key, unit, interval, from, to, &printer.reporter())
+            .await
+            .with_context(|| format!("ingesting Upstox candles for {k}"))?;
+        reports.push(r);
+    }
+    Ok(reports)
+}
+
+async fn upstox_feed(
+    ingestor: &Ingestor,
+    a: UpstoxFeedArgs,
+    settings: &Settings,
+    printer: &Printer,
+) -> Result<()> {
+    let report = if let Some(dir) = &a.replay {
+        ingestor
+            .replay_feed_dir(dir, a.flush_every, &printer.reporter())
+            .await?
+    } else {
+        if a.keys.is_empty() {
+            user_bail!("give --keys to subscribe to (or --replay DIR for recorded frames)");
+        }
+        let url = match &a.url {
+            Some(u) => u.clone(),
+            None => {
+                let token = settings.upstox_access_token.clone().unwrap_or_default();
+                let base = a.base_url.as_deref().unwrap_or(&settings.upstox_base_url);
+                UpstoxClient::new(base, token, Retry::default())?
+                    .feed_url()
+                    .await?
+            }
+        };
+        let client = FeedClient {
+            url,
+            instrument_keys: a.keys.clone(),
+            mode: match a.mode {
+                FeedModeArg::Ltpc => FeedMode::Ltpc,
+                FeedModeArg::Full => FeedMode::Full,
+                FeedModeArg::OptionGreeks => FeedMode::OptionGreeks,
+                FeedModeArg::FullD30 => FeedMode::FullD30,
+            },
+            retry: Retry::default(),
+        };
+        live_feed(ingestor, client, a.max_frames, a.flush_every).await?
+    };
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("frames", DataType::UInt64, false),
+        Field::new("ticks_added", DataType::UInt64, false),
+        Field::new("quotes_added", DataType::UInt64, false),
+        Field::new("quarantined", DataType::UInt64, false),
+        Field::new("ticks_version", DataType::UInt64, true),
+    ]));
+    let u = |v: usize| Arc::new(UInt64Array::from(vec![v as u64])) as ArrayRef;
+    let batch = RecordBatch::try_new(
+        Arc::clone(&schema),
+        vec![
+            u(report.frames),
+            u(report.ticks_added),
+            u(report.quotes_added),
+            u(report.quarantined),
+            Arc::new(UInt64Array::from(vec![report.ticks_version])),
+        ],
+    )?;
+    printer.batches(schema, &[batch])
+}
+
+/// Receive frames on a task, land them every `flush_every` frames.
+async fn live_feed(
+    ingestor: &Ingestor,
+    client: FeedClient,
+    max_frames: Option<usize>,
+    flush_every: usize,
+) -> Result<FeedReport> {
+    use sha2::Digest;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        client
+            .run(max_frames, &SystemClock, |_, frame| {
+                Ok(tx.send(frame).is_ok())
+            })
+            .await
+    });
+    let mut total = FeedReport::default();
+    let mut buf = Vec::new();
+    let mut hasher = sha2::Sha256::new();
+    while let Some(frame) = rx.recv().await {
+        hasher.update(frame.ts_recv.as_nanos().to_le_bytes());
+        hasher.update(frame.ticks.len().to_le_bytes());
+        buf.push(frame);
+        if buf.len() >= flush_every.max(1) {
+            let h = hex::encode(std::mem::take(&mut hasher).finalize());
+            total.add(&ingestor.land_feed(std::mem::take(&mut buf), h).await?);
+        }
+    }
+    if !buf.is_empty() {
+        total.add(
+            &ingestor
+                .land_feed(buf, hex::encode(hasher.finalize()))
+                .await?,
+        );
+    }
+    task.await
+        .map_err(|e| anyhow::anyhow!("feed task failed: {e}"))??;
+    Ok(total)
+}
+
+/// Print ingest reports as a table (or CSV/JSON), and the first quarantined records to stderr.
+pub fn print_reports(reports: &[IngestReport], printer: &Printer) -> Result<()> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("source", DataType::Utf8, false),
+        Field::new("table", DataType::Utf8, false),
+        Field::new("rows_read", DataType::UInt64, false),
+        Field::new("rows_added", DataType::UInt64, false),
+        Field::new("already_present", DataType::UInt64, false),
+        Field::new("quarantined", DataType::UInt64, false),
+        Field::new("version", DataType::UInt64, true),
+        Field::new("skipped_already_ingested", DataType::Boolean, false),
+    ]));
+    let col_u = |f: &dyn Fn(&IngestReport) -> usize| {
+        Arc::new(UInt64Array::from_iter_values(
+            reports.iter().map(|r| f(r) as u64),
+        )) as ArrayRef
+    };
+    let batch = RecordBatch::try_new(
+        Arc::clone(&schema),
+        vec![
+            Arc::new(StringArray::from_iter_values(
+                reports.iter().map(|r| r.source.as_str()),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                reports.iter().map(|r| r.table.as_str()),
+            )),
+            col_u(&|r| r.rows_read),
+            col_u(&|r| r.rows_added),
+            col_u(&|r| r.rows_already_present),
+            col_u(&|r| r.rows_quarantined),
+            Arc::new(UInt64Array::from(
+                reports.iter().map(|r| r.table_version).collect::<Vec<_>>(),
+            )),
+            Arc::new(BooleanArray::from(
+                reports
+                    .iter()
+                    .map(|r| r.already_ingested)
+                    .collect::<Vec<_>>(),
+            )),
+        ],
+    )?;
+    printer.batches(schema, &[batch])?;
+    for r in reports.iter().filter(|r| r.rows_quarantined > 0) {
+        printer.note(format!(
+            "{}: {} record(s) quarantined; first:",
+            r.source, r.rows_quarantined
+        ));
+        for (loc, reason) in &r.quarantine_sample {
+            printer.note(format!("  {loc}: {reason}"));
+        }
+        printer.note("  (all of them: elite sql \"SELECT location, reason, raw FROM quarantine\")");
+    }
+    Ok(())
+}

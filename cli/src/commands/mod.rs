@@ -1,0 +1,17 @@
+//! One module per command; each exposes `run(args, &Settings, &Printer)`.
+
+pub mod demo;
+pub mod ingest;
+pub mod sql;
+pub mod warehouse;
+
+/// A failure the user can fix (exit code 1), with a message saying how.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UserError(pub String);
+
+/// Bail with a [`UserError`].
+macro_rules! user_bail {
+    ($($arg:tt)*) => { return Err(anyhow::Error::new($crate::commands::UserError(format!($($arg)*)))) };
+}
+pub(crate) use user_bail;

@@ -1,0 +1,165 @@
+//! The warehouse as a DataFusion schema, with `table@version` / `table@instant` names.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use elite_store::datafusion::catalog::{MemoryCatalogProvider, SchemaProvider, TableProvider};
+use elite_store::datafusion::datasource::MemTable;
+use elite_store::datafusion::error::{DataFusionError, Result as DfResult};
+use elite_store::datafusion::execution::SessionState;
+use elite_store::datafusion::prelude::SessionContext;
+use elite_store::{At, Warehouse};
+use elite_warehouse::TableSpec;
+use elite_warehouse::tables::ALL;
+
+use crate::Result;
+
+/// A parsed table reference: a warehouse table at a version.
+#[derive(Clone, Debug)]
+pub struct TableRef {
+    pub table: &'static TableSpec,
+    pub at: At,
+}
+
+/// Parse `bars`, `bars@v3`, `bars@3`, `bars@2026-11-24T10:00:00Z`, `bars@2026-11-24`.
+pub fn parse_table_ref(name: &str) -> std::result::Result<Option<TableRef>, String> {
+    let (base, suffix) = match name.split_once('@') {
+        Some((b, s)) => (b, Some(s)),
+        None => (name, None),
+    };
+    let Some(table) = TableSpec::by_name(base) else {
+        return Ok(None);
+    };
+    let at = match suffix {
+        None => At::Latest,
+        Some(s) => {
+            let v = s.strip_prefix('v').unwrap_or(s);
+            if let Ok(n) = v.parse::<u64>() {
+                At::Version(n)
+            } else if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+                At::Time(t.with_timezone(&Utc))
+            } else if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+                At::Time(
+                    d.and_hms_opt(0, 0, 0)
+                        .map(|n| n.and_utc())
+                        .ok_or("bad date")?,
+                )
+            } else {
+                return Err(format!(
+                    "cannot read {name:?}: after '@' give a version (v3) or an RFC 3339 instant (2026-11-24T10:00:00Z)"
+                ));
+            }
+        }
+    };
+    Ok(Some(TableRef { table, at }))
+}
+
+#[derive(Debug)]
+struct WarehouseSchema {
+    wh: Warehouse,
+    state: SessionState,
+    views: RwLock<HashMap<String, Arc<dyn TableProvider>>>,
+}
+
+pub(crate) fn install(ctx: &SessionContext, wh: Warehouse) -> Result<()> {
+    let catalog = Arc::new(MemoryCatalogProvider::new());
+    ctx.register_catalog("elite", catalog.clone());
+    let schema = Arc::new(WarehouseSchema {
+        wh,
+        state: ctx.state(),
+        views: RwLock::new(HashMap::new()),
+    });
+    use elite_store::datafusion::catalog::CatalogProvider;
+    catalog
+        .register_schema("public", schema)
+        .map_err(|e| crate::Error::Query(Box::new(e)))?;
+    Ok(())
+}
+
+#[async_trait]
+impl SchemaProvider for WarehouseSchema {
+    fn table_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = ALL.iter().map(|t| t.name.to_string()).collect();
+        names.extend(
+            self.views
+                .read()
+                .map(|v| v.keys().cloned().collect::<Vec<_>>())
+                .unwrap_or_default(),
+        );
+        names
+    }
+
+    async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        if let Some(v) = self.views.read().ok().and_then(|v| v.get(name).cloned()) {
+            return Ok(Some(v));
+        }
+        let Some(r) = parse_table_ref(name).map_err(DataFusionError::Plan)? else {
+            return Ok(None);
+        };
+        let table = self
+            .wh
+            .load(r.table.name, r.at)
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        match table {
+            Some(t) => {
+                t.update_datafusion_session(&self.state)
+                    .map_err(|e| DataFusionError::External(Box::new(e)))?;
+                Ok(Some(t.table_provider().await?))
+            }
+            // Never written: an empty table with the declared schema.
+            None => Ok(Some(Arc::new(MemTable::try_new(
+                r.table.arrow_schema(),
+                vec![vec![]],
+            )?))),
+        }
+    }
+
+    fn register_table(
+        &self,
+        name: String,
+        table: Arc<dyn TableProvider>,
+    ) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        let mut views = self
+            .views
+            .write()
+            .map_err(|_| DataFusionError::Internal("view registry poisoned".into()))?;
+        Ok(views.insert(name, table))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.views.read().is_ok_and(|v| v.contains_key(name))
+            || matches!(parse_table_ref(name), Ok(Some(_)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_time_travel_suffixes() {
+        assert_eq!(parse_table_ref("bars").unwrap().unwrap().at, At::Latest);
+        assert_eq!(
+            parse_table_ref("bars@v3").unwrap().unwrap().at,
+            At::Version(3)
+        );
+        assert_eq!(
+            parse_table_ref("bars@12").unwrap().unwrap().at,
+            At::Version(12)
+        );
+        let t = parse_table_ref("bars@2026-11-24T10:00:00+05:30")
+            .unwrap()
+            .unwrap()
+            .at;
+        assert_eq!(t, At::Time("2026-11-24T04:30:00Z".parse().unwrap()));
+        assert!(matches!(
+            parse_table_ref("bars@2026-11-24").unwrap().unwrap().at,
+            At::Time(_)
+        ));
+        assert!(parse_table_ref("bars@yesterday").is_err());
+        assert!(parse_table_ref("nope").unwrap().is_none());
+    }
+}
