@@ -30,7 +30,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "ELITE_FORMAT", value_enum)]
     pub format: Option<Format>,
     /// Hide progress bars (they are hidden anyway when stderr is not a terminal)
-    #[arg(long, global = true, env = "ELITE_NO_PROGRESS")]
+    #[arg(long, global = true, env = "ELITE_NO_PROGRESS", value_parser = clap::builder::FalseyValueParser::new())]
     pub no_progress: bool,
     /// Config file (TOML) [default: ./elite.toml, then ~/.config/elite/config.toml]
     #[arg(long, global = true, env = "ELITE_CONFIG")]

@@ -18,6 +18,7 @@ use elite_warehouse::{
     Timeframe, Timestamp, validate_ohlcv,
 };
 use futures::{SinkExt, StreamExt};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use prost::Message;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::Deserialize;
@@ -429,12 +430,32 @@ impl UpstoxClient {
         Ok(h)
     }
 
+    /// `base/seg/seg…`, each segment percent-encoded as the SDK does (`NSE_EQ|X` -> `NSE_EQ%7CX`).
     fn url(&self, segments: &[&str]) -> Result<reqwest::Url> {
+        const SEGMENT: &AsciiSet = &CONTROLS
+            .add(b' ')
+            .add(b'"')
+            .add(b'#')
+            .add(b'%')
+            .add(b'/')
+            .add(b'<')
+            .add(b'>')
+            .add(b'?')
+            .add(b'`')
+            .add(b'{')
+            .add(b'}')
+            .add(b'|')
+            .add(b'^')
+            .add(b'[')
+            .add(b']')
+            .add(b'\\');
+        let mut path = self.base.path().trim_end_matches('/').to_string();
+        for s in segments {
+            path.push('/');
+            path.extend(utf8_percent_encode(s, SEGMENT));
+        }
         let mut url = self.base.clone();
-        url.path_segments_mut()
-            .map_err(|()| Error::Options("Upstox base URL cannot take a path".into()))?
-            .pop_if_empty()
-            .extend(segments);
+        url.set_path(&path);
         Ok(url)
     }
 

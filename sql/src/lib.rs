@@ -75,6 +75,7 @@ impl SqlEngine {
 
     /// Plan a read-only query.
     pub async fn plan(&self, sql: &str) -> Result<DataFrame> {
+        check_read_only(&self.ctx, sql)?;
         let options = SQLOptions::new()
             .with_allow_ddl(false)
             .with_allow_dml(false)
@@ -104,6 +105,37 @@ impl SqlEngine {
             .unwrap_or_default();
         names.sort();
         names
+    }
+}
+
+/// Refuse anything but queries (and EXPLAIN / SHOW of them) before planning, so that a write is
+/// reported as a write rather than as whatever planning error it would hit first.
+fn check_read_only(ctx: &SessionContext, sql: &str) -> Result<()> {
+    use elite_store::datafusion::sql::parser::Statement as Df;
+    use elite_store::datafusion::sql::sqlparser::ast::Statement as Sql;
+    fn allowed(s: &Sql) -> bool {
+        match s {
+            Sql::Query(_) | Sql::ShowTables { .. } | Sql::ShowColumns { .. } => true,
+            Sql::Explain { statement, .. } => allowed(statement),
+            _ => false,
+        }
+    }
+    let state = ctx.state();
+    let dialect = state.config().options().sql_parser.dialect;
+    let stmt = state
+        .sql_to_statement(sql, &dialect)
+        .map_err(|e| Error::Query(Box::new(e)))?;
+    let ok = match &stmt {
+        Df::Statement(s) => allowed(s),
+        Df::Explain(e) => matches!(&*e.statement, Df::Statement(s) if allowed(s)),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::ReadOnly {
+            statement: sql.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        })
     }
 }
 

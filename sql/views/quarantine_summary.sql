@@ -1,4 +1,4 @@
--- Refused records by source and kind of reason (the reason up to its first ':' or ' (').'
+-- Refused records by source and kind of reason (the reason up to its first ':' or ' (').
 CREATE VIEW quarantine_summary AS
 SELECT source,
        target_table,
