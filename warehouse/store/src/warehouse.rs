@@ -219,6 +219,23 @@ impl Warehouse {
             At::Time(t) => table.load_with_datetime(t).await,
         };
         match (loaded, at) {
+            (Ok(()), At::Time(t)) => {
+                // delta-rs falls back to the first version for instants before it: refuse instead.
+                let v = table.version().unwrap_or(0);
+                let committed = table.snapshot().ok().and_then(|s| s.version_timestamp(v));
+                match committed {
+                    Some(ms) if ms > t.timestamp_millis() => Err(Error::NoSuchVersion {
+                        name: name.into(),
+                        at: at.to_string(),
+                        reason: format!(
+                            "the first version was committed at {}",
+                            DateTime::from_timestamp_millis(ms)
+                                .map_or_else(|| ms.to_string(), |d| d.to_rfc3339())
+                        ),
+                    }),
+                    _ => Ok(Some(table)),
+                }
+            }
             (Ok(()), _) => Ok(Some(table)),
             (Err(e), At::Latest) => Err(Error::delta(name, e)),
             (Err(e), _) => Err(Error::NoSuchVersion {
