@@ -65,6 +65,37 @@ pub enum Command {
     Sql(SqlArgs),
     /// Ingest the bundled real sample data, show the warehouse history and answer SQL questions
     Demo(DemoArgs),
+    /// Benchmarks beside named peers (not tests: they report, they assert nothing)
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// CSV -> warehouse ingest of synthetic 1-minute bars beside polars (read_csv + write_parquet)
+    #[command(
+        after_help = "Example:\n  tests/dev bench            # installs polars, builds release, runs this with 10M rows"
+    )]
+    Ingest(BenchIngestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchIngestArgs {
+    /// Rows to generate
+    #[arg(long, default_value_t = 10_000_000)]
+    pub rows: usize,
+    /// Symbols to spread them over
+    #[arg(long, default_value_t = 1000)]
+    pub symbols: usize,
+    /// Python with polars installed
+    #[arg(long, env = "ELITE_PYTHON", default_value = "python3")]
+    pub python: String,
+    /// Working directory [default: a temporary one]
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Keep the generated files
+    #[arg(long)]
+    pub keep: bool,
 }
 
 const SQL_HELP: &str = "\

@@ -51,6 +51,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Warehouse(cmd) => commands::warehouse::run(cmd, &settings, &printer).await,
         Command::Sql(args) => commands::sql::run(args, &settings, &printer).await,
         Command::Demo(args) => commands::demo::run(args, &settings, &printer).await,
+        Command::Bench(args::BenchCommand::Ingest(a)) => {
+            commands::bench::ingest(a, &settings, &printer).await
+        }
     }
 }
 

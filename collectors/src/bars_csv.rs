@@ -253,10 +253,9 @@ pub fn decode_bars_csv<R: Read>(
         && record.len() == headers.len() + 1
         && opts.columns.time.is_none()
         && !headers.iter().any(|h| norm(h) == "time")
+        && let Some(d) = headers.iter().position(|h| norm(h) == "date")
     {
-        if let Some(d) = headers.iter().position(|h| norm(h) == "date") {
-            headers.insert(d + 1, "Time".into());
-        }
+        headers.insert(d + 1, "Time".into());
     }
     let layout = Layout::resolve(&headers, &opts.columns)?;
     if layout.symbol.is_none() && opts.symbol.is_none() {

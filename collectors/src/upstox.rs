@@ -287,7 +287,7 @@ pub fn decode_feed(frame: &[u8], location: &str, clock: &dyn Clock) -> FeedDecod
         };
         let mut depth: Vec<proto::Quote> = Vec::new();
         let ltpc = match &feed.feed_union {
-            Some(FeedUnion::Ltpc(l)) => Some(l.clone()),
+            Some(FeedUnion::Ltpc(l)) => Some(*l),
             Some(FeedUnion::FullFeed(ff)) => match &ff.full_feed_union {
                 Some(FullFeedUnion::MarketFf(m)) => {
                     tick.avg_price = Some(m.atp).filter(|v| *v != 0.0);
@@ -302,9 +302,9 @@ pub fn decode_feed(frame: &[u8], location: &str, clock: &dyn Clock) -> FeedDecod
                         .as_ref()
                         .map(|l| l.bid_ask_quote.clone())
                         .unwrap_or_default();
-                    m.ltpc.clone()
+                    m.ltpc
                 }
-                Some(FullFeedUnion::IndexFf(i)) => i.ltpc.clone(),
+                Some(FullFeedUnion::IndexFf(i)) => i.ltpc,
                 None => None,
             },
             Some(FeedUnion::FirstLevelWithGreeks(f)) => {
@@ -313,7 +313,7 @@ pub fn decode_feed(frame: &[u8], location: &str, clock: &dyn Clock) -> FeedDecod
                 tick.iv = Some(f.iv).filter(|v| *v != 0.0);
                 set_greeks(&mut tick, f.option_greeks.as_ref());
                 depth = f.first_depth.iter().cloned().collect();
-                f.ltpc.clone()
+                f.ltpc
             }
             None => None,
         };

@@ -1,5 +1,6 @@
 //! One module per command; each exposes `run(args, &Settings, &Printer)`.
 
+pub mod bench;
 pub mod demo;
 pub mod ingest;
 pub mod sql;
