@@ -55,15 +55,30 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Land data in the warehouse: files, Yahoo, Upstox
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  elite ingest csv GOOG_1d.csv --symbol GOOG --timeframe 1d
+  elite ingest yahoo AAPL --interval 1d --from 2024-01-01
+  elite ingest upstox-feed --replay collectors/fixtures/upstox/vectors"
+    )]
     Ingest(IngestCommand),
     /// Inspect and maintain warehouse tables
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  elite warehouse tables
+  elite warehouse describe bars
+  elite warehouse history bars --limit 10
+  elite warehouse optimize bars
+  elite warehouse vacuum bars --dry-run"
+    )]
     Warehouse(WarehouseCommand),
     /// Run read-only SQL over the warehouse (interactive when no query is given on a terminal)
     #[command(after_help = SQL_HELP)]
     Sql(SqlArgs),
     /// Ingest the bundled real sample data, show the warehouse history and answer SQL questions
+    #[command(after_help = "Example:\n  elite --home /tmp/elite-demo demo")]
     Demo(DemoArgs),
     /// Benchmarks beside named peers (not tests: they report, they assert nothing)
     #[command(subcommand)]

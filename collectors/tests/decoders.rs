@@ -488,3 +488,85 @@ fn decoded_symbols_are_valid_columns() {
         0
     );
 }
+
+// ------------------------------------------------------------------ Parquet
+
+/// Real GOOG rows written to Parquet with typed columns (naive millisecond timestamps, integer
+/// volume, a symbol column) plus one row with a null close: the Parquet decoder must land the same
+/// bars as the CSV reference and quarantine the null row by its row number.
+#[test]
+fn parquet_bars_decode_typed_columns() {
+    use std::sync::Arc;
+
+    use arrow_array::{Float64Array, Int64Array, StringArray, TimestampMillisecondArray};
+    use arrow_schema::{DataType, Field, Schema, TimeUnit};
+    use elite_collectors::bars_parquet::decode_bars_parquet;
+
+    let text = std::fs::read_to_string(fixture("bars/GOOG_1d.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let (mut ts, mut o, mut h, mut l, mut c, mut v) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for r in rdr.records() {
+        let r = r.unwrap();
+        let d = chrono::NaiveDate::parse_from_str(&r[0], "%Y-%m-%d").unwrap();
+        ts.push(d.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp_millis());
+        o.push(Some(r[1].parse::<f64>().unwrap()));
+        h.push(r[2].parse::<f64>().unwrap());
+        l.push(r[3].parse::<f64>().unwrap());
+        c.push(Some(r[4].parse::<f64>().unwrap()));
+        v.push(r[5].parse::<f64>().unwrap() as i64);
+    }
+    let n = ts.len();
+    // One extra row, a day after the last, with a null close.
+    ts.push(ts[n - 1] + 86_400_000);
+    o.push(Some(1.0));
+    h.push(1.0);
+    l.push(1.0);
+    c.push(None);
+    v.push(1);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("Ticker", DataType::Utf8, false),
+        Field::new(
+            "Datetime",
+            DataType::Timestamp(TimeUnit::Millisecond, None),
+            false,
+        ),
+        Field::new("Open", DataType::Float64, true),
+        Field::new("High", DataType::Float64, false),
+        Field::new("Low", DataType::Float64, false),
+        Field::new("Close", DataType::Float64, true),
+        Field::new("Volume", DataType::Int64, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        Arc::clone(&schema),
+        vec![
+            Arc::new(StringArray::from(vec!["GOOG"; n + 1])),
+            Arc::new(TimestampMillisecondArray::from(ts)),
+            Arc::new(Float64Array::from(o)),
+            Arc::new(Float64Array::from(h)),
+            Arc::new(Float64Array::from(l)),
+            Arc::new(Float64Array::from(c)),
+            Arc::new(Int64Array::from(v)),
+        ],
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+
+    let d = decode_bars_parquet(
+        buf.into(),
+        &BarsOptions::new("parquet:goog", Timeframe::Days(1)),
+        &clock(),
+    )
+    .unwrap();
+    assert_eq!((d.rows_read, d.batch.num_rows()), (2149, 2148));
+    assert!(close_to(sum(&d.batch, "close"), 1021327.2));
+    assert!(close_to(sum(&d.batch, "volume"), 11856390000.0));
+    assert_eq!(d.quarantine.len(), 1);
+    assert_eq!(d.quarantine[0].location, "row 2149");
+    assert_eq!(d.quarantine[0].reason, "field `close` is null");
+    let sym = d.batch.column_by_name("symbol").unwrap().as_string::<i32>();
+    assert_eq!(sym.value(0), "GOOG");
+}

@@ -571,3 +571,44 @@ fn demo_runs_twice_and_second_run_adds_nothing() {
         v
     );
 }
+
+#[test]
+fn parquet_export_reingests_into_another_warehouse_identically() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    elite(a.path())
+        .args(["ingest", "csv"])
+        .arg(fixture("bars/SP500_NOV2019_IDayRVol.csv"))
+        .args([
+            "--symbol",
+            "SPX",
+            "--timeframe",
+            "1m",
+            "--tz",
+            "America/New_York",
+        ])
+        .assert()
+        .success();
+    let out = elite(a.path())
+        .args([
+            "--format",
+            "parquet",
+            "sql",
+            "SELECT symbol, ts_event AS ts, open, high, low, close, volume FROM bars",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let file = b.path().join("spx.parquet");
+    std::fs::write(&file, &out.stdout).unwrap();
+    elite(b.path())
+        .args(["ingest", "parquet"])
+        .arg(&file)
+        .args(["--timeframe", "1m"])
+        .assert()
+        .success();
+    let q = "SELECT symbol, ts_event, ts_recv, open, high, low, close, volume FROM bars ORDER BY ts_event";
+    let (x, y) = (sql_json(a.path(), q), sql_json(b.path(), q));
+    assert_eq!(x.len(), 1563);
+    assert_eq!(x, y);
+}
