@@ -612,3 +612,50 @@ fn parquet_export_reingests_into_another_warehouse_identically() {
     assert_eq!(x.len(), 1563);
     assert_eq!(x, y);
 }
+
+#[test]
+fn one_symbol_one_month_query_reads_one_file_of_many() {
+    // Synthetic hourly bars: 20 symbols over 3 years = 60 symbol-year partitions.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("h.csv");
+    let mut s = String::from("symbol,ts,open,high,low,close\n");
+    for k in 0..20 {
+        for i in 0..(3 * 365 * 24 / 6) {
+            s.push_str(&format!(
+                "S{k:02},{},10,11,9,10\n",
+                1_577_836_800 + i * 6 * 3600
+            ));
+        }
+    }
+    std::fs::write(&file, s).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    elite(h)
+        .args(["ingest", "csv"])
+        .arg(&file)
+        .args(["--timeframe", "6h"])
+        .assert()
+        .success();
+    let files = sql_json(
+        h,
+        "SELECT count(DISTINCT symbol || '/' || CAST(year AS VARCHAR)) AS n FROM bars",
+    )[0]["n"]
+        .as_i64()
+        .unwrap();
+    assert!(files >= 60, "{files}");
+    let plan = elite(h)
+        .args(["--format", "csv", "sql"])
+        .arg("EXPLAIN SELECT count(*) FROM bars WHERE symbol = 'S07' AND ts_event >= '2021-03-01T00:00:00Z' AND ts_event < '2021-04-01T00:00:00Z'")
+        .output()
+        .unwrap();
+    let plan = String::from_utf8_lossy(&plan.stdout);
+    assert_eq!(plan.matches(".parquet").count(), 1, "{plan}");
+    assert!(plan.contains("symbol=S07/year=2021"), "{plan}");
+    assert_eq!(
+        sql_scalar(
+            h,
+            "SELECT count(*) FROM bars WHERE symbol = 'S07' AND ts_event >= '2021-03-01T00:00:00Z' AND ts_event < '2021-04-01T00:00:00Z'"
+        ),
+        31 * 4
+    );
+}

@@ -291,7 +291,10 @@ impl Warehouse {
                 });
             }
         }
-        let input = concat_batches(&schema, &batches)?;
+        let input = match <[RecordBatch; 1]>::try_from(batches) {
+            Ok([one]) => one,
+            Err(many) => concat_batches(&schema, &many)?,
+        };
         let rows_in = input.num_rows();
         let existing = self.load(spec.name, At::Latest).await?;
         let version = existing.as_ref().and_then(DeltaTable::version);
@@ -346,7 +349,11 @@ impl Warehouse {
                 }
             })
             .collect();
-        let fresh = filter_record_batch(&input, &mask)?;
+        let fresh = if already + dup == 0 {
+            input
+        } else {
+            filter_record_batch(&input, &mask)?
+        };
         let rows_added = fresh.num_rows();
         if rows_added == 0 {
             return Ok(WriteOutcome {
