@@ -271,7 +271,7 @@ pub fn decode_bars_csv<R: Read>(
     let mut quarantine = Vec::new();
     let mut rows_read = 0usize;
     // Key check: per symbol, the previous ts and a set used only once rows come out of order.
-    let mut symbols: HashMap<Vec<u8>, (Symbol, SymbolKeys)> = HashMap::new();
+    let mut symbols = SymbolIndex::default();
     let mut fixed_keys = SymbolKeys::default();
 
     while has_first
@@ -362,32 +362,13 @@ pub fn decode_bars_csv<R: Read>(
                 opts.symbol.as_ref().expect("checked above"),
                 &mut fixed_keys,
             ),
-            Some(i) => {
-                let raw = record.get(i).unwrap_or_default();
-                if !symbols.contains_key(raw) {
-                    let s = std::str::from_utf8(raw)
-                        .map_err(|_| ())
-                        .and_then(|s| Symbol::new(s.trim()).map_err(|_| ()));
-                    match s {
-                        Ok(sym) => {
-                            symbols.insert(raw.to_vec(), (sym, SymbolKeys::default()));
-                        }
-                        Err(()) => {
-                            bad(
-                                format!(
-                                    "field `{}`: invalid symbol {:?}",
-                                    headers[i],
-                                    String::from_utf8_lossy(raw)
-                                ),
-                                &record,
-                            );
-                            continue;
-                        }
-                    }
+            Some(i) => match symbols.get(record.get(i).unwrap_or_default()) {
+                Ok(found) => found,
+                Err(e) => {
+                    bad(format!("field `{}`: {e}", headers[i]), &record);
+                    continue;
                 }
-                let (sym, keys) = symbols.get_mut(raw).expect("inserted above");
-                (&*sym, keys)
-            }
+            },
         };
         if let Some(first_line) = keys.check(ts_event, line) {
             bad(
@@ -425,6 +406,31 @@ pub(crate) fn bar_start_from_end(tf: Timeframe, end: Timestamp) -> Timestamp {
             .and_then(|d| Timestamp::from_datetime(&d))
             .unwrap_or(end),
         other => end.add_nanos(-other.fixed_nanos().unwrap_or(0)),
+    }
+}
+
+/// Validated symbols by their raw text, each with its duplicate-key tracker. Shared by the CSV
+/// and Parquet decoders; a symbol is validated once, the first time its text is seen.
+#[derive(Default)]
+pub(crate) struct SymbolIndex(HashMap<Vec<u8>, (Symbol, SymbolKeys)>);
+
+impl SymbolIndex {
+    /// The symbol for `raw` and its key tracker; `Err` says why `raw` is not a valid symbol.
+    pub(crate) fn get(
+        &mut self,
+        raw: &[u8],
+    ) -> std::result::Result<(&Symbol, &mut SymbolKeys), String> {
+        if !self.0.contains_key(raw) {
+            let text = std::str::from_utf8(raw)
+                .map_err(|_| format!("symbol {:?} is not UTF-8", String::from_utf8_lossy(raw)))?;
+            let symbol = Symbol::new(text.trim()).map_err(|e| e.to_string())?;
+            self.0.insert(raw.to_vec(), (symbol, SymbolKeys::default()));
+        }
+        let (symbol, keys) = self
+            .0
+            .get_mut(raw)
+            .ok_or_else(|| "symbol index lost an entry".to_string())?;
+        Ok((&*symbol, keys))
     }
 }
 

@@ -1,17 +1,15 @@
 //! Parquet bars: typed columns mapped by name (same names and `--map` as CSV), validated row by
 //! row with the same rules; bad rows are quarantined with their row number.
 
-use std::collections::HashMap;
-
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type, TimestampNanosecondType};
 use arrow_array::{Array, ArrayRef, RecordBatchReader};
 use arrow_schema::{DataType, TimeUnit};
 use bytes::Bytes;
-use elite_warehouse::{BarsBuilder, Clock, QuarantineRecord, Symbol, Timestamp, validate_ohlcv};
+use elite_warehouse::{BarsBuilder, Clock, QuarantineRecord, Timestamp, validate_ohlcv};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::bars_csv::{BarLabel, BarsOptions, Layout, SymbolKeys, bar_start_from_end};
+use crate::bars_csv::{BarLabel, BarsOptions, Layout, SymbolIndex, SymbolKeys, bar_start_from_end};
 use crate::timeparse::TimeParser;
 use crate::{Decoded, Error, Result};
 
@@ -43,7 +41,7 @@ pub fn decode_bars_parquet(bytes: Bytes, opts: &BarsOptions, clock: &dyn Clock) 
     let now = clock.now();
     let mut out = BarsBuilder::default();
     let mut quarantine = Vec::new();
-    let mut keys: HashMap<String, (Symbol, SymbolKeys)> = HashMap::new();
+    let mut keys = SymbolIndex::default();
     let mut fixed = SymbolKeys::default();
     let mut row_base = 0usize;
     for batch in reader {
@@ -123,20 +121,13 @@ pub fn decode_bars_parquet(bytes: Bytes, opts: &BarsOptions, clock: &dyn Clock) 
                         bad("field `symbol` is null".into());
                         continue;
                     }
-                    let text = s.value(r);
-                    if !keys.contains_key(text) {
-                        match Symbol::new(text.trim()) {
-                            Ok(sym) => {
-                                keys.insert(text.to_string(), (sym, SymbolKeys::default()));
-                            }
-                            Err(e) => {
-                                bad(format!("field `symbol`: {e}"));
-                                continue;
-                            }
+                    match keys.get(s.value(r).as_bytes()) {
+                        Ok(found) => found,
+                        Err(e) => {
+                            bad(format!("field `symbol`: {e}"));
+                            continue;
                         }
                     }
-                    let (sym, k) = keys.get_mut(text).expect("inserted above");
-                    (&*sym, k)
                 }
             };
             if let Some(first) = seen.check(ts_event, row_no as u64) {

@@ -570,3 +570,35 @@ fn parquet_bars_decode_typed_columns() {
     let sym = d.batch.column_by_name("symbol").unwrap().as_string::<i32>();
     assert_eq!(sym.value(0), "GOOG");
 }
+
+#[test]
+fn symbol_column_rows_are_validated_per_symbol() {
+    let csv = "symbol,ts,open,high,low,close\nAAA,2020-01-02,1,2,0.5,1.5\nA B,2020-01-02,1,2,0.5,1.5\nBBB,2020-01-02,1,2,0.5,1.5\nAAA,2020-01-02,1,2,0.5,1.5\n";
+    let d = decode_bars_csv(
+        csv.as_bytes(),
+        &BarsOptions::new("t", Timeframe::Days(1)),
+        &clock(),
+    )
+    .unwrap();
+    assert_eq!(d.batch.num_rows(), 2);
+    let got: Vec<(&str, &str)> = d
+        .quarantine
+        .iter()
+        .map(|q| (q.location.as_str(), q.reason.as_str()))
+        .collect();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].0, "line 3");
+    assert!(
+        got[0]
+            .1
+            .starts_with("field `symbol`: invalid symbol \"A B\""),
+        "{}",
+        got[0].1
+    );
+    assert_eq!(got[1].0, "line 5");
+    assert!(
+        got[1].1.starts_with("duplicate key (symbol AAA"),
+        "{}",
+        got[1].1
+    );
+}

@@ -582,12 +582,13 @@ pub struct FeedReport {
 impl FeedReport {
     /// Accumulate another report into this one.
     pub fn add(&mut self, r: &FeedReport) {
+        // "Already ingested" only if every unit added so far was.
+        let first = self.frames == 0;
+        self.already_ingested = r.already_ingested && (first || self.already_ingested);
         self.frames += r.frames;
         self.ticks_added += r.ticks_added;
         self.quotes_added += r.quotes_added;
         self.quarantined += r.quarantined;
-        self.already_ingested =
-            r.already_ingested && (self.frames == r.frames || self.already_ingested);
         self.ticks_version = r.ticks_version.or(self.ticks_version);
     }
 }

@@ -29,8 +29,6 @@ mod error;
 pub use catalog::{TableRef, parse_table_ref};
 pub use error::{Error, Result};
 
-use std::sync::Arc;
-
 use elite_store::Warehouse;
 use elite_store::datafusion::arrow::record_batch::RecordBatch;
 use elite_store::datafusion::execution::context::SQLOptions;
@@ -137,9 +135,4 @@ fn check_read_only(ctx: &SessionContext, sql: &str) -> Result<()> {
             statement: sql.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
         })
     }
-}
-
-/// Exposed for callers that need the Arc'd session (e.g. an interactive prompt).
-pub fn shared(engine: SqlEngine) -> Arc<SqlEngine> {
-    Arc::new(engine)
 }
