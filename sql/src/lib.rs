@@ -25,6 +25,7 @@
 
 mod catalog;
 mod error;
+pub mod indicators;
 
 pub use catalog::{TableRef, parse_table_ref};
 pub use error::{Error, Result};
@@ -57,6 +58,7 @@ impl SqlEngine {
             .with_default_catalog_and_schema("elite", "public");
         let ctx = SessionContext::new_with_config(config);
         catalog::install(&ctx, wh)?;
+        indicators::register(&ctx);
         for (name, ddl) in VIEWS {
             ctx.sql(ddl).await.map_err(|e| Error::View {
                 name: name.to_string(),
