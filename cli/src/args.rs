@@ -80,9 +80,112 @@ pub enum Command {
     /// Ingest the bundled real sample data, show the warehouse history and answer SQL questions
     #[command(after_help = "Example:\n  elite --home /tmp/elite-demo demo")]
     Demo(DemoArgs),
+    /// Feature sets: list them, materialize them (with forward labels) into `features` / `labels`
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  elite features sets
+  elite features build --set technical --timeframe 1d --horizon 1 --horizon 5
+  elite sql \"SELECT feature, avg(value) FROM features GROUP BY feature\""
+    )]
+    Features(FeaturesCommand),
+    /// Signals: the rules, and signals computed in batch
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  elite signals rules
+  elite signals show --symbol GOOG --limit 20"
+    )]
+    Signals(SignalsCommand),
+    /// Long-running jobs: the streaming signal runner
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  elite run signals --timeframe 1m               # replay the bars table, checkpointing; re-run resumes
+  elite run signals --rate 500 --name live-1m     # paced replay at 500 bars/s"
+    )]
+    Run(RunCommand),
     /// Benchmarks beside named peers (not tests: they report, they assert nothing)
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+/// Which bars a job reads.
+#[derive(Debug, Args, Clone)]
+pub struct BarSelection {
+    /// Only this timeframe (1m, 1d, …)
+    #[arg(long)]
+    pub timeframe: Option<String>,
+    /// Only these symbols (repeat the flag)
+    #[arg(long = "symbol")]
+    pub symbols: Vec<String>,
+    /// Read this version of the bars table [default: latest]
+    #[arg(long)]
+    pub bars_version: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeaturesCommand {
+    /// List the built-in feature sets and their features
+    Sets,
+    /// Compute a feature set over the bars table and land it in `features` (labels in `labels`)
+    Build(FeaturesBuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FeaturesBuildArgs {
+    /// Feature set name
+    #[arg(long, default_value = "technical")]
+    pub set: String,
+    #[command(flatten)]
+    pub bars: BarSelection,
+    /// Forward-label horizons in bars (repeat); none: no labels
+    #[arg(long = "horizon")]
+    pub horizons: Vec<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SignalsCommand {
+    /// The signal rules Elite ships
+    Rules,
+    /// Compute signals in batch over the bars table and print them (the runner writes the same rows)
+    Show(SignalsShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SignalsShowArgs {
+    #[command(flatten)]
+    pub bars: BarSelection,
+    /// Print at most this many (the newest)
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunCommand {
+    /// The streaming signal runner over a replay of the bars table (resumes from its checkpoint)
+    Signals(RunSignalsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunSignalsArgs {
+    #[command(flatten)]
+    pub bars: BarSelection,
+    /// Runner name (its checkpoint is <state-dir>/signals-<name>.json)
+    #[arg(long, default_value = "default")]
+    pub name: String,
+    /// Bars per signals commit and checkpoint
+    #[arg(long, default_value_t = 5000)]
+    pub commit_every: usize,
+    /// Replay pace in bars per second [default: as fast as possible]
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Where checkpoints live [default: <home>/_state for a local warehouse]
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// Ignore any checkpoint and start from the first bar
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +195,24 @@ pub enum BenchCommand {
         after_help = "Example:\n  tests/dev bench            # installs polars, builds release, runs this with 10M rows"
     )]
     Ingest(BenchIngestArgs),
+    /// The six core indicators (SMA, EMA, RSI, MACD, BBANDS, ATR) beside TA-Lib on the same bars
+    #[command(
+        after_help = "Example:\n  tests/dev bench indicators   # installs TA-Lib, builds release, runs 1000 symbols x 10k bars"
+    )]
+    Indicators(BenchIndicatorsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchIndicatorsArgs {
+    /// Symbols
+    #[arg(long, default_value_t = 1000)]
+    pub symbols: usize,
+    /// Bars per symbol
+    #[arg(long, default_value_t = 10_000)]
+    pub bars: usize,
+    /// Python with TA-Lib installed
+    #[arg(long, env = "ELITE_PYTHON", default_value = "python3")]
+    pub python: String,
 }
 
 #[derive(Debug, Args)]

@@ -51,8 +51,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Warehouse(cmd) => commands::warehouse::run(cmd, &settings, &printer).await,
         Command::Sql(args) => commands::sql::run(args, &settings, &printer).await,
         Command::Demo(args) => commands::demo::run(args, &settings, &printer).await,
+        Command::Features(cmd) => commands::pipelines::features(cmd, &settings, &printer).await,
+        Command::Signals(cmd) => commands::pipelines::signals(cmd, &settings, &printer).await,
+        Command::Run(cmd) => commands::pipelines::run(cmd, &settings, &printer).await,
         Command::Bench(args::BenchCommand::Ingest(a)) => {
             commands::bench::ingest(a, &settings, &printer).await
+        }
+        Command::Bench(args::BenchCommand::Indicators(a)) => {
+            commands::bench_indicators::run(a, &settings, &printer)
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Output: data to stdout in the chosen format; progress and messages to stderr.
 
 use std::io::{IsTerminal, Write};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Result, bail};
 use arrow::array::RecordBatch;
@@ -91,6 +91,21 @@ impl Printer {
         }
         out.flush()?;
         Ok(())
+    }
+
+    /// Print serializable records (job reports) as one batch, columns in field order.
+    pub fn records<T: serde::Serialize>(&self, rows: &[T]) -> Result<()> {
+        let values: Vec<serde_json::Value> = rows
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<std::result::Result<_, _>>()?;
+        let schema = Arc::new(arrow::json::reader::infer_json_schema_from_iterator(
+            values.iter().map(Ok),
+        )?);
+        let mut dec = arrow::json::ReaderBuilder::new(Arc::clone(&schema)).build_decoder()?;
+        dec.serialize(&values)?;
+        let batches: Vec<RecordBatch> = dec.flush()?.into_iter().collect();
+        self.batches(schema, &batches)
     }
 
     /// A progress reporter for jobs: a bar on a terminal, nothing otherwise.

@@ -25,8 +25,12 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bars;
 mod error;
+pub mod features;
 pub mod ingest;
 pub mod progress;
+pub mod signals;
+pub mod transport;
 
 pub use error::{Error, Result};

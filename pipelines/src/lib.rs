@@ -30,7 +30,9 @@
 
 pub mod batch;
 pub mod error;
+pub mod features;
 pub mod indicators;
+pub mod signals;
 pub mod spec;
 
 pub use error::{Error, Result};

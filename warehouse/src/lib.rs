@@ -41,8 +41,9 @@ pub mod time;
 pub use error::{Error, Result};
 pub use ids::Symbol;
 pub use records::{
-    Bar, BarsBuilder, Checkpoint, CheckpointsBuilder, DepthLevel, Instrument, InstrumentsBuilder,
-    QuarantineBuilder, QuarantineRecord, QuotesBuilder, Tick, TicksBuilder, validate_ohlcv,
+    Bar, BarsBuilder, Checkpoint, CheckpointsBuilder, DepthLevel, FeatureValue, FeaturesBuilder,
+    Instrument, InstrumentsBuilder, Label, LabelsBuilder, QuarantineBuilder, QuarantineRecord,
+    QuotesBuilder, SignalRow, SignalsBuilder, Tick, TicksBuilder, validate_ohlcv,
 };
 pub use tables::TableSpec;
 pub use time::{Clock, FixedClock, SystemClock, Timeframe, Timestamp};

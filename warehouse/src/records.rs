@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    Float64Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+    Float64Builder, Int8Builder, Int32Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use chrono::Datelike;
@@ -594,5 +595,219 @@ mod tests {
             CheckpointsBuilder::default().finish().unwrap().schema(),
             tables::INGEST_CHECKPOINTS.arrow_schema()
         );
+    }
+}
+
+/// One feature value of one bar.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeatureValue {
+    pub symbol: Symbol,
+    pub timeframe: Timeframe,
+    pub ts_event: Timestamp,
+    pub ts_recv: Timestamp,
+    pub feature_set: String,
+    pub feature_set_version: i32,
+    pub feature: String,
+    pub value: f64,
+    pub source_table: String,
+    pub source_version: i64,
+}
+
+/// Builds `features` batches.
+#[derive(Default)]
+pub struct FeaturesBuilder {
+    rows: Vec<FeatureValue>,
+}
+
+impl FeaturesBuilder {
+    pub fn push(&mut self, v: FeatureValue) {
+        self.rows.push(v);
+    }
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+    pub fn finish(&mut self) -> Result<RecordBatch> {
+        let rows = std::mem::take(&mut self.rows);
+        let n = rows.len();
+        let (mut sym, mut tf, mut fs, mut feat, mut src) = (
+            StringBuilder::new(),
+            StringBuilder::new(),
+            StringBuilder::new(),
+            StringBuilder::new(),
+            StringBuilder::new(),
+        );
+        let (mut te, mut tr) = (ts_builder(n), ts_builder(n));
+        let (mut ver, mut year) = (
+            Int32Builder::with_capacity(n),
+            Int32Builder::with_capacity(n),
+        );
+        let mut val = Float64Builder::with_capacity(n);
+        let mut sv = Int64Builder::with_capacity(n);
+        for r in &rows {
+            sym.append_value(r.symbol.as_str());
+            tf.append_value(r.timeframe.to_string());
+            te.append_value(r.ts_event.as_micros());
+            tr.append_value(r.ts_recv.as_micros());
+            fs.append_value(&r.feature_set);
+            ver.append_value(r.feature_set_version);
+            feat.append_value(&r.feature);
+            val.append_value(r.value);
+            src.append_value(&r.source_table);
+            sv.append_value(r.source_version);
+            year.append_value(year_of(r.ts_event));
+        }
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(sym.finish()),
+            Arc::new(tf.finish()),
+            Arc::new(te.finish()),
+            Arc::new(tr.finish()),
+            Arc::new(fs.finish()),
+            Arc::new(ver.finish()),
+            Arc::new(feat.finish()),
+            Arc::new(val.finish()),
+            Arc::new(src.finish()),
+            Arc::new(sv.finish()),
+            Arc::new(year.finish()),
+        ];
+        finish(&tables::FEATURES, cols)
+    }
+}
+
+/// A forward label of one bar.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Label {
+    pub symbol: Symbol,
+    pub timeframe: Timeframe,
+    pub ts_event: Timestamp,
+    pub ts_recv: Timestamp,
+    pub horizon: i32,
+    pub fwd_return: f64,
+    pub direction: i8,
+    pub source_version: i64,
+}
+
+/// Builds `labels` batches.
+#[derive(Default)]
+pub struct LabelsBuilder {
+    rows: Vec<Label>,
+}
+
+impl LabelsBuilder {
+    pub fn push(&mut self, v: Label) {
+        self.rows.push(v);
+    }
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+    pub fn finish(&mut self) -> Result<RecordBatch> {
+        let rows = std::mem::take(&mut self.rows);
+        let n = rows.len();
+        let (mut sym, mut tf) = (StringBuilder::new(), StringBuilder::new());
+        let (mut te, mut tr) = (ts_builder(n), ts_builder(n));
+        let (mut h, mut year) = (
+            Int32Builder::with_capacity(n),
+            Int32Builder::with_capacity(n),
+        );
+        let mut ret = Float64Builder::with_capacity(n);
+        let mut dir = Int8Builder::with_capacity(n);
+        let mut sv = Int64Builder::with_capacity(n);
+        for r in &rows {
+            sym.append_value(r.symbol.as_str());
+            tf.append_value(r.timeframe.to_string());
+            te.append_value(r.ts_event.as_micros());
+            tr.append_value(r.ts_recv.as_micros());
+            h.append_value(r.horizon);
+            ret.append_value(r.fwd_return);
+            dir.append_value(r.direction);
+            sv.append_value(r.source_version);
+            year.append_value(year_of(r.ts_event));
+        }
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(sym.finish()),
+            Arc::new(tf.finish()),
+            Arc::new(te.finish()),
+            Arc::new(tr.finish()),
+            Arc::new(h.finish()),
+            Arc::new(ret.finish()),
+            Arc::new(dir.finish()),
+            Arc::new(sv.finish()),
+            Arc::new(year.finish()),
+        ];
+        finish(&tables::LABELS, cols)
+    }
+}
+
+/// One rule signal.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SignalRow {
+    pub symbol: Symbol,
+    pub timeframe: Timeframe,
+    pub ts_event: Timestamp,
+    pub ts_recv: Timestamp,
+    pub rule: String,
+    pub direction: i8,
+    pub strength: f64,
+    /// JSON object of the feature values that produced the signal.
+    pub features: String,
+}
+
+/// Builds `signals` batches.
+#[derive(Default)]
+pub struct SignalsBuilder {
+    rows: Vec<SignalRow>,
+}
+
+impl SignalsBuilder {
+    pub fn push(&mut self, v: SignalRow) {
+        self.rows.push(v);
+    }
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+    pub fn finish(&mut self) -> Result<RecordBatch> {
+        let rows = std::mem::take(&mut self.rows);
+        let n = rows.len();
+        let (mut sym, mut tf, mut rule, mut feats) = (
+            StringBuilder::new(),
+            StringBuilder::new(),
+            StringBuilder::new(),
+            StringBuilder::new(),
+        );
+        let (mut te, mut tr) = (ts_builder(n), ts_builder(n));
+        let mut dir = Int8Builder::with_capacity(n);
+        let mut st = Float64Builder::with_capacity(n);
+        let mut year = Int32Builder::with_capacity(n);
+        for r in &rows {
+            sym.append_value(r.symbol.as_str());
+            tf.append_value(r.timeframe.to_string());
+            te.append_value(r.ts_event.as_micros());
+            tr.append_value(r.ts_recv.as_micros());
+            rule.append_value(&r.rule);
+            dir.append_value(r.direction);
+            st.append_value(r.strength);
+            feats.append_value(&r.features);
+            year.append_value(year_of(r.ts_event));
+        }
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(sym.finish()),
+            Arc::new(tf.finish()),
+            Arc::new(te.finish()),
+            Arc::new(tr.finish()),
+            Arc::new(rule.finish()),
+            Arc::new(dir.finish()),
+            Arc::new(st.finish()),
+            Arc::new(feats.finish()),
+            Arc::new(year.finish()),
+        ];
+        finish(&tables::SIGNALS, cols)
     }
 }

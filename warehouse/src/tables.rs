@@ -181,14 +181,90 @@ pub static INGEST_CHECKPOINTS: TableSpec = TableSpec {
     }),
 };
 
+/// Materialized feature values, one row per (symbol, timeframe, bar, feature set version, feature).
+pub static FEATURES: TableSpec = TableSpec {
+    name: "features",
+    description: "feature values per bar (long format), with the feature set version and the source table version they came from",
+    key: &[
+        "symbol",
+        "timeframe",
+        "feature_set",
+        "feature_set_version",
+        "feature",
+        "ts_event",
+    ],
+    partition_by: &["feature_set", "year"],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("symbol", DataType::Utf8, false),
+            f("timeframe", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            f("feature_set", DataType::Utf8, false),
+            f("feature_set_version", DataType::Int32, false),
+            f("feature", DataType::Utf8, false),
+            f("value", DataType::Float64, false),
+            f("source_table", DataType::Utf8, false),
+            f("source_version", DataType::Int64, false),
+            f("year", DataType::Int32, false),
+        ]))
+    }),
+};
+
+/// Forward-looking labels: never features. `ts_recv` is when the label became knowable (the end
+/// of the bar `horizon` bars later), so an as-of join at decision time can never see it early.
+pub static LABELS: TableSpec = TableSpec {
+    name: "labels",
+    description: "forward returns and direction over a horizon in bars; ts_recv = when the label became knowable (end of bar t+h)",
+    key: &["symbol", "timeframe", "horizon", "ts_event"],
+    partition_by: &["year"],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("symbol", DataType::Utf8, false),
+            f("timeframe", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            f("horizon", DataType::Int32, false),
+            f("fwd_return", DataType::Float64, false),
+            f("direction", DataType::Int8, false),
+            f("source_version", DataType::Int64, false),
+            f("year", DataType::Int32, false),
+        ]))
+    }),
+};
+
+/// Rule signals from the signal runner (batch or stream: the same rows).
+pub static SIGNALS: TableSpec = TableSpec {
+    name: "signals",
+    description: "rule signals: direction (+1 long / -1 short), strength in [0, 1] and the feature values that produced them",
+    key: &["symbol", "timeframe", "rule", "ts_event"],
+    partition_by: &["year"],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("symbol", DataType::Utf8, false),
+            f("timeframe", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            f("rule", DataType::Utf8, false),
+            f("direction", DataType::Int8, false),
+            f("strength", DataType::Float64, false),
+            f("features", DataType::Utf8, false),
+            f("year", DataType::Int32, false),
+        ]))
+    }),
+};
+
 /// Every table, in the order `elite warehouse tables` lists them.
-pub static ALL: [&TableSpec; 6] = [
+pub static ALL: [&TableSpec; 9] = [
     &BARS,
     &TICKS,
     &QUOTES,
     &INSTRUMENTS,
     &QUARANTINE,
     &INGEST_CHECKPOINTS,
+    &FEATURES,
+    &LABELS,
+    &SIGNALS,
 ];
 
 #[cfg(test)]

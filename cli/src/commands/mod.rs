@@ -1,8 +1,10 @@
 //! One module per command; each exposes `run(args, &Settings, &Printer)`.
 
 pub mod bench;
+pub mod bench_indicators;
 pub mod demo;
 pub mod ingest;
+pub mod pipelines;
 pub mod sql;
 pub mod warehouse;
 

@@ -1,0 +1,247 @@
+//! `elite bench indicators`: the six core indicators (SMA 20, EMA 20, RSI 14, MACD 12/26/9,
+//! Bollinger 20/2, ATR 14) over `symbols` × `bars` synthetic bars on one core, beside TA-Lib
+//! (the PyPI wheel, called from Python/numpy per symbol) on the same numbers in the same run.
+//!
+//! Both sides write every output (10 series per symbol) into arrays and are timed around the
+//! compute loop only (data already in memory). Both print per-output sums of their non-warm-up
+//! values, and the run fails if they differ by more than 1e-9 relative: the benchmark compares
+//! two implementations that agree. A benchmark, not a test: it asserts nothing about speed.
+
+use std::io::Write;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use elite_pipelines::indicators::{Atr, Bbands, Ema, Indicator, Macd, Ohlcv, Rsi, Sma};
+
+use crate::args::BenchIndicatorsArgs;
+use crate::printer::Printer;
+use crate::settings::Settings;
+
+const OUTPUTS: [&str; 10] = [
+    "sma",
+    "ema",
+    "rsi",
+    "macd",
+    "macd_signal",
+    "macd_hist",
+    "bb_upper",
+    "bb_middle",
+    "bb_lower",
+    "atr",
+];
+
+/// Deterministic random-walk bars, `[symbol][bar]`.
+fn synthetic(symbols: usize, bars: usize) -> Vec<Vec<Ohlcv>> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    (0..symbols)
+        .map(|s| {
+            let mut price = 20.0 + (s % 500) as f64;
+            (0..bars)
+                .map(|_| {
+                    let open = price;
+                    let close = (open * (1.0 + (next() - 0.5) * 0.02)).max(0.01);
+                    let high = open.max(close) * (1.0 + next() * 0.01);
+                    let low = open.min(close) * (1.0 - next() * 0.01);
+                    price = close;
+                    Ohlcv::new(open, high, low, close, 1000.0 + (next() * 1e5).floor())
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The six indicators over one symbol, every output written to `out[k][i]` (NaN in warm-up).
+fn core_six(bars: &[Ohlcv], out: &mut [Vec<f64>; 10]) {
+    let (mut sma, mut ema, mut rsi) = (Sma::new(20).ok(), Ema::new(20).ok(), Rsi::new(14).ok());
+    let (mut macd, mut bb, mut atr) = (
+        Macd::new(12, 26, 9).ok(),
+        Bbands::new(20, 2.0).ok(),
+        Atr::new(14).ok(),
+    );
+    let (Some(sma), Some(ema), Some(rsi), Some(macd), Some(bb), Some(atr)) = (
+        sma.as_mut(),
+        ema.as_mut(),
+        rsi.as_mut(),
+        macd.as_mut(),
+        bb.as_mut(),
+        atr.as_mut(),
+    ) else {
+        return;
+    };
+    let nan = f64::NAN;
+    for (i, b) in bars.iter().enumerate() {
+        out[0][i] = sma.update(b.close).unwrap_or(nan);
+        out[1][i] = ema.update(b.close).unwrap_or(nan);
+        out[2][i] = rsi.update(b.close).unwrap_or(nan);
+        let m = macd.update(b.close);
+        out[3][i] = m.map_or(nan, |m| m.line);
+        out[4][i] = m.map_or(nan, |m| m.signal);
+        out[5][i] = m.map_or(nan, |m| m.hist);
+        let v = bb.update(b.close);
+        out[6][i] = v.map_or(nan, |v| v.upper);
+        out[7][i] = v.map_or(nan, |v| v.middle);
+        out[8][i] = v.map_or(nan, |v| v.lower);
+        out[9][i] = atr.update(*b).unwrap_or(nan);
+    }
+}
+
+const TALIB: &str = r#"
+import sys, time, json
+import numpy as np, talib
+path, symbols, bars = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+data = np.fromfile(path, dtype="<f8").reshape(symbols, 5, bars)
+data = [tuple(np.ascontiguousarray(data[s, k]) for k in range(5)) for s in range(symbols)]
+sums = np.zeros(10)
+t = time.perf_counter()
+outs = []
+for o, h, l, c, v in data:
+    sma = talib.SMA(c, 20); ema = talib.EMA(c, 20); rsi = talib.RSI(c, 14)
+    m, ms, mh = talib.MACD(c, 12, 26, 9)
+    u, mid, lo = talib.BBANDS(c, 20, 2.0, 2.0, 0)
+    atr = talib.ATR(h, l, c, 14)
+    outs.append((sma, ema, rsi, m, ms, mh, u, mid, lo, atr))
+    if len(outs) == 64:
+        for r in outs:
+            sums += [np.nansum(x) for x in r]
+        outs.clear()
+dt = time.perf_counter() - t
+for r in outs:
+    sums += [np.nansum(x) for x in r]
+print(json.dumps({"seconds": dt, "sums": sums.tolist(), "talib": talib.__version__, "c": talib.__ta_version__.decode().split()[0]}))
+"#;
+
+pub fn run(args: BenchIndicatorsArgs, _settings: &Settings, printer: &Printer) -> Result<()> {
+    let (symbols, bars) = (args.symbols, args.bars);
+    printer.note(format!("generating {symbols} × {bars} synthetic bars"));
+    let data = synthetic(symbols, bars);
+
+    // Elite, one core.
+    let mut out: [Vec<f64>; 10] = std::array::from_fn(|_| vec![0.0; bars]);
+    let mut sums = [0.0f64; 10];
+    let t = Instant::now();
+    let mut elite_compute = 0.0;
+    for s in &data {
+        let t0 = Instant::now();
+        core_six(s, &mut out);
+        elite_compute += t0.elapsed().as_secs_f64();
+        for (k, o) in out.iter().enumerate() {
+            sums[k] += o.iter().filter(|x| !x.is_nan()).sum::<f64>();
+        }
+    }
+    let _ = t.elapsed();
+
+    // TA-Lib on the same numbers.
+    let dir = std::env::temp_dir().join(format!("elite-bench-ind-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("bars.f64");
+    {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        for s in &data {
+            for f in [
+                |b: &Ohlcv| b.open,
+                |b: &Ohlcv| b.high,
+                |b: &Ohlcv| b.low,
+                |b: &Ohlcv| b.close,
+                |b: &Ohlcv| b.volume,
+            ] {
+                for b in s {
+                    w.write_all(&f(b).to_le_bytes())?;
+                }
+            }
+        }
+        w.flush()?;
+    }
+    printer.note(format!("TA-Lib via {} …", args.python));
+    let res = Command::new(&args.python)
+        .args(["-c", TALIB])
+        .arg(&path)
+        .arg(symbols.to_string())
+        .arg(bars.to_string())
+        .output()
+        .context("running Python with TA-Lib (tests/dev bench installs it)")?;
+    let _ = std::fs::remove_dir_all(&dir);
+    if !res.status.success() {
+        bail!(
+            "TA-Lib run failed: {}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+    }
+    let v: serde_json::Value = serde_json::from_slice(&res.stdout).context("TA-Lib output")?;
+    let ta_secs = v["seconds"].as_f64().unwrap_or(f64::NAN);
+    let ta_sums: Vec<f64> = v["sums"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+        .unwrap_or_default();
+    let mut worst = 0.0f64;
+    for (k, (a, b)) in sums.iter().zip(&ta_sums).enumerate() {
+        let rel = (a - b).abs() / a.abs().max(b.abs()).max(1e-300);
+        if rel > 1e-9 {
+            bail!(
+                "{} disagrees with TA-Lib: sum {a} vs {b} (relative {rel:.2e})",
+                OUTPUTS[k]
+            );
+        }
+        worst = worst.max(rel);
+    }
+    if ta_sums.len() != 10 {
+        bail!("TA-Lib printed {} sums, expected 10", ta_sums.len());
+    }
+
+    let total = (symbols * bars) as f64;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("engine", DataType::Utf8, false),
+        Field::new("seconds", DataType::Float64, false),
+        Field::new("ns_per_bar", DataType::Float64, false),
+        Field::new("m_bars_per_s", DataType::Float64, false),
+        Field::new("elite_speedup", DataType::Float64, false),
+    ]));
+    let r = |x: f64| (x * 1000.0).round() / 1000.0;
+    let rows = [
+        (
+            "elite (Rust, streaming update, 1 core)".to_string(),
+            elite_compute,
+        ),
+        (
+            format!(
+                "TA-Lib {} (C {}) from Python/numpy, 1 core",
+                v["talib"].as_str().unwrap_or("?"),
+                v["c"].as_str().unwrap_or("?")
+            ),
+            ta_secs,
+        ),
+    ];
+    let batch = RecordBatch::try_new(
+        Arc::clone(&schema),
+        vec![
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.0.as_str()),
+            )) as ArrayRef,
+            Arc::new(Float64Array::from_iter_values(rows.iter().map(|x| r(x.1)))),
+            Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|x| r(x.1 / total * 1e9)),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|x| r(total / x.1 / 1e6)),
+            )),
+            Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|x| r(x.1 / elite_compute)),
+            )),
+        ],
+    )?;
+    printer.note(format!(
+        "{symbols} symbols × {bars} bars, SMA20+EMA20+RSI14+MACD(12,26,9)+BBANDS(20,2)+ATR14, all 10 outputs written; \
+         outputs agree with TA-Lib (worst relative difference of per-output sums {worst:.1e})"
+    ));
+    printer.batches(schema, &[batch])?;
+    Ok(())
+}

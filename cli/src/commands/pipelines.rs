@@ -1,0 +1,175 @@
+//! `elite features …`, `elite signals …`, `elite run signals`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use elite_jobs::bars::{BarQuery, read_bars};
+use elite_pipelines::features::FeatureSet;
+use elite_pipelines::signals::RULES;
+use elite_warehouse::{Symbol, Timeframe};
+use serde::Serialize;
+
+use super::user_bail;
+use crate::args::{BarSelection, FeaturesCommand, RunCommand, SignalsCommand};
+use crate::printer::Printer;
+use crate::settings::Settings;
+
+fn query(sel: &BarSelection) -> Result<BarQuery> {
+    Ok(BarQuery {
+        timeframe: sel.timeframe.as_deref().map(Timeframe::parse).transpose()?,
+        symbols: sel
+            .symbols
+            .iter()
+            .map(|s| Symbol::new(s.as_str()))
+            .collect::<std::result::Result<_, _>>()?,
+        version: sel.bars_version,
+    })
+}
+
+#[derive(Serialize)]
+struct FeatureLine {
+    feature_set: String,
+    version: i32,
+    feature: String,
+    definition: String,
+}
+
+pub async fn features(cmd: FeaturesCommand, settings: &Settings, printer: &Printer) -> Result<()> {
+    match cmd {
+        FeaturesCommand::Sets => {
+            let mut lines = vec![];
+            for name in FeatureSet::BUILT_IN {
+                let set = FeatureSet::by_name(name)?;
+                for f in &set.features {
+                    lines.push(FeatureLine {
+                        feature_set: set.name.clone(),
+                        version: set.version,
+                        feature: f.name.clone(),
+                        definition: format!("{:?}", f.expr)
+                            .replace("IndicatorSpec", "")
+                            .to_string(),
+                    });
+                }
+            }
+            printer.records(&lines)
+        }
+        FeaturesCommand::Build(a) => {
+            let set = FeatureSet::by_name(&a.set).map_err(|e| super::UserError(e.to_string()))?;
+            if a.horizons.contains(&0) {
+                user_bail!("--horizon must be at least 1 bar");
+            }
+            let wh = settings.warehouse()?;
+            let report = elite_jobs::features::build(
+                &wh,
+                &set,
+                &query(&a.bars)?,
+                &a.horizons,
+                &printer.reporter(),
+            )
+            .await
+            .with_context(|| format!("building feature set {}", set.name))?;
+            if report.bars == 0 {
+                user_bail!(
+                    "no bars match; ingest some first (elite ingest csv …) or check --timeframe/--symbol"
+                );
+            }
+            printer.records(&[report])
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct RuleLine {
+    rule: &'static str,
+    description: &'static str,
+}
+
+#[derive(Serialize)]
+struct SignalLine {
+    symbol: String,
+    timeframe: String,
+    ts_event: String,
+    rule: String,
+    direction: i8,
+    strength: f64,
+    features: String,
+}
+
+pub async fn signals(cmd: SignalsCommand, settings: &Settings, printer: &Printer) -> Result<()> {
+    match cmd {
+        SignalsCommand::Rules => printer.records(
+            &RULES
+                .iter()
+                .map(|(rule, description)| RuleLine { rule, description })
+                .collect::<Vec<_>>(),
+        ),
+        SignalsCommand::Show(a) => {
+            let wh = settings.warehouse()?;
+            let (bars, _) = read_bars(&wh, &query(&a.bars)?).await?;
+            let mut series = elite_jobs::features::series(bars);
+            let mut rows = vec![];
+            for bars in series.values_mut() {
+                rows.extend(elite_jobs::signals::signals_batch(bars)?);
+            }
+            rows.sort_by_key(|r| std::cmp::Reverse(r.ts_event));
+            rows.truncate(a.limit);
+            let lines: Vec<SignalLine> = rows
+                .into_iter()
+                .map(|r| SignalLine {
+                    symbol: r.symbol.to_string(),
+                    timeframe: r.timeframe.to_string(),
+                    ts_event: r.ts_event.to_string(),
+                    rule: r.rule,
+                    direction: r.direction,
+                    strength: r.strength,
+                    features: r.features,
+                })
+                .collect();
+            if lines.is_empty() {
+                printer.note("no signals (no bars match, or none of the rules fired)");
+                return Ok(());
+            }
+            printer.records(&lines)
+        }
+    }
+}
+
+pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Result<()> {
+    match cmd {
+        RunCommand::Signals(a) => {
+            let wh = settings.warehouse()?;
+            let state_dir: PathBuf = match (&a.state_dir, wh.root().scheme()) {
+                (Some(d), _) => d.clone(),
+                (None, "file") => {
+                    wh.root()
+                        .to_file_path()
+                        .map(|p| p.join("_state"))
+                        .map_err(|_| {
+                            super::UserError(
+                                "cannot turn the warehouse URL into a path; pass --state-dir"
+                                    .into(),
+                            )
+                        })?
+                }
+                (None, scheme) => user_bail!(
+                    "the warehouse is on {scheme}://; pass --state-dir for the runner's checkpoints"
+                ),
+            };
+            if a.commit_every == 0 {
+                user_bail!("--commit-every must be at least 1");
+            }
+            let opts = elite_jobs::signals::RunOptions {
+                name: a.name.clone(),
+                query: query(&a.bars)?,
+                commit_every: a.commit_every,
+                rate: a.rate,
+                state_dir,
+                fresh: a.fresh,
+            };
+            let report = elite_jobs::signals::run(&wh, &opts, &printer.reporter())
+                .await
+                .with_context(|| format!("signal runner {}", a.name))?;
+            printer.records(&[report])
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Reading bars back from the warehouse as typed, time-ordered series.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{Float64Type, TimestampMicrosecondType};
+use elite_pipelines::indicators::Ohlcv;
+use elite_store::{At, Warehouse};
+use elite_warehouse::{Symbol, Timeframe, Timestamp};
+
+/// One bar as the pipelines see it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BarEvent {
+    pub symbol: Arc<str>,
+    pub timeframe: Timeframe,
+    pub ts_event: Timestamp,
+    pub ts_recv: Timestamp,
+    pub bar: Ohlcv,
+}
+
+/// Which bars to read.
+#[derive(Clone, Debug, Default)]
+pub struct BarQuery {
+    pub timeframe: Option<Timeframe>,
+    pub symbols: Vec<Symbol>,
+    /// Table version to read; latest when `None`.
+    pub version: Option<u64>,
+}
+
+/// Bars matching `q`, ordered by (ts_recv, symbol, ts_event) — the order a live stream delivers
+/// them — and the table version they were read at (`None` if the table is empty).
+pub async fn read_bars(
+    wh: &Warehouse,
+    q: &BarQuery,
+) -> crate::Result<(Vec<BarEvent>, Option<u64>)> {
+    let at = q.version.map_or(At::Latest, At::Version);
+    let Some(table) = wh.load("bars", at.clone()).await? else {
+        return Ok((vec![], None));
+    };
+    let version = table.version().and_then(|v| u64::try_from(v).ok());
+    let at = version.map_or(At::Latest, At::Version);
+    let batches = wh.read("bars", at, None).await?;
+    let mut out = vec![];
+    let mut names: BTreeMap<String, Arc<str>> = BTreeMap::new();
+    let wanted: Vec<&str> = q.symbols.iter().map(Symbol::as_str).collect();
+    for b in &batches {
+        let col = |name: &str| {
+            b.column_by_name(name)
+                .ok_or_else(|| crate::Error::Internal(format!("bars has no column {name}")))
+        };
+        let sym = arrow::compute::cast(col("symbol")?, &arrow::datatypes::DataType::Utf8)
+            .map_err(|e| crate::Error::Internal(e.to_string()))?;
+        let tf = arrow::compute::cast(col("timeframe")?, &arrow::datatypes::DataType::Utf8)
+            .map_err(|e| crate::Error::Internal(e.to_string()))?;
+        let (sym, tf) = (sym.as_string::<i32>(), tf.as_string::<i32>());
+        let te = col("ts_event")?.as_primitive::<TimestampMicrosecondType>();
+        let tr = col("ts_recv")?.as_primitive::<TimestampMicrosecondType>();
+        let f = |n: &str| col(n).map(|c| c.as_primitive::<Float64Type>().clone());
+        let (o, h, l, c, v) = (f("open")?, f("high")?, f("low")?, f("close")?, f("volume")?);
+        for i in 0..b.num_rows() {
+            let s = sym.value(i);
+            if !wanted.is_empty() && !wanted.contains(&s) {
+                continue;
+            }
+            let Ok(timeframe) = Timeframe::parse(tf.value(i)) else {
+                continue;
+            };
+            if q.timeframe.is_some_and(|t| t != timeframe) {
+                continue;
+            }
+            let symbol = Arc::clone(names.entry(s.to_string()).or_insert_with(|| Arc::from(s)));
+            out.push(BarEvent {
+                symbol,
+                timeframe,
+                ts_event: Timestamp::from_nanos(te.value(i) * 1000),
+                ts_recv: Timestamp::from_nanos(tr.value(i) * 1000),
+                bar: Ohlcv::new(
+                    o.value(i),
+                    h.value(i),
+                    l.value(i),
+                    c.value(i),
+                    if v.is_valid(i) { v.value(i) } else { 0.0 },
+                ),
+            });
+        }
+    }
+    out.sort_by(|a, b| (a.ts_recv, &a.symbol, a.ts_event).cmp(&(b.ts_recv, &b.symbol, b.ts_event)));
+    Ok((out, version))
+}

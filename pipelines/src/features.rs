@@ -1,0 +1,214 @@
+//! Named, versioned feature sets and forward labels.
+//!
+//! A feature set is a list of named expressions over indicator specs; its `version` changes
+//! whenever a definition changes, and the `features` table keys rows by (feature set, version),
+//! so old materializations stay queryable beside new ones. A [`FeatureEngine`] computes one
+//! symbol's features bar by bar with the same `update` as everything else: batch
+//! (`elite features build`) and stream (the signal runner) give the same values.
+//!
+//! Labels look forward and are computed separately ([`forward_labels`]); they are never inputs of
+//! a feature. A label's `ts_recv` is the end of the bar `horizon` bars later.
+
+use crate::Result;
+use crate::error::spec_err;
+use crate::indicators::Ohlcv;
+use crate::spec::{DynIndicator, IndicatorSpec, Obs};
+use serde::{Deserialize, Serialize};
+
+/// How a feature is computed from an indicator.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Expr {
+    /// The indicator's value.
+    Value(IndicatorSpec),
+    /// value / close (price-scale indicators made comparable across symbols).
+    OverClose(IndicatorSpec),
+    /// close / value − 1 (distance from an average).
+    CloseOver(IndicatorSpec),
+    /// value / 100 (percent to fraction).
+    Percent(IndicatorSpec),
+}
+
+impl Expr {
+    fn spec(&self) -> IndicatorSpec {
+        match *self {
+            Expr::Value(s) | Expr::OverClose(s) | Expr::CloseOver(s) | Expr::Percent(s) => s,
+        }
+    }
+    fn apply(&self, v: f64, close: f64) -> Option<f64> {
+        let out = match self {
+            Expr::Value(_) => v,
+            Expr::OverClose(_) => v / close,
+            Expr::CloseOver(_) => close / v - 1.0,
+            Expr::Percent(_) => v / 100.0,
+        };
+        out.is_finite().then_some(out)
+    }
+}
+
+/// One named feature.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeatureDef {
+    pub name: String,
+    pub expr: Expr,
+}
+
+/// A named, versioned list of features.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeatureSet {
+    pub name: String,
+    pub version: i32,
+    pub features: Vec<FeatureDef>,
+}
+
+fn spec(s: &str) -> IndicatorSpec {
+    // The built-in definitions below are fixed strings, parsed in the `technical_set_parses` test.
+    s.parse().unwrap_or(IndicatorSpec {
+        kind: crate::spec::Kind::Obv,
+        output: 0,
+    })
+}
+
+impl FeatureSet {
+    /// Names of the built-in sets.
+    pub const BUILT_IN: &'static [&'static str] = &["technical"];
+
+    /// `technical` v1: 24 scale-free technical features.
+    pub fn technical() -> Self {
+        use Expr::*;
+        let f = |name: &str, expr: Expr| FeatureDef {
+            name: name.to_string(),
+            expr,
+        };
+        Self {
+            name: "technical".into(),
+            version: 1,
+            features: vec![
+                f("ret_1", Percent(spec("roc(1)"))),
+                f("ret_5", Percent(spec("roc(5)"))),
+                f("ret_20", Percent(spec("roc(20)"))),
+                f("rsi_2", Value(spec("rsi(2)"))),
+                f("rsi_14", Value(spec("rsi(14)"))),
+                f("macd_hist", OverClose(spec("macd(12,26,9).hist"))),
+                f("macd_line", OverClose(spec("macd(12,26,9).line"))),
+                f("bb_percent_b", Value(spec("bbands(20,2).percent_b"))),
+                f("bb_bandwidth", Value(spec("bbands(20,2).bandwidth"))),
+                f("atr_14", OverClose(spec("atr(14)"))),
+                f("adx_14", Value(spec("adx(14).adx"))),
+                f("plus_di_14", Value(spec("adx(14).plus_di"))),
+                f("minus_di_14", Value(spec("adx(14).minus_di"))),
+                f("stoch_k", Value(spec("stoch(14,3,3).k"))),
+                f("stoch_d", Value(spec("stoch(14,3,3).d"))),
+                f("willr_14", Value(spec("willr(14)"))),
+                f("cci_20", Value(spec("cci(20)"))),
+                f("mfi_14", Value(spec("mfi(14)"))),
+                f("volatility_20", Value(spec("volatility(20)"))),
+                f("zscore_20", Value(spec("zscore(20)"))),
+                f("dist_sma_20", CloseOver(spec("sma(20)"))),
+                f("dist_sma_50", CloseOver(spec("sma(50)"))),
+                f("dist_ema_200", CloseOver(spec("ema(200)"))),
+                f("donchian_width_20", OverClose(spec("donchian(20).upper"))),
+            ],
+        }
+    }
+
+    /// A built-in set by name.
+    pub fn by_name(name: &str) -> Result<Self> {
+        match name {
+            "technical" => Ok(Self::technical()),
+            other => Err(spec_err(
+                other,
+                format!(
+                    "unknown feature set; built in: {}",
+                    Self::BUILT_IN.join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// A fresh engine computing this set for one symbol.
+    pub fn engine(&self) -> FeatureEngine {
+        FeatureEngine {
+            exprs: self.features.iter().map(|f| f.expr).collect(),
+            inds: self
+                .features
+                .iter()
+                .map(|f| f.expr.spec().build())
+                .collect(),
+        }
+    }
+}
+
+/// Computes a feature set for one symbol, bar by bar. Serializable (the runner checkpoints it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeatureEngine {
+    exprs: Vec<Expr>,
+    inds: Vec<DynIndicator>,
+}
+
+impl FeatureEngine {
+    /// Feed one bar; `out[i]` becomes feature i's value (`None` while warming up).
+    pub fn update(&mut self, bar: &Ohlcv, out: &mut Vec<Option<f64>>) {
+        out.clear();
+        let o = Obs {
+            bar: *bar,
+            ..Default::default()
+        };
+        for (e, ind) in self.exprs.iter().zip(self.inds.iter_mut()) {
+            out.push(ind.update(&o).and_then(|v| e.apply(v, bar.close)));
+        }
+    }
+}
+
+/// Forward simple return and direction over `horizon` bars: for bar i, close[i+h] / close[i] − 1
+/// and its sign (0 within ±`flat`). `None` for the last `horizon` bars (not yet knowable).
+pub fn forward_labels(closes: &[f64], horizon: usize, flat: f64) -> Vec<Option<(f64, i8)>> {
+    (0..closes.len())
+        .map(|i| {
+            let j = i.checked_add(horizon)?;
+            let (a, b) = (closes[i], *closes.get(j)?);
+            if horizon == 0 || a == 0.0 {
+                return None;
+            }
+            let r = b / a - 1.0;
+            let d = if r > flat {
+                1
+            } else if r < -flat {
+                -1
+            } else {
+                0
+            };
+            Some((r, d))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn technical_set_parses() {
+        let set = FeatureSet::technical();
+        for f in &set.features {
+            assert_ne!(
+                f.expr.spec().kind,
+                crate::spec::Kind::Obv,
+                "{} did not parse",
+                f.name
+            );
+        }
+        let mut names: Vec<_> = set.features.iter().map(|f| &f.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), set.features.len());
+    }
+
+    #[test]
+    fn labels_look_forward_exactly_horizon_bars() {
+        let l = forward_labels(&[100.0, 110.0, 99.0, 99.0], 1, 0.0);
+        assert_eq!(l[0], Some((0.10000000000000009, 1)));
+        assert_eq!(l[1].map(|x| x.1), Some(-1));
+        assert_eq!(l[2], Some((0.0, 0)));
+        assert_eq!(l[3], None);
+    }
+}
