@@ -200,6 +200,25 @@ pub enum BenchCommand {
         after_help = "Example:\n  tests/dev bench indicators   # installs TA-Lib, builds release, runs 1000 symbols x 10k bars"
     )]
     Indicators(BenchIndicatorsArgs),
+    /// Tick -> signal latency (p50/p99) of the signal engine on the embedded transport
+    #[command(after_help = "Example:\n  elite bench signals --symbols 1000 --symbols 5000")]
+    Signals(BenchSignalsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchSignalsArgs {
+    /// Universe sizes to measure (repeat)
+    #[arg(long = "symbols", default_values_t = [1000usize, 5000])]
+    pub symbols: Vec<usize>,
+    /// Timed rounds (one tick per symbol each)
+    #[arg(long, default_value_t = 200)]
+    pub rounds: usize,
+    /// Untimed warm-up rounds
+    #[arg(long, default_value_t = 60)]
+    pub warmup: usize,
+    /// Milliseconds between rounds
+    #[arg(long, default_value_t = 20)]
+    pub gap_ms: u64,
 }
 
 #[derive(Debug, Args)]

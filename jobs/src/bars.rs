@@ -35,10 +35,10 @@ pub async fn read_bars(
     q: &BarQuery,
 ) -> crate::Result<(Vec<BarEvent>, Option<u64>)> {
     let at = q.version.map_or(At::Latest, At::Version);
-    let Some(table) = wh.load("bars", at.clone()).await? else {
+    let Some(table) = wh.load("bars", at).await? else {
         return Ok((vec![], None));
     };
-    let version = table.version().and_then(|v| u64::try_from(v).ok());
+    let version = table.version();
     let at = version.map_or(At::Latest, At::Version);
     let batches = wh.read("bars", at, None).await?;
     let mut out = vec![];

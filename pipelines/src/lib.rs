@@ -28,6 +28,7 @@
 //! assert_eq!(out, again);
 //! ```
 
+pub mod asof;
 pub mod batch;
 pub mod error;
 pub mod features;

@@ -115,7 +115,7 @@ impl SignalEngine {
 
         // RSI mean reversion: fire when RSI comes back from an extreme.
         if let Some(r) = self.rsi.update(c) {
-            if r < 30.0 || r > 70.0 {
+            if !(30.0..=70.0).contains(&r) {
                 self.rsi_extreme = if r < 30.0 {
                     self.rsi_extreme.min(r)
                 } else {

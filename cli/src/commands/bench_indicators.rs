@@ -245,3 +245,125 @@ pub fn run(args: BenchIndicatorsArgs, _settings: &Settings, printer: &Printer) -
     printer.batches(schema, &[batch])?;
     Ok(())
 }
+
+/// `elite bench signals`: tick -> signal latency through the embedded transport. A producer
+/// thread publishes one tick per symbol per round (a burst, as a snapshot feed delivers them),
+/// rounds `gap_ms` apart; the consumer (the runner's loop: poll, update the symbol's
+/// `SignalEngine`, collect signals) records for every tick the time from publish to its
+/// signals being computed, and for every round the time from its first publish to its last
+/// tick processed (the whole cross-section). Warm-up rounds (indicators need 50 bars) are not
+/// timed.
+#[allow(clippy::needless_range_loop)] // rounds index every symbol's series
+pub fn signals_latency(
+    args: crate::args::BenchSignalsArgs,
+    _settings: &Settings,
+    printer: &Printer,
+) -> Result<()> {
+    use elite_jobs::transport::{Polled, Sink, Source, Topic};
+    use elite_pipelines::signals::SignalEngine;
+    use std::time::Duration;
+
+    let mut rows: Vec<(String, f64, f64, f64, f64, u64)> = vec![];
+    for &n in &args.symbols {
+        let data = synthetic(n, args.warmup + args.rounds);
+        let keys: Vec<Arc<str>> = (0..n).map(|s| Arc::from(format!("S{s:05}"))).collect();
+        let topic: Topic<(Instant, u32, Ohlcv)> = Topic::new();
+        let mut producer = topic.producer();
+        let (warmup, rounds, gap) = (args.warmup, args.rounds, Duration::from_millis(args.gap_ms));
+        let keys2 = keys.clone();
+        let data2: Vec<Vec<Ohlcv>> = data;
+        let feed = std::thread::spawn(move || {
+            for r in 0..warmup + rounds {
+                if r >= warmup {
+                    std::thread::sleep(gap);
+                }
+                for (s, k) in keys2.iter().enumerate() {
+                    let _ = producer.send(Arc::clone(k), (Instant::now(), s as u32, data2[s][r]));
+                }
+            }
+            producer.close();
+        });
+        let mut engines: Vec<SignalEngine> = (0..n)
+            .map(|_| SignalEngine::new())
+            .collect::<std::result::Result<_, _>>()?;
+        let mut consumer = topic.consumer(0);
+        let mut batch = Vec::with_capacity(4096);
+        let mut fired = Vec::new();
+        let mut tick_lat: Vec<f64> = Vec::with_capacity(n * rounds);
+        let mut round_lat: Vec<f64> = Vec::with_capacity(rounds);
+        let mut round_start: Option<Instant> = None;
+        let mut signals = 0u64;
+        let timed_from = (warmup * n) as u64;
+        loop {
+            batch.clear();
+            let p = consumer.poll(4096, Duration::from_millis(100), &mut batch)?;
+            for rec in &batch {
+                let (sent, s, bar) = rec.value;
+                fired.clear();
+                engines[s as usize].update(&bar, &mut fired);
+                signals += fired.len() as u64;
+                if rec.offset >= timed_from {
+                    let done = Instant::now();
+                    tick_lat.push(done.duration_since(sent).as_secs_f64());
+                    if s == 0 {
+                        round_start = Some(sent);
+                    }
+                    if s as usize == n - 1
+                        && let Some(t0) = round_start.take()
+                    {
+                        round_lat.push(done.duration_since(t0).as_secs_f64());
+                    }
+                }
+            }
+            if p == Polled::Closed {
+                break;
+            }
+        }
+        let _ = feed.join();
+        let pct = |v: &mut Vec<f64>, q: f64| {
+            v.sort_by(|a, b| a.total_cmp(b));
+            v.get(((v.len() as f64 - 1.0) * q).round() as usize)
+                .copied()
+                .unwrap_or(f64::NAN)
+                * 1e6
+        };
+        rows.push((
+            format!("{n} symbols"),
+            pct(&mut tick_lat, 0.5),
+            pct(&mut tick_lat, 0.99),
+            pct(&mut round_lat, 0.5),
+            pct(&mut round_lat, 0.99),
+            signals,
+        ));
+    }
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("universe", DataType::Utf8, false),
+        Field::new("tick_p50_us", DataType::Float64, false),
+        Field::new("tick_p99_us", DataType::Float64, false),
+        Field::new("cross_section_p50_us", DataType::Float64, false),
+        Field::new("cross_section_p99_us", DataType::Float64, false),
+        Field::new("signals", DataType::UInt64, false),
+    ]));
+    let r = |x: f64| (x * 10.0).round() / 10.0;
+    let batch = RecordBatch::try_new(
+        Arc::clone(&schema),
+        vec![
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|x| x.0.as_str()),
+            )) as ArrayRef,
+            Arc::new(Float64Array::from_iter_values(rows.iter().map(|x| r(x.1)))),
+            Arc::new(Float64Array::from_iter_values(rows.iter().map(|x| r(x.2)))),
+            Arc::new(Float64Array::from_iter_values(rows.iter().map(|x| r(x.3)))),
+            Arc::new(Float64Array::from_iter_values(rows.iter().map(|x| r(x.4)))),
+            Arc::new(arrow::array::UInt64Array::from_iter_values(
+                rows.iter().map(|x| x.5),
+            )),
+        ],
+    )?;
+    printer.note(format!(
+        "{} timed rounds ({} warm-up), one tick per symbol per round, {} ms apart; embedded transport, 5 rules per symbol",
+        args.rounds, args.warmup, args.gap_ms
+    ));
+    printer.batches(schema, &[batch])?;
+    Ok(())
+}
