@@ -30,9 +30,11 @@
 
 pub mod asof;
 pub mod batch;
+pub mod calendar;
 pub mod error;
 pub mod features;
 pub mod indicators;
+pub mod resample;
 pub mod signals;
 pub mod spec;
 
