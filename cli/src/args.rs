@@ -124,6 +124,17 @@ pub struct BarSelection {
     pub bars_version: Option<u64>,
 }
 
+/// The multi-timeframe rule's higher timeframe.
+#[derive(Debug, Args, Clone)]
+pub struct MtfArgs {
+    /// Higher timeframe for the multi-timeframe confirmation rule (1h, 1d, 1w…) [default: off]
+    #[arg(long)]
+    pub higher: Option<String>,
+    /// Session calendar to build the higher timeframe along: NSE, NYSE or 24x7
+    #[arg(long, default_value = "24x7")]
+    pub calendar: String,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum FeaturesCommand {
     /// List the built-in feature sets and their features
@@ -156,6 +167,8 @@ pub enum SignalsCommand {
 pub struct SignalsShowArgs {
     #[command(flatten)]
     pub bars: BarSelection,
+    #[command(flatten)]
+    pub mtf: MtfArgs,
     /// Print at most this many (the newest)
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
@@ -171,6 +184,8 @@ pub enum RunCommand {
 pub struct RunSignalsArgs {
     #[command(flatten)]
     pub bars: BarSelection,
+    #[command(flatten)]
+    pub mtf: MtfArgs,
     /// Runner name (its checkpoint is <state-dir>/signals-<name>.json)
     #[arg(long, default_value = "default")]
     pub name: String,

@@ -19,6 +19,17 @@ pub struct BarEvent {
     pub bar: Ohlcv,
 }
 
+impl BarEvent {
+    /// The bar with its times, as the pipelines' state machines take it.
+    pub fn timed(&self) -> elite_pipelines::resample::TimedBar {
+        elite_pipelines::resample::TimedBar {
+            ts_event: self.ts_event,
+            ts_recv: self.ts_recv,
+            bar: self.bar,
+        }
+    }
+}
+
 /// Which bars to read.
 #[derive(Clone, Debug, Default)]
 pub struct BarQuery {

@@ -49,7 +49,7 @@ pub fn feature_rows(
     let mut vals = Vec::with_capacity(set.features.len());
     let mut out = vec![];
     for b in bars {
-        engine.update(&b.bar, &mut vals);
+        engine.update(&b.timed(), &mut vals);
         let symbol = Symbol::new(b.symbol.as_ref())?;
         for (def, v) in set.features.iter().zip(&vals) {
             if let Some(v) = v {

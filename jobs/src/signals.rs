@@ -17,9 +17,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use elite_pipelines::calendar::Calendar;
 use elite_pipelines::signals::{Signal, SignalEngine};
 use elite_store::{CommitMeta, Warehouse};
-use elite_warehouse::{SignalRow, SignalsBuilder, Symbol, tables};
+use elite_warehouse::{SignalRow, SignalsBuilder, Symbol, Timeframe, tables};
 use serde::{Deserialize, Serialize};
 
 use crate::bars::{BarEvent, BarQuery, read_bars};
@@ -38,6 +39,23 @@ pub struct RunOptions {
     pub state_dir: PathBuf,
     /// Forget any checkpoint and start from the beginning.
     pub fresh: bool,
+    /// Enable the multi-timeframe rule: the higher timeframe and the calendar to build it along.
+    pub mtf: Option<Mtf>,
+}
+
+/// A higher timeframe for the multi-timeframe rule.
+#[derive(Clone, Debug)]
+pub struct Mtf {
+    pub calendar: Calendar,
+    pub higher: Timeframe,
+}
+
+fn new_engine(mtf: Option<&Mtf>) -> crate::Result<SignalEngine> {
+    match mtf {
+        Some(m) => SignalEngine::with_mtf(m.calendar.clone(), m.higher),
+        None => SignalEngine::new(),
+    }
+    .map_err(|e| crate::Error::Internal(e.to_string()))
 }
 
 /// What a run did.
@@ -125,19 +143,17 @@ pub fn signal_rows(
 
 /// Batch form: every signal over `bars` (any order of symbols; each symbol in time order).
 /// The stream form must give the same rows (tested).
-pub fn signals_batch(bars: &[BarEvent]) -> crate::Result<Vec<SignalRow>> {
+pub fn signals_batch(bars: &[BarEvent], mtf: Option<&Mtf>) -> crate::Result<Vec<SignalRow>> {
     let mut engines: HashMap<String, SignalEngine> = HashMap::new();
     let mut fired = vec![];
     let mut out = vec![];
     for b in bars {
         let e = match engines.entry(engine_key(b)) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(SignalEngine::new().map_err(|e| crate::Error::Internal(e.to_string()))?)
-            }
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(new_engine(mtf)?),
         };
         fired.clear();
-        e.update(&b.bar, &mut fired);
+        e.update(&b.timed(), &mut fired);
         let symbol = Symbol::new(b.symbol.as_ref())?;
         for s in &fired {
             out.push(SignalRow {
@@ -228,12 +244,12 @@ pub async fn run(
             let b = &rec.value;
             let e = match engines.entry(engine_key(b)) {
                 std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => v.insert(
-                    SignalEngine::new().map_err(|e| crate::Error::Internal(e.to_string()))?,
-                ),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(new_engine(opts.mtf.as_ref())?)
+                }
             };
             fired.clear();
-            e.update(&b.bar, &mut fired);
+            e.update(&b.timed(), &mut fired);
             report.signals_emitted += fired.len() as u64;
             signal_rows(b, &fired, &mut rows)?;
             next_offset = rec.offset + 1;

@@ -45,6 +45,10 @@ async fn runner_output_equals_batch_signals() {
         rate: None,
         state_dir: tmp.path().join("_state"),
         fresh: false,
+        mtf: Some(elite_jobs::signals::Mtf {
+            calendar: elite_pipelines::calendar::Calendar::always_open(),
+            higher: Timeframe::parse("1d").unwrap(),
+        }),
     };
     let report = run(&wh, &opts, &()).await.unwrap();
     assert_eq!(report.bars_processed, 2148 + 1563 + 5000);
@@ -54,7 +58,7 @@ async fn runner_output_equals_batch_signals() {
     let (bars, _) = read_bars(&wh, &BarQuery::default()).await.unwrap();
     let mut want = vec![];
     for s in elite_jobs::features::series(bars).values() {
-        want.extend(signals_batch(s).unwrap());
+        want.extend(signals_batch(s, opts.mtf.as_ref()).unwrap());
     }
     let mut want: Vec<String> = want
         .iter()
@@ -112,6 +116,10 @@ async fn runner_output_equals_batch_signals() {
     }
     got.sort();
     assert!(want.len() > 1000, "{}", want.len());
+    assert!(
+        want.iter().any(|r| r.contains("|mtf_confirm|")),
+        "the multi-timeframe rule never fired"
+    );
     assert_eq!(got.len(), want.len());
     assert_eq!(got, want);
 }

@@ -11,7 +11,7 @@
 
 use crate::Result;
 use crate::error::spec_err;
-use crate::indicators::Ohlcv;
+use crate::resample::TimedBar;
 use crate::spec::{DynIndicator, IndicatorSpec, Obs};
 use serde::{Deserialize, Serialize};
 
@@ -147,8 +147,9 @@ pub struct FeatureEngine {
 
 impl FeatureEngine {
     /// Feed one bar; `out[i]` becomes feature i's value (`None` while warming up).
-    pub fn update(&mut self, bar: &Ohlcv, out: &mut Vec<Option<f64>>) {
+    pub fn update(&mut self, tb: &TimedBar, out: &mut Vec<Option<f64>>) {
         out.clear();
+        let bar = &tb.bar;
         let o = Obs {
             bar: *bar,
             ..Default::default()

@@ -34,6 +34,7 @@ pub mod calendar;
 pub mod error;
 pub mod features;
 pub mod indicators;
+pub mod mtf;
 pub mod resample;
 pub mod signals;
 pub mod spec;

@@ -7,7 +7,11 @@
 //! later bar cannot change a signal at or before it (tested in `tests/lookahead.rs`).
 
 use crate::Result;
-use crate::indicators::{Adx, Atr, Bbands, Donchian, Ema, Indicator, Macd, Ohlcv, Rsi};
+use crate::calendar::Calendar;
+use crate::indicators::{Adx, Atr, Bbands, Donchian, Ema, Indicator, Macd, Rsi};
+use crate::mtf::MtfTrend;
+use crate::resample::TimedBar;
+use elite_warehouse::Timeframe;
 use serde::{Deserialize, Serialize};
 
 /// A signal produced by a rule on one bar.
@@ -82,6 +86,7 @@ pub struct SignalEngine {
     slow: Ema,
     adx: Adx,
     prev_diff: Option<f64>,
+    mtf: Option<MtfTrend>,
 }
 
 impl SignalEngine {
@@ -102,12 +107,24 @@ impl SignalEngine {
             slow: Ema::new(50)?,
             adx: Adx::new(14)?,
             prev_diff: None,
+            mtf: None,
+        })
+    }
+
+    /// With the multi-timeframe confirmation rule: `higher` bars built along `cal` from the
+    /// bars this engine sees.
+    pub fn with_mtf(cal: Calendar, higher: Timeframe) -> Result<Self> {
+        Ok(Self {
+            mtf: Some(MtfTrend::new(cal, higher, 10, 30)?),
+            ..Self::new()?
         })
     }
 
     /// Feed one closed bar; push the signals it fires onto `out`.
-    pub fn update(&mut self, b: &Ohlcv, out: &mut Vec<Signal>) {
+    pub fn update(&mut self, tb: &TimedBar, out: &mut Vec<Signal>) {
+        let b = &tb.bar;
         let c = b.close;
+        let higher = self.mtf.as_mut().and_then(|m| m.update(tb));
         let atr = self.atr.update(*b);
         if atr.is_some() {
             self.last_atr = atr;
@@ -179,10 +196,11 @@ impl SignalEngine {
                     0
                 };
                 if dir != 0 {
+                    let strength = clamp01(if a > 0.0 { m.hist.abs() / a } else { 0.0 });
                     out.push(Signal {
                         rule: "macd_cross",
                         direction: dir,
-                        strength: clamp01(if a > 0.0 { m.hist.abs() / a } else { 0.0 }),
+                        strength,
                         features: vec![
                             ("macd_line", m.line),
                             ("macd_signal", m.signal),
@@ -190,6 +208,19 @@ impl SignalEngine {
                             ("atr_14", a),
                         ],
                     });
+                    if let Some(h) = higher.filter(|h| h.trend == dir) {
+                        out.push(Signal {
+                            rule: "mtf_confirm",
+                            direction: dir,
+                            strength,
+                            features: vec![
+                                ("macd_hist", m.hist),
+                                ("higher_ema_fast", h.ema_fast),
+                                ("higher_ema_slow", h.ema_slow),
+                                ("higher_as_of_ns", h.as_of.as_nanos() as f64),
+                            ],
+                        });
+                    }
                 }
             }
             self.prev_hist = Some(m.hist);

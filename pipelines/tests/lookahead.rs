@@ -3,10 +3,13 @@
 //! real GOOG daily bars. Labels are the one thing that must look forward; they are checked to
 //! depend on exactly the bars they name.
 
+use elite_pipelines::calendar::Calendar;
 use elite_pipelines::features::{FeatureSet, forward_labels};
 use elite_pipelines::indicators::Ohlcv;
+use elite_pipelines::resample::TimedBar;
 use elite_pipelines::signals::SignalEngine;
 use elite_pipelines::spec::{IndicatorSpec, Kind, Obs};
+use elite_warehouse::{Timeframe, Timestamp};
 use proptest::prelude::*;
 use std::io::Read;
 
@@ -54,11 +57,26 @@ fn perturb_after(bars: &[Ohlcv], t: usize, seed: u64) -> Vec<Ohlcv> {
         .collect()
 }
 
+/// Daily bars stamped at UTC midnight, knowable at the next midnight.
+fn timed(bars: &[Ohlcv]) -> Vec<TimedBar> {
+    let day = 86_400_000_000_000i64;
+    let t0 = Timestamp::parse_rfc3339("2004-08-19T00:00:00Z").unwrap();
+    bars.iter()
+        .enumerate()
+        .map(|(i, b)| TimedBar {
+            ts_event: t0.add_nanos(i as i64 * day),
+            ts_recv: t0.add_nanos((i as i64 + 1) * day),
+            bar: *b,
+        })
+        .collect()
+}
+
 fn features(bars: &[Ohlcv]) -> Vec<Vec<Option<u64>>> {
     let set = FeatureSet::technical();
     let mut e = set.engine();
     let mut v = vec![];
-    bars.iter()
+    timed(bars)
+        .iter()
         .map(|b| {
             e.update(b, &mut v);
             v.iter().map(|x| x.map(f64::to_bits)).collect()
@@ -67,9 +85,12 @@ fn features(bars: &[Ohlcv]) -> Vec<Vec<Option<u64>>> {
 }
 
 fn signals(bars: &[Ohlcv]) -> Vec<Vec<(String, i8, u64)>> {
-    let mut e = SignalEngine::new().unwrap();
+    // With the weekly timeframe built from these daily bars: the multi-timeframe rule too.
+    let mut e =
+        SignalEngine::with_mtf(Calendar::always_open(), Timeframe::parse("1w").unwrap()).unwrap();
     let mut out = vec![];
-    bars.iter()
+    timed(bars)
+        .iter()
         .map(|b| {
             out.clear();
             e.update(b, &mut out);
@@ -135,6 +156,11 @@ fn perturbation_is_seen_after_t_so_the_test_can_fail() {
     let other = perturb_after(&bars, 1000, 42);
     assert_ne!(features(&bars)[1001..], features(&other)[1001..]);
     assert_ne!(signals(&bars)[1001..], signals(&other)[1001..]);
+    let all: Vec<_> = signals(&bars).into_iter().flatten().collect();
+    assert!(
+        all.iter().any(|s| s.0 == "mtf_confirm"),
+        "the multi-timeframe rule never fired"
+    );
 }
 
 #[test]

@@ -300,7 +300,15 @@ pub fn signals_latency(
             for rec in &batch {
                 let (sent, s, bar) = rec.value;
                 fired.clear();
-                engines[s as usize].update(&bar, &mut fired);
+                let ts = elite_warehouse::Timestamp::from_nanos(
+                    rec.offset as i64 / n as i64 * 60_000_000_000,
+                );
+                let tb = elite_pipelines::resample::TimedBar {
+                    ts_event: ts,
+                    ts_recv: ts.add_nanos(60_000_000_000),
+                    bar,
+                };
+                engines[s as usize].update(&tb, &mut fired);
                 signals += fired.len() as u64;
                 if rec.offset >= timed_from {
                     let done = Instant::now();

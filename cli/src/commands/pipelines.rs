@@ -10,9 +10,10 @@ use elite_warehouse::{Symbol, Timeframe};
 use serde::Serialize;
 
 use super::user_bail;
-use crate::args::{BarSelection, FeaturesCommand, RunCommand, SignalsCommand};
+use crate::args::{BarSelection, FeaturesCommand, MtfArgs, RunCommand, SignalsCommand};
 use crate::printer::Printer;
 use crate::settings::Settings;
+use elite_pipelines::calendar::Calendar;
 
 fn query(sel: &BarSelection) -> Result<BarQuery> {
     Ok(BarQuery {
@@ -24,6 +25,15 @@ fn query(sel: &BarSelection) -> Result<BarQuery> {
             .collect::<std::result::Result<_, _>>()?,
         version: sel.bars_version,
     })
+}
+
+fn mtf(a: &MtfArgs) -> Result<Option<elite_jobs::signals::Mtf>> {
+    let Some(h) = &a.higher else { return Ok(None) };
+    let calendar = Calendar::by_name(&a.calendar).map_err(|e| super::UserError(e.to_string()))?;
+    Ok(Some(elite_jobs::signals::Mtf {
+        calendar,
+        higher: Timeframe::parse(h)?,
+    }))
 }
 
 #[derive(Serialize)]
@@ -105,11 +115,12 @@ pub async fn signals(cmd: SignalsCommand, settings: &Settings, printer: &Printer
         ),
         SignalsCommand::Show(a) => {
             let wh = settings.warehouse()?;
+            let mtf = mtf(&a.mtf)?;
             let (bars, _) = read_bars(&wh, &query(&a.bars)?).await?;
             let mut series = elite_jobs::features::series(bars);
             let mut rows = vec![];
             for bars in series.values_mut() {
-                rows.extend(elite_jobs::signals::signals_batch(bars)?);
+                rows.extend(elite_jobs::signals::signals_batch(bars, mtf.as_ref())?);
             }
             rows.sort_by_key(|r| std::cmp::Reverse(r.ts_event));
             rows.truncate(a.limit);
@@ -165,6 +176,7 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
                 rate: a.rate,
                 state_dir,
                 fresh: a.fresh,
+                mtf: mtf(&a.mtf)?,
             };
             let report = elite_jobs::signals::run(&wh, &opts, &printer.reporter())
                 .await
