@@ -97,6 +97,14 @@ pub enum Command {
   elite signals show --symbol GOOG --limit 20"
     )]
     Signals(SignalsCommand),
+    /// Bars: aggregate into longer timeframes along a session calendar
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  elite bars resample --timeframe 1m --to 5m --calendar NYSE
+  elite bars resample --timeframe 1d --to 1w"
+    )]
+    Bars(BarsCommand),
     /// Long-running jobs: the streaming signal runner
     #[command(
         subcommand,
@@ -108,6 +116,15 @@ pub enum Command {
     /// Benchmarks beside named peers (not tests: they report, they assert nothing)
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct CalendarArgs {
+    /// CSV file with date,rule,close_time,note (rule: holiday | early_close)
+    pub file: PathBuf,
+    /// Which calendar the rows are for: NSE, NYSE or 24x7
+    #[arg(long)]
+    pub calendar: String,
 }
 
 /// Which bars a job reads.
@@ -131,6 +148,24 @@ pub struct MtfArgs {
     #[arg(long)]
     pub higher: Option<String>,
     /// Session calendar to build the higher timeframe along: NSE, NYSE or 24x7
+    #[arg(long, default_value = "24x7")]
+    pub calendar: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BarsCommand {
+    /// Aggregate bars of --timeframe into --to along a calendar (holidays from the calendar table)
+    Resample(ResampleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ResampleArgs {
+    #[command(flatten)]
+    pub bars: BarSelection,
+    /// Target timeframe (5m, 15m, 1h, 1d, 1w, 1mo)
+    #[arg(long)]
+    pub to: String,
+    /// Session calendar: NSE, NYSE or 24x7
     #[arg(long, default_value = "24x7")]
     pub calendar: String,
 }
@@ -324,6 +359,11 @@ pub enum IngestCommand {
   elite ingest upstox-feed --replay collectors/fixtures/upstox/vectors     # recorded .bin frames"
     )]
     UpstoxFeed(UpstoxFeedArgs),
+    /// Exchange holidays and early closes (`date,rule,close_time,note`) for a session calendar
+    #[command(
+        after_help = "Example:\n  elite ingest calendar collectors/fixtures/calendar/NYSE_2019.csv --calendar NYSE"
+    )]
+    Calendar(CalendarArgs),
 }
 
 #[derive(Debug, Args)]

@@ -53,6 +53,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => commands::demo::run(args, &settings, &printer).await,
         Command::Features(cmd) => commands::pipelines::features(cmd, &settings, &printer).await,
         Command::Signals(cmd) => commands::pipelines::signals(cmd, &settings, &printer).await,
+        Command::Bars(cmd) => commands::pipelines::bars(cmd, &settings, &printer).await,
         Command::Run(cmd) => commands::pipelines::run(cmd, &settings, &printer).await,
         Command::Bench(args::BenchCommand::Ingest(a)) => {
             commands::bench::ingest(a, &settings, &printer).await

@@ -68,10 +68,7 @@ impl Printer {
                 for b in batches {
                     w.write(b)?;
                 }
-                w.finish()?;
-                if batches.iter().all(|b| b.num_rows() == 0) {
-                    write!(out, "[]")?;
-                }
+                w.finish()?; // writes `[]` when there were no rows
                 writeln!(out)?;
             }
             Format::Parquet => {

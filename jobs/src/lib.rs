@@ -26,10 +26,12 @@
 //! ```
 
 pub mod bars;
+pub mod calendar;
 mod error;
 pub mod features;
 pub mod ingest;
 pub mod progress;
+pub mod resample;
 pub mod signals;
 pub mod transport;
 

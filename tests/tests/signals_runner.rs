@@ -215,3 +215,99 @@ fn features_build_through_the_cli_is_idempotent_and_keeps_labels_apart() {
         0
     );
 }
+
+#[test]
+fn resample_along_a_calendar_with_holiday_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("wh");
+    elite(&home)
+        .args(["ingest", "csv"])
+        .arg(fixture("bars/SP500_NOV2019_IDayRVol.csv"))
+        .args([
+            "--symbol",
+            "SPX",
+            "--timeframe",
+            "1m",
+            "--tz",
+            "America/New_York",
+        ])
+        .assert()
+        .success();
+    // A made-up holiday on 2019-11-06 (the real NYSE 2019 list has none that week) plus a bad row.
+    let cal = tmp.path().join("cal.csv");
+    std::fs::write(&cal, "date,rule,close_time,note\n2019-11-06,holiday,,test holiday\n2019-11-07,early_close,25:00,bad time\n").unwrap();
+    let out = elite(&home)
+        .args(["--format", "json", "ingest", "calendar"])
+        .arg(&cal)
+        .args(["--calendar", "NYSE"])
+        .assert()
+        .success();
+    let r: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(
+        (
+            r[0]["rows_added"].as_u64(),
+            r[0]["rows_quarantined"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        sql_scalar(
+            &home,
+            "SELECT location FROM quarantine WHERE target_table = 'calendar'"
+        ),
+        "line 3"
+    );
+
+    let out = elite(&home)
+        .args([
+            "--format",
+            "json",
+            "bars",
+            "resample",
+            "--timeframe",
+            "1m",
+            "--to",
+            "1d",
+            "--calendar",
+            "NYSE",
+        ])
+        .assert()
+        .success();
+    let r: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    // 3 sessions (the 6th is a holiday). Outside: the 16:00 prints of the 5th and 7th (the
+    // file has none on the 8th; the 6th's is part of the holiday) and the holiday's 391 bars.
+    assert_eq!(r[0]["bars_out"], 3);
+    assert_eq!(r[0]["outside_sessions"], 2 + 391);
+    // Each daily bar equals an independent aggregation of its session's minutes in SQL.
+    let rows = sql_json(
+        &home,
+        "SELECT d.ts_event, d.open = m.o AND d.high = m.h AND d.low = m.l AND d.close = m.c AND d.volume = m.v AS same
+         FROM bars d JOIN (
+           SELECT date_trunc('day', ts_event - INTERVAL '5 hours') AS day,
+                  first_value(open ORDER BY ts_event) AS o, max(high) AS h, min(low) AS l,
+                  last_value(close ORDER BY ts_event) AS c, sum(volume) AS v
+           FROM bars WHERE timeframe = '1m' AND (extract(hour FROM ts_event) * 60 + extract(minute FROM ts_event)) < 21 * 60
+           GROUP BY 1) m ON d.ts_event - INTERVAL '5 hours' = m.day
+         WHERE d.timeframe = '1d' ORDER BY 1",
+    );
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(rows.iter().all(|r| r["same"] == true), "{rows:?}");
+    // Re-running adds nothing.
+    let out = elite(&home)
+        .args([
+            "--format",
+            "json",
+            "bars",
+            "resample",
+            "--timeframe",
+            "1m",
+            "--to",
+            "1d",
+            "--calendar",
+            "NYSE",
+        ])
+        .assert()
+        .success();
+    let r: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(r[0]["rows_added"], 0);
+}

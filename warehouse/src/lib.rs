@@ -41,9 +41,10 @@ pub mod time;
 pub use error::{Error, Result};
 pub use ids::Symbol;
 pub use records::{
-    Bar, BarsBuilder, Checkpoint, CheckpointsBuilder, DepthLevel, FeatureValue, FeaturesBuilder,
-    Instrument, InstrumentsBuilder, Label, LabelsBuilder, QuarantineBuilder, QuarantineRecord,
-    QuotesBuilder, SignalRow, SignalsBuilder, Tick, TicksBuilder, validate_ohlcv,
+    Bar, BarsBuilder, CalendarBuilder, CalendarDay, Checkpoint, CheckpointsBuilder, DepthLevel,
+    FeatureValue, FeaturesBuilder, Instrument, InstrumentsBuilder, Label, LabelsBuilder,
+    QuarantineBuilder, QuarantineRecord, QuotesBuilder, SignalRow, SignalsBuilder, Tick,
+    TicksBuilder, validate_ohlcv,
 };
 pub use tables::TableSpec;
 pub use time::{Clock, FixedClock, SystemClock, Timeframe, Timestamp};

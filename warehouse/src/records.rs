@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    Float64Builder, Int8Builder, Int32Builder, Int64Builder, StringBuilder,
+    Date32Builder, Float64Builder, Int8Builder, Int32Builder, Int64Builder, StringBuilder,
     TimestampMicrosecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
@@ -809,5 +809,69 @@ impl SignalsBuilder {
             Arc::new(year.finish()),
         ];
         finish(&tables::SIGNALS, cols)
+    }
+}
+
+/// One calendar row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CalendarDay {
+    pub calendar: String,
+    pub date: chrono::NaiveDate,
+    /// `holiday` or `early_close`.
+    pub rule: String,
+    /// Local close time (`HH:MM`) of an early close.
+    pub close_time: Option<String>,
+    pub note: Option<String>,
+    pub source: String,
+    pub ts_recv: Timestamp,
+}
+
+/// Builds `calendar` batches.
+#[derive(Default)]
+pub struct CalendarBuilder {
+    rows: Vec<CalendarDay>,
+}
+
+impl CalendarBuilder {
+    pub fn push(&mut self, v: CalendarDay) {
+        self.rows.push(v);
+    }
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+    pub fn finish(&mut self) -> Result<RecordBatch> {
+        let rows = std::mem::take(&mut self.rows);
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+        let (mut cal, mut rule, mut ct, mut note, mut src) = (
+            StringBuilder::new(),
+            StringBuilder::new(),
+            StringBuilder::new(),
+            StringBuilder::new(),
+            StringBuilder::new(),
+        );
+        let mut date = Date32Builder::with_capacity(rows.len());
+        let mut tr = ts_builder(rows.len());
+        for r in &rows {
+            cal.append_value(&r.calendar);
+            date.append_value(r.date.signed_duration_since(epoch).num_days() as i32);
+            rule.append_value(&r.rule);
+            ct.append_option(r.close_time.as_deref());
+            note.append_option(r.note.as_deref());
+            src.append_value(&r.source);
+            tr.append_value(r.ts_recv.as_micros());
+        }
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(cal.finish()),
+            Arc::new(date.finish()),
+            Arc::new(rule.finish()),
+            Arc::new(ct.finish()),
+            Arc::new(note.finish()),
+            Arc::new(src.finish()),
+            Arc::new(tr.finish()),
+        ];
+        finish(&tables::CALENDAR, cols)
     }
 }

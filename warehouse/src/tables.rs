@@ -254,8 +254,27 @@ pub static SIGNALS: TableSpec = TableSpec {
     }),
 };
 
+/// Exchange holidays and early closes, read by session calendars.
+pub static CALENDAR: TableSpec = TableSpec {
+    name: "calendar",
+    description: "exchange holidays and early closes (rule holiday | early_close with the local close time)",
+    key: &["calendar", "date"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("calendar", DataType::Utf8, false),
+            f("date", DataType::Date32, false),
+            f("rule", DataType::Utf8, false),
+            f("close_time", DataType::Utf8, true),
+            f("note", DataType::Utf8, true),
+            f("source", DataType::Utf8, false),
+            ts("ts_recv", false),
+        ]))
+    }),
+};
+
 /// Every table, in the order `elite warehouse tables` lists them.
-pub static ALL: [&TableSpec; 9] = [
+pub static ALL: [&TableSpec; 10] = [
     &BARS,
     &TICKS,
     &QUOTES,
@@ -265,6 +284,7 @@ pub static ALL: [&TableSpec; 9] = [
     &FEATURES,
     &LABELS,
     &SIGNALS,
+    &CALENDAR,
 ];
 
 #[cfg(test)]

@@ -28,6 +28,19 @@ pub async fn run(cmd: IngestCommand, settings: &Settings, printer: &Printer) -> 
         IngestCommand::Yahoo(a) => yahoo(&ingestor, a, settings, printer).await?,
         IngestCommand::UpstoxHistory(a) => upstox_history(&ingestor, a, settings, printer).await?,
         IngestCommand::UpstoxFeed(a) => return upstox_feed(&ingestor, a, settings, printer).await,
+        IngestCommand::Calendar(a) => {
+            elite_pipelines::calendar::Calendar::by_name(&a.calendar)
+                .map_err(|e| super::UserError(e.to_string()))?;
+            let r = elite_jobs::calendar::ingest_calendar(
+                &settings.warehouse()?,
+                &a.file,
+                &a.calendar,
+                &SystemClock,
+            )
+            .await
+            .with_context(|| format!("ingesting {}", a.file.display()))?;
+            return printer.records(&[r]);
+        }
     };
     print_reports(&reports, printer)
 }

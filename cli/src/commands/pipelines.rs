@@ -10,7 +10,9 @@ use elite_warehouse::{Symbol, Timeframe};
 use serde::Serialize;
 
 use super::user_bail;
-use crate::args::{BarSelection, FeaturesCommand, MtfArgs, RunCommand, SignalsCommand};
+use crate::args::{
+    BarSelection, BarsCommand, FeaturesCommand, MtfArgs, RunCommand, SignalsCommand,
+};
 use crate::printer::Printer;
 use crate::settings::Settings;
 use elite_pipelines::calendar::Calendar;
@@ -182,6 +184,39 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
                 .await
                 .with_context(|| format!("signal runner {}", a.name))?;
             printer.records(&[report])
+        }
+    }
+}
+
+pub async fn bars(cmd: BarsCommand, settings: &Settings, printer: &Printer) -> Result<()> {
+    match cmd {
+        BarsCommand::Resample(a) => {
+            let q = query(&a.bars)?;
+            if q.timeframe.is_none() {
+                user_bail!(
+                    "give the input timeframe with --timeframe (for example --timeframe 1m --to 5m)"
+                );
+            }
+            let to = Timeframe::parse(&a.to)?;
+            let wh = settings.warehouse()?;
+            Calendar::by_name(&a.calendar).map_err(|e| super::UserError(e.to_string()))?;
+            let cal = elite_jobs::calendar::load_calendar(&wh, &a.calendar).await?;
+            let r = elite_jobs::resample::resample_bars(
+                &wh,
+                &q,
+                to,
+                &cal,
+                std::sync::Arc::new(elite_warehouse::SystemClock),
+            )
+            .await
+            .map_err(|e| super::UserError(e.to_string()))?;
+            if r.bars_in == 0 {
+                user_bail!(
+                    "no {} bars match; check --timeframe/--symbol",
+                    a.bars.timeframe.unwrap_or_default()
+                );
+            }
+            printer.records(&[r])
         }
     }
 }
