@@ -30,6 +30,7 @@
 
 pub mod asof;
 pub mod batch;
+pub mod bench;
 pub mod calendar;
 pub mod error;
 pub mod features;

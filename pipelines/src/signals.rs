@@ -171,14 +171,14 @@ impl SignalEngine {
                 0
             };
             if side == 0 && self.prev_bb_side != 0 {
-                let pb = v.percent_b.unwrap_or(0.5);
+                let pb = v.percent_b().unwrap_or(0.5);
                 out.push(Signal {
                     rule: "bollinger_reversion",
                     direction: -self.prev_bb_side,
                     strength: clamp01((pb - 0.5).abs() * 2.0),
                     features: vec![
                         ("bb_percent_b", pb),
-                        ("bb_bandwidth", v.bandwidth.unwrap_or(0.0)),
+                        ("bb_bandwidth", v.bandwidth().unwrap_or(0.0)),
                     ],
                 });
             }

@@ -520,8 +520,8 @@ impl DynIndicator {
                     0 => Some(v.upper),
                     1 => Some(v.middle),
                     2 => Some(v.lower),
-                    3 => v.percent_b,
-                    _ => v.bandwidth,
+                    3 => v.percent_b(),
+                    _ => v.bandwidth(),
                 }
             }
             State::Atr(x) => x.update(b),

@@ -15,85 +15,13 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use elite_pipelines::indicators::{Atr, Bbands, Ema, Indicator, Macd, Ohlcv, Rsi, Sma};
+use elite_pipelines::indicators::Ohlcv;
 
 use crate::args::BenchIndicatorsArgs;
 use crate::printer::Printer;
 use crate::settings::Settings;
 
-const OUTPUTS: [&str; 10] = [
-    "sma",
-    "ema",
-    "rsi",
-    "macd",
-    "macd_signal",
-    "macd_hist",
-    "bb_upper",
-    "bb_middle",
-    "bb_lower",
-    "atr",
-];
-
-/// Deterministic random-walk bars, `[symbol][bar]`.
-fn synthetic(symbols: usize, bars: usize) -> Vec<Vec<Ohlcv>> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
-    (0..symbols)
-        .map(|s| {
-            let mut price = 20.0 + (s % 500) as f64;
-            (0..bars)
-                .map(|_| {
-                    let open = price;
-                    let close = (open * (1.0 + (next() - 0.5) * 0.02)).max(0.01);
-                    let high = open.max(close) * (1.0 + next() * 0.01);
-                    let low = open.min(close) * (1.0 - next() * 0.01);
-                    price = close;
-                    Ohlcv::new(open, high, low, close, 1000.0 + (next() * 1e5).floor())
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// The six indicators over one symbol, every output written to `out[k][i]` (NaN in warm-up).
-fn core_six(bars: &[Ohlcv], out: &mut [Vec<f64>; 10]) {
-    let (mut sma, mut ema, mut rsi) = (Sma::new(20).ok(), Ema::new(20).ok(), Rsi::new(14).ok());
-    let (mut macd, mut bb, mut atr) = (
-        Macd::new(12, 26, 9).ok(),
-        Bbands::new(20, 2.0).ok(),
-        Atr::new(14).ok(),
-    );
-    let (Some(sma), Some(ema), Some(rsi), Some(macd), Some(bb), Some(atr)) = (
-        sma.as_mut(),
-        ema.as_mut(),
-        rsi.as_mut(),
-        macd.as_mut(),
-        bb.as_mut(),
-        atr.as_mut(),
-    ) else {
-        return;
-    };
-    let nan = f64::NAN;
-    for (i, b) in bars.iter().enumerate() {
-        out[0][i] = sma.update(b.close).unwrap_or(nan);
-        out[1][i] = ema.update(b.close).unwrap_or(nan);
-        out[2][i] = rsi.update(b.close).unwrap_or(nan);
-        let m = macd.update(b.close);
-        out[3][i] = m.map_or(nan, |m| m.line);
-        out[4][i] = m.map_or(nan, |m| m.signal);
-        out[5][i] = m.map_or(nan, |m| m.hist);
-        let v = bb.update(b.close);
-        out[6][i] = v.map_or(nan, |v| v.upper);
-        out[7][i] = v.map_or(nan, |v| v.middle);
-        out[8][i] = v.map_or(nan, |v| v.lower);
-        out[9][i] = atr.update(*b).unwrap_or(nan);
-    }
-}
+use elite_pipelines::bench::{OUTPUTS, core_six, synthetic};
 
 const TALIB: &str = r#"
 import sys, time, json
@@ -132,7 +60,7 @@ pub fn run(args: BenchIndicatorsArgs, _settings: &Settings, printer: &Printer) -
     let mut elite_compute = 0.0;
     for s in &data {
         let t0 = Instant::now();
-        core_six(s, &mut out);
+        core_six(s, &mut out)?;
         elite_compute += t0.elapsed().as_secs_f64();
         for (k, o) in out.iter().enumerate() {
             sums[k] += o.iter().filter(|x| !x.is_nan()).sum::<f64>();

@@ -26,6 +26,7 @@ impl Sma {
 impl Indicator for Sma {
     type Input = f64;
     type Output = f64;
+    #[inline]
     fn update(&mut self, x: f64) -> Option<f64> {
         self.window.push(x);
         self.sum += x;
@@ -78,6 +79,7 @@ impl Ema {
 impl Indicator for Ema {
     type Input = f64;
     type Output = f64;
+    #[inline]
     fn update(&mut self, x: f64) -> Option<f64> {
         if self.count < self.n {
             self.seed_sum += x;
@@ -127,6 +129,7 @@ impl Wma {
 impl Indicator for Wma {
     type Input = f64;
     type Output = f64;
+    #[inline]
     fn update(&mut self, x: f64) -> Option<f64> {
         self.window.push(x);
         self.count += 1;
@@ -176,6 +179,7 @@ impl Dema {
 impl Indicator for Dema {
     type Input = f64;
     type Output = f64;
+    #[inline]
     fn update(&mut self, x: f64) -> Option<f64> {
         let a = self.e1.update(x)?;
         let b = self.e2.update(a)?;
@@ -209,6 +213,7 @@ impl Tema {
 impl Indicator for Tema {
     type Input = f64;
     type Output = f64;
+    #[inline]
     fn update(&mut self, x: f64) -> Option<f64> {
         let a = self.e1.update(x)?;
         let b = self.e2.update(a)?;

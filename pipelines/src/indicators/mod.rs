@@ -100,47 +100,58 @@ impl<T: Copy + Default> Ring<T> {
     pub fn len(&self) -> usize {
         self.len
     }
+    #[inline]
     pub fn is_full(&self) -> bool {
         self.len == self.buf.len()
     }
     /// Push a value; returns the value it pushed out when the ring was full.
+    #[inline]
     pub fn push(&mut self, v: T) -> Option<T> {
+        // `head` is the next slot to write, which is the oldest value once the ring is full.
         let out = if self.is_full() {
             Some(self.buf[self.head])
         } else {
             None
         };
         self.buf[self.head] = v;
-        self.head = (self.head + 1) % self.buf.len();
+        self.head += 1;
+        if self.head == self.buf.len() {
+            self.head = 0;
+        }
         if self.len < self.buf.len() {
             self.len += 1;
         }
         out
     }
     /// The oldest value held (the next to be pushed out), if any.
+    #[inline]
     pub fn oldest(&self) -> Option<T> {
-        if self.len == 0 {
+        if self.is_full() {
+            Some(self.buf[self.head])
+        } else if self.len == 0 {
             None
         } else {
-            let cap = self.buf.len();
-            Some(self.buf[(self.head + cap - self.len) % cap])
+            // Not yet wrapped: the values are buf[0..len].
+            Some(self.buf[0])
         }
-    }
-    /// The i-th value counting from the oldest.
-    pub fn get(&self, i: usize) -> Option<T> {
-        if i >= self.len {
-            return None;
-        }
-        let cap = self.buf.len();
-        Some(self.buf[(self.head + cap - self.len + i) % cap])
     }
     /// Values in physical buffer order (all slots, only meaningful when full).
     pub fn raw(&self) -> &[T] {
         &self.buf
     }
+    /// The values oldest first, as two slices.
+    #[inline]
+    pub fn as_slices(&self) -> (&[T], &[T]) {
+        if self.is_full() {
+            (&self.buf[self.head..], &self.buf[..self.head])
+        } else {
+            (&self.buf[..self.len], &[])
+        }
+    }
     /// Values oldest first.
     pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
-        (0..self.len).filter_map(move |i| self.get(i))
+        let (a, b) = self.as_slices();
+        a.iter().chain(b.iter()).copied()
     }
     pub fn clear(&mut self) {
         self.head = 0;

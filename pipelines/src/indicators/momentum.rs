@@ -39,6 +39,7 @@ impl Rsi {
 impl Indicator for Rsi {
     type Input = f64;
     type Output = f64;
+    #[inline]
     fn update(&mut self, x: f64) -> Option<f64> {
         let n = self.n as f64;
         self.count += 1;
@@ -131,9 +132,13 @@ impl Macd {
 impl Indicator for Macd {
     type Input = f64;
     type Output = MacdOutput;
+    #[inline]
     fn update(&mut self, x: f64) -> Option<MacdOutput> {
         self.count += 1;
-        self.recent.push(x);
+        if self.count <= self.slow_n {
+            // Only the seed of the fast EMA needs the recent values.
+            self.recent.push(x);
+        }
         let slow = self.slow.update(x);
         let fast = if self.fast.is_ready() {
             self.fast.update(x)
@@ -198,6 +203,7 @@ impl Stoch {
 impl Indicator for Stoch {
     type Input = Ohlcv;
     type Output = StochOutput;
+    #[inline]
     fn update(&mut self, b: Ohlcv) -> Option<StochOutput> {
         let (h, l) = (self.hi.push(b.high), self.lo.push(b.low));
         let (h, l) = (h?, l?);
@@ -239,6 +245,7 @@ impl WillR {
 impl Indicator for WillR {
     type Input = Ohlcv;
     type Output = f64;
+    #[inline]
     fn update(&mut self, b: Ohlcv) -> Option<f64> {
         let (h, l) = (self.hi.push(b.high), self.lo.push(b.low));
         let (h, l) = (h?, l?);
@@ -277,6 +284,7 @@ impl Cci {
 impl Indicator for Cci {
     type Input = Ohlcv;
     type Output = f64;
+    #[inline]
     fn update(&mut self, b: Ohlcv) -> Option<f64> {
         let last = b.typical();
         self.tp.push(last);
@@ -333,6 +341,7 @@ impl Mfi {
 impl Indicator for Mfi {
     type Input = Ohlcv;
     type Output = f64;
+    #[inline]
     fn update(&mut self, b: Ohlcv) -> Option<f64> {
         let tp = b.typical();
         self.count += 1;
@@ -399,6 +408,7 @@ impl Roc {
 impl Indicator for Roc {
     type Input = f64;
     type Output = f64;
+    #[inline]
     fn update(&mut self, x: f64) -> Option<f64> {
         self.past.push(x);
         if !self.past.is_full() {
@@ -434,6 +444,7 @@ impl Mom {
 impl Indicator for Mom {
     type Input = f64;
     type Output = f64;
+    #[inline]
     fn update(&mut self, x: f64) -> Option<f64> {
         self.past.push(x);
         if !self.past.is_full() {

@@ -44,6 +44,7 @@ fn ret(p: f64, last: f64) -> f64 {
 impl Indicator for Beta {
     type Input = (f64, f64);
     type Output = f64;
+    #[inline]
     fn update(&mut self, (asset, bench): (f64, f64)) -> Option<f64> {
         let (pa, pb) = self.prev.replace((asset, bench))?;
         // x: benchmark, y: asset (TA-Lib's real0 and real1).
@@ -150,6 +151,7 @@ impl Correl {
 impl Indicator for Correl {
     type Input = (f64, f64);
     type Output = f64;
+    #[inline]
     fn update(&mut self, (x, y): (f64, f64)) -> Option<f64> {
         let n = self.n as f64;
         match self.window.push((x, y)) {

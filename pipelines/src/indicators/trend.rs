@@ -53,6 +53,7 @@ impl Adx {
 impl Indicator for Adx {
     type Input = Ohlcv;
     type Output = AdxOutput;
+    #[inline]
     fn update(&mut self, b: Ohlcv) -> Option<AdxOutput> {
         self.count += 1;
         if self.count == 1 {

@@ -15,6 +15,7 @@ pub struct TrueRange {
 impl Indicator for TrueRange {
     type Input = Ohlcv;
     type Output = f64;
+    #[inline]
     fn update(&mut self, b: Ohlcv) -> Option<f64> {
         let out = self.prev_close.map(|pc| true_range(b.high, b.low, pc));
         self.prev_close = Some(b.close);
@@ -50,6 +51,7 @@ impl Atr {
 impl Indicator for Atr {
     type Input = Ohlcv;
     type Output = f64;
+    #[inline]
     fn update(&mut self, b: Ohlcv) -> Option<f64> {
         let tr = self.tr.update(b)?;
         let n = self.n as f64;
@@ -82,16 +84,28 @@ pub struct BandsOutput {
     pub lower: f64,
 }
 
-/// Bollinger Bands with %B and bandwidth.
+/// Bollinger Bands; %B and bandwidth are computed on demand.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BbandsOutput {
     pub upper: f64,
     pub middle: f64,
     pub lower: f64,
+    /// The value the bands were computed at.
+    pub close: f64,
+}
+
+impl BbandsOutput {
     /// (close − lower) / (upper − lower); `None` when the bands meet.
-    pub percent_b: Option<f64>,
+    #[inline]
+    pub fn percent_b(&self) -> Option<f64> {
+        let width = self.upper - self.lower;
+        (width != 0.0).then(|| (self.close - self.lower) / width)
+    }
     /// (upper − lower) / middle; `None` when middle is 0.
-    pub bandwidth: Option<f64>,
+    #[inline]
+    pub fn bandwidth(&self) -> Option<f64> {
+        (self.middle != 0.0).then(|| (self.upper - self.lower) / self.middle)
+    }
 }
 
 /// Bollinger Bands: SMA(n) ± k·σ, σ the population standard deviation of the last n values.
@@ -128,6 +142,7 @@ impl Bbands {
 impl Indicator for Bbands {
     type Input = f64;
     type Output = BbandsOutput;
+    #[inline]
     fn update(&mut self, x: f64) -> Option<BbandsOutput> {
         let mid = self.sma.update(x);
         let mv = self.mv.push(x);
@@ -135,14 +150,11 @@ impl Indicator for Bbands {
         let var = m2 / self.n as f64;
         let sd = if is_zero_or_neg(var) { 0.0 } else { var.sqrt() };
         let dev = sd * self.k;
-        let (upper, lower) = (middle + dev, middle - dev);
-        let width = upper - lower;
         Some(BbandsOutput {
-            upper,
+            upper: middle + dev,
             middle,
-            lower,
-            percent_b: (width != 0.0).then(|| (x - lower) / width),
-            bandwidth: (middle != 0.0).then(|| width / middle),
+            lower: middle - dev,
+            close: x,
         })
     }
     fn reset(&mut self) {
@@ -172,6 +184,7 @@ impl Donchian {
 impl Indicator for Donchian {
     type Input = Ohlcv;
     type Output = BandsOutput;
+    #[inline]
     fn update(&mut self, b: Ohlcv) -> Option<BandsOutput> {
         let (u, l) = (self.hi.push(b.high), self.lo.push(b.low));
         let (upper, lower) = (u?, l?);
@@ -215,6 +228,7 @@ impl Keltner {
 impl Indicator for Keltner {
     type Input = Ohlcv;
     type Output = BandsOutput;
+    #[inline]
     fn update(&mut self, b: Ohlcv) -> Option<BandsOutput> {
         let (e, a) = (self.ema.update(b.close), self.atr.update(b));
         let (middle, atr) = (e?, a?);
@@ -235,6 +249,7 @@ impl Indicator for Keltner {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct MeanVar {
     window: Ring<f64>,
+    inv_n: f64,
     mean: f64,
     m2: f64,
     since_resum: usize,
@@ -244,12 +259,14 @@ impl MeanVar {
     pub fn new(n: usize) -> Self {
         Self {
             window: Ring::new(n),
+            inv_n: 1.0 / n.max(1) as f64,
             mean: 0.0,
             m2: 0.0,
             since_resum: 0,
         }
     }
     /// Push a value; returns (mean, sum of squared deviations) once the window is full.
+    #[inline]
     pub fn push(&mut self, x: f64) -> Option<(f64, f64)> {
         let n = self.window.cap();
         match self.window.push(x) {
@@ -276,7 +293,7 @@ impl MeanVar {
                     self.m2 = m2;
                 } else {
                     let old_mean = self.mean;
-                    self.mean += (x - old) / n as f64;
+                    self.mean += (x - old) * self.inv_n;
                     self.m2 += (x - old) * (x - self.mean + old - old_mean);
                     if self.m2 < 0.0 {
                         self.m2 = 0.0;
@@ -315,6 +332,7 @@ impl Volatility {
 impl Indicator for Volatility {
     type Input = f64;
     type Output = f64;
+    #[inline]
     fn update(&mut self, x: f64) -> Option<f64> {
         let prev = self.prev.replace(x)?;
         let r = (x / prev).ln();
@@ -346,6 +364,7 @@ impl ZScore {
 impl Indicator for ZScore {
     type Input = f64;
     type Output = f64;
+    #[inline]
     fn update(&mut self, x: f64) -> Option<f64> {
         let (mean, m2) = self.mv.push(x)?;
         let sd = (m2 / self.mv.window.cap() as f64).sqrt();

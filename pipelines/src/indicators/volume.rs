@@ -14,6 +14,7 @@ pub struct Obv {
 impl Indicator for Obv {
     type Input = Ohlcv;
     type Output = f64;
+    #[inline]
     fn update(&mut self, b: Ohlcv) -> Option<f64> {
         match self.prev_close {
             None => self.value = b.volume,
@@ -48,6 +49,7 @@ pub struct Vwap {
 impl Indicator for Vwap {
     type Input = VwapInput;
     type Output = f64;
+    #[inline]
     fn update(&mut self, i: VwapInput) -> Option<f64> {
         if self.session != Some(i.session) {
             self.session = Some(i.session);
