@@ -46,12 +46,13 @@ pub fn feature_rows(
     source_version: i64,
 ) -> crate::Result<Vec<FeatureValue>> {
     let mut engine = set.engine();
-    let mut vals = Vec::with_capacity(set.features.len());
+    let names = set.names();
+    let mut vals = Vec::with_capacity(names.len());
     let mut out = vec![];
     for b in bars {
         engine.update(&b.timed(), &mut vals);
         let symbol = Symbol::new(b.symbol.as_ref())?;
-        for (def, v) in set.features.iter().zip(&vals) {
+        for (name, v) in names.iter().zip(&vals) {
             if let Some(v) = v {
                 out.push(FeatureValue {
                     symbol: symbol.clone(),
@@ -60,7 +61,7 @@ pub fn feature_rows(
                     ts_recv: b.ts_recv,
                     feature_set: set.name.clone(),
                     feature_set_version: set.version,
-                    feature: def.name.clone(),
+                    feature: name.clone(),
                     value: *v,
                     source_table: "bars".into(),
                     source_version,

@@ -45,6 +45,17 @@ impl Expr {
     }
 }
 
+impl std::fmt::Display for Expr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Expr::Value(s) => write!(f, "{s}"),
+            Expr::OverClose(s) => write!(f, "{s} / close"),
+            Expr::CloseOver(s) => write!(f, "close / {s} - 1"),
+            Expr::Percent(s) => write!(f, "{s} / 100"),
+        }
+    }
+}
+
 /// One named feature.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FeatureDef {
@@ -57,7 +68,11 @@ pub struct FeatureDef {
 pub struct FeatureSet {
     pub name: String,
     pub version: i32,
+    /// Indicator-based features.
     pub features: Vec<FeatureDef>,
+    /// Append the 158 Alpha158 features (see [`crate::alpha158`]).
+    #[serde(default)]
+    pub alpha158: bool,
 }
 
 fn spec(s: &str) -> IndicatorSpec {
@@ -70,7 +85,26 @@ fn spec(s: &str) -> IndicatorSpec {
 
 impl FeatureSet {
     /// Names of the built-in sets.
-    pub const BUILT_IN: &'static [&'static str] = &["technical"];
+    pub const BUILT_IN: &'static [&'static str] = &["technical", "alpha158"];
+
+    /// `alpha158` v1: qlib's Alpha158 price/volume features (158).
+    pub fn alpha158() -> Self {
+        Self {
+            name: "alpha158".into(),
+            version: 1,
+            features: vec![],
+            alpha158: true,
+        }
+    }
+
+    /// Every feature name, in output order.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.features.iter().map(|f| f.name.clone()).collect();
+        if self.alpha158 {
+            v.extend(crate::alpha158::names());
+        }
+        v
+    }
 
     /// `technical` v1: 24 scale-free technical features.
     pub fn technical() -> Self {
@@ -108,6 +142,7 @@ impl FeatureSet {
                 f("dist_ema_200", CloseOver(spec("ema(200)"))),
                 f("donchian_width_20", OverClose(spec("donchian(20).upper"))),
             ],
+            alpha158: false,
         }
     }
 
@@ -115,6 +150,7 @@ impl FeatureSet {
     pub fn by_name(name: &str) -> Result<Self> {
         match name {
             "technical" => Ok(Self::technical()),
+            "alpha158" => Ok(Self::alpha158()),
             other => Err(spec_err(
                 other,
                 format!(
@@ -134,6 +170,7 @@ impl FeatureSet {
                 .iter()
                 .map(|f| f.expr.spec().build())
                 .collect(),
+            alpha: self.alpha158.then(crate::alpha158::Alpha158::new),
         }
     }
 }
@@ -143,6 +180,7 @@ impl FeatureSet {
 pub struct FeatureEngine {
     exprs: Vec<Expr>,
     inds: Vec<DynIndicator>,
+    alpha: Option<crate::alpha158::Alpha158>,
 }
 
 impl FeatureEngine {
@@ -156,6 +194,9 @@ impl FeatureEngine {
         };
         for (e, ind) in self.exprs.iter().zip(self.inds.iter_mut()) {
             out.push(ind.update(&o).and_then(|v| e.apply(v, bar.close)));
+        }
+        if let Some(a) = self.alpha.as_mut() {
+            a.update(bar, out);
         }
     }
 }

@@ -28,6 +28,7 @@
 //! assert_eq!(out, again);
 //! ```
 
+pub mod alpha158;
 pub mod asof;
 pub mod batch;
 pub mod bench;

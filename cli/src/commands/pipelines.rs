@@ -57,9 +57,7 @@ pub async fn features(cmd: FeaturesCommand, settings: &Settings, printer: &Print
                         feature_set: set.name.clone(),
                         version: set.version,
                         feature: f.name.clone(),
-                        definition: format!("{:?}", f.expr)
-                            .replace("IndicatorSpec", "")
-                            .to_string(),
+                        definition: f.expr.to_string(),
                     });
                 }
             }
