@@ -37,12 +37,28 @@ pub enum DayRule {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Calendar {
     pub name: String,
+    #[serde(with = "tz_name")]
     pub tz: Tz,
     open: NaiveTime,
     close: NaiveTime,
     weekdays_only: bool,
     always_open: bool,
     days: BTreeMap<NaiveDate, DayRule>,
+}
+
+/// Time zones serialize as their IANA name (no serde feature on chrono-tz: enabling it would
+/// change the features of the whole dependency graph and rebuild DataFusion).
+mod tz_name {
+    use chrono_tz::Tz;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(tz.name())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(|_| serde::de::Error::custom(format!("unknown time zone {name}")))
+    }
 }
 
 fn t(h: u32, m: u32) -> NaiveTime {
