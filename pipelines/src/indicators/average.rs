@@ -26,7 +26,7 @@ impl Sma {
 impl Indicator for Sma {
     type Input = f64;
     type Output = f64;
-    #[inline]
+    #[inline(always)]
     fn update(&mut self, x: f64) -> Option<f64> {
         self.window.push(x);
         self.sum += x;
@@ -79,7 +79,7 @@ impl Ema {
 impl Indicator for Ema {
     type Input = f64;
     type Output = f64;
-    #[inline]
+    #[inline(always)]
     fn update(&mut self, x: f64) -> Option<f64> {
         if self.count < self.n {
             self.seed_sum += x;

@@ -105,7 +105,7 @@ impl<T: Copy + Default> Ring<T> {
         self.len == self.buf.len()
     }
     /// Push a value; returns the value it pushed out when the ring was full.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, v: T) -> Option<T> {
         // `head` is the next slot to write, which is the oldest value once the ring is full.
         let out = if self.is_full() {

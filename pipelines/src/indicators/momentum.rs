@@ -39,7 +39,7 @@ impl Rsi {
 impl Indicator for Rsi {
     type Input = f64;
     type Output = f64;
-    #[inline]
+    #[inline(always)]
     fn update(&mut self, x: f64) -> Option<f64> {
         let n = self.n as f64;
         self.count += 1;
@@ -132,7 +132,7 @@ impl Macd {
 impl Indicator for Macd {
     type Input = f64;
     type Output = MacdOutput;
-    #[inline]
+    #[inline(always)]
     fn update(&mut self, x: f64) -> Option<MacdOutput> {
         self.count += 1;
         if self.count <= self.slow_n {

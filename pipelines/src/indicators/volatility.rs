@@ -15,7 +15,7 @@ pub struct TrueRange {
 impl Indicator for TrueRange {
     type Input = Ohlcv;
     type Output = f64;
-    #[inline]
+    #[inline(always)]
     fn update(&mut self, b: Ohlcv) -> Option<f64> {
         let out = self.prev_close.map(|pc| true_range(b.high, b.low, pc));
         self.prev_close = Some(b.close);
@@ -51,7 +51,7 @@ impl Atr {
 impl Indicator for Atr {
     type Input = Ohlcv;
     type Output = f64;
-    #[inline]
+    #[inline(always)]
     fn update(&mut self, b: Ohlcv) -> Option<f64> {
         let tr = self.tr.update(b)?;
         let n = self.n as f64;
@@ -142,7 +142,7 @@ impl Bbands {
 impl Indicator for Bbands {
     type Input = f64;
     type Output = BbandsOutput;
-    #[inline]
+    #[inline(always)]
     fn update(&mut self, x: f64) -> Option<BbandsOutput> {
         let mid = self.sma.update(x);
         let mv = self.mv.push(x);
@@ -266,7 +266,7 @@ impl MeanVar {
         }
     }
     /// Push a value; returns (mean, sum of squared deviations) once the window is full.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, x: f64) -> Option<(f64, f64)> {
         let n = self.window.cap();
         match self.window.push(x) {
