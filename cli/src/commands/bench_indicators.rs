@@ -175,7 +175,7 @@ pub fn run(args: BenchIndicatorsArgs, _settings: &Settings, printer: &Printer) -
 }
 
 /// `elite bench signals`: tick -> signal latency through the embedded transport. A producer
-/// thread publishes one tick per symbol per round (a burst, as a snapshot feed delivers them),
+/// thread publishes one tick per symbol per round (one batch, as a feed frame delivers them),
 /// rounds `gap_ms` apart; the consumer (the runner's loop: poll, update the symbol's
 /// `SignalEngine`, collect signals) records for every tick the time from publish to its
 /// signals being computed, and for every round the time from its first publish to its last
@@ -205,9 +205,14 @@ pub fn signals_latency(
                 if r >= warmup {
                     std::thread::sleep(gap);
                 }
-                for (s, k) in keys2.iter().enumerate() {
-                    let _ = producer.send(Arc::clone(k), (Instant::now(), s as u32, data2[s][r]));
-                }
+                // One snapshot of the whole universe, published as one batch (a feed frame).
+                let now = Instant::now();
+                let _ = producer.send_batch(
+                    &mut keys2
+                        .iter()
+                        .enumerate()
+                        .map(|(s, k)| (Arc::clone(k), (now, s as u32, data2[s][r]))),
+                );
             }
             producer.close();
         });
