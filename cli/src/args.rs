@@ -188,6 +188,9 @@ pub struct FeaturesBuildArgs {
     /// Forward-label horizons in bars (repeat); none: no labels
     #[arg(long = "horizon")]
     pub horizons: Vec<usize>,
+    /// Add higher-timeframe features (htf_trend, htf_dist_sma_20, htf_rsi_14) built along --calendar
+    #[command(flatten)]
+    pub mtf: MtfArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,7 +12,7 @@ use elite_collectors::{upstox, yahoo};
 use elite_warehouse::{FixedClock, Symbol, Timeframe, Timestamp};
 
 fn fixture(p: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
         .join("fixtures")
         .join(p)
 }

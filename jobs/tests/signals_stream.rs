@@ -31,9 +31,11 @@ async fn runner_output_equals_batch_signals() {
         let mut o = BarsOptions::new("", Timeframe::parse(tf).unwrap());
         o.symbol = Some(Symbol::new(sym).unwrap());
         o.tz = tz.parse().unwrap();
-        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../collectors/fixtures")
-            .join(file);
+        let p = Path::new(
+            &std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"),
+        )
+        .join("../collectors/fixtures")
+        .join(file);
         ing.ingest_file(&FileIngest::new(p, FileFormat::Csv, o), &())
             .await
             .unwrap();

@@ -73,7 +73,21 @@ pub struct FeatureSet {
     /// Append the 158 Alpha158 features (see [`crate::alpha158`]).
     #[serde(default)]
     pub alpha158: bool,
+    /// Append higher-timeframe features built from completed higher bars (see [`crate::mtf`]).
+    #[serde(default)]
+    pub higher: Option<Higher>,
 }
+
+/// A higher timeframe for multi-timeframe features: built along a session calendar from the
+/// set's own bars, joined as of each bar's `ts_recv` (completed higher bars only).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Higher {
+    pub calendar: crate::calendar::Calendar,
+    pub timeframe: String,
+}
+
+/// The higher-timeframe features' names.
+pub const HIGHER_FEATURES: [&str; 3] = ["htf_trend", "htf_dist_sma_20", "htf_rsi_14"];
 
 fn spec(s: &str) -> IndicatorSpec {
     // The built-in definitions below are fixed strings, parsed in the `technical_set_parses` test.
@@ -94,6 +108,7 @@ impl FeatureSet {
             version: 1,
             features: vec![],
             alpha158: true,
+            higher: None,
         }
     }
 
@@ -103,7 +118,27 @@ impl FeatureSet {
         if self.alpha158 {
             v.extend(crate::alpha158::names());
         }
+        if self.higher.is_some() {
+            v.extend(HIGHER_FEATURES.iter().map(|s| s.to_string()));
+        }
         v
+    }
+
+    /// This set plus the higher timeframe's trend (EMA 10 vs 30), distance from its SMA 20 and
+    /// RSI 14, as of each bar; named `<set>+<timeframe>` (e.g. `technical+1d`).
+    pub fn with_higher(
+        mut self,
+        calendar: crate::calendar::Calendar,
+        timeframe: elite_warehouse::Timeframe,
+    ) -> Result<Self> {
+        // Fail now, not in the engine, on a timeframe the resampler cannot build.
+        crate::resample::Resampler::new(calendar.clone(), timeframe)?;
+        self.name = format!("{}+{timeframe}", self.name);
+        self.higher = Some(Higher {
+            calendar,
+            timeframe: timeframe.to_string(),
+        });
+        Ok(self)
     }
 
     /// `technical` v1: 24 scale-free technical features.
@@ -143,6 +178,7 @@ impl FeatureSet {
                 f("donchian_width_20", OverClose(spec("donchian(20).upper"))),
             ],
             alpha158: false,
+            higher: None,
         }
     }
 
@@ -171,6 +207,10 @@ impl FeatureSet {
                 .map(|f| f.expr.spec().build())
                 .collect(),
             alpha: self.alpha158.then(crate::alpha158::Alpha158::new),
+            mtf: self.higher.as_ref().and_then(|h| {
+                let tf = elite_warehouse::Timeframe::parse(&h.timeframe).ok()?;
+                crate::mtf::MtfTrend::new(h.calendar.clone(), tf, 10, 30).ok()
+            }),
         }
     }
 }
@@ -181,6 +221,7 @@ pub struct FeatureEngine {
     exprs: Vec<Expr>,
     inds: Vec<DynIndicator>,
     alpha: Option<crate::alpha158::Alpha158>,
+    mtf: Option<crate::mtf::MtfTrend>,
 }
 
 impl FeatureEngine {
@@ -197,6 +238,12 @@ impl FeatureEngine {
         }
         if let Some(a) = self.alpha.as_mut() {
             a.update(bar, out);
+        }
+        if let Some(m) = self.mtf.as_mut() {
+            let h = m.update(tb);
+            out.push(h.map(|h| h.trend as f64));
+            out.push(h.and_then(|h| h.dist_sma_20));
+            out.push(h.and_then(|h| h.rsi_14));
         }
     }
 }

@@ -14,9 +14,9 @@ use proptest::prelude::*;
 use std::io::Read;
 
 fn goog() -> Vec<Ohlcv> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../collectors/fixtures/bars/GOOG_1d.csv"
+    let path = &format!(
+        "{}/../collectors/fixtures/bars/GOOG_1d.csv",
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")
     );
     let mut text = String::new();
     std::fs::File::open(path)
@@ -72,7 +72,11 @@ fn timed(bars: &[Ohlcv]) -> Vec<TimedBar> {
 }
 
 fn features(bars: &[Ohlcv]) -> Vec<Vec<Option<u64>>> {
-    let set = FeatureSet::technical();
+    // technical + alpha158 + the weekly timeframe's features, all at once.
+    let mut set = FeatureSet::technical()
+        .with_higher(Calendar::always_open(), Timeframe::parse("1w").unwrap())
+        .unwrap();
+    set.alpha158 = true;
     let mut e = set.engine();
     let mut v = vec![];
     timed(bars)
@@ -161,6 +165,39 @@ fn perturbation_is_seen_after_t_so_the_test_can_fail() {
         all.iter().any(|s| s.0 == "mtf_confirm"),
         "the multi-timeframe rule never fired"
     );
+}
+
+#[test]
+fn higher_timeframe_features_change_only_when_a_higher_bar_completes() {
+    // Daily bars every calendar day from 2004-08-19 on (24x7). A week completes when its Sunday bar
+    // closes (ts_recv = Monday 00:00): weekly features may change only at that bar, never inside
+    // a week.
+    let bars = goog();
+    let set = FeatureSet::technical()
+        .with_higher(Calendar::always_open(), Timeframe::parse("1w").unwrap())
+        .unwrap();
+    let k = set.names().len() - 3;
+    let mut e = set.engine();
+    let mut v = vec![];
+    let mut prev: Option<Vec<Option<f64>>> = None;
+    let mut changes = 0;
+    for b in timed(&bars) {
+        e.update(&b, &mut v);
+        let htf = v[k..].to_vec();
+        let week_closes = b.ts_recv.to_datetime().format("%a %H:%M").to_string() == "Mon 00:00";
+        if let Some(p) = &prev
+            && *p != htf
+        {
+            assert!(
+                week_closes,
+                "weekly features changed mid-week at {}",
+                b.ts_event
+            );
+            changes += 1;
+        }
+        prev = Some(htf);
+    }
+    assert!(changes > 200, "{changes}");
 }
 
 #[test]

@@ -13,7 +13,7 @@ use std::io::Read;
 fn fixture(name: &str) -> String {
     let path = format!(
         "{}/../collectors/fixtures/bars/{name}",
-        env!("CARGO_MANIFEST_DIR")
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")
     );
     let f = std::fs::File::open(&path).unwrap();
     let mut s = String::new();

@@ -10,9 +10,9 @@ use proptest::prelude::*;
 use std::io::Read;
 
 fn goog() -> Vec<Obs> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../collectors/fixtures/bars/GOOG_1d.csv"
+    let path = &format!(
+        "{}/../collectors/fixtures/bars/GOOG_1d.csv",
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")
     );
     let mut text = String::new();
     std::fs::File::open(path)

@@ -35,9 +35,11 @@ async fn warehouse(dir: &Path) -> Warehouse {
         let mut o = BarsOptions::new("", Timeframe::parse(tf).unwrap());
         o.symbol = Some(Symbol::new(sym).unwrap());
         o.tz = tz.parse().unwrap();
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../collectors/fixtures")
-            .join(file);
+        let path = Path::new(
+            &std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"),
+        )
+        .join("../collectors/fixtures")
+        .join(file);
         ing.ingest_file(&FileIngest::new(path, FileFormat::Csv, o), &())
             .await
             .unwrap();

@@ -74,7 +74,7 @@ impl sqllogictest::AsyncDB for Db {
 }
 
 fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
         .join("../collectors/fixtures")
         .join(p)
 }
@@ -104,7 +104,10 @@ async fn warehouse(dir: &Path) -> Warehouse {
 
 fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/slt");
+    let dir = Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"),
+    )
+    .join("tests/slt");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .flatten()

@@ -64,11 +64,19 @@ pub async fn features(cmd: FeaturesCommand, settings: &Settings, printer: &Print
             printer.records(&lines)
         }
         FeaturesCommand::Build(a) => {
-            let set = FeatureSet::by_name(&a.set).map_err(|e| super::UserError(e.to_string()))?;
+            let mut set =
+                FeatureSet::by_name(&a.set).map_err(|e| super::UserError(e.to_string()))?;
             if a.horizons.contains(&0) {
                 user_bail!("--horizon must be at least 1 bar");
             }
             let wh = settings.warehouse()?;
+            if let Some(h) = &a.mtf.higher {
+                Calendar::by_name(&a.mtf.calendar).map_err(|e| super::UserError(e.to_string()))?;
+                let cal = elite_jobs::calendar::load_calendar(&wh, &a.mtf.calendar).await?;
+                set = set
+                    .with_higher(cal, Timeframe::parse(h)?)
+                    .map_err(|e| super::UserError(e.to_string()))?;
+            }
             let report = elite_jobs::features::build(
                 &wh,
                 &set,

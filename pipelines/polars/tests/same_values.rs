@@ -11,7 +11,7 @@ use std::io::Read;
 fn bars(file: &str, limit: usize) -> Vec<Ohlcv> {
     let path = format!(
         "{}/../../collectors/fixtures/bars/{file}",
-        env!("CARGO_MANIFEST_DIR")
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR")
     );
     let mut s = String::new();
     std::fs::File::open(path)

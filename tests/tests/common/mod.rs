@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use assert_cmd::Command;
 
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../collectors/fixtures")
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo test sets CARGO_MANIFEST_DIR"))
+        .join("../collectors/fixtures")
 }
 
 pub fn fixture(p: &str) -> PathBuf {
