@@ -187,16 +187,23 @@ impl Extreme {
             len: 0,
         }
     }
+    #[inline(always)]
     fn slot(&self, i: usize) -> usize {
-        (self.front + i) % self.idx.len()
+        // front < cap and i <= len <= cap, so one subtraction wraps (no division).
+        let s = self.front + i;
+        if s >= self.idx.len() { s - self.idx.len() } else { s }
     }
     /// Push a value; returns the extreme of the last `n` values once `n` have been seen.
+    #[inline]
     pub fn push(&mut self, v: f64) -> Option<f64> {
         let i = self.seen;
         self.seen += 1;
         // Drop from the front what left the window.
         while self.len > 0 && self.idx[self.front] + self.n <= i {
-            self.front = (self.front + 1) % self.idx.len();
+            self.front += 1;
+            if self.front == self.idx.len() {
+                self.front = 0;
+            }
             self.len -= 1;
         }
         // Drop from the back what the new value dominates (ties keep the newest: the value is the same).
