@@ -191,7 +191,11 @@ impl Extreme {
     fn slot(&self, i: usize) -> usize {
         // front < cap and i <= len <= cap, so one subtraction wraps (no division).
         let s = self.front + i;
-        if s >= self.idx.len() { s - self.idx.len() } else { s }
+        if s >= self.idx.len() {
+            s - self.idx.len()
+        } else {
+            s
+        }
     }
     /// Push a value; returns the extreme of the last `n` values once `n` have been seen.
     #[inline]
