@@ -167,9 +167,8 @@ pub(crate) struct Extreme {
     max: bool,
     n: u64,
     seen: u64,
-    // (index, value) pairs; values monotonic from front to back.
-    idx: Vec<u64>,
-    val: Vec<f64>,
+    // (index, value) pairs in one allocation; values monotonic from front to back.
+    q: Vec<(u64, f64)>,
     front: usize,
     len: usize,
 }
@@ -181,8 +180,7 @@ impl Extreme {
             max,
             n: cap as u64,
             seen: 0,
-            idx: vec![0; cap],
-            val: vec![0.0; cap],
+            q: vec![(0, 0.0); cap],
             front: 0,
             len: 0,
         }
@@ -191,8 +189,8 @@ impl Extreme {
     fn slot(&self, i: usize) -> usize {
         // front < cap and i <= len <= cap, so one subtraction wraps (no division).
         let s = self.front + i;
-        if s >= self.idx.len() {
-            s - self.idx.len()
+        if s >= self.q.len() {
+            s - self.q.len()
         } else {
             s
         }
@@ -203,32 +201,27 @@ impl Extreme {
         let i = self.seen;
         self.seen += 1;
         // Drop from the front what left the window.
-        while self.len > 0 && self.idx[self.front] + self.n <= i {
+        while self.len > 0 && self.q[self.front].0 + self.n <= i {
             self.front += 1;
-            if self.front == self.idx.len() {
+            if self.front == self.q.len() {
                 self.front = 0;
             }
             self.len -= 1;
         }
         // Drop from the back what the new value dominates (ties keep the newest: the value is the same).
         while self.len > 0 {
-            let back = self.slot(self.len - 1);
-            let dominated = if self.max {
-                self.val[back] <= v
-            } else {
-                self.val[back] >= v
-            };
+            let back = self.q[self.slot(self.len - 1)].1;
+            let dominated = if self.max { back <= v } else { back >= v };
             if !dominated {
                 break;
             }
             self.len -= 1;
         }
         let s = self.slot(self.len);
-        self.idx[s] = i;
-        self.val[s] = v;
+        self.q[s] = (i, v);
         self.len += 1;
         if self.seen >= self.n {
-            Some(self.val[self.front])
+            Some(self.q[self.front].1)
         } else {
             None
         }
