@@ -51,10 +51,24 @@ pub async fn read_bars(
     };
     let version = table.version();
     let at = version.map_or(At::Latest, At::Version);
-    let batches = wh.read("bars", at, None).await?;
+    // Symbol and timeframe are filtered by the store (partition pruning on symbol).
+    use elite_store::datafusion::prelude::{Expr, col, lit};
+    let mut filter: Option<Expr> = None;
+    let mut and = |e: Expr| {
+        filter = Some(match filter.take() {
+            Some(f) => f.and(e),
+            None => e,
+        })
+    };
+    if let Some(tf) = q.timeframe {
+        and(col("timeframe").eq(lit(tf.to_string())));
+    }
+    if !q.symbols.is_empty() {
+        and(col("symbol").in_list(q.symbols.iter().map(|s| lit(s.as_str())).collect(), false));
+    }
+    let batches = wh.read("bars", at, filter).await?;
     let mut out = vec![];
     let mut names: BTreeMap<String, Arc<str>> = BTreeMap::new();
-    let wanted: Vec<&str> = q.symbols.iter().map(Symbol::as_str).collect();
     for b in &batches {
         let col = |name: &str| {
             b.column_by_name(name)
@@ -71,15 +85,10 @@ pub async fn read_bars(
         let (o, h, l, c, v) = (f("open")?, f("high")?, f("low")?, f("close")?, f("volume")?);
         for i in 0..b.num_rows() {
             let s = sym.value(i);
-            if !wanted.is_empty() && !wanted.contains(&s) {
-                continue;
-            }
-            let Ok(timeframe) = Timeframe::parse(tf.value(i)) else {
-                continue;
-            };
-            if q.timeframe.is_some_and(|t| t != timeframe) {
-                continue;
-            }
+            // Timeframes are validated when bars are written; one that does not parse is a bug.
+            let timeframe = Timeframe::parse(tf.value(i)).map_err(|e| {
+                crate::Error::Internal(format!("bars row with timeframe {:?}: {e}", tf.value(i)))
+            })?;
             let symbol = Arc::clone(names.entry(s.to_string()).or_insert_with(|| Arc::from(s)));
             out.push(BarEvent {
                 symbol,

@@ -70,20 +70,24 @@ pub struct RunReport {
     pub seconds: f64,
 }
 
+/// The runner's checkpoint: what it read, where it is, and every engine's state. Generic over
+/// how the engines are held, so saving borrows them instead of cloning every state.
 #[derive(Serialize, Deserialize)]
-struct Checkpoint {
+struct Checkpoint<E> {
     name: String,
     bars_version: Option<u64>,
     /// The offset of the next bar to process.
     next_offset: u64,
-    engines: HashMap<String, SignalEngine>,
+    engines: E,
 }
+
+type Engines = HashMap<String, SignalEngine>;
 
 fn checkpoint_path(o: &RunOptions) -> PathBuf {
     o.state_dir.join(format!("signals-{}.json", o.name))
 }
 
-fn load_checkpoint(path: &Path) -> crate::Result<Option<Checkpoint>> {
+fn load_checkpoint(path: &Path) -> crate::Result<Option<Checkpoint<Engines>>> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
             crate::Error::Internal(format!("checkpoint {} does not parse: {e}", path.display()))
@@ -96,7 +100,7 @@ fn load_checkpoint(path: &Path) -> crate::Result<Option<Checkpoint>> {
     }
 }
 
-fn save_checkpoint(path: &Path, cp: &Checkpoint) -> crate::Result<()> {
+fn save_checkpoint(path: &Path, cp: &Checkpoint<&Engines>) -> crate::Result<()> {
     let io = |e| crate::Error::Read {
         path: path.display().to_string(),
         source: e,
@@ -115,19 +119,28 @@ fn save_checkpoint(path: &Path, cp: &Checkpoint) -> crate::Result<()> {
     std::fs::rename(&tmp, path).map_err(io)
 }
 
-fn engine_key(b: &BarEvent) -> String {
-    format!("{}|{}", b.symbol, b.timeframe)
+/// Feed `b` to its (symbol, timeframe) engine, created on first sight; its signals go to `fired`.
+fn fire(
+    engines: &mut Engines,
+    mtf: Option<&Mtf>,
+    b: &BarEvent,
+    fired: &mut Vec<Signal>,
+) -> crate::Result<()> {
+    let e = match engines.entry(format!("{}|{}", b.symbol, b.timeframe)) {
+        std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+        std::collections::hash_map::Entry::Vacant(v) => v.insert(new_engine(mtf)?),
+    };
+    fired.clear();
+    e.update(&b.timed(), fired);
+    Ok(())
 }
 
-/// Turn one bar's signals into rows.
-pub fn signal_rows(
-    b: &BarEvent,
-    signals: &[Signal],
-    out: &mut SignalsBuilder,
-) -> crate::Result<()> {
+/// The rows of one bar's signals.
+pub fn signal_rows(b: &BarEvent, signals: &[Signal]) -> crate::Result<Vec<SignalRow>> {
     let symbol = Symbol::new(b.symbol.as_ref())?;
-    for s in signals {
-        out.push(SignalRow {
+    Ok(signals
+        .iter()
+        .map(|s| SignalRow {
             symbol: symbol.clone(),
             timeframe: b.timeframe,
             ts_event: b.ts_event,
@@ -136,37 +149,19 @@ pub fn signal_rows(
             direction: s.direction,
             strength: s.strength,
             features: s.features_json(),
-        });
-    }
-    Ok(())
+        })
+        .collect())
 }
 
 /// Batch form: every signal over `bars` (any order of symbols; each symbol in time order).
 /// The stream form must give the same rows (tested).
 pub fn signals_batch(bars: &[BarEvent], mtf: Option<&Mtf>) -> crate::Result<Vec<SignalRow>> {
-    let mut engines: HashMap<String, SignalEngine> = HashMap::new();
+    let mut engines = Engines::new();
     let mut fired = vec![];
     let mut out = vec![];
     for b in bars {
-        let e = match engines.entry(engine_key(b)) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => v.insert(new_engine(mtf)?),
-        };
-        fired.clear();
-        e.update(&b.timed(), &mut fired);
-        let symbol = Symbol::new(b.symbol.as_ref())?;
-        for s in &fired {
-            out.push(SignalRow {
-                symbol: symbol.clone(),
-                timeframe: b.timeframe,
-                ts_event: b.ts_event,
-                ts_recv: b.ts_recv,
-                rule: s.rule.to_string(),
-                direction: s.direction,
-                strength: s.strength,
-                features: s.features_json(),
-            });
-        }
+        fire(&mut engines, mtf, b, &mut fired)?;
+        out.extend(signal_rows(b, &fired)?);
     }
     Ok(out)
 }
@@ -198,7 +193,7 @@ pub async fn run(
     let (bars, version) = read_bars(wh, &query).await?;
     let (mut engines, start) = match cp {
         Some(cp) => (cp.engines, cp.next_offset),
-        None => (HashMap::new(), 0),
+        None => (Engines::new(), 0),
     };
     let mut report = RunReport {
         bars_version: version,
@@ -212,11 +207,13 @@ pub async fn run(
     let topic: Topic<BarEvent> = Topic::new();
     let mut producer = topic.producer();
     let rate = opts.rate;
+    let resume_at = start as usize;
     let feed = std::thread::spawn(move || {
         let t0 = Instant::now();
         for (i, b) in bars.into_iter().enumerate() {
-            if let Some(r) = rate {
-                let due = Duration::from_secs_f64(i as f64 / r);
+            // Bars before the checkpoint keep their offsets but are not paced (nobody reads them).
+            if let Some(r) = rate.filter(|_| i >= resume_at) {
+                let due = Duration::from_secs_f64((i - resume_at) as f64 / r);
                 if let Some(wait) = due.checked_sub(t0.elapsed()) {
                     std::thread::sleep(wait);
                 }
@@ -242,16 +239,11 @@ pub async fn run(
         })?;
         for rec in &batch {
             let b = &rec.value;
-            let e = match engines.entry(engine_key(b)) {
-                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(new_engine(opts.mtf.as_ref())?)
-                }
-            };
-            fired.clear();
-            e.update(&b.timed(), &mut fired);
+            fire(&mut engines, opts.mtf.as_ref(), b, &mut fired)?;
             report.signals_emitted += fired.len() as u64;
-            signal_rows(b, &fired, &mut rows)?;
+            for r in signal_rows(b, &fired)? {
+                rows.push(r);
+            }
             next_offset = rec.offset + 1;
             since_commit += 1;
             report.bars_processed += 1;
@@ -298,7 +290,7 @@ async fn commit(
     wh: &Warehouse,
     opts: &RunOptions,
     rows: &mut SignalsBuilder,
-    engines: &HashMap<String, SignalEngine>,
+    engines: &Engines,
     version: Option<u64>,
     next_offset: u64,
     path: &Path,
@@ -323,7 +315,7 @@ async fn commit(
             name: opts.name.clone(),
             bars_version: version,
             next_offset,
-            engines: engines.clone(),
+            engines,
         },
     )
 }

@@ -164,14 +164,13 @@ impl Kind {
         }
     }
 
-    /// Number of parameters a kind takes: (required, optional).
-    pub fn arity(name: &str) -> (usize, usize) {
+    /// The most parameters a kind takes (all are optional, with defaults).
+    pub fn max_params(name: &str) -> usize {
         match name {
-            "obv" | "vwap" | "trange" => (0, 0),
-            "macd" | "stoch" => (0, 3),
-            "bbands" => (0, 2),
-            "keltner" => (0, 3),
-            _ => (0, 1),
+            "obv" | "vwap" | "trange" => 0,
+            "macd" | "stoch" | "keltner" => 3,
+            "bbands" => 2,
+            _ => 1,
         }
     }
 
@@ -207,7 +206,7 @@ impl Kind {
     /// Build a kind from its name and parameters (missing ones take the usual defaults:
     /// 14 for oscillators, 20 for averages and bands, MACD 12/26/9, Bollinger 20/2, Keltner 20/10/2).
     pub fn from_parts(spec: &str, name: &str, args: &[f64]) -> Result<Kind> {
-        let (_, max) = Self::arity(name);
+        let max = Self::max_params(name);
         if !Self::NAMES.contains(&name) {
             return Err(spec_err(
                 spec,

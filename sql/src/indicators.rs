@@ -87,7 +87,7 @@ impl WindowUDFImpl for IndicatorUdwf {
     }
     fn coerce_types(&self, arg_types: &[DataType]) -> DfResult<Vec<DataType>> {
         let cols = input_kind(self.kind).columns();
-        let (_, max) = Kind::arity(self.kind);
+        let max = Kind::max_params(self.kind);
         if arg_types.len() < cols.len() || arg_types.len() > cols.len() + max {
             return plan_err!(
                 "{}({}{}) takes {} column(s) then up to {max} parameter(s); got {} argument(s)",

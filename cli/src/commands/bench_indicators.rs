@@ -56,7 +56,6 @@ pub fn run(args: BenchIndicatorsArgs, _settings: &Settings, printer: &Printer) -
     // Elite, one core.
     let mut out: [Vec<f64>; 10] = std::array::from_fn(|_| vec![0.0; bars]);
     let mut sums = [0.0f64; 10];
-    let t = Instant::now();
     let mut elite_compute = 0.0;
     for s in &data {
         let t0 = Instant::now();
@@ -66,7 +65,6 @@ pub fn run(args: BenchIndicatorsArgs, _settings: &Settings, printer: &Printer) -
             sums[k] += o.iter().filter(|x| !x.is_nan()).sum::<f64>();
         }
     }
-    let _ = t.elapsed();
 
     // TA-Lib on the same numbers.
     let dir = std::env::temp_dir().join(format!("elite-bench-ind-{}", std::process::id()));
@@ -198,8 +196,6 @@ pub fn signals_latency(
         let topic: Topic<(Instant, u32, Ohlcv)> = Topic::new();
         let mut producer = topic.producer();
         let (warmup, rounds, gap) = (args.warmup, args.rounds, Duration::from_millis(args.gap_ms));
-        let keys2 = keys.clone();
-        let data2: Vec<Vec<Ohlcv>> = data;
         let feed = std::thread::spawn(move || {
             for r in 0..warmup + rounds {
                 if r >= warmup {
@@ -208,10 +204,10 @@ pub fn signals_latency(
                 // One snapshot of the whole universe, published as one batch (a feed frame).
                 let now = Instant::now();
                 let _ = producer.send_batch(
-                    &mut keys2
+                    &mut keys
                         .iter()
                         .enumerate()
-                        .map(|(s, k)| (Arc::clone(k), (now, s as u32, data2[s][r]))),
+                        .map(|(s, k)| (Arc::clone(k), (now, s as u32, data[s][r]))),
                 );
             }
             producer.close();
