@@ -1,0 +1,395 @@
+//! Pre-trade risk and the kill switch.
+//!
+//! The executor accepts only [`Approved`] orders, and only [`RiskEngine`] can make one: the
+//! type, not a convention, guarantees that every order a broker sees passed the checks. Every
+//! decision (approval or refusal, with the check that refused) is returned as a [`RiskEvent`] for
+//! the `risk_events` table and the audit log.
+//!
+//! Checks, in order: kill switch (halted → refuse all), allowed instruments, price band (a limit or
+//! stop price too far from the last price: fat finger), order rate (per sliding window), order
+//! notional, then — for orders that would increase the position's size — position quantity,
+//! position notional, concentration (position value / equity), sector exposure, gross and net
+//! leverage, and shorting. Orders that only reduce a position skip the exposure checks: refusing
+//! them would keep risk on.
+
+use std::collections::VecDeque;
+
+use elite_warehouse::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::ledger::Ledger;
+use crate::money::Money;
+use crate::order::{OrderKind, OrderRequest, Side, Sym, Tif};
+
+/// An order that passed pre-trade risk. Only this module constructs one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Approved(OrderRequest);
+
+impl Approved {
+    pub fn order(&self) -> &OrderRequest {
+        &self.0
+    }
+    pub fn into_inner(self) -> OrderRequest {
+        self.0
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RiskLimits {
+    pub max_position_qty: Option<i64>,
+    pub max_position_notional: Option<f64>,
+    pub max_order_notional: Option<f64>,
+    /// Largest |position value| / equity for one instrument.
+    pub max_concentration: Option<f64>,
+    /// Largest |Σ exposure of one sector| / equity.
+    pub max_sector: Option<f64>,
+    /// Σ|position value| / equity.
+    pub max_gross_leverage: Option<f64>,
+    /// |Σ position value| / equity.
+    pub max_net_leverage: Option<f64>,
+    /// At most `max_orders` approvals within `window_secs`.
+    pub max_orders: Option<u32>,
+    pub window_secs: Option<i64>,
+    /// Largest |limit or stop − last| / last.
+    pub price_band: Option<f64>,
+    pub allow_short: bool,
+    /// Kill switch: peak-to-trough equity loss that flattens and halts.
+    pub max_drawdown: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approved,
+    Refused,
+    KillSwitch,
+}
+
+/// One risk decision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RiskEvent {
+    pub ts: Timestamp,
+    pub order_id: String,
+    pub sym: Option<Sym>,
+    pub decision: Decision,
+    /// The check that decided (`ok` for approvals).
+    pub check: String,
+    pub detail: String,
+}
+
+/// What risk needs to know about the book at decision time.
+pub struct Book<'a> {
+    pub ledger: &'a Ledger,
+    /// Last price per symbol (NaN: none yet).
+    pub prices: &'a [f64],
+    /// Signed quantity still working at the broker, per symbol.
+    pub pending: &'a dyn Fn(Sym) -> i64,
+    pub equity: f64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RiskEngine {
+    pub limits: RiskLimits,
+    /// Instruments that may be traded (`None`: all).
+    pub allowed: Option<Vec<bool>>,
+    /// Sector of each symbol, if sector caps are used.
+    pub sectors: Vec<Option<u32>>,
+    halted: bool,
+    peak: f64,
+    recent: VecDeque<Timestamp>,
+}
+
+impl RiskEngine {
+    pub fn new(limits: RiskLimits) -> Self {
+        RiskEngine {
+            limits,
+            ..Default::default()
+        }
+    }
+
+    pub fn halted(&self) -> bool {
+        self.halted
+    }
+
+    fn refuse(ts: Timestamp, o: &OrderRequest, check: &str, detail: String) -> RiskEvent {
+        RiskEvent {
+            ts,
+            order_id: o.id.clone(),
+            sym: Some(o.sym),
+            decision: Decision::Refused,
+            check: check.into(),
+            detail,
+        }
+    }
+
+    /// Decide on one order.
+    pub fn check(
+        &mut self,
+        o: OrderRequest,
+        book: &Book<'_>,
+        now: Timestamp,
+    ) -> (Option<Approved>, RiskEvent) {
+        match self.evaluate(&o, book, now) {
+            Err(ev) => (None, ev),
+            Ok(()) => {
+                self.recent.push_back(now);
+                let ev = RiskEvent {
+                    ts: now,
+                    order_id: o.id.clone(),
+                    sym: Some(o.sym),
+                    decision: Decision::Approved,
+                    check: "ok".into(),
+                    detail: String::new(),
+                };
+                (Some(Approved(o)), ev)
+            }
+        }
+    }
+
+    fn evaluate(
+        &mut self,
+        o: &OrderRequest,
+        book: &Book<'_>,
+        now: Timestamp,
+    ) -> Result<(), RiskEvent> {
+        let l = &self.limits;
+        if self.halted {
+            return Err(Self::refuse(now, o, "halted", "kill switch is on".into()));
+        }
+        if o.qty <= 0 {
+            return Err(Self::refuse(
+                now,
+                o,
+                "quantity",
+                format!("quantity {} is not positive", o.qty),
+            ));
+        }
+        if let Some(a) = &self.allowed
+            && !a.get(o.sym as usize).copied().unwrap_or(false)
+        {
+            return Err(Self::refuse(
+                now,
+                o,
+                "instrument",
+                "instrument not allowed".into(),
+            ));
+        }
+        let last = book.prices.get(o.sym as usize).copied().unwrap_or(f64::NAN);
+        if let (Some(band), Some(p)) = (l.price_band, o.reference_price())
+            && last.is_finite()
+            && last > 0.0
+        {
+            let dev = (p.to_f64() - last).abs() / last;
+            if dev > band {
+                return Err(Self::refuse(
+                    now,
+                    o,
+                    "price_band",
+                    format!("price {p} is {:.2}% from last {last}", dev * 100.0),
+                ));
+            }
+        }
+        if let (Some(max), Some(w)) = (l.max_orders, l.window_secs) {
+            let from = now.add_nanos(-w.saturating_mul(1_000_000_000));
+            while self.recent.front().is_some_and(|t| *t <= from) {
+                self.recent.pop_front();
+            }
+            if self.recent.len() >= max as usize {
+                return Err(Self::refuse(
+                    now,
+                    o,
+                    "order_rate",
+                    format!("{max} orders within {w}s already"),
+                ));
+            }
+        }
+        let price = o.reference_price().map(Money::to_f64).unwrap_or(last);
+        if !price.is_finite() {
+            return Err(Self::refuse(
+                now,
+                o,
+                "price",
+                "no price known for the instrument".into(),
+            ));
+        }
+        let notional = o.qty as f64 * price;
+        if let Some(m) = l.max_order_notional
+            && notional > m
+        {
+            return Err(Self::refuse(
+                now,
+                o,
+                "order_notional",
+                format!("{notional:.2} > {m}"),
+            ));
+        }
+        let cur = book.ledger.qty(o.sym) + (book.pending)(o.sym);
+        let next = cur + o.qty * o.side.sign();
+        if next.abs() <= cur.abs() && next.signum() * cur.signum() >= 0 {
+            return Ok(()); // reduces risk
+        }
+        if next < 0 && !l.allow_short {
+            return Err(Self::refuse(
+                now,
+                o,
+                "short",
+                format!("would leave {next} (shorting not allowed)"),
+            ));
+        }
+        if let Some(m) = l.max_position_qty
+            && next.abs() > m
+        {
+            return Err(Self::refuse(
+                now,
+                o,
+                "position_qty",
+                format!("|{next}| > {m}"),
+            ));
+        }
+        let value = next as f64 * price;
+        if let Some(m) = l.max_position_notional
+            && value.abs() > m
+        {
+            return Err(Self::refuse(
+                now,
+                o,
+                "position_notional",
+                format!("{:.2} > {m}", value.abs()),
+            ));
+        }
+        let eq = book.equity;
+        if eq <= 0.0 {
+            return Err(Self::refuse(
+                now,
+                o,
+                "equity",
+                format!("equity {eq:.2} is not positive"),
+            ));
+        }
+        if let Some(m) = l.max_concentration
+            && value.abs() / eq > m
+        {
+            return Err(Self::refuse(
+                now,
+                o,
+                "concentration",
+                format!("{:.4} of equity > {m}", value.abs() / eq),
+            ));
+        }
+        // Exposures with this order's effect (positions and pending orders at last prices).
+        let px = |i: usize| {
+            let p = book.prices.get(i).copied().unwrap_or(f64::NAN);
+            if p.is_finite() { p } else { 0.0 }
+        };
+        let n = book.ledger.positions.len().max(o.sym as usize + 1);
+        let (mut gross, mut net) = (0.0, 0.0);
+        let mut sector = 0.0;
+        let my_sector = self.sectors.get(o.sym as usize).copied().flatten();
+        for i in 0..n {
+            let q = if i == o.sym as usize {
+                next
+            } else {
+                book.ledger.qty(i as Sym) + (book.pending)(i as Sym)
+            };
+            let v = q as f64 * if i == o.sym as usize { price } else { px(i) };
+            gross += v.abs();
+            net += v;
+            if my_sector.is_some() && self.sectors.get(i).copied().flatten() == my_sector {
+                sector += v;
+            }
+        }
+        if let Some(m) = l.max_sector
+            && my_sector.is_some()
+            && sector.abs() / eq > m
+        {
+            return Err(Self::refuse(
+                now,
+                o,
+                "sector",
+                format!("{:.4} of equity > {m}", sector.abs() / eq),
+            ));
+        }
+        if let Some(m) = l.max_gross_leverage
+            && gross / eq > m
+        {
+            return Err(Self::refuse(
+                now,
+                o,
+                "gross_leverage",
+                format!("{:.4} > {m}", gross / eq),
+            ));
+        }
+        if let Some(m) = l.max_net_leverage
+            && net.abs() / eq > m
+        {
+            return Err(Self::refuse(
+                now,
+                o,
+                "net_leverage",
+                format!("{:.4} > {m}", net.abs() / eq),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Track equity; when the drawdown limit is breached, trip the kill switch. Returns the event
+    /// when it trips.
+    pub fn on_equity(&mut self, equity: f64, now: Timestamp) -> Option<RiskEvent> {
+        self.peak = self.peak.max(equity);
+        let dd = if self.peak > 0.0 {
+            1.0 - equity / self.peak
+        } else {
+            0.0
+        };
+        match self.limits.max_drawdown {
+            Some(m) if !self.halted && dd > m => {
+                Some(self.kill(now, &format!("drawdown {:.4} > {m}", dd)))
+            }
+            _ => None,
+        }
+    }
+
+    /// Trip the kill switch: from now on every order is refused. The caller cancels working
+    /// orders and sends [`RiskEngine::flatten`]'s orders.
+    pub fn kill(&mut self, now: Timestamp, why: &str) -> RiskEvent {
+        self.halted = true;
+        RiskEvent {
+            ts: now,
+            order_id: String::new(),
+            sym: None,
+            decision: Decision::KillSwitch,
+            check: "kill_switch".into(),
+            detail: why.into(),
+        }
+    }
+
+    /// Market orders that close every position (approved: they only remove risk).
+    pub fn flatten(&self, ledger: &Ledger, now: Timestamp) -> Vec<Approved> {
+        ledger
+            .positions
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.qty != 0)
+            .map(|(i, p)| {
+                let side = if p.qty > 0 { Side::Sell } else { Side::Buy };
+                let mut o = OrderRequest::new(
+                    format!("flatten-{}-{i}", now.as_nanos()),
+                    i as Sym,
+                    side,
+                    p.qty.abs(),
+                    OrderKind::Market,
+                );
+                o.tif = Tif::Gtc;
+                o.tag = "kill_switch".into();
+                Approved(o)
+            })
+            .collect()
+    }
+
+    /// Resume after a halt (an operator's decision).
+    pub fn resume(&mut self, equity: f64) {
+        self.halted = false;
+        self.peak = equity;
+    }
+}
