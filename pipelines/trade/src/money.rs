@@ -13,11 +13,48 @@ use serde::{Deserialize, Serialize};
 pub const SCALE: i64 = 10_000;
 
 /// An exact amount of money (or a price per share), in 1/10,000 of the currency unit.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(transparent)]
+///
+/// Serialized as an exact decimal string (`"546.2500"`); deserialized from such a string, an
+/// integer (whole units) or a float (rounded to 1/10,000), so configs can say `cash = 1000000`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Money(pub i64);
+
+impl Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Money;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an amount: a decimal string with at most 4 places, or a number")
+            }
+            fn visit_i64<E: serde::de::Error>(self, i: i64) -> Result<Money, E> {
+                i.checked_mul(SCALE)
+                    .map(Money)
+                    .ok_or_else(|| E::custom(format!("amount {i} is out of range")))
+            }
+            fn visit_u64<E: serde::de::Error>(self, i: u64) -> Result<Money, E> {
+                i64::try_from(i)
+                    .map_err(|_| E::custom(format!("amount {i} is out of range")))
+                    .and_then(|i| self.visit_i64(i))
+            }
+            fn visit_f64<E: serde::de::Error>(self, f: f64) -> Result<Money, E> {
+                Money::from_f64(f).ok_or_else(|| E::custom(format!("amount {f} is not finite")))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Money, E> {
+                Money::parse(s).ok_or_else(|| {
+                    E::custom(format!("amount {s:?} is not a decimal with at most 4 places"))
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
 
 impl Money {
     pub const ZERO: Money = Money(0);
@@ -150,10 +187,53 @@ impl Sum for Money {
 }
 
 /// An exact rate `num / den` (fees, taxes): 0.00297% is `Rate::new(297, 10_000_000)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// In configs a rate is written as a percentage string, `"0.00297%"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rate {
     pub num: i64,
     pub den: i64,
+}
+
+impl Serialize for Rate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Exact when the denominator is 100 × a power of ten (every rate parsed from a config).
+        let mut den = self.den;
+        let mut places = 0u32;
+        while den > 100 && den % 10 == 0 {
+            den /= 10;
+            places += 1;
+        }
+        if den == 100 {
+            let n = self.num.unsigned_abs();
+            let p = 10u64.pow(places);
+            let sign = if self.num < 0 { "-" } else { "" };
+            if places == 0 {
+                s.collect_str(&format_args!("{sign}{n}%"))
+            } else {
+                s.collect_str(&format_args!("{sign}{}.{:0w$}%", n / p, n % p, w = places as usize))
+            }
+        } else {
+            s.collect_str(&format_args!("{}/{}", self.num, self.den))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let s = String::deserialize(d)?;
+        let t = s.trim();
+        if let Some(p) = t.strip_suffix('%') {
+            return Rate::percent(p).ok_or_else(|| D::Error::custom(format!("rate {s:?}: not a percentage like \"0.1%\"")));
+        }
+        if let Some((n, m)) = t.split_once('/')
+            && let (Ok(n), Ok(m)) = (n.trim().parse::<i64>(), m.trim().parse::<i64>())
+            && m > 0
+        {
+            return Ok(Rate::new(n, m));
+        }
+        Err(D::Error::custom(format!("rate {s:?}: write a percentage like \"0.1%\"")))
+    }
 }
 
 impl Rate {
@@ -193,6 +273,19 @@ mod tests {
         assert!(Money::parse("1e3").is_none());
         assert_eq!(Money(-12_345).to_string(), "-1.2345");
         assert_eq!(Money::from_f64(0.1 + 0.2).unwrap(), Money(3000));
+    }
+
+    #[test]
+    fn serde_forms() {
+        let m: Money = serde_json::from_str("\"2973.10\"").unwrap();
+        assert_eq!(m, Money(29_731_000));
+        assert_eq!(serde_json::from_str::<Money>("1000").unwrap(), Money::units(1000));
+        assert_eq!(serde_json::to_string(&m).unwrap(), "\"2973.1000\"");
+        let r: Rate = serde_json::from_str("\"0.00297%\"").unwrap();
+        assert_eq!(r, Rate::new(297, 10_000_000));
+        assert_eq!(serde_json::to_string(&r).unwrap(), "\"0.00297%\"");
+        assert_eq!(serde_json::to_string(&Rate::new(18, 100)).unwrap(), "\"18%\"");
+        assert!(serde_json::from_str::<Rate>("\"abc\"").is_err());
     }
 
     #[test]
