@@ -113,9 +113,21 @@ pub enum Command {
   elite run signals --rate 500 --name live-1m     # paced replay at 500 bars/s"
     )]
     Run(RunCommand),
+    /// Backtest strategies, allocation, risk and execution from a TOML config over warehouse bars
+    #[command(after_help = "Examples:
+  elite backtest jobs/configs/goog_strategies.toml
+  elite sql \"SELECT strategy, count(*), sum(charges) FROM fills GROUP BY strategy\"
+  elite sql \"SELECT * FROM equity_curve WHERE run_id = '…' ORDER BY ts_event\"")]
+    Backtest(BacktestArgs),
     /// Benchmarks beside named peers (not tests: they report, they assert nothing)
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// The backtest file (TOML): data, initial_cash, fills, costs, risk, [[strategy]]
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]

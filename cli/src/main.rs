@@ -55,6 +55,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Signals(cmd) => commands::pipelines::signals(cmd, &settings, &printer).await,
         Command::Bars(cmd) => commands::pipelines::bars(cmd, &settings, &printer).await,
         Command::Run(cmd) => commands::pipelines::run(cmd, &settings, &printer).await,
+        Command::Backtest(args) => commands::backtest::run(args, &settings, &printer).await,
         Command::Bench(args::BenchCommand::Ingest(a)) => {
             commands::bench::ingest(a, &settings, &printer).await
         }
@@ -129,7 +130,9 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         }
         if let Some(e) = c.downcast_ref::<elite_jobs::Error>() {
             return match e {
-                elite_jobs::Error::Read { .. } | elite_jobs::Error::Records(_) => true,
+                elite_jobs::Error::Read { .. }
+                | elite_jobs::Error::Records(_)
+                | elite_jobs::Error::Config(_) => true,
                 elite_jobs::Error::Collector(c) => collector_expected(c),
                 elite_jobs::Error::Store(s) => store_expected(s),
                 elite_jobs::Error::Internal(_) => false,

@@ -19,6 +19,9 @@ pub enum Error {
     Store(#[from] elite_store::Error),
     #[error(transparent)]
     Records(#[from] elite_warehouse::Error),
+    /// A job configuration that cannot be used (names the field).
+    #[error("{0}")]
+    Config(String),
     /// A worker task failed: a bug.
     #[error("internal error: {0}")]
     Internal(String),

@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod backtest;
 pub mod bars;
 pub mod calendar;
 mod error;

@@ -273,8 +273,153 @@ pub static CALENDAR: TableSpec = TableSpec {
     }),
 };
 
+/// Arrow type of money columns on the order/ledger path: exact decimals, 4 places.
+pub fn money_type() -> DataType {
+    DataType::Decimal128(18, 4)
+}
+
+fn money(name: &str) -> Field {
+    Field::new(name, money_type(), false)
+}
+
+/// One backtest or trading run: its config, data versions, code version and tear sheet.
+pub static RUNS: TableSpec = TableSpec {
+    name: "runs",
+    description: "backtest / paper / live runs: config, bars table version, code version and the tear sheet (JSON); run_id is a hash of config + data version",
+    key: &["run_id"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("run_id", DataType::Utf8, false),
+            f("name", DataType::Utf8, false),
+            f("mode", DataType::Utf8, false),
+            f("config", DataType::Utf8, false),
+            f("bars_version", DataType::Int64, true),
+            f("code_version", DataType::Utf8, false),
+            f("tear_sheet", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+        ]))
+    }),
+};
+
+/// Portfolio snapshots: equity at the close of every instant of a run.
+pub static EQUITY_CURVE: TableSpec = TableSpec {
+    name: "equity_curve",
+    description: "portfolio snapshot at the close of each instant of a run: cash (exact), equity, gross and net exposure, charges paid so far",
+    key: &["run_id", "ts_event"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("run_id", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            money("cash"),
+            f("equity", DataType::Float64, false),
+            f("gross", DataType::Float64, false),
+            f("net", DataType::Float64, false),
+            money("fees"),
+        ]))
+    }),
+};
+
+/// Executions of a run, with every charge.
+pub static FILLS: TableSpec = TableSpec {
+    name: "fills",
+    description: "executions: quantity, exact price and each contract-note charge; ts_event = start of the bar filled in",
+    key: &["run_id", "seq"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("run_id", DataType::Utf8, false),
+            f("seq", DataType::Int64, false),
+            f("order_id", DataType::Utf8, false),
+            f("strategy", DataType::Utf8, false),
+            f("symbol", DataType::Utf8, false),
+            f("side", DataType::Utf8, false),
+            f("qty", DataType::Int64, false),
+            money("price"),
+            money("value"),
+            money("brokerage"),
+            money("stt"),
+            money("exchange"),
+            money("sebi"),
+            money("stamp"),
+            money("gst"),
+            money("other"),
+            money("charges"),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+        ]))
+    }),
+};
+
+/// Orders and every change of their status.
+pub static ORDERS: TableSpec = TableSpec {
+    name: "orders",
+    description: "order lifecycle: one row when sent (status sent, with the request as JSON) and one per status change",
+    key: &["run_id", "seq"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("run_id", DataType::Utf8, false),
+            f("seq", DataType::Int64, false),
+            f("order_id", DataType::Utf8, false),
+            f("symbol", DataType::Utf8, false),
+            f("status", DataType::Utf8, false),
+            f("filled", DataType::Int64, false),
+            f("detail", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+        ]))
+    }),
+};
+
+/// Round trips (flat to flat) of a run.
+pub static TRADES: TableSpec = TableSpec {
+    name: "trades",
+    description: "round trips from flat to flat: direction, largest quantity, P&L net of charges (exact)",
+    key: &["run_id", "seq"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("run_id", DataType::Utf8, false),
+            f("seq", DataType::Int64, false),
+            f("strategy", DataType::Utf8, false),
+            f("symbol", DataType::Utf8, false),
+            f("direction", DataType::Int8, false),
+            f("max_qty", DataType::Int64, false),
+            money("pnl"),
+            money("charges"),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+        ]))
+    }),
+};
+
+/// Every risk decision: approvals, refusals (with the check that refused) and kill switches.
+pub static RISK_EVENTS: TableSpec = TableSpec {
+    name: "risk_events",
+    description: "pre-trade risk decisions (approved / refused with the check) and kill-switch trips; append-only audit of the order path",
+    key: &["run_id", "seq"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("run_id", DataType::Utf8, false),
+            f("seq", DataType::Int64, false),
+            f("order_id", DataType::Utf8, false),
+            f("symbol", DataType::Utf8, true),
+            f("decision", DataType::Utf8, false),
+            f("check", DataType::Utf8, false),
+            f("detail", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+        ]))
+    }),
+};
+
 /// Every table, in the order `elite warehouse tables` lists them.
-pub static ALL: [&TableSpec; 10] = [
+pub static ALL: [&TableSpec; 16] = [
     &BARS,
     &TICKS,
     &QUOTES,
@@ -285,6 +430,12 @@ pub static ALL: [&TableSpec; 10] = [
     &LABELS,
     &SIGNALS,
     &CALENDAR,
+    &RUNS,
+    &EQUITY_CURVE,
+    &FILLS,
+    &ORDERS,
+    &TRADES,
+    &RISK_EVENTS,
 ];
 
 #[cfg(test)]

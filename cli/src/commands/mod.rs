@@ -1,5 +1,6 @@
 //! One module per command; each exposes `run(args, &Settings, &Printer)`.
 
+pub mod backtest;
 pub mod bench;
 pub mod bench_indicators;
 pub mod demo;

@@ -143,8 +143,12 @@ pub enum CostModel {
         #[serde(default)]
         min: Money,
     },
-    /// An Indian equity contract note.
+    /// An Indian equity contract note with the rates given.
     India(IndiaCharges),
+    /// [`IndiaCharges::zerodha_delivery`].
+    ZerodhaDelivery,
+    /// [`IndiaCharges::zerodha_intraday`].
+    ZerodhaIntraday,
 }
 
 impl CostModel {
@@ -166,6 +170,8 @@ impl CostModel {
                 }
             }
             CostModel::India(r) => r.charges(side, value),
+            CostModel::ZerodhaDelivery => IndiaCharges::zerodha_delivery().charges(side, value),
+            CostModel::ZerodhaIntraday => IndiaCharges::zerodha_intraday().charges(side, value),
         }
     }
 }

@@ -30,9 +30,10 @@ pub trait Strategy {
 /// What a strategy may see and do while handling one bar.
 pub struct Ctx<'a> {
     pub now: Timestamp,
-    pub ledger: &'a Ledger,
+    /// This strategy's own book (its share of the account: positions, cash, P&L).
+    pub book: &'a Ledger,
     pub prices: &'a [f64],
-    /// Capital this strategy manages (the allocator's share of equity).
+    /// Capital this strategy manages: its book's equity at last prices.
     pub capital: f64,
     broker: &'a SimBroker,
     requests: &'a mut Vec<OrderRequest>,
@@ -41,14 +42,15 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// Position plus what is still working at the broker, plus what this bar already requested.
+    /// This strategy's position plus its orders still working at the broker, plus what this bar
+    /// already requested.
     pub fn exposure(&self, sym: Sym) -> i64 {
-        self.ledger.qty(sym)
-            + self.broker.pending_qty(sym)
+        self.book.qty(sym)
+            + self.broker.pending_qty_of(sym, self.tag)
             + self
                 .requests
                 .iter()
-                .filter(|r| r.sym == sym)
+                .filter(|r| r.sym == sym && (r.tag.is_empty() || r.tag == self.tag))
                 .map(|r| r.qty * r.side.sign())
                 .sum::<i64>()
     }
@@ -100,6 +102,77 @@ pub struct EngineConfig {
     pub costs: CostModel,
     #[serde(default)]
     pub risk: RiskLimits,
+    #[serde(default)]
+    pub allocator: Option<AllocatorConfig>,
+}
+
+/// Moves capital between strategies by recent risk-adjusted performance.
+///
+/// Every `every` instants, each strategy's Sharpe ratio over its last `lookback` instant returns
+/// (of its own book) gives its weight ∝ max(Sharpe, 0) (all non-positive: equal weights); weights
+/// are then held within `[floor, cap]` (excess redistributed) and capital is moved between the
+/// strategies' books as cash to match them. Positions are not traded by the move: each strategy
+/// resizes at its next decision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AllocatorConfig {
+    pub every: usize,
+    pub lookback: usize,
+    #[serde(default)]
+    pub floor: f64,
+    #[serde(default = "one")]
+    pub cap: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Weights ∝ max(score, 0), equal when none is positive, held in `[floor, cap]`.
+pub fn allocate(scores: &[f64], floor: f64, cap: f64) -> Vec<f64> {
+    let n = scores.len();
+    if n == 0 {
+        return vec![];
+    }
+    let pos: Vec<f64> = scores
+        .iter()
+        .map(|s| if s.is_finite() { s.max(0.0) } else { 0.0 })
+        .collect();
+    let total: f64 = pos.iter().sum();
+    let mut w: Vec<f64> = if total > 0.0 {
+        pos.iter().map(|p| p / total).collect()
+    } else {
+        vec![1.0 / n as f64; n]
+    };
+    let (floor, cap) = (floor.clamp(0.0, 1.0 / n as f64), cap.max(1.0 / n as f64));
+    // Clamp and give the excess (or take the shortfall) pro rata from the unclamped weights.
+    for _ in 0..n {
+        let mut fixed = vec![false; n];
+        let mut excess = 0.0;
+        for i in 0..n {
+            if w[i] > cap {
+                excess += w[i] - cap;
+                w[i] = cap;
+                fixed[i] = true;
+            } else if w[i] < floor {
+                excess -= floor - w[i];
+                w[i] = floor;
+                fixed[i] = true;
+            }
+        }
+        if excess.abs() < 1e-15 {
+            break;
+        }
+        let free: f64 = (0..n).filter(|i| !fixed[*i]).map(|i| w[i]).sum();
+        let k = (0..n).filter(|i| !fixed[*i]).count();
+        for i in (0..n).filter(|i| !fixed[*i]) {
+            w[i] += if free > 0.0 {
+                excess * w[i] / free
+            } else {
+                excess / k.max(1) as f64
+            };
+        }
+    }
+    w
 }
 
 /// Equity at the close of one instant.
@@ -121,6 +194,23 @@ pub struct Journal {
     pub fills: Vec<Fill>,
     pub risk: Vec<RiskEvent>,
     pub equity: Vec<EquityPoint>,
+    /// Allocator decisions: when, and the new weights (in strategy order).
+    pub allocations: Vec<(Timestamp, Vec<f64>)>,
+}
+
+/// One strategy's share of the account.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct SubBook {
+    pub ledger: Ledger,
+    mv: f64,
+    /// Equity at each instant's close.
+    pub equity: Vec<f64>,
+}
+
+impl SubBook {
+    pub fn equity_now(&self) -> f64 {
+        self.ledger.cash.to_f64() + self.mv
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -143,7 +233,9 @@ pub struct Engine {
     pub journal: Journal,
     strategies: Vec<Box<dyn Strategy>>,
     names: Vec<String>,
-    weights: Vec<f64>,
+    pub subs: Vec<SubBook>,
+    allocator: Option<AllocatorConfig>,
+    instants: usize,
     /// Σ qty × last price, kept incrementally (re-summed exactly at each instant's close).
     mv: f64,
     seq: u64,
@@ -166,7 +258,9 @@ impl Engine {
             journal: Journal::default(),
             strategies: vec![],
             names: vec![],
-            weights: vec![],
+            subs: vec![],
+            allocator: cfg.allocator,
+            instants: 0,
             mv: 0.0,
             seq: 0,
             current: None,
@@ -176,26 +270,64 @@ impl Engine {
         }
     }
 
-    /// Add a strategy managing `weight` of equity.
+    /// Add a strategy managing `weight` of the initial cash in a book of its own. Strategy
+    /// names must be unique (they tag orders and route fills).
     pub fn add(&mut self, s: Box<dyn Strategy>, weight: f64) {
+        let cash = Money::from_f64(self.ledger.initial.to_f64() * weight).unwrap_or_default();
+        let mut ledger = Ledger::new(cash);
+        ledger
+            .positions
+            .resize(self.prices.len(), Default::default());
         self.names.push(s.name().to_string());
         self.strategies.push(s);
-        self.weights.push(weight);
+        self.subs.push(SubBook {
+            ledger,
+            ..Default::default()
+        });
     }
 
     pub fn strategy_names(&self) -> &[String] {
         &self.names
     }
 
-    pub fn weights(&self) -> &[f64] {
-        &self.weights
+    /// Move capital between strategies' books (as cash) so that they hold `w` of their total.
+    pub fn set_weights(&mut self, w: &[f64], ts: Timestamp) {
+        let total: f64 = self.subs.iter().map(SubBook::equity_now).sum();
+        for (sub, wk) in self.subs.iter_mut().zip(w) {
+            let delta = Money::from_f64(wk * total - sub.equity_now()).unwrap_or_default();
+            sub.ledger.cash += delta;
+            sub.ledger.initial += delta; // a capital transfer, not P&L
+        }
+        self.journal.allocations.push((ts, w.to_vec()));
     }
 
-    /// Re-weight strategies (the allocator's decision); weights are used from the next bar.
-    pub fn set_weights(&mut self, w: &[f64]) {
-        for (cur, new) in self.weights.iter_mut().zip(w) {
-            *cur = *new;
+    fn allocate_now(&mut self, ts: Timestamp) {
+        let Some(a) = self.allocator.clone() else {
+            return;
+        };
+        if a.every == 0 || !self.instants.is_multiple_of(a.every) || self.subs.len() < 2 {
+            return;
         }
+        let scores: Vec<f64> = self
+            .subs
+            .iter()
+            .map(|s| {
+                let e = &s.equity[s.equity.len().saturating_sub(a.lookback + 1)..];
+                let r: Vec<f64> = e
+                    .windows(2)
+                    .map(|w| if w[0] > 0.0 { w[1] / w[0] - 1.0 } else { 0.0 })
+                    .collect();
+                let n = r.len() as f64;
+                if n < 2.0 {
+                    return 0.0;
+                }
+                let m = r.iter().sum::<f64>() / n;
+                let sd = (r.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+                if sd > 0.0 { m / sd } else { 0.0 }
+            })
+            .collect();
+        let w = allocate(&scores, a.floor, a.cap);
+        self.set_weights(&w, ts);
     }
 
     /// Cash plus positions at last prices.
@@ -211,6 +343,12 @@ impl Engine {
             .collect();
         self.mv = self.ledger.market_value(&px);
         let equity = self.ledger.equity(&px);
+        for sub in &mut self.subs {
+            sub.mv = sub.ledger.market_value(&px);
+            let e = sub.equity_now();
+            sub.equity.push(e);
+        }
+        self.instants += 1;
         let gross = self.ledger.gross(&px);
         let net = self.ledger.market_value(&px);
         self.journal.equity.push(EquityPoint {
@@ -225,12 +363,16 @@ impl Engine {
             self.journal.risk.push(ev);
             self.broker
                 .cancel_all(ts, "kill switch", &mut self.journal.order_events);
-            for a in self.risk.flatten(&self.ledger, ts) {
-                let sym = a.order().sym;
-                self.journal.submitted.push((ts, a.order().clone()));
-                let last = Money::from_f64(px[sym as usize]).unwrap_or_default();
-                self.broker.submit(a, ts, last);
+            for (sub, name) in self.subs.iter().zip(&self.names) {
+                for a in self.risk.flatten(&sub.ledger, ts, name) {
+                    let sym = a.order().sym;
+                    self.journal.submitted.push((ts, a.order().clone()));
+                    let last = Money::from_f64(px[sym as usize]).unwrap_or_default();
+                    self.broker.submit(a, ts, last);
+                }
             }
+        } else if !self.risk.halted() {
+            self.allocate_now(ts);
         }
     }
 
@@ -252,6 +394,9 @@ impl Engine {
         if i >= self.prices.len() {
             self.prices.resize(i + 1, f64::NAN);
             self.ledger.positions.resize(i + 1, Default::default());
+            for sub in &mut self.subs {
+                sub.ledger.positions.resize(i + 1, Default::default());
+            }
         }
         let old = if self.prices[i].is_finite() {
             self.prices[i]
@@ -259,28 +404,32 @@ impl Engine {
             0.0
         };
         self.mv -= self.ledger.qty(bar.sym) as f64 * old;
+        for sub in &mut self.subs {
+            sub.mv -= sub.ledger.qty(bar.sym) as f64 * old;
+        }
         self.fills.clear();
         self.broker
             .on_bar(bar, &mut self.fills, &mut self.journal.order_events);
         for f in &self.fills {
             self.ledger.apply(f);
+            if let Some(k) = self.names.iter().position(|n| *n == f.tag) {
+                self.subs[k].ledger.apply(f);
+            }
         }
         self.journal.fills.append(&mut self.fills);
         self.prices[i] = bar.close;
         self.mv += self.ledger.qty(bar.sym) as f64 * bar.close;
+        for sub in &mut self.subs {
+            sub.mv += sub.ledger.qty(bar.sym) as f64 * bar.close;
+        }
 
         let equity = self.equity();
-        for ((s, w), tag) in self
-            .strategies
-            .iter_mut()
-            .zip(&self.weights)
-            .zip(&self.names)
-        {
+        for ((s, sub), tag) in self.strategies.iter_mut().zip(&self.subs).zip(&self.names) {
             let mut ctx = Ctx {
                 now: bar.ts_recv,
-                ledger: &self.ledger,
+                book: &sub.ledger,
                 prices: &self.prices,
-                capital: equity * *w,
+                capital: sub.equity_now(),
                 broker: &self.broker,
                 requests: &mut self.requests,
                 seq: &mut self.seq,
@@ -340,5 +489,27 @@ impl Engine {
     /// Total charges paid.
     pub fn charges(&self) -> Charges {
         self.ledger.fees
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allocate;
+
+    #[test]
+    fn allocator_weights() {
+        // ∝ max(score, 0): 2 / 3 and 1 / 3, then capped at 0.6 with the excess to the other.
+        let w = allocate(&[2.0, 1.0, -1.0], 0.0, 0.6);
+        assert!(
+            (w[0] - 0.6).abs() < 1e-12 && (w[1] - 0.4).abs() < 1e-12 && w[2] == 0.0,
+            "{w:?}"
+        );
+        // A floor of 10%: the loser keeps 0.1, the rest is shared 2:1.
+        let w = allocate(&[2.0, 1.0, -1.0], 0.1, 1.0);
+        assert!(
+            (w[2] - 0.1).abs() < 1e-12 && (w[0] - 0.6).abs() < 1e-12 && (w[1] - 0.3).abs() < 1e-12,
+            "{w:?}"
+        );
+        assert_eq!(allocate(&[-1.0, 0.0], 0.0, 1.0), vec![0.5, 0.5]);
     }
 }

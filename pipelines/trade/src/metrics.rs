@@ -15,9 +15,10 @@ use crate::engine::EquityPoint;
 use crate::money::Money;
 use crate::order::{Fill, Sym};
 
-/// One round trip: from flat to flat in one symbol.
+/// One round trip: from flat to flat in one symbol, within one strategy's book.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RoundTrip {
+    pub strategy: String,
     pub sym: Sym,
     pub open_ts: Timestamp,
     pub close_ts: Timestamp,
@@ -30,7 +31,7 @@ pub struct RoundTrip {
     pub charges: Money,
 }
 
-/// Round trips from fills (in time order). A fill that flips the position closes one trip and
+/// Round trips from fills (in time order), per strategy (the fill's tag) and symbol. A fill that flips the position closes one trip and
 /// opens the next, its charges split in proportion to quantity.
 pub fn round_trips(fills: &[Fill]) -> Vec<RoundTrip> {
     struct Open {
@@ -40,12 +41,13 @@ pub fn round_trips(fills: &[Fill]) -> Vec<RoundTrip> {
         charges: Money,
         ts: Timestamp,
     }
-    let mut open: HashMap<Sym, Open> = HashMap::new();
+    let mut open: HashMap<(&str, Sym), Open> = HashMap::new();
     let mut out = vec![];
     for f in fills {
         let dq = f.qty * f.side.sign();
         let fee = f.charges.total();
-        let cur = open.get(&f.sym).map_or(0, |o| o.qty);
+        let key = (f.tag.as_str(), f.sym);
+        let cur = open.get(&key).map_or(0, |o| o.qty);
         let closing = if cur != 0 && cur.signum() != dq.signum() {
             dq.abs().min(cur.abs())
         } else {
@@ -54,13 +56,14 @@ pub fn round_trips(fills: &[Fill]) -> Vec<RoundTrip> {
         let opening = f.qty - closing;
         if closing > 0 {
             let part = Money((fee.0 as i128 * closing as i128 / f.qty as i128) as i64);
-            let o = open.get_mut(&f.sym).expect("cur != 0 implies an open trip");
+            let o = open.get_mut(&key).expect("cur != 0 implies an open trip");
             o.cash -= f.price.times(closing * f.side.sign()) + part;
             o.charges += part;
             o.qty += closing * f.side.sign();
             if o.qty == 0 {
-                let o = open.remove(&f.sym).expect("present");
+                let o = open.remove(&key).expect("present");
                 out.push(RoundTrip {
+                    strategy: f.tag.clone(),
                     sym: f.sym,
                     open_ts: o.ts,
                     close_ts: f.ts,
@@ -73,7 +76,7 @@ pub fn round_trips(fills: &[Fill]) -> Vec<RoundTrip> {
             if opening > 0 {
                 let rest = fee - part;
                 open.insert(
-                    f.sym,
+                    key,
                     Open {
                         qty: opening * f.side.sign(),
                         max: opening,
@@ -84,7 +87,7 @@ pub fn round_trips(fills: &[Fill]) -> Vec<RoundTrip> {
                 );
             }
         } else {
-            let o = open.entry(f.sym).or_insert(Open {
+            let o = open.entry(key).or_insert(Open {
                 qty: 0,
                 max: 0,
                 cash: Money::ZERO,
@@ -97,7 +100,7 @@ pub fn round_trips(fills: &[Fill]) -> Vec<RoundTrip> {
             o.charges += fee;
         }
     }
-    out.sort_by_key(|t| (t.close_ts, t.sym));
+    out.sort_by(|a, b| (a.close_ts, a.sym, &a.strategy).cmp(&(b.close_ts, b.sym, &b.strategy)));
     out
 }
 

@@ -48,7 +48,9 @@ impl<'de> Deserialize<'de> for Money {
             }
             fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Money, E> {
                 Money::parse(s).ok_or_else(|| {
-                    E::custom(format!("amount {s:?} is not a decimal with at most 4 places"))
+                    E::custom(format!(
+                        "amount {s:?} is not a decimal with at most 4 places"
+                    ))
                 })
             }
         }
@@ -210,7 +212,12 @@ impl Serialize for Rate {
             if places == 0 {
                 s.collect_str(&format_args!("{sign}{n}%"))
             } else {
-                s.collect_str(&format_args!("{sign}{}.{:0w$}%", n / p, n % p, w = places as usize))
+                s.collect_str(&format_args!(
+                    "{sign}{}.{:0w$}%",
+                    n / p,
+                    n % p,
+                    w = places as usize
+                ))
             }
         } else {
             s.collect_str(&format_args!("{}/{}", self.num, self.den))
@@ -224,7 +231,9 @@ impl<'de> Deserialize<'de> for Rate {
         let s = String::deserialize(d)?;
         let t = s.trim();
         if let Some(p) = t.strip_suffix('%') {
-            return Rate::percent(p).ok_or_else(|| D::Error::custom(format!("rate {s:?}: not a percentage like \"0.1%\"")));
+            return Rate::percent(p).ok_or_else(|| {
+                D::Error::custom(format!("rate {s:?}: not a percentage like \"0.1%\""))
+            });
         }
         if let Some((n, m)) = t.split_once('/')
             && let (Ok(n), Ok(m)) = (n.trim().parse::<i64>(), m.trim().parse::<i64>())
@@ -232,7 +241,9 @@ impl<'de> Deserialize<'de> for Rate {
         {
             return Ok(Rate::new(n, m));
         }
-        Err(D::Error::custom(format!("rate {s:?}: write a percentage like \"0.1%\"")))
+        Err(D::Error::custom(format!(
+            "rate {s:?}: write a percentage like \"0.1%\""
+        )))
     }
 }
 
@@ -279,12 +290,18 @@ mod tests {
     fn serde_forms() {
         let m: Money = serde_json::from_str("\"2973.10\"").unwrap();
         assert_eq!(m, Money(29_731_000));
-        assert_eq!(serde_json::from_str::<Money>("1000").unwrap(), Money::units(1000));
+        assert_eq!(
+            serde_json::from_str::<Money>("1000").unwrap(),
+            Money::units(1000)
+        );
         assert_eq!(serde_json::to_string(&m).unwrap(), "\"2973.1000\"");
         let r: Rate = serde_json::from_str("\"0.00297%\"").unwrap();
         assert_eq!(r, Rate::new(297, 10_000_000));
         assert_eq!(serde_json::to_string(&r).unwrap(), "\"0.00297%\"");
-        assert_eq!(serde_json::to_string(&Rate::new(18, 100)).unwrap(), "\"18%\"");
+        assert_eq!(
+            serde_json::to_string(&Rate::new(18, 100)).unwrap(),
+            "\"18%\""
+        );
         assert!(serde_json::from_str::<Rate>("\"abc\"").is_err());
     }
 

@@ -220,6 +220,8 @@ pub struct Fill {
     pub price: Money,
     /// When it happened: the start of the bar it filled in (the earliest it could have).
     pub ts: Timestamp,
+    /// When the simulation knew it: the end of that bar (a live broker's report time).
+    pub ts_recv: Timestamp,
     pub charges: crate::costs::Charges,
     pub tag: String,
 }

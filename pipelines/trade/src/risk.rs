@@ -364,8 +364,9 @@ impl RiskEngine {
         }
     }
 
-    /// Market orders that close every position (approved: they only remove risk).
-    pub fn flatten(&self, ledger: &Ledger, now: Timestamp) -> Vec<Approved> {
+    /// Market orders that close every position of `ledger` (approved: they only remove risk),
+    /// tagged `tag`.
+    pub fn flatten(&self, ledger: &Ledger, now: Timestamp, tag: &str) -> Vec<Approved> {
         ledger
             .positions
             .iter()
@@ -374,14 +375,14 @@ impl RiskEngine {
             .map(|(i, p)| {
                 let side = if p.qty > 0 { Side::Sell } else { Side::Buy };
                 let mut o = OrderRequest::new(
-                    format!("flatten-{}-{i}", now.as_nanos()),
+                    format!("flatten-{tag}-{}-{i}", now.as_nanos()),
                     i as Sym,
                     side,
                     p.qty.abs(),
                     OrderKind::Market,
                 );
                 o.tif = Tif::Gtc;
-                o.tag = "kill_switch".into();
+                o.tag = tag.into();
                 Approved(o)
             })
             .collect()

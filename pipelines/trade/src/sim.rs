@@ -190,6 +190,19 @@ impl SimBroker {
             .unwrap_or(0)
     }
 
+    /// Signed quantity still to fill on working orders of `sym` placed by `tag`.
+    pub fn pending_qty_of(&self, sym: Sym, tag: &str) -> i64 {
+        self.open
+            .get(sym as usize)
+            .map(|v| {
+                v.iter()
+                    .filter(|w| w.req.tag == tag)
+                    .map(|w| (w.req.qty - w.filled) * w.req.side.sign())
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+
     /// Cancel one order; false when it is not working.
     pub fn cancel(&mut self, id: &str, now: Timestamp, events: &mut Vec<OrderEvent>) -> bool {
         for v in &mut self.open {
@@ -280,6 +293,7 @@ impl SimBroker {
                             qty: q,
                             price: p,
                             ts: bar.ts_event,
+                            ts_recv: bar.ts_recv,
                             charges,
                             tag: w.req.tag.clone(),
                         });

@@ -43,7 +43,7 @@ impl Sizing {
 
 /// A strategy as a backtest config names it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum StrategySpec {
     /// Long when the fast SMA crosses above the slow one, flat (or short) when it crosses below.
     SmaCross {

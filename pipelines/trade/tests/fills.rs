@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 
+use elite_trade::Money;
 use elite_trade::costs::CostModel;
 use elite_trade::engine::{Ctx, Engine, EngineConfig, Strategy};
 use elite_trade::order::{OrderKind, OrderRequest, OrderStatus, Side, Tif, Trail};
 use elite_trade::risk::RiskLimits;
 use elite_trade::sim::{Bar, FillConfig, Slippage};
-use elite_trade::Money;
 use elite_warehouse::Timestamp;
 
 const DAY: i64 = 86_400_000_000_000;
@@ -52,7 +52,11 @@ fn run(bars: &[Bar], script: Vec<(usize, OrderRequest)>, fills: FillConfig) -> E
         initial_cash: Money::units(1_000_000),
         fills,
         costs: CostModel::Zero,
-        risk: RiskLimits { allow_short: true, ..Default::default() },
+        risk: RiskLimits {
+            allow_short: true,
+            ..Default::default()
+        },
+        allocator: None,
     };
     let mut e = Engine::new(cfg, 1);
     e.add(Box::new(Script(m, 0)), 1.0);
@@ -69,7 +73,11 @@ fn p(x: &str) -> Money {
 }
 
 fn fills(e: &Engine) -> Vec<(i64, i64, Money)> {
-    e.journal.fills.iter().map(|f| (f.ts.as_nanos() / DAY, f.qty * f.side.sign(), f.price)).collect()
+    e.journal
+        .fills
+        .iter()
+        .map(|f| (f.ts.as_nanos() / DAY, f.qty * f.side.sign(), f.price))
+        .collect()
 }
 
 fn bars5() -> Vec<Bar> {
@@ -84,7 +92,11 @@ fn bars5() -> Vec<Bar> {
 
 #[test]
 fn market_order_fills_at_the_next_open() {
-    let e = run(&bars5(), vec![(0, OrderRequest::market("a", 0, Side::Buy, 10))], FillConfig::default());
+    let e = run(
+        &bars5(),
+        vec![(0, OrderRequest::market("a", 0, Side::Buy, 10))],
+        FillConfig::default(),
+    );
     // Decided on bar 0 (close 100), filled at bar 1's open 102, never at bar 0's prices.
     assert_eq!(fills(&e), vec![(1, 10, p("102"))]);
     assert_eq!(e.ledger.cash, Money::units(1_000_000 - 1020));
@@ -105,14 +117,22 @@ fn limits_fill_at_the_open_when_gapping_else_at_the_limit() {
         ],
         FillConfig::default(),
     );
-    assert_eq!(fills(&e), vec![(1, 5, p("102")), (2, 5, p("99.5")), (4, -5, p("108"))]);
+    assert_eq!(
+        fills(&e),
+        vec![(1, 5, p("102")), (2, 5, p("99.5")), (4, -5, p("108"))]
+    );
     assert_eq!(e.broker.status("never"), Some(OrderStatus::Open));
 }
 
 #[test]
 fn stops_gap_or_trigger_and_slippage_stays_inside_the_bar() {
-    let stop = |id: &str, side, s: &str| OrderRequest::new(id, 0, side, 1, OrderKind::Stop { stop: p(s) }).tif(Tif::Gtc);
-    let cfg = FillConfig { slippage: Slippage::Bps { bps: 100.0 }, ..Default::default() };
+    let stop = |id: &str, side, s: &str| {
+        OrderRequest::new(id, 0, side, 1, OrderKind::Stop { stop: p(s) }).tif(Tif::Gtc)
+    };
+    let cfg = FillConfig {
+        slippage: Slippage::Bps { bps: 100.0 },
+        ..Default::default()
+    };
     let e = run(
         &bars5(),
         vec![
@@ -122,13 +142,25 @@ fn stops_gap_or_trigger_and_slippage_stays_inside_the_bar() {
         ],
         cfg,
     );
-    assert_eq!(fills(&e), vec![(1, 1, p("103.02")), (3, 1, p("99")), (4, -1, p("98"))]);
+    assert_eq!(
+        fills(&e),
+        vec![(1, 1, p("103.02")), (3, 1, p("99")), (4, -1, p("98"))]
+    );
 }
 
 #[test]
 fn stop_limit_triggers_then_rests_as_a_limit() {
-    let o = OrderRequest::new("sl", 0, Side::Buy, 1, OrderKind::StopLimit { stop: p("103.5"), limit: p("100") })
-        .tif(Tif::Gtc);
+    let o = OrderRequest::new(
+        "sl",
+        0,
+        Side::Buy,
+        1,
+        OrderKind::StopLimit {
+            stop: p("103.5"),
+            limit: p("100"),
+        },
+    )
+    .tif(Tif::Gtc);
     // Bar 1 high 104 ≥ 103.5 triggers, but 103.5 > limit 100: no fill; bar 2 low 98 ≤ 100 → 100.
     let e = run(&bars5(), vec![(0, o)], FillConfig::default());
     assert_eq!(fills(&e), vec![(2, 1, p("100"))]);
@@ -141,7 +173,19 @@ fn trailing_stop_uses_only_earlier_highs() {
         &bars5(),
         vec![
             (0, OrderRequest::market("in", 0, Side::Buy, 1)),
-            (1, OrderRequest::new("ts", 0, Side::Sell, 1, OrderKind::TrailingStop { trail: Trail::Amount(Money::units(3)) }).tif(Tif::Gtc)),
+            (
+                1,
+                OrderRequest::new(
+                    "ts",
+                    0,
+                    Side::Sell,
+                    1,
+                    OrderKind::TrailingStop {
+                        trail: Trail::Amount(Money::units(3)),
+                    },
+                )
+                .tif(Tif::Gtc),
+            ),
         ],
         FillConfig::default(),
     );
@@ -156,17 +200,39 @@ fn volume_participation_splits_fills_across_bars() {
     for b in &mut bars {
         b.volume = 1000.0;
     }
-    let cfg = FillConfig { max_participation: 0.1, ..Default::default() };
-    let e = run(&bars, vec![(0, OrderRequest::market("big", 0, Side::Buy, 250).tif(Tif::Gtc))], cfg);
+    let cfg = FillConfig {
+        max_participation: 0.1,
+        ..Default::default()
+    };
+    let e = run(
+        &bars,
+        vec![(
+            0,
+            OrderRequest::market("big", 0, Side::Buy, 250).tif(Tif::Gtc),
+        )],
+        cfg,
+    );
     // 10% of 1,000 = 100 per bar: 100 @ 102, 100 @ 103, 50 @ 97 (each bar's open).
-    assert_eq!(fills(&e), vec![(1, 100, p("102")), (2, 100, p("103")), (3, 50, p("97"))]);
+    assert_eq!(
+        fills(&e),
+        vec![(1, 100, p("102")), (2, 100, p("103")), (3, 50, p("97"))]
+    );
     let statuses: Vec<_> = e.journal.order_events.iter().map(|x| x.status).collect();
-    assert_eq!(statuses, vec![OrderStatus::PartiallyFilled, OrderStatus::PartiallyFilled, OrderStatus::Filled]);
+    assert_eq!(
+        statuses,
+        vec![
+            OrderStatus::PartiallyFilled,
+            OrderStatus::PartiallyFilled,
+            OrderStatus::Filled
+        ]
+    );
 }
 
 #[test]
 fn day_ioc_and_gtc() {
-    let lim = |id: &str, tif| OrderRequest::new(id, 0, Side::Buy, 1, OrderKind::Limit { limit: p("97.5") }).tif(tif);
+    let lim = |id: &str, tif| {
+        OrderRequest::new(id, 0, Side::Buy, 1, OrderKind::Limit { limit: p("97.5") }).tif(tif)
+    };
     let mut bars = bars5();
     bars[1].volume = 1000.0;
     let e = run(
@@ -174,9 +240,15 @@ fn day_ioc_and_gtc() {
         vec![
             (0, lim("day", Tif::Day)),
             (0, lim("gtc", Tif::Gtc)),
-            (0, OrderRequest::market("ioc", 0, Side::Buy, 500).tif(Tif::Ioc)),
+            (
+                0,
+                OrderRequest::market("ioc", 0, Side::Buy, 500).tif(Tif::Ioc),
+            ),
         ],
-        FillConfig { max_participation: 0.2, ..Default::default() },
+        FillConfig {
+            max_participation: 0.2,
+            ..Default::default()
+        },
     );
     // Bar 1 (low 101): neither limit fills; the IOC gets 20% of 1,000 = 200 and the rest is cancelled.
     // Bar 2 is a new day: the DAY order expires before it could fill; the GTC fills at bar 3's open 97.
@@ -201,19 +273,35 @@ fn iceberg_shows_its_display_quantity_per_bar() {
     let mut o = OrderRequest::market("ice", 0, Side::Sell, 25).tif(Tif::Gtc);
     o.display_qty = Some(10);
     let e = run(&bars5(), vec![(0, o)], FillConfig::default());
-    assert_eq!(fills(&e), vec![(1, -10, p("102")), (2, -10, p("103")), (3, -5, p("97"))]);
+    assert_eq!(
+        fills(&e),
+        vec![(1, -10, p("102")), (2, -10, p("103")), (3, -5, p("97"))]
+    );
 }
 
 #[test]
 fn latency_delays_eligibility_and_ids_are_idempotent() {
     // 2 days of latency: decided on bar 0 (known day 0 23:59) → eligible from day 2 23:59 → bar 3.
-    let cfg = FillConfig { latency_ns: 2 * DAY, ..Default::default() };
-    let e = run(&bars5(), vec![(0, OrderRequest::market("x", 0, Side::Buy, 1))], cfg);
+    let cfg = FillConfig {
+        latency_ns: 2 * DAY,
+        ..Default::default()
+    };
+    let e = run(
+        &bars5(),
+        vec![(0, OrderRequest::market("x", 0, Side::Buy, 1))],
+        cfg,
+    );
     assert_eq!(fills(&e), vec![(3, 1, p("97"))]);
     // The same client order id twice: sent once, the second is logged as a duplicate.
     let e = run(
         &bars5(),
-        vec![(0, OrderRequest::market("dup", 0, Side::Buy, 1).tif(Tif::Gtc)), (1, OrderRequest::market("dup", 0, Side::Buy, 1))],
+        vec![
+            (
+                0,
+                OrderRequest::market("dup", 0, Side::Buy, 1).tif(Tif::Gtc),
+            ),
+            (1, OrderRequest::market("dup", 0, Side::Buy, 1)),
+        ],
         FillConfig::default(),
     );
     assert_eq!(fills(&e).len(), 1);

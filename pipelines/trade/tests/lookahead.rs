@@ -1,12 +1,12 @@
 //! No look-ahead in the backtest: on real GOOG daily bars, every built-in strategy together,
 //! changing every bar after t changes no order, fill, risk decision or equity point at or before t.
 
+use elite_trade::Money;
 use elite_trade::costs::{CostModel, IndiaCharges};
 use elite_trade::engine::{Engine, EngineConfig};
 use elite_trade::risk::RiskLimits;
 use elite_trade::sim::{Bar, FillConfig, Slippage};
 use elite_trade::strategies::{Sizing, StrategySpec};
-use elite_trade::Money;
 use elite_warehouse::Timestamp;
 use proptest::prelude::*;
 
@@ -25,7 +25,8 @@ fn goog() -> Vec<Bar> {
             Bar {
                 sym: 0,
                 ts_event: Timestamp::from_datetime(&open).unwrap(),
-                ts_recv: Timestamp::from_datetime(&(open + chrono::Duration::minutes(390))).unwrap(),
+                ts_recv: Timestamp::from_datetime(&(open + chrono::Duration::minutes(390)))
+                    .unwrap(),
                 open: f(1),
                 high: f(2),
                 low: f(3),
@@ -39,11 +40,34 @@ fn goog() -> Vec<Bar> {
 fn specs() -> Vec<StrategySpec> {
     let size = Sizing::Percent(0.15);
     vec![
-        StrategySpec::SmaCross { fast: 10, slow: 30, short: true, size },
-        StrategySpec::RsiReversion { period: 14, low: 30.0, exit: 55.0, size },
-        StrategySpec::Bollinger { period: 20, k: 2.0, size },
-        StrategySpec::Breakout { period: 20, exit_period: 10, size },
-        StrategySpec::MacdCross { fast: 12, slow: 26, signal: 9, size },
+        StrategySpec::SmaCross {
+            fast: 10,
+            slow: 30,
+            short: true,
+            size,
+        },
+        StrategySpec::RsiReversion {
+            period: 14,
+            low: 30.0,
+            exit: 55.0,
+            size,
+        },
+        StrategySpec::Bollinger {
+            period: 20,
+            k: 2.0,
+            size,
+        },
+        StrategySpec::Breakout {
+            period: 20,
+            exit_period: 10,
+            size,
+        },
+        StrategySpec::MacdCross {
+            fast: 12,
+            slow: 26,
+            signal: 9,
+            size,
+        },
         StrategySpec::Trend { period: 50, size },
     ]
 }
@@ -57,7 +81,12 @@ fn run(bars: &[Bar]) -> Engine {
             ..Default::default()
         },
         costs: CostModel::India(IndiaCharges::zerodha_delivery()),
-        risk: RiskLimits { allow_short: true, max_gross_leverage: Some(1.5), ..Default::default() },
+        risk: RiskLimits {
+            allow_short: true,
+            max_gross_leverage: Some(1.5),
+            ..Default::default()
+        },
+        allocator: None,
     };
     let mut e = Engine::new(cfg, 1);
     for (i, s) in specs().iter().enumerate() {
@@ -91,11 +120,28 @@ fn upto(e: &Engine, t: Timestamp) -> String {
 #[test]
 fn the_backtest_trades_and_reconciles() {
     let e = run(&goog());
-    assert!(e.journal.fills.len() > 100, "{} fills", e.journal.fills.len());
+    assert!(
+        e.journal.fills.len() > 100,
+        "{} fills",
+        e.journal.fills.len()
+    );
     e.ledger.reconcile(Some(&e.journal.fills)).unwrap();
+    // Each strategy's book reconciles, and the books add up to the account.
+    let mut qty = 0;
+    let mut fees = elite_trade::Money::ZERO;
+    for sub in &e.subs {
+        sub.ledger.reconcile(None).unwrap();
+        qty += sub.ledger.qty(0);
+        fees += sub.ledger.fees.total();
+    }
+    assert_eq!(qty, e.ledger.qty(0));
+    assert_eq!(fees, e.ledger.fees.total());
     // Deterministic: a second run is identical, byte for byte.
     let again = run(&goog());
-    assert_eq!(serde_json::to_string(&e.journal).unwrap(), serde_json::to_string(&again.journal).unwrap());
+    assert_eq!(
+        serde_json::to_string(&e.journal).unwrap(),
+        serde_json::to_string(&again.journal).unwrap()
+    );
 }
 
 proptest! {

@@ -1,19 +1,20 @@
 //! Properties over random order and price streams: risk limits are never broken, cash and
 //! positions always reconcile exactly, and the kill switch halts within one event.
 
+use elite_trade::Money;
 use elite_trade::costs::{CostModel, IndiaCharges};
 use elite_trade::engine::{Ctx, Engine, EngineConfig, Strategy};
 use elite_trade::order::{OrderKind, OrderRequest, Side, Tif};
-use elite_trade::risk::{Decision, RiskLimits};
+use elite_trade::risk::{Decision as RiskDecision, RiskLimits};
 use elite_trade::sim::{Bar, FillConfig, Slippage};
-use elite_trade::Money;
 use elite_warehouse::Timestamp;
 use proptest::prelude::*;
 
 const N: usize = 3;
 
 /// Random orders: per bar, a list of (symbol, buy?, qty, kind selector, price offset in ‰).
-struct Random(Vec<Vec<(u32, bool, i64, u8, i64)>>, usize);
+type Decision = (u32, bool, i64, u8, i64);
+struct Random(Vec<Vec<Decision>>, usize);
 
 impl Strategy for Random {
     fn name(&self) -> &str {
@@ -24,7 +25,9 @@ impl Strategy for Random {
         if bar.sym as usize != N - 1 {
             return;
         }
-        let Some(list) = self.0.get(self.1) else { return };
+        let Some(list) = self.0.get(self.1) else {
+            return;
+        };
         self.1 += 1;
         for &(sym, buy, qty, kind, off) in list {
             let last = ctx.prices[sym as usize];
@@ -33,10 +36,19 @@ impl Strategy for Random {
                 0 => OrderKind::Market,
                 1 => OrderKind::Limit { limit: px },
                 2 => OrderKind::Stop { stop: px },
-                _ => OrderKind::StopLimit { stop: px, limit: px },
+                _ => OrderKind::StopLimit {
+                    stop: px,
+                    limit: px,
+                },
             };
             let side = if buy { Side::Buy } else { Side::Sell };
-            ctx.submit(OrderRequest::new("", sym, side, qty, kind).tif(if qty % 2 == 0 { Tif::Gtc } else { Tif::Day }));
+            ctx.submit(
+                OrderRequest::new("", sym, side, qty, kind).tif(if qty % 2 == 0 {
+                    Tif::Gtc
+                } else {
+                    Tif::Day
+                }),
+            );
         }
     }
 }
@@ -87,6 +99,7 @@ fn engine() -> Engine {
         },
         costs: CostModel::India(IndiaCharges::zerodha_intraday()),
         risk: limits(),
+        allocator: None,
     };
     Engine::new(cfg, N)
 }
@@ -122,7 +135,7 @@ proptest! {
             let in_window = e.journal.submitted.iter().filter(|(t, _)| t.as_nanos() > ts.as_nanos() - 1_000_000_000 && t <= ts).count();
             prop_assert!(in_window <= 4, "order rate {in_window}");
         }
-        prop_assert!(e.journal.risk.iter().all(|r| r.decision != Decision::KillSwitch));
+        prop_assert!(e.journal.risk.iter().all(|r| r.decision != RiskDecision::KillSwitch));
     }
 
     #[test]
@@ -151,7 +164,7 @@ proptest! {
             }
         }
         let k = killed_ts.unwrap();
-        prop_assert!(e.journal.risk.iter().filter(|r| r.ts >= k && r.check != "kill_switch").all(|r| r.decision == Decision::Refused));
+        prop_assert!(e.journal.risk.iter().filter(|r| r.ts >= k && r.check != "kill_switch").all(|r| r.decision == RiskDecision::Refused));
     }
 }
 
@@ -161,7 +174,11 @@ fn drawdown_trips_the_kill_switch_and_flattens() {
         initial_cash: Money::units(10_000),
         fills: FillConfig::default(),
         costs: CostModel::Zero,
-        risk: RiskLimits { max_drawdown: Some(0.10), ..Default::default() },
+        risk: RiskLimits {
+            max_drawdown: Some(0.10),
+            ..Default::default()
+        },
+        allocator: None,
     };
     struct AllIn;
     impl Strategy for AllIn {
@@ -190,11 +207,19 @@ fn drawdown_trips_the_kill_switch_and_flattens() {
         e.on_bar(&b).unwrap();
     }
     e.finish();
-    let kill = e.journal.risk.iter().find(|r| r.decision == Decision::KillSwitch).expect("tripped");
+    let kill = e
+        .journal
+        .risk
+        .iter()
+        .find(|r| r.decision == RiskDecision::KillSwitch)
+        .expect("tripped");
     assert_eq!(kill.ts, Timestamp::from_nanos(29)); // at the close of the instant that broke 10%
     // Flattened at the next bar's open (80), and nothing bought after.
     assert_eq!(e.ledger.qty(0), 0);
     let last = e.journal.fills.last().unwrap();
-    assert_eq!((last.side, last.qty, last.price), (Side::Sell, 100, Money::units(80)));
+    assert_eq!(
+        (last.side, last.qty, last.price),
+        (Side::Sell, 100, Money::units(80))
+    );
     assert!(e.risk.halted());
 }

@@ -1,0 +1,586 @@
+//! `elite backtest`: the trade engine fed by history from the warehouse.
+//!
+//! A run reads `bars` at one table version, feeds them to [`elite_trade::engine::Engine`] in
+//! `ts_recv` order (the order a live stream delivers them), and writes what the engine journaled
+//! to `runs`, `equity_curve`, `fills`, `orders`, `trades` and `risk_events`. The run id is a hash
+//! of the config, the bars version and the code version, so the same run twice lands nothing new
+//! and produces the same bytes (tested); a different config or new data is a new run.
+
+use std::collections::BTreeMap;
+
+use elite_store::{CommitMeta, Warehouse};
+use elite_trade::costs::CostModel;
+use elite_trade::engine::{Engine, EngineConfig};
+use elite_trade::metrics::{RoundTrip, TearSheet, round_trips, tear_sheet};
+use elite_trade::money::Money;
+use elite_trade::risk::RiskLimits;
+use elite_trade::sim::{Bar, FillConfig};
+use elite_trade::strategies::StrategySpec;
+use elite_warehouse::{Clock, Symbol, TableSpec, Timeframe, tables};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::bars::{BarQuery, read_bars};
+use crate::{Error, Result};
+
+/// A backtest as its TOML file describes it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestConfig {
+    pub name: String,
+    pub data: DataConfig,
+    pub initial_cash: Money,
+    #[serde(default)]
+    pub fills: FillConfig,
+    #[serde(default)]
+    pub costs: CostModel,
+    #[serde(default)]
+    pub risk: RiskLimits,
+    /// For annualizing the tear sheet; inferred from bar spacing when absent.
+    #[serde(default)]
+    pub periods_per_year: Option<f64>,
+    #[serde(rename = "strategy")]
+    pub strategies: Vec<StrategyEntry>,
+    /// Move capital between strategies by recent Sharpe (see `elite_trade::engine::AllocatorConfig`).
+    #[serde(default)]
+    pub allocator: Option<elite_trade::engine::AllocatorConfig>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    pub timeframe: String,
+    /// Symbols to trade; all in `bars` for the timeframe when empty.
+    #[serde(default)]
+    pub symbols: Vec<String>,
+    /// `bars` table version; the latest when absent (the run records which one it read).
+    #[serde(default)]
+    pub version: Option<u64>,
+    /// First and last bar dates (`YYYY-MM-DD`, by `ts_event`, inclusive).
+    #[serde(default)]
+    pub start: Option<String>,
+    #[serde(default)]
+    pub end: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StrategyEntry {
+    pub name: String,
+    /// Share of equity this strategy manages.
+    #[serde(default = "one")]
+    pub weight: f64,
+    #[serde(flatten)]
+    pub spec: StrategySpec,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl BacktestConfig {
+    /// Parse and check a TOML config (errors name the field).
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let c: BacktestConfig =
+            toml::from_str(text).map_err(|e| Error::Config(format!("backtest config: {e}")))?;
+        if c.strategies.is_empty() {
+            return Err(Error::Config("backtest config: no [[strategy]]".into()));
+        }
+        if c.initial_cash.0 <= 0 {
+            return Err(Error::Config(
+                "backtest config: initial_cash must be positive".into(),
+            ));
+        }
+        let p = c.fills.max_participation;
+        if !(p > 0.0 && p <= 1.0) {
+            return Err(Error::Config(format!(
+                "backtest config: fills.max_participation {p} must be in (0, 1]"
+            )));
+        }
+        Ok(c)
+    }
+}
+
+/// What a run did.
+#[derive(Clone, Debug, Serialize)]
+pub struct BacktestReport {
+    pub run_id: String,
+    pub name: String,
+    pub bars_version: Option<u64>,
+    pub symbols: usize,
+    pub bars: usize,
+    pub orders: usize,
+    pub fills: usize,
+    pub refusals: usize,
+    pub tear_sheet: TearSheet,
+    /// Each strategy's own book.
+    pub strategies: Vec<StrategySummary>,
+    /// Rows landed in the run tables (0 when this run was already recorded).
+    pub rows_added: usize,
+}
+
+/// One strategy's result, from its own book.
+#[derive(Clone, Debug, Serialize)]
+pub struct StrategySummary {
+    pub strategy: String,
+    pub final_weight: f64,
+    pub total_return: f64,
+    pub sharpe: f64,
+    pub max_drawdown: f64,
+    pub trades: usize,
+    pub win_rate: f64,
+    pub costs_paid: Money,
+}
+
+/// The engine after a run, with the symbol names its indices refer to.
+pub struct Finished {
+    pub engine: Engine,
+    pub symbols: Vec<String>,
+    pub trips: Vec<RoundTrip>,
+}
+
+fn day(s: &str, what: &str) -> Result<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|e| Error::Config(format!("backtest config: data.{what} {s:?}: {e}")))
+}
+
+/// Run a backtest and record it.
+pub async fn run_backtest(
+    wh: &Warehouse,
+    cfg: &BacktestConfig,
+    clock: &dyn Clock,
+) -> Result<(BacktestReport, Finished)> {
+    let tf = Timeframe::parse(&cfg.data.timeframe)?;
+    let symbols = cfg
+        .data
+        .symbols
+        .iter()
+        .map(Symbol::new)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let q = BarQuery {
+        timeframe: Some(tf),
+        symbols,
+        version: cfg.data.version,
+    };
+    let (events, version) = read_bars(wh, &q).await?;
+    let start = cfg
+        .data
+        .start
+        .as_deref()
+        .map(|s| day(s, "start"))
+        .transpose()?;
+    let end = cfg.data.end.as_deref().map(|s| day(s, "end")).transpose()?;
+    let mut names: BTreeMap<String, u32> = BTreeMap::new();
+    for e in &events {
+        names.entry(e.symbol.to_string()).or_insert(0);
+    }
+    for (i, v) in names.values_mut().enumerate() {
+        *v = i as u32;
+    }
+    let bars: Vec<Bar> = events
+        .iter()
+        .filter(|e| {
+            let d = e.ts_event.to_datetime().date_naive();
+            start.is_none_or(|s| d >= s) && end.is_none_or(|x| d <= x)
+        })
+        .map(|e| Bar {
+            sym: names[&*e.symbol],
+            ts_event: e.ts_event,
+            ts_recv: e.ts_recv,
+            open: e.bar.open,
+            high: e.bar.high,
+            low: e.bar.low,
+            close: e.bar.close,
+            volume: e.bar.volume,
+        })
+        .collect();
+    if bars.is_empty() {
+        return Err(Error::Config(format!(
+            "no {} bars for {:?} in the warehouse (version {:?}) between {:?} and {:?}",
+            cfg.data.timeframe, cfg.data.symbols, version, cfg.data.start, cfg.data.end
+        )));
+    }
+    let symbol_names: Vec<String> = names.keys().cloned().collect();
+
+    let mut engine = Engine::new(
+        EngineConfig {
+            initial_cash: cfg.initial_cash,
+            fills: cfg.fills.clone(),
+            costs: cfg.costs.clone(),
+            risk: cfg.risk.clone(),
+            allocator: cfg.allocator.clone(),
+        },
+        symbol_names.len(),
+    );
+    let mut seen = std::collections::HashSet::new();
+    for s in &cfg.strategies {
+        if !seen.insert(s.name.as_str()) {
+            return Err(Error::Config(format!(
+                "backtest config: two strategies are named {:?}",
+                s.name
+            )));
+        }
+        let built = s
+            .spec
+            .build(&s.name)
+            .map_err(|e| Error::Config(e.to_string()))?;
+        engine.add(built, s.weight);
+    }
+    for b in &bars {
+        engine
+            .on_bar(b)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+    }
+    engine.finish();
+    engine
+        .ledger
+        .reconcile(Some(&engine.journal.fills))
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let sheet = tear_sheet(
+        &engine.journal.equity,
+        &engine.journal.fills,
+        cfg.initial_cash,
+        cfg.periods_per_year,
+    );
+    let trips = round_trips(&engine.journal.fills);
+
+    let config_json = serde_json::to_string(cfg).map_err(|e| Error::Internal(e.to_string()))?;
+    let code = code_version();
+    let mut h = Sha256::new();
+    h.update(config_json.as_bytes());
+    h.update(format!("|bars@{version:?}|{code}").as_bytes());
+    let run_id = hex::encode(&h.finalize()[..8]);
+
+    let rows_added = write_run(
+        wh,
+        &run_id,
+        cfg,
+        &config_json,
+        version,
+        &sheet,
+        &engine,
+        &symbol_names,
+        &trips,
+        clock,
+    )
+    .await?;
+    let j = &engine.journal;
+    let total: f64 = engine.subs.iter().map(|s| s.equity_now()).sum();
+    let strategies = engine
+        .strategy_names()
+        .iter()
+        .zip(&engine.subs)
+        .map(|(name, sub)| {
+            let fills: Vec<_> = j.fills.iter().filter(|f| &f.tag == name).cloned().collect();
+            let points: Vec<elite_trade::engine::EquityPoint> = j
+                .equity
+                .iter()
+                .zip(&sub.equity)
+                .map(|(p, e)| elite_trade::engine::EquityPoint { equity: *e, ..*p })
+                .collect();
+            let t = tear_sheet(&points, &fills, sub.ledger.initial, cfg.periods_per_year);
+            StrategySummary {
+                strategy: name.clone(),
+                final_weight: if total > 0.0 {
+                    sub.equity_now() / total
+                } else {
+                    0.0
+                },
+                total_return: t.total_return,
+                sharpe: t.sharpe,
+                max_drawdown: t.max_drawdown,
+                trades: t.trades,
+                win_rate: t.win_rate,
+                costs_paid: t.costs_paid,
+            }
+        })
+        .collect();
+    let report = BacktestReport {
+        run_id,
+        name: cfg.name.clone(),
+        bars_version: version,
+        symbols: symbol_names.len(),
+        bars: bars.len(),
+        orders: j.submitted.len(),
+        fills: j.fills.len(),
+        refusals: j
+            .risk
+            .iter()
+            .filter(|r| r.decision != elite_trade::risk::Decision::Approved)
+            .count(),
+        tear_sheet: sheet,
+        strategies,
+        rows_added,
+    };
+    Ok((
+        report,
+        Finished {
+            engine,
+            symbols: symbol_names,
+            trips,
+        },
+    ))
+}
+
+/// `elite <version>` plus the commit when the build knew it.
+pub fn code_version() -> String {
+    match option_env!("ELITE_GIT_SHA") {
+        Some(sha) => format!("elite {} ({sha})", env!("CARGO_PKG_VERSION")),
+        None => format!("elite {}", env!("CARGO_PKG_VERSION")),
+    }
+}
+
+fn to_batch<T: Serialize>(spec: &TableSpec, rows: &[T]) -> Result<arrow::array::RecordBatch> {
+    let schema = spec.arrow_schema();
+    let mut d = arrow::json::ReaderBuilder::new(schema.clone())
+        .with_batch_size(rows.len().max(1))
+        .build_decoder()
+        .map_err(|e| Error::Internal(format!("{}: {e}", spec.name)))?;
+    d.serialize(rows)
+        .map_err(|e| Error::Internal(format!("{}: {e}", spec.name)))?;
+    Ok(d.flush()
+        .map_err(|e| Error::Internal(format!("{}: {e}", spec.name)))?
+        .unwrap_or_else(|| arrow::array::RecordBatch::new_empty(schema)))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn write_run(
+    wh: &Warehouse,
+    run_id: &str,
+    cfg: &BacktestConfig,
+    config_json: &str,
+    version: Option<u64>,
+    sheet: &TearSheet,
+    engine: &Engine,
+    names: &[String],
+    trips: &[RoundTrip],
+    clock: &dyn Clock,
+) -> Result<usize> {
+    let j = &engine.journal;
+    let sym = |i: u32| names.get(i as usize).cloned().unwrap_or_default();
+    let us = |t: elite_warehouse::Timestamp| t.as_micros();
+    let mut added = 0;
+    let meta = || CommitMeta::new("backtest").with("run_id", run_id.to_string());
+
+    // Results first, the `runs` row last: a run is listed only once all its rows landed.
+    #[derive(Serialize)]
+    struct Eq {
+        run_id: String,
+        ts_event: i64,
+        ts_recv: i64,
+        cash: Money,
+        equity: f64,
+        gross: f64,
+        net: f64,
+        fees: Money,
+    }
+    let rows: Vec<Eq> = j
+        .equity
+        .iter()
+        .map(|p| Eq {
+            run_id: run_id.into(),
+            ts_event: us(p.ts),
+            ts_recv: us(p.ts),
+            cash: p.cash,
+            equity: p.equity,
+            gross: p.gross,
+            net: p.net,
+            fees: p.fees,
+        })
+        .collect();
+    added += insert(wh, &tables::EQUITY_CURVE, &rows, meta()).await?;
+
+    #[derive(Serialize)]
+    struct F {
+        run_id: String,
+        seq: i64,
+        order_id: String,
+        strategy: String,
+        symbol: String,
+        side: &'static str,
+        qty: i64,
+        price: Money,
+        value: Money,
+        brokerage: Money,
+        stt: Money,
+        exchange: Money,
+        sebi: Money,
+        stamp: Money,
+        gst: Money,
+        other: Money,
+        charges: Money,
+        ts_event: i64,
+        ts_recv: i64,
+    }
+    let rows: Vec<F> = j
+        .fills
+        .iter()
+        .enumerate()
+        .map(|(i, f)| F {
+            run_id: run_id.into(),
+            seq: i as i64,
+            order_id: f.order_id.clone(),
+            strategy: f.tag.clone(),
+            symbol: sym(f.sym),
+            side: f.side.as_str(),
+            qty: f.qty,
+            price: f.price,
+            value: f.price.times(f.qty),
+            brokerage: f.charges.brokerage,
+            stt: f.charges.stt,
+            exchange: f.charges.exchange,
+            sebi: f.charges.sebi,
+            stamp: f.charges.stamp,
+            gst: f.charges.gst,
+            other: f.charges.other,
+            charges: f.charges.total(),
+            ts_event: us(f.ts),
+            ts_recv: us(f.ts_recv),
+        })
+        .collect();
+    added += insert(wh, &tables::FILLS, &rows, meta()).await?;
+
+    #[derive(Serialize)]
+    struct O {
+        run_id: String,
+        seq: i64,
+        order_id: String,
+        symbol: String,
+        status: String,
+        filled: i64,
+        detail: String,
+        ts_event: i64,
+        ts_recv: i64,
+    }
+    let mut rows: Vec<O> = j
+        .submitted
+        .iter()
+        .map(|(t, o)| O {
+            run_id: run_id.into(),
+            seq: 0,
+            order_id: o.id.clone(),
+            symbol: sym(o.sym),
+            status: "sent".into(),
+            filled: 0,
+            detail: serde_json::to_string(o).unwrap_or_default(),
+            ts_event: us(*t),
+            ts_recv: us(*t),
+        })
+        .collect();
+    rows.extend(j.order_events.iter().map(|e| O {
+        run_id: run_id.into(),
+        seq: 0,
+        order_id: e.id.clone(),
+        symbol: sym(e.sym),
+        status: e.status.as_str().into(),
+        filled: e.filled,
+        detail: e.reason.clone(),
+        ts_event: us(e.ts),
+        ts_recv: us(e.ts),
+    }));
+    rows.sort_by_key(|r| r.ts_event);
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.seq = i as i64;
+    }
+    added += insert(wh, &tables::ORDERS, &rows, meta()).await?;
+
+    #[derive(Serialize)]
+    struct T {
+        run_id: String,
+        seq: i64,
+        strategy: String,
+        symbol: String,
+        direction: i8,
+        max_qty: i64,
+        pnl: Money,
+        charges: Money,
+        ts_event: i64,
+        ts_recv: i64,
+    }
+    let rows: Vec<T> = trips
+        .iter()
+        .enumerate()
+        .map(|(i, t)| T {
+            run_id: run_id.into(),
+            seq: i as i64,
+            strategy: t.strategy.clone(),
+            symbol: sym(t.sym),
+            direction: t.direction,
+            max_qty: t.max_qty,
+            pnl: t.pnl,
+            charges: t.charges,
+            ts_event: us(t.open_ts),
+            ts_recv: us(t.close_ts),
+        })
+        .collect();
+    added += insert(wh, &tables::TRADES, &rows, meta()).await?;
+
+    #[derive(Serialize)]
+    struct R {
+        run_id: String,
+        seq: i64,
+        order_id: String,
+        symbol: Option<String>,
+        decision: elite_trade::risk::Decision,
+        check: String,
+        detail: String,
+        ts_event: i64,
+        ts_recv: i64,
+    }
+    let rows: Vec<R> = j
+        .risk
+        .iter()
+        .enumerate()
+        .map(|(i, r)| R {
+            run_id: run_id.into(),
+            seq: i as i64,
+            order_id: r.order_id.clone(),
+            symbol: r.sym.map(sym),
+            decision: r.decision,
+            check: r.check.clone(),
+            detail: r.detail.clone(),
+            ts_event: us(r.ts),
+            ts_recv: us(r.ts),
+        })
+        .collect();
+    added += insert(wh, &tables::RISK_EVENTS, &rows, meta()).await?;
+
+    #[derive(Serialize)]
+    struct Run<'a> {
+        run_id: &'a str,
+        name: &'a str,
+        mode: &'a str,
+        config: &'a str,
+        bars_version: Option<u64>,
+        code_version: String,
+        tear_sheet: String,
+        ts_event: i64,
+        ts_recv: i64,
+    }
+    let last = j.equity.last().map_or(0, |p| us(p.ts));
+    let row = Run {
+        run_id,
+        name: &cfg.name,
+        mode: "backtest",
+        config: config_json,
+        bars_version: version,
+        code_version: code_version(),
+        tear_sheet: serde_json::to_string(sheet).map_err(|e| Error::Internal(e.to_string()))?,
+        ts_event: last,
+        ts_recv: clock.now().as_micros(),
+    };
+    added += insert(wh, &tables::RUNS, &[row], meta()).await?;
+    Ok(added)
+}
+
+async fn insert<T: Serialize>(
+    wh: &Warehouse,
+    spec: &'static TableSpec,
+    rows: &[T],
+    meta: CommitMeta,
+) -> Result<usize> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let batch = to_batch(spec, rows)?;
+    Ok(wh.insert_new(spec, vec![batch], meta).await?.rows_added)
+}
