@@ -268,6 +268,30 @@ pub enum BenchCommand {
     /// Tick -> signal latency (p50/p99) of the signal engine on the embedded transport
     #[command(after_help = "Example:\n  elite bench signals --symbols 1000 --symbols 5000")]
     Signals(BenchSignalsArgs),
+    /// SMA-crossover backtest with fills beside backtrader and vectorbt on the same bars and rules
+    #[command(
+        after_help = "Example:\n  tests/dev bench backtest   # installs backtrader + vectorbt, builds release, 500 symbols x 2520 bars"
+    )]
+    Backtest(BenchBacktestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchBacktestArgs {
+    /// Symbols
+    #[arg(long, default_value_t = 500)]
+    pub symbols: usize,
+    /// Daily bars per symbol (2520 = 10 years)
+    #[arg(long, default_value_t = 2520)]
+    pub bars: usize,
+    /// Elite runs (the best is reported)
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
+    /// Peers to run: vectorbt, backtrader (comma-separated)
+    #[arg(long, default_value = "vectorbt,backtrader")]
+    pub peers: String,
+    /// Python with backtrader and vectorbt installed
+    #[arg(long, env = "ELITE_PYTHON", default_value = "python3")]
+    pub python: String,
 }
 
 #[derive(Debug, Args)]

@@ -59,6 +59,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args::BenchCommand::Ingest(a)) => {
             commands::bench::ingest(a, &settings, &printer).await
         }
+        Command::Bench(args::BenchCommand::Backtest(a)) => {
+            commands::bench_backtest::run(a, &settings, &printer)
+        }
         Command::Bench(args::BenchCommand::Signals(a)) => {
             commands::bench_indicators::signals_latency(a, &settings, &printer)
         }

@@ -2,6 +2,7 @@
 
 pub mod backtest;
 pub mod bench;
+pub mod bench_backtest;
 pub mod bench_indicators;
 pub mod demo;
 pub mod ingest;
