@@ -44,6 +44,9 @@ pub struct BacktestConfig {
     /// Move capital between strategies by recent Sharpe (see `elite_trade::engine::AllocatorConfig`).
     #[serde(default)]
     pub allocator: Option<elite_trade::engine::AllocatorConfig>,
+    /// How market orders are worked: direct (default), twap or pov.
+    #[serde(default)]
+    pub execution: elite_trade::engine::Execution,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -208,6 +211,7 @@ pub async fn run_backtest(
             costs: cfg.costs.clone(),
             risk: cfg.risk.clone(),
             allocator: cfg.allocator.clone(),
+            execution: cfg.execution.clone(),
         },
         symbol_names.len(),
     );
@@ -274,10 +278,10 @@ pub async fn run_backtest(
             let points: Vec<elite_trade::engine::EquityPoint> = j
                 .equity
                 .iter()
-                .zip(&sub.equity)
+                .zip(&sub.index)
                 .map(|(p, e)| elite_trade::engine::EquityPoint { equity: *e, ..*p })
                 .collect();
-            let t = tear_sheet(&points, &fills, sub.ledger.initial, cfg.periods_per_year);
+            let t = tear_sheet(&points, &fills, sub.start, cfg.periods_per_year);
             StrategySummary {
                 strategy: name.clone(),
                 final_weight: if total > 0.0 {

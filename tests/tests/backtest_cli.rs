@@ -144,3 +144,61 @@ fn a_bad_config_names_the_field() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn combined_portfolio_allocator_risk_and_twap_on_20_stocks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    elite(home)
+        .args(["ingest", "csv"])
+        .arg(fixture("bars/sp500_20_1d_2010_2022.csv.gz"))
+        .args(["--timeframe", "1d"])
+        .assert()
+        .success();
+    let run = || {
+        let out = elite(home)
+            .args(["--format", "csv", "backtest"])
+            .arg(config("sp500_combined.toml"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let first = run();
+    assert_eq!(first, run(), "a re-run must print the same bytes");
+    assert_eq!(
+        sql_scalar(home, "SELECT count(DISTINCT symbol) FROM fills"),
+        20
+    );
+    assert_eq!(sql_scalar(home, "SELECT count(*) FROM equity_curve"), 3270);
+    // Every strategy traded; market orders of 500+ shares were worked as TWAP children.
+    assert_eq!(
+        sql_scalar(home, "SELECT count(DISTINCT strategy) FROM fills"),
+        5
+    );
+    let children = sql_scalar(
+        home,
+        "SELECT count(*) FROM fills WHERE order_id LIKE '%-c_'",
+    );
+    assert!(children.as_i64().unwrap() > 100, "{children}");
+    // Risk refused something, and said which check; nothing refused was ever sent.
+    let refused = sql_json(
+        home,
+        "SELECT order_id, \"check\" FROM risk_events WHERE decision = 'refused'",
+    );
+    assert!(!refused.is_empty());
+    for r in &refused {
+        let id = r["order_id"].as_str().unwrap();
+        assert_eq!(
+            sql_scalar(
+                home,
+                &format!("SELECT count(*) FROM orders WHERE order_id = '{id}' AND status = 'sent'")
+            ),
+            0
+        );
+    }
+}

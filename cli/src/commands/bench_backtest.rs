@@ -98,7 +98,9 @@ type Trade = (usize, i64, i64);
 
 pub fn run(args: BenchBacktestArgs, _settings: &Settings, printer: &Printer) -> Result<()> {
     let (symbols, bars) = (args.symbols, args.bars);
-    printer.note(format!("generating {symbols} × {bars} synthetic daily bars"));
+    printer.note(format!(
+        "generating {symbols} × {bars} synthetic daily bars"
+    ));
     let data = synthetic(symbols, bars);
     let t0 = 1_262_563_200i64 * 1_000_000_000; // 2010-01-04 00:00 UTC
     let mut events = Vec::with_capacity(symbols * bars);
@@ -130,6 +132,7 @@ pub fn run(args: BenchBacktestArgs, _settings: &Settings, printer: &Printer) -> 
         costs: CostModel::Zero,
         risk: RiskLimits::default(),
         allocator: None,
+        execution: Default::default(),
     };
     let mut best = f64::INFINITY;
     let mut engine = None;
@@ -156,7 +159,9 @@ pub fn run(args: BenchBacktestArgs, _settings: &Settings, printer: &Printer) -> 
                 open.insert(f.sym as usize, i);
             }
             elite_trade::order::Side::Sell => {
-                let e = open.remove(&(f.sym as usize)).context("sell without a buy")?;
+                let e = open
+                    .remove(&(f.sym as usize))
+                    .context("sell without a buy")?;
                 mine.push((f.sym as usize, e, i));
             }
         }
@@ -193,7 +198,9 @@ pub fn run(args: BenchBacktestArgs, _settings: &Settings, printer: &Printer) -> 
         .arg(bars.to_string())
         .arg(&args.peers)
         .output()
-        .context("running Python with backtrader / vectorbt (tests/dev bench backtest installs them)")?;
+        .context(
+            "running Python with backtrader / vectorbt (tests/dev bench backtest installs them)",
+        )?;
     let _ = std::fs::remove_dir_all(&dir);
     if !res.status.success() {
         bail!("peer run failed: {}", String::from_utf8_lossy(&res.stderr));

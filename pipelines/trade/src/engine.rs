@@ -36,6 +36,7 @@ pub struct Ctx<'a> {
     /// Capital this strategy manages: its book's equity at last prices.
     pub capital: f64,
     broker: &'a SimBroker,
+    parents: &'a [Parent],
     requests: &'a mut Vec<OrderRequest>,
     seq: &'a mut u64,
     tag: &'a str,
@@ -47,6 +48,7 @@ impl Ctx<'_> {
     pub fn exposure(&self, sym: Sym) -> i64 {
         self.book.qty(sym)
             + self.broker.pending_qty_of(sym, self.tag)
+            + unsent(self.parents, sym, Some(self.tag))
             + self
                 .requests
                 .iter()
@@ -104,6 +106,68 @@ pub struct EngineConfig {
     pub risk: RiskLimits,
     #[serde(default)]
     pub allocator: Option<AllocatorConfig>,
+    #[serde(default)]
+    pub execution: Execution,
+}
+
+/// How approved market orders reach the broker.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "algo", rename_all = "snake_case")]
+pub enum Execution {
+    /// As they are.
+    #[default]
+    Direct,
+    /// Market orders of at least `min_qty` are cut into `slices` equal children
+    /// ([`crate::execution::twap`]), one per bar of the symbol, the first on the deciding bar.
+    Twap {
+        slices: usize,
+        #[serde(default)]
+        min_qty: i64,
+    },
+    /// Percentage of volume: each bar of the symbol gets a child of `rate` × the previous bar's
+    /// volume (at least one share) until the parent is done.
+    Pov {
+        rate: f64,
+        #[serde(default)]
+        min_qty: i64,
+    },
+}
+
+/// A parent order being worked by an execution algorithm.
+#[derive(Clone, Debug)]
+struct Parent {
+    order: crate::risk::Approved,
+    schedule: Vec<i64>,
+    sent: i64,
+    children: usize,
+    last_volume: f64,
+}
+
+/// Signed quantity of parents on `sym` (of strategy `tag`, if given) not yet sent as children.
+fn unsent(parents: &[Parent], sym: Sym, tag: Option<&str>) -> i64 {
+    parents
+        .iter()
+        .map(|p| p.order.order())
+        .filter(|o| o.sym == sym && tag.is_none_or(|t| o.tag == t))
+        .map(|o| o.qty * o.side.sign())
+        .sum::<i64>()
+        - parents
+            .iter()
+            .filter(|p| p.order.order().sym == sym && tag.is_none_or(|t| p.order.order().tag == t))
+            .map(|p| p.sent * p.order.order().side.sign())
+            .sum::<i64>()
+}
+
+/// A parent order's record: what was asked and the price when it was decided (for
+/// implementation shortfall).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ParentRecord {
+    pub id: String,
+    pub sym: Sym,
+    pub side: Side,
+    pub qty: i64,
+    pub arrival: Money,
+    pub ts: Timestamp,
 }
 
 /// Moves capital between strategies by recent risk-adjusted performance.
@@ -196,6 +260,33 @@ pub struct Journal {
     pub equity: Vec<EquityPoint>,
     /// Allocator decisions: when, and the new weights (in strategy order).
     pub allocations: Vec<(Timestamp, Vec<f64>)>,
+    /// Parent orders worked by an execution algorithm (children are `<parent id>-c<k>`).
+    pub parents: Vec<ParentRecord>,
+}
+
+impl Journal {
+    /// Implementation shortfall of each parent, in bps of its arrival price (+ = cost), with
+    /// the quantity filled.
+    pub fn shortfalls(&self) -> Vec<(String, i64, Option<f64>)> {
+        let mut by: std::collections::HashMap<&str, Vec<(i64, f64)>> = Default::default();
+        for f in &self.fills {
+            if let Some((parent, _)) = f.order_id.rsplit_once("-c") {
+                by.entry(parent)
+                    .or_default()
+                    .push((f.qty, f.price.to_f64()));
+            }
+        }
+        self.parents
+            .iter()
+            .map(|p| {
+                let fills = by.get(p.id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+                let q = fills.iter().map(|f| f.0).sum();
+                let s =
+                    crate::execution::shortfall_bps(p.side == Side::Buy, p.arrival.to_f64(), fills);
+                (p.id.clone(), q, s)
+            })
+            .collect()
+    }
 }
 
 /// One strategy's share of the account.
@@ -205,6 +296,12 @@ pub struct SubBook {
     mv: f64,
     /// Equity at each instant's close.
     pub equity: Vec<f64>,
+    /// Capital the strategy started with.
+    pub start: Money,
+    /// Time-weighted (allocator transfers removed) equity at each instant's close, starting from
+    /// `start`: the strategy's own performance.
+    pub index: Vec<f64>,
+    base: f64,
 }
 
 impl SubBook {
@@ -235,6 +332,8 @@ pub struct Engine {
     names: Vec<String>,
     pub subs: Vec<SubBook>,
     allocator: Option<AllocatorConfig>,
+    execution: Execution,
+    parents: Vec<Parent>,
     instants: usize,
     /// Σ qty × last price, kept incrementally (re-summed exactly at each instant's close).
     mv: f64,
@@ -260,6 +359,8 @@ impl Engine {
             names: vec![],
             subs: vec![],
             allocator: cfg.allocator,
+            execution: cfg.execution,
+            parents: vec![],
             instants: 0,
             mv: 0.0,
             seq: 0,
@@ -282,6 +383,8 @@ impl Engine {
         self.strategies.push(s);
         self.subs.push(SubBook {
             ledger,
+            start: cash,
+            base: cash.to_f64(),
             ..Default::default()
         });
     }
@@ -297,6 +400,7 @@ impl Engine {
             let delta = Money::from_f64(wk * total - sub.equity_now()).unwrap_or_default();
             sub.ledger.cash += delta;
             sub.ledger.initial += delta; // a capital transfer, not P&L
+            sub.base += delta.to_f64();
         }
         self.journal.allocations.push((ts, w.to_vec()));
     }
@@ -347,6 +451,10 @@ impl Engine {
             sub.mv = sub.ledger.market_value(&px);
             let e = sub.equity_now();
             sub.equity.push(e);
+            let prev = sub.index.last().copied().unwrap_or(sub.start.to_f64());
+            let r = if sub.base > 0.0 { e / sub.base } else { 1.0 };
+            sub.index.push(prev * r);
+            sub.base = e;
         }
         self.instants += 1;
         let gross = self.ledger.gross(&px);
@@ -423,6 +531,8 @@ impl Engine {
             sub.mv += sub.ledger.qty(bar.sym) as f64 * bar.close;
         }
 
+        self.send_children(bar, false);
+
         let equity = self.equity();
         for ((s, sub), tag) in self.strategies.iter_mut().zip(&self.subs).zip(&self.names) {
             let mut ctx = Ctx {
@@ -431,6 +541,7 @@ impl Engine {
                 prices: &self.prices,
                 capital: sub.equity_now(),
                 broker: &self.broker,
+                parents: &self.parents,
                 requests: &mut self.requests,
                 seq: &mut self.seq,
                 tag,
@@ -443,7 +554,8 @@ impl Engine {
         let requests = std::mem::take(&mut self.requests);
         for r in requests {
             let broker = &self.broker;
-            let pending = |s: Sym| broker.pending_qty(s);
+            let parents = &self.parents;
+            let pending = |s: Sym| broker.pending_qty(s) + unsent(parents, s, None);
             let book = Book {
                 ledger: &self.ledger,
                 prices: &self.prices,
@@ -456,6 +568,21 @@ impl Engine {
             }
             if let Some(a) = ok {
                 let last = Money::from_f64(bar.close).unwrap_or_default();
+                if let Some(parent) = self.work(a.clone(), bar) {
+                    self.journal
+                        .submitted
+                        .push((bar.ts_recv, a.order().clone()));
+                    self.journal.parents.push(ParentRecord {
+                        id: a.order().id.clone(),
+                        sym: a.order().sym,
+                        side: a.order().side,
+                        qty: a.order().qty,
+                        arrival: last,
+                        ts: bar.ts_recv,
+                    });
+                    self.parents.push(parent);
+                    continue;
+                }
                 self.journal
                     .submitted
                     .push((bar.ts_recv, a.order().clone()));
@@ -476,7 +603,82 @@ impl Engine {
                 }
             }
         }
+        self.send_children(bar, true);
         Ok(())
+    }
+
+    /// A parent for the execution algorithm, or `None` to send `a` directly.
+    fn work(&self, a: crate::risk::Approved, bar: &Bar) -> Option<Parent> {
+        let o = a.order();
+        if o.kind != OrderKind::Market || !o.attached.is_empty() {
+            return None;
+        }
+        let schedule = match self.execution {
+            Execution::Direct => return None,
+            Execution::Twap { slices, min_qty } if o.qty >= min_qty.max(2) && slices > 1 => {
+                crate::execution::twap(o.qty, slices)
+            }
+            Execution::Pov { rate, min_qty } if o.qty >= min_qty.max(2) && rate > 0.0 => vec![],
+            _ => return None,
+        };
+        Some(Parent {
+            order: a,
+            schedule,
+            sent: 0,
+            children: 0,
+            last_volume: bar.volume,
+        })
+    }
+
+    /// Send the next child of every parent working on this bar's symbol (the first child goes
+    /// out on the deciding bar itself, as a direct order would).
+    fn send_children(&mut self, bar: &Bar, only_new: bool) {
+        if self.parents.is_empty() {
+            return;
+        }
+        let last = Money::from_f64(bar.close).unwrap_or_default();
+        let mut i = 0;
+        while i < self.parents.len() {
+            let p = &mut self.parents[i];
+            if p.order.order().sym != bar.sym || only_new && p.children > 0 {
+                i += 1;
+                continue;
+            }
+            let left = p.order.order().qty - p.sent;
+            let q = match self.execution {
+                Execution::Pov { rate, .. } => {
+                    let v = if p.last_volume.is_finite() {
+                        p.last_volume
+                    } else {
+                        0.0
+                    };
+                    ((rate * v).floor() as i64).max(1).min(left)
+                }
+                _ => p
+                    .schedule
+                    .get(p.children)
+                    .copied()
+                    .unwrap_or(left)
+                    .min(left),
+            };
+            p.last_volume = bar.volume;
+            if q > 0 {
+                let child = p
+                    .order
+                    .child(format!("{}-c{}", p.order.order().id, p.children), q);
+                p.sent += q;
+                p.children += 1;
+                self.journal
+                    .submitted
+                    .push((bar.ts_recv, child.order().clone()));
+                self.broker.submit(child, bar.ts_recv, last);
+            }
+            if self.parents[i].sent >= self.parents[i].order.order().qty {
+                self.parents.remove(i);
+            } else {
+                i += 1;
+            }
+        }
     }
 
     /// Close the last instant (call after the last bar).

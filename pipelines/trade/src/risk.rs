@@ -32,6 +32,16 @@ impl Approved {
     pub fn into_inner(self) -> OrderRequest {
         self.0
     }
+
+    /// A child of this approved order (execution algorithms): the same instrument, side, type and
+    /// tag, at most the parent's quantity — so it needs no new approval.
+    pub fn child(&self, id: String, qty: i64) -> Approved {
+        let mut o = self.0.clone();
+        o.id = id;
+        o.qty = qty.clamp(0, self.0.qty);
+        o.attached.clear();
+        Approved(o)
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

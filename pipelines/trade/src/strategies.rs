@@ -102,6 +102,45 @@ pub enum StrategySpec {
         #[serde(default)]
         size: Sizing,
     },
+    /// A portfolio of every symbol, rebalanced every `every` instants (and when a weight drifts
+    /// more than `drift` from its target) to weights from `method` over the last `lookback`
+    /// returns (Ledoit-Wolf covariance, mean returns). Trades smaller than `min_trade` × capital
+    /// are skipped (turnover and cost awareness).
+    Portfolio {
+        method: PortfolioMethod,
+        #[serde(default = "d60")]
+        lookback: usize,
+        #[serde(default = "d20")]
+        every: usize,
+        #[serde(default)]
+        drift: Option<f64>,
+        #[serde(default = "d1")]
+        max_weight: f64,
+        #[serde(default = "d095")]
+        invested: f64,
+        #[serde(default)]
+        min_trade: f64,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PortfolioMethod {
+    Equal,
+    MinVariance,
+    MaxSharpe,
+    RiskParity,
+    Hrp,
+}
+
+fn d60() -> usize {
+    60
+}
+fn d1() -> f64 {
+    1.0
+}
+fn d095() -> f64 {
+    0.95
 }
 
 fn d2() -> f64 {
@@ -202,6 +241,42 @@ impl StrategySpec {
                 Box::new(PerSymbol::new(name, size, move || MacdX {
                     macd: Macd::new(fast, slow, signal).expect("validated above"),
                 }))
+            }
+            StrategySpec::Portfolio {
+                method,
+                lookback,
+                every,
+                drift,
+                max_weight,
+                invested,
+                min_trade,
+            } => {
+                if lookback < 2
+                    || every == 0
+                    || !(0.0..=1.0).contains(&invested)
+                    || max_weight <= 0.0
+                {
+                    return Err(bad(format!(
+                        "lookback ≥ 2, every ≥ 1, 0 ≤ invested ≤ 1 and max_weight > 0 are needed \
+                         (got {lookback}, {every}, {invested}, {max_weight})"
+                    )));
+                }
+                Box::new(Portfolio {
+                    name: name.into(),
+                    method,
+                    lookback,
+                    every,
+                    drift,
+                    max_weight,
+                    invested,
+                    min_trade,
+                    hist: std::collections::VecDeque::new(),
+                    last: vec![],
+                    current: None,
+                    since: usize::MAX,
+                    target: vec![],
+                    errors: 0,
+                })
             }
             StrategySpec::Trend { period, size } => {
                 Ema::new(period).map_err(ind)?;
@@ -397,5 +472,135 @@ impl Rule for TrendRule {
             (h, false) if h > 0 => Some(0),
             _ => None,
         }
+    }
+}
+
+struct Portfolio {
+    name: String,
+    method: PortfolioMethod,
+    lookback: usize,
+    every: usize,
+    drift: Option<f64>,
+    max_weight: f64,
+    invested: f64,
+    min_trade: f64,
+    /// Closes at the end of each completed instant (the last `lookback + 1`).
+    hist: std::collections::VecDeque<Vec<f64>>,
+    last: Vec<f64>,
+    current: Option<elite_warehouse::Timestamp>,
+    since: usize,
+    target: Vec<f64>,
+    /// Optimizations that failed (the portfolio then keeps its previous weights).
+    errors: usize,
+}
+
+impl Portfolio {
+    fn weights(&self, ret: &[Vec<f64>]) -> Result<Vec<f64>, crate::portfolio::OptError> {
+        use crate::portfolio::{Bounds, Objective, hrp, ledoit_wolf, mean_variance, risk_parity};
+        let n = ret.first().map_or(0, Vec::len);
+        let (cov, _, mu) = ledoit_wolf(ret)?;
+        let cap = self.max_weight.max(1.0 / n as f64);
+        Ok(match self.method {
+            PortfolioMethod::Equal => vec![1.0 / n as f64; n],
+            PortfolioMethod::MinVariance => {
+                mean_variance(&mu, &cov, Objective::MinVariance, &Bounds::long_only(cap))?
+            }
+            PortfolioMethod::MaxSharpe => {
+                mean_variance(&mu, &cov, Objective::MaxSharpe, &Bounds::long_only(cap))?
+            }
+            PortfolioMethod::RiskParity => risk_parity(&cov)?,
+            PortfolioMethod::Hrp => hrp(&cov)?,
+        })
+    }
+
+    fn rebalance(&mut self, ctx: &mut Ctx<'_>) {
+        let n = self.last.len();
+        let window: Vec<&Vec<f64>> = self.hist.iter().collect();
+        // Assets with a full, positive price window.
+        let assets: Vec<usize> = (0..n)
+            .filter(|&i| {
+                window
+                    .iter()
+                    .all(|c| c.get(i).is_some_and(|p| p.is_finite() && *p > 0.0))
+            })
+            .collect();
+        if assets.len() < 2 {
+            return;
+        }
+        let ret: Vec<Vec<f64>> = window
+            .windows(2)
+            .map(|w| assets.iter().map(|&i| w[1][i] / w[0][i] - 1.0).collect())
+            .collect();
+        let w = match self.weights(&ret) {
+            Ok(w) => w,
+            Err(_) => {
+                self.errors += 1;
+                return;
+            }
+        };
+        let mut target = vec![0.0; n];
+        for (k, &i) in assets.iter().enumerate() {
+            target[i] = w[k] * self.invested;
+        }
+        self.target = target;
+        self.trade(ctx);
+    }
+
+    fn trade(&mut self, ctx: &mut Ctx<'_>) {
+        for (i, &t) in self.target.iter().enumerate() {
+            let p = ctx.prices.get(i).copied().unwrap_or(f64::NAN);
+            if !(p.is_finite() && p > 0.0) {
+                continue;
+            }
+            let want = (t * ctx.capital / p).trunc() as i64;
+            let have = ctx.exposure(i as Sym);
+            if ((want - have) as f64 * p).abs() >= self.min_trade * ctx.capital && want != have {
+                ctx.target_qty(i as Sym, want);
+            }
+        }
+    }
+
+    fn drifted(&self, ctx: &Ctx<'_>) -> bool {
+        let Some(th) = self.drift else { return false };
+        if self.target.is_empty() || ctx.capital <= 0.0 {
+            return false;
+        }
+        let cur: Vec<f64> = (0..self.target.len())
+            .map(|i| {
+                let p = ctx.prices.get(i).copied().unwrap_or(0.0);
+                ctx.book.qty(i as Sym) as f64 * if p.is_finite() { p } else { 0.0 } / ctx.capital
+            })
+            .collect();
+        crate::portfolio::drifted(&cur, &self.target, th)
+    }
+}
+
+impl Strategy for Portfolio {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn on_bar(&mut self, bar: &Bar, ctx: &mut Ctx<'_>) {
+        if self.current != Some(bar.ts_recv) {
+            if self.current.is_some() {
+                // The previous instant is complete: its closes are known, decide now.
+                self.hist.push_back(self.last.clone());
+                while self.hist.len() > self.lookback + 1 {
+                    self.hist.pop_front();
+                }
+                self.since = self.since.saturating_add(1);
+                if self.hist.len() == self.lookback + 1
+                    && (self.since >= self.every || self.drifted(ctx))
+                {
+                    self.since = 0;
+                    self.rebalance(ctx);
+                }
+            }
+            self.current = Some(bar.ts_recv);
+        }
+        let i = bar.sym as usize;
+        if self.last.len() <= i {
+            self.last.resize(i + 1, f64::NAN);
+        }
+        self.last[i] = bar.close;
     }
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use elite_trade::Money;
 use elite_trade::costs::CostModel;
-use elite_trade::engine::{Ctx, Engine, EngineConfig, Strategy};
+use elite_trade::engine::{Ctx, Engine, EngineConfig, Execution, Strategy};
 use elite_trade::order::{OrderKind, OrderRequest, OrderStatus, Side, Tif, Trail};
 use elite_trade::risk::RiskLimits;
 use elite_trade::sim::{Bar, FillConfig, Slippage};
@@ -44,6 +44,15 @@ impl Strategy for Script {
 }
 
 fn run(bars: &[Bar], script: Vec<(usize, OrderRequest)>, fills: FillConfig) -> Engine {
+    run_with(bars, script, fills, Execution::Direct)
+}
+
+fn run_with(
+    bars: &[Bar],
+    script: Vec<(usize, OrderRequest)>,
+    fills: FillConfig,
+    execution: Execution,
+) -> Engine {
     let mut m: HashMap<usize, Vec<OrderRequest>> = HashMap::new();
     for (i, o) in script {
         m.entry(i).or_default().push(o);
@@ -57,6 +66,7 @@ fn run(bars: &[Bar], script: Vec<(usize, OrderRequest)>, fills: FillConfig) -> E
             ..Default::default()
         },
         allocator: None,
+        execution,
     };
     let mut e = Engine::new(cfg, 1);
     e.add(Box::new(Script(m, 0)), 1.0);
@@ -306,4 +316,53 @@ fn latency_delays_eligibility_and_ids_are_idempotent() {
     );
     assert_eq!(fills(&e).len(), 1);
     assert!(e.journal.risk.iter().any(|r| r.check == "duplicate_id"));
+}
+
+#[test]
+fn twap_and_pov_children() {
+    // 10 shares over 4 slices = 3, 3, 2, 2: the first child is sent on the deciding bar (0) and
+    // fills at bar 1's open, then one child per bar.
+    let e = run_with(
+        &bars5(),
+        vec![(0, OrderRequest::market("p", 0, Side::Buy, 10))],
+        FillConfig::default(),
+        Execution::Twap {
+            slices: 4,
+            min_qty: 0,
+        },
+    );
+    assert_eq!(
+        fills(&e),
+        vec![
+            (1, 3, p("102")),
+            (2, 3, p("103")),
+            (3, 2, p("97")),
+            (4, 2, p("99"))
+        ]
+    );
+    assert_eq!(e.journal.fills[0].order_id, "p-c0");
+    // Shortfall vs the arrival price (bar 0's close, 100): average (306 + 309 + 194 + 198) / 10
+    // = 100.7 → 70 bps.
+    let s = e.journal.shortfalls();
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].1, 10);
+    assert!((s[0].2.unwrap() - 70.0).abs() < 1e-9, "{s:?}");
+    // POV 1% of the previous bar's volume (1,000 → 10 shares a bar) for 25 shares: 10, 10, 5.
+    let mut bars = bars5();
+    for b in &mut bars {
+        b.volume = 1000.0;
+    }
+    let e = run_with(
+        &bars,
+        vec![(0, OrderRequest::market("q", 0, Side::Sell, 25))],
+        FillConfig::default(),
+        Execution::Pov {
+            rate: 0.01,
+            min_qty: 0,
+        },
+    );
+    assert_eq!(
+        fills(&e),
+        vec![(1, -10, p("102")), (2, -10, p("103")), (3, -5, p("97"))]
+    );
 }

@@ -87,6 +87,7 @@ fn run(bars: &[Bar]) -> Engine {
             ..Default::default()
         },
         allocator: None,
+        execution: Default::default(),
     };
     let mut e = Engine::new(cfg, 1);
     for (i, s) in specs().iter().enumerate() {

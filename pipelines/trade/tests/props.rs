@@ -100,6 +100,7 @@ fn engine() -> Engine {
         costs: CostModel::India(IndiaCharges::zerodha_intraday()),
         risk: limits(),
         allocator: None,
+        execution: Default::default(),
     };
     Engine::new(cfg, N)
 }
@@ -179,6 +180,7 @@ fn drawdown_trips_the_kill_switch_and_flattens() {
             ..Default::default()
         },
         allocator: None,
+        execution: Default::default(),
     };
     struct AllIn;
     impl Strategy for AllIn {

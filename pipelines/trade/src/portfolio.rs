@@ -1,0 +1,396 @@
+//! Portfolio construction: covariance shrinkage, mean-variance (a conic QP solved by Clarabel),
+//! risk parity, hierarchical risk parity, fractional Kelly, and drift-triggered rebalancing.
+//!
+//! Matrices are row-major `Vec<Vec<f64>>` (n ≤ a few thousand assets; analytics use f64).
+
+use clarabel::algebra::CscMatrix;
+use clarabel::solver::{
+    DefaultSettingsBuilder, DefaultSolver, IPSolver, SolverStatus, SupportedConeT,
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum OptError {
+    #[error("portfolio: {0}")]
+    Input(String),
+    #[error("portfolio: the solver stopped with {0}")]
+    Solver(String),
+}
+
+/// A covariance matrix, row-major.
+pub type Matrix = Vec<Vec<f64>>;
+
+/// Sample covariance of `returns` (rows = periods, columns = assets), normalized by `n` (the
+/// maximum-likelihood estimate, as Ledoit-Wolf uses it), and the column means.
+fn centered(returns: &[Vec<f64>]) -> Result<(Matrix, Vec<f64>), OptError> {
+    let n = returns.len();
+    let p = returns.first().map_or(0, Vec::len);
+    if n < 2 || p == 0 || returns.iter().any(|r| r.len() != p) {
+        return Err(OptError::Input(format!(
+            "need at least 2 periods of equal width, got {n} × {p}"
+        )));
+    }
+    if returns.iter().flatten().any(|x| !x.is_finite()) {
+        return Err(OptError::Input("returns contain NaN or infinity".into()));
+    }
+    let mean: Vec<f64> = (0..p)
+        .map(|j| returns.iter().map(|r| r[j]).sum::<f64>() / n as f64)
+        .collect();
+    let x: Vec<Vec<f64>> = returns
+        .iter()
+        .map(|r| r.iter().zip(&mean).map(|(a, m)| a - m).collect())
+        .collect();
+    Ok((x, mean))
+}
+
+/// Ledoit-Wolf (2004) shrinkage of the sample covariance toward `μ·I` (μ = mean variance), with
+/// the optimal intensity estimated from the data — the estimator scikit-learn's `LedoitWolf`
+/// computes. Returns the shrunk covariance, the shrinkage and the column means.
+pub fn ledoit_wolf(returns: &[Vec<f64>]) -> Result<(Matrix, f64, Vec<f64>), OptError> {
+    let (x, mean) = centered(returns)?;
+    let (n, p) = (x.len() as f64, mean.len());
+    let mut s = vec![vec![0.0; p]; p];
+    let mut x2 = vec![vec![0.0; p]; p]; // Σ_t x_ti² x_tj²
+    for r in &x {
+        for i in 0..p {
+            for j in i..p {
+                s[i][j] += r[i] * r[j];
+                x2[i][j] += r[i] * r[i] * r[j] * r[j];
+            }
+        }
+    }
+    for i in 0..p {
+        for j in i..p {
+            s[i][j] /= n;
+            s[j][i] = s[i][j];
+            x2[j][i] = x2[i][j];
+        }
+    }
+    let trace: f64 = (0..p).map(|i| s[i][i]).sum();
+    let mu = trace / p as f64;
+    let beta_: f64 = x2.iter().flatten().sum();
+    let delta_: f64 = s.iter().flatten().map(|v| v * v).sum(); // = Σ (XᵀX)² / n²
+    let beta = (beta_ / n - delta_) / (p as f64 * n);
+    let delta = (delta_ - 2.0 * mu * trace + p as f64 * mu * mu) / p as f64;
+    let beta = beta.min(delta);
+    let shrinkage = if beta == 0.0 { 0.0 } else { beta / delta };
+    for (i, row) in s.iter_mut().enumerate() {
+        for (j, v) in row.iter_mut().enumerate() {
+            *v *= 1.0 - shrinkage;
+            if i == j {
+                *v += shrinkage * mu;
+            }
+        }
+    }
+    Ok((s, shrinkage, mean))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "objective", rename_all = "snake_case")]
+pub enum Objective {
+    MinVariance,
+    /// Maximum Sharpe ratio (zero risk-free rate), by the Cornuejols–Tütüncü change of variables.
+    MaxSharpe,
+    /// Minimum variance with at least this expected return per period.
+    TargetReturn {
+        target: f64,
+    },
+}
+
+/// Weight bounds and sector caps. Weights sum to 1.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Bounds {
+    pub lower: f64,
+    pub upper: f64,
+    /// Sector of each asset (`None`: no sector).
+    #[serde(default)]
+    pub sectors: Vec<Option<usize>>,
+    /// Largest total weight of one sector.
+    #[serde(default)]
+    pub sector_cap: Option<f64>,
+}
+
+impl Bounds {
+    pub fn long_only(upper: f64) -> Self {
+        Bounds {
+            lower: 0.0,
+            upper,
+            sectors: vec![],
+            sector_cap: None,
+        }
+    }
+}
+
+/// Mean-variance weights (sum 1) for expected returns `mu` and covariance `cov`.
+pub fn mean_variance(
+    mu: &[f64],
+    cov: &[Vec<f64>],
+    obj: Objective,
+    b: &Bounds,
+) -> Result<Vec<f64>, OptError> {
+    let n = mu.len();
+    if n == 0 || cov.len() != n || cov.iter().any(|r| r.len() != n) {
+        return Err(OptError::Input(format!(
+            "{n} expected returns but a {}-row covariance",
+            cov.len()
+        )));
+    }
+    if b.lower > b.upper || b.upper * n as f64 + 1e-12 < 1.0 || b.lower * n as f64 > 1.0 + 1e-12 {
+        return Err(OptError::Input(format!(
+            "bounds [{}, {}] cannot hold {n} weights summing to 1",
+            b.lower, b.upper
+        )));
+    }
+    let sharpe = matches!(obj, Objective::MaxSharpe);
+    if sharpe && mu.iter().all(|m| *m <= 0.0) {
+        return Err(OptError::Input(
+            "max Sharpe needs at least one positive expected return".into(),
+        ));
+    }
+    // Variables: w (n), or (y (n), κ) for max Sharpe.
+    let nv = if sharpe { n + 1 } else { n };
+    // The objective is scaled to unit mean variance (the argmin is unchanged; the solver's
+    // absolute tolerances then mean the same for daily and annual covariances).
+    let scale = (0..n).map(|i| cov[i][i]).sum::<f64>() / n as f64;
+    if !(scale.is_finite() && scale > 0.0) {
+        return Err(OptError::Input(
+            "covariance has no positive variance".into(),
+        ));
+    }
+    let mut p = vec![vec![0.0; nv]; nv];
+    for i in 0..n {
+        for j in i..n {
+            p[i][j] = cov[i][j] / scale; // upper triangle only
+        }
+    }
+    let mut eq: Vec<(Vec<f64>, f64)> = vec![];
+    let mut le: Vec<(Vec<f64>, f64)> = vec![];
+    let row = |f: &dyn Fn(usize) -> f64| (0..nv).map(f).collect::<Vec<f64>>();
+    let kappa = |c: f64| move |k: usize| if k == n { c } else { 0.0 };
+    if sharpe {
+        eq.push((row(&|k| if k < n { mu[k] } else { 0.0 }), 1.0));
+        eq.push((row(&|k| if k < n { 1.0 } else { -1.0 }), 0.0));
+        for i in 0..n {
+            let ub = kappa(-b.upper);
+            le.push((row(&|k| if k == i { 1.0 } else { ub(k) }), 0.0));
+            let lb = kappa(b.lower);
+            le.push((row(&|k| if k == i { -1.0 } else { lb(k) }), 0.0));
+        }
+        le.push((row(&kappa(-1.0)), 0.0));
+    } else {
+        eq.push((row(&|_| 1.0), 1.0));
+        if let Objective::TargetReturn { target } = obj {
+            le.push((row(&|k| -mu[k]), -target));
+        }
+        for i in 0..n {
+            le.push((row(&|k| if k == i { 1.0 } else { 0.0 }), b.upper));
+            le.push((row(&|k| if k == i { -1.0 } else { 0.0 }), -b.lower));
+        }
+    }
+    if let Some(cap) = b.sector_cap {
+        let mut sectors: Vec<usize> = b.sectors.iter().flatten().copied().collect();
+        sectors.sort_unstable();
+        sectors.dedup();
+        for s in sectors {
+            let member = |k: usize| k < n && b.sectors.get(k).copied().flatten() == Some(s);
+            if sharpe {
+                le.push((
+                    row(&|k| {
+                        if member(k) {
+                            1.0
+                        } else if k == n {
+                            -cap
+                        } else {
+                            0.0
+                        }
+                    }),
+                    0.0,
+                ));
+            } else {
+                le.push((row(&|k| if member(k) { 1.0 } else { 0.0 }), cap));
+            }
+        }
+    }
+    let (ne, nl) = (eq.len(), le.len());
+    let a: Vec<Vec<f64>> = eq.iter().chain(&le).map(|(r, _)| r.clone()).collect();
+    let bv: Vec<f64> = eq.iter().chain(&le).map(|(_, v)| *v).collect();
+    let pm = CscMatrix::from(&p);
+    let am = CscMatrix::from(&a);
+    let q = vec![0.0; nv];
+    let cones = [
+        SupportedConeT::ZeroConeT(ne),
+        SupportedConeT::NonnegativeConeT(nl),
+    ];
+    let settings = DefaultSettingsBuilder::default()
+        .verbose(false)
+        .tol_gap_abs(1e-10)
+        .tol_gap_rel(1e-10)
+        .tol_feas(1e-10)
+        .build()
+        .map_err(|e| OptError::Solver(e.to_string()))?;
+    let mut solver = DefaultSolver::new(&pm, &q, &am, &bv, &cones, settings)
+        .map_err(|e| OptError::Solver(format!("{e:?}")))?;
+    solver.solve();
+    match solver.solution.status {
+        SolverStatus::Solved | SolverStatus::AlmostSolved => {}
+        s => return Err(OptError::Solver(format!("{s:?}"))),
+    }
+    let x = &solver.solution.x;
+    let w: Vec<f64> = if sharpe {
+        let k = x[n];
+        if k <= 0.0 {
+            return Err(OptError::Solver("max Sharpe: κ = 0".into()));
+        }
+        x[..n].iter().map(|y| y / k).collect()
+    } else {
+        x[..n].to_vec()
+    };
+    // Clean solver noise: clip into the bounds and renormalize.
+    let mut w: Vec<f64> = w.iter().map(|v| v.clamp(b.lower, b.upper)).collect();
+    let s: f64 = w.iter().sum();
+    if s.abs() > 1e-12 {
+        w.iter_mut().for_each(|v| *v /= s);
+    }
+    Ok(w)
+}
+
+/// Equal risk contribution weights (each asset contributes `w_i (Σw)_i = σ²/n`), by cyclical
+/// coordinate descent (Griveau-Billion, Richard & Roncalli 2013).
+pub fn risk_parity(cov: &[Vec<f64>]) -> Result<Vec<f64>, OptError> {
+    let n = cov.len();
+    if n == 0
+        || cov
+            .iter()
+            .enumerate()
+            .any(|(i, r)| r.len() != n || r[i] <= 0.0)
+    {
+        return Err(OptError::Input(
+            "risk parity needs a square covariance with positive variances".into(),
+        ));
+    }
+    let budget = 1.0 / n as f64;
+    let mut x: Vec<f64> = (0..n).map(|i| 1.0 / cov[i][i].sqrt()).collect();
+    for _ in 0..10_000 {
+        let mut moved = 0.0f64;
+        for i in 0..n {
+            let others: f64 = (0..n).filter(|j| *j != i).map(|j| cov[i][j] * x[j]).sum();
+            let s = cov[i][i];
+            let xi = (-others + (others * others + 4.0 * s * budget).sqrt()) / (2.0 * s);
+            moved = moved.max((xi - x[i]).abs() / x[i].abs().max(1e-300));
+            x[i] = xi;
+        }
+        if moved < 1e-13 {
+            break;
+        }
+    }
+    let s: f64 = x.iter().sum();
+    Ok(x.iter().map(|v| v / s).collect())
+}
+
+/// Hierarchical risk parity (López de Prado 2016): single-linkage clustering on the correlation
+/// distance `√((1 − ρ)/2)`, quasi-diagonal ordering, then recursive bisection with
+/// inverse-variance cluster weights.
+pub fn hrp(cov: &[Vec<f64>]) -> Result<Vec<f64>, OptError> {
+    let n = cov.len();
+    if n == 0
+        || cov
+            .iter()
+            .enumerate()
+            .any(|(i, r)| r.len() != n || r[i] <= 0.0)
+    {
+        return Err(OptError::Input(
+            "HRP needs a square covariance with positive variances".into(),
+        ));
+    }
+    let d = |i: usize, j: usize| {
+        let rho = cov[i][j] / (cov[i][i] * cov[j][j]).sqrt();
+        ((1.0 - rho.clamp(-1.0, 1.0)) / 2.0).sqrt()
+    };
+    // Single linkage, agglomerative: clusters as leaf lists, merged nearest-first.
+    let mut clusters: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
+    let mut dist: Vec<Vec<f64>> = (0..n).map(|i| (0..n).map(|j| d(i, j)).collect()).collect();
+    let mut alive: Vec<bool> = vec![true; n];
+    for _ in 1..n {
+        let (mut bi, mut bj, mut best) = (0, 0, f64::INFINITY);
+        for i in 0..clusters.len() {
+            if !alive[i] {
+                continue;
+            }
+            for j in i + 1..clusters.len() {
+                if alive[j] && dist[i][j] < best {
+                    (bi, bj, best) = (i, j, dist[i][j]);
+                }
+            }
+        }
+        let merged = [clusters[bi].clone(), clusters[bj].clone()].concat();
+        alive[bi] = false;
+        alive[bj] = false;
+        let k = clusters.len();
+        let row: Vec<f64> = (0..k).map(|m| dist[bi][m].min(dist[bj][m])).collect();
+        for (m, r) in dist.iter_mut().enumerate() {
+            r.push(row[m]);
+        }
+        let mut last = row;
+        last.push(0.0);
+        dist.push(last);
+        clusters.push(merged);
+        alive.push(true);
+    }
+    let order = clusters.last().cloned().unwrap_or_default();
+    let ivp_var = |items: &[usize]| {
+        let iv: Vec<f64> = items.iter().map(|&i| 1.0 / cov[i][i]).collect();
+        let s: f64 = iv.iter().sum();
+        let w: Vec<f64> = iv.iter().map(|v| v / s).collect();
+        let mut var = 0.0;
+        for (a, &i) in items.iter().enumerate() {
+            for (b, &j) in items.iter().enumerate() {
+                var += w[a] * w[b] * cov[i][j];
+            }
+        }
+        var
+    };
+    let mut w = vec![1.0; n];
+    let mut stack: Vec<Vec<usize>> = vec![order];
+    while let Some(c) = stack.pop() {
+        if c.len() < 2 {
+            continue;
+        }
+        let (l, r) = c.split_at(c.len() / 2);
+        let (vl, vr) = (ivp_var(l), ivp_var(r));
+        let alpha = 1.0 - vl / (vl + vr);
+        for &i in l {
+            w[i] *= alpha;
+        }
+        for &i in r {
+            w[i] *= 1.0 - alpha;
+        }
+        stack.push(l.to_vec());
+        stack.push(r.to_vec());
+    }
+    Ok(w)
+}
+
+/// Fractional Kelly fraction of capital for one asset with per-period mean `mu` and variance
+/// `var` (full Kelly = μ/σ²), capped at ±`cap`.
+pub fn kelly(mu: f64, var: f64, fraction: f64, cap: f64) -> f64 {
+    if var <= 0.0 || !mu.is_finite() {
+        return 0.0;
+    }
+    (fraction * mu / var).clamp(-cap, cap)
+}
+
+/// Whether any weight drifted more than `threshold` from its target.
+pub fn drifted(current: &[f64], target: &[f64], threshold: f64) -> bool {
+    current
+        .iter()
+        .zip(target)
+        .any(|(c, t)| (c - t).abs() > threshold)
+}
+
+/// Portfolio variance `wᵀΣw`.
+pub fn variance(w: &[f64], cov: &[Vec<f64>]) -> f64 {
+    w.iter()
+        .enumerate()
+        .map(|(i, wi)| wi * cov[i].iter().zip(w).map(|(c, wj)| c * wj).sum::<f64>())
+        .sum()
+}
