@@ -273,6 +273,22 @@ pub enum BenchCommand {
         after_help = "Example:\n  tests/dev bench backtest   # installs backtrader + vectorbt, builds release, 500 symbols x 2520 bars"
     )]
     Backtest(BenchBacktestArgs),
+    /// One trade-runner decision cycle: covariance, constrained mean-variance, risk checks, orders
+    #[command(after_help = "Example:\n  elite bench cycle --assets 500")]
+    Cycle(BenchCycleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchCycleArgs {
+    /// Assets in the portfolio
+    #[arg(long, default_value_t = 500)]
+    pub assets: usize,
+    /// Returns in the covariance window
+    #[arg(long, default_value_t = 252)]
+    pub lookback: usize,
+    /// Cycles to time
+    #[arg(long, default_value_t = 20)]
+    pub cycles: usize,
 }
 
 #[derive(Debug, Args)]

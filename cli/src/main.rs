@@ -59,6 +59,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args::BenchCommand::Ingest(a)) => {
             commands::bench::ingest(a, &settings, &printer).await
         }
+        Command::Bench(args::BenchCommand::Cycle(a)) => {
+            commands::bench_cycle::run(a, &settings, &printer)
+        }
         Command::Bench(args::BenchCommand::Backtest(a)) => {
             commands::bench_backtest::run(a, &settings, &printer)
         }

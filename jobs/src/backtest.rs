@@ -225,7 +225,7 @@ pub async fn run_backtest(
         }
         let built = s
             .spec
-            .build(&s.name)
+            .build(&s.name, &symbol_names)
             .map_err(|e| Error::Config(e.to_string()))?;
         engine.add(built, s.weight);
     }

@@ -178,7 +178,7 @@ fn combined_portfolio_allocator_risk_and_twap_on_20_stocks() {
     // Every strategy traded; market orders of 500+ shares were worked as TWAP children.
     assert_eq!(
         sql_scalar(home, "SELECT count(DISTINCT strategy) FROM fills"),
-        5
+        6
     );
     let children = sql_scalar(
         home,

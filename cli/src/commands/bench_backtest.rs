@@ -139,7 +139,7 @@ pub fn run(args: BenchBacktestArgs, _settings: &Settings, printer: &Printer) -> 
     for _ in 0..args.repeat.max(1) {
         let mut e = Engine::new(cfg.clone(), symbols);
         e.log_approvals = false;
-        e.add(spec.build("sma_cross")?, 1.0);
+        e.add(spec.build("sma_cross", &[])?, 1.0);
         let t = Instant::now();
         for b in &events {
             e.on_bar(b)?;

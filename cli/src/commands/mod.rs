@@ -3,6 +3,7 @@
 pub mod backtest;
 pub mod bench;
 pub mod bench_backtest;
+pub mod bench_cycle;
 pub mod bench_indicators;
 pub mod demo;
 pub mod ingest;

@@ -22,6 +22,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod money;
 pub mod order;
+pub mod pairs;
 pub mod portfolio;
 pub mod risk;
 pub mod sim;

@@ -106,6 +106,25 @@ pub enum StrategySpec {
     /// more than `drift` from its target) to weights from `method` over the last `lookback`
     /// returns (Ledoit-Wolf covariance, mean returns). Trades smaller than `min_trade` × capital
     /// are skipped (turnover and cost awareness).
+    /// Pairs trading on `a` and `b`: over the last `lookback` instants, regress log a on log b
+    /// (hedge ratio β), and when the pair is cointegrated (Engle-Granger at 5%, unless
+    /// `require_cointegration = false`) and the spread's z-score passes ±`entry`, sell the rich
+    /// leg and buy β times the value of the cheap one, each leg `size` × capital; flat when |z| <
+    /// `exit`. Needs shorting allowed by risk.
+    Pairs {
+        a: String,
+        b: String,
+        #[serde(default = "d60")]
+        lookback: usize,
+        #[serde(default = "d2")]
+        entry: f64,
+        #[serde(default = "d05")]
+        exit: f64,
+        #[serde(default = "d05")]
+        size: f64,
+        #[serde(default = "dtrue")]
+        require_cointegration: bool,
+    },
     Portfolio {
         method: PortfolioMethod,
         #[serde(default = "d60")]
@@ -121,6 +140,13 @@ pub enum StrategySpec {
         #[serde(default)]
         min_trade: f64,
     },
+}
+
+fn d05() -> f64 {
+    0.5
+}
+fn dtrue() -> bool {
+    true
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,11 +198,49 @@ fn d50<T: From<u8>>() -> T {
 }
 
 impl StrategySpec {
-    /// Build the strategy, named `name`.
-    pub fn build(&self, name: &str) -> Result<Box<dyn Strategy>, crate::Error> {
+    /// Build the strategy, named `name`; `symbols` names the engine's symbol indices.
+    pub fn build(&self, name: &str, symbols: &[String]) -> Result<Box<dyn Strategy>, crate::Error> {
         let bad = |m: String| crate::Error::Config(format!("strategy {name}: {m}"));
         let ind = |e: elite_pipelines::Error| bad(e.to_string());
+        if let StrategySpec::Pairs {
+            a,
+            b,
+            lookback,
+            entry,
+            exit,
+            size,
+            require_cointegration,
+        } = self
+        {
+            let find = |s: &str| {
+                symbols
+                    .iter()
+                    .position(|x| x == s)
+                    .map(|i| i as Sym)
+                    .ok_or_else(|| bad(format!("symbol {s} is not in the data")))
+            };
+            if *lookback < 10 || *entry <= *exit || *size <= 0.0 {
+                return Err(bad(format!(
+                    "lookback ≥ 10, entry > exit and size > 0 are needed (got {lookback}, {entry}, {exit}, {size})"
+                )));
+            }
+            return Ok(Box::new(Pairs {
+                name: name.into(),
+                a: find(a)?,
+                b: find(b)?,
+                lookback: *lookback,
+                entry: *entry,
+                exit: *exit,
+                size: *size,
+                require_cointegration: *require_cointegration,
+                last: (f64::NAN, f64::NAN),
+                hist: std::collections::VecDeque::new(),
+                current: None,
+                state: 0,
+            }));
+        }
         Ok(match *self {
+            StrategySpec::Pairs { .. } => unreachable!("handled above"),
             StrategySpec::SmaCross {
                 fast,
                 slow,
@@ -602,5 +666,82 @@ impl Strategy for Portfolio {
             self.last.resize(i + 1, f64::NAN);
         }
         self.last[i] = bar.close;
+    }
+}
+
+struct Pairs {
+    name: String,
+    a: Sym,
+    b: Sym,
+    lookback: usize,
+    entry: f64,
+    exit: f64,
+    size: f64,
+    require_cointegration: bool,
+    last: (f64, f64),
+    /// Log prices (a, b) at the end of each completed instant where both traded.
+    hist: std::collections::VecDeque<(f64, f64)>,
+    current: Option<elite_warehouse::Timestamp>,
+    /// +1 long the spread (long a, short b), −1 short it, 0 flat.
+    state: i8,
+}
+
+impl Pairs {
+    fn decide(&mut self, ctx: &mut Ctx<'_>) {
+        let (la, lb): (Vec<f64>, Vec<f64>) = self.hist.iter().copied().unzip();
+        let Some(st) = crate::pairs::pair_stat(&la, &lb) else {
+            return;
+        };
+        let (pa, pb) = (ctx.prices[self.a as usize], ctx.prices[self.b as usize]);
+        if !(pa > 0.0 && pb > 0.0) {
+            return;
+        }
+        let want: i8 = if self.state != 0 && st.z.abs() < self.exit {
+            0
+        } else if self.state == 0 && (st.cointegrated || !self.require_cointegration) {
+            if st.z > self.entry {
+                -1
+            } else if st.z < -self.entry {
+                1
+            } else {
+                0
+            }
+        } else {
+            self.state
+        };
+        if want == self.state {
+            return;
+        }
+        self.state = want;
+        let notional = self.size * ctx.capital;
+        let qa = (notional / pa).trunc() as i64 * want as i64;
+        let qb = -(st.beta * notional / pb).trunc() as i64 * want as i64;
+        ctx.target_qty(self.a, qa);
+        ctx.target_qty(self.b, qb);
+    }
+}
+
+impl Strategy for Pairs {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn on_bar(&mut self, bar: &Bar, ctx: &mut Ctx<'_>) {
+        if self.current != Some(bar.ts_recv) {
+            if self.current.is_some() && self.last.0 > 0.0 && self.last.1 > 0.0 {
+                self.hist.push_back((self.last.0.ln(), self.last.1.ln()));
+                while self.hist.len() > self.lookback {
+                    self.hist.pop_front();
+                }
+                if self.hist.len() == self.lookback {
+                    self.decide(ctx);
+                }
+            }
+            self.current = Some(bar.ts_recv);
+        }
+        if bar.sym == self.a {
+            self.last.0 = bar.close;
+        } else if bar.sym == self.b {
+            self.last.1 = bar.close;
+        }
     }
 }

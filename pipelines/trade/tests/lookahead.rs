@@ -91,7 +91,10 @@ fn run(bars: &[Bar]) -> Engine {
     };
     let mut e = Engine::new(cfg, 1);
     for (i, s) in specs().iter().enumerate() {
-        e.add(s.build(&format!("s{i}")).unwrap(), 1.0 / 6.0);
+        e.add(
+            s.build(&format!("s{i}"), &["GOOG".to_string()]).unwrap(),
+            1.0 / 6.0,
+        );
     }
     for b in bars {
         e.on_bar(b).unwrap();
