@@ -50,25 +50,27 @@ pub fn ledoit_wolf(returns: &[Vec<f64>]) -> Result<(Matrix, f64, Vec<f64>), OptE
     let (x, mean) = centered(returns)?;
     let (n, p) = (x.len() as f64, mean.len());
     let mut s = vec![vec![0.0; p]; p];
-    let mut x2 = vec![vec![0.0; p]; p]; // Σ_t x_ti² x_tj²
+    // β's Σ_ij Σ_t x_ti² x_tj² = Σ_t (Σ_i x_ti²)²: O(T p) instead of a second p × p product.
+    let mut beta_ = 0.0;
     for r in &x {
         for i in 0..p {
-            for j in i..p {
-                s[i][j] += r[i] * r[j];
-                x2[i][j] += r[i] * r[i] * r[j] * r[j];
+            let ri = r[i];
+            let row = &mut s[i][i..];
+            for (v, rj) in row.iter_mut().zip(&r[i..]) {
+                *v += ri * rj;
             }
         }
+        let sq: f64 = r.iter().map(|v| v * v).sum();
+        beta_ += sq * sq;
     }
     for i in 0..p {
         for j in i..p {
             s[i][j] /= n;
             s[j][i] = s[i][j];
-            x2[j][i] = x2[i][j];
         }
     }
     let trace: f64 = (0..p).map(|i| s[i][i]).sum();
     let mu = trace / p as f64;
-    let beta_: f64 = x2.iter().flatten().sum();
     let delta_: f64 = s.iter().flatten().map(|v| v * v).sum(); // = Σ (XᵀX)² / n²
     let beta = (beta_ / n - delta_) / (p as f64 * n);
     let delta = (delta_ - 2.0 * mu * trace + p as f64 * mu * mu) / p as f64;
