@@ -46,6 +46,7 @@ fn centered(returns: &[Vec<f64>]) -> Result<(Matrix, Vec<f64>), OptError> {
 /// Ledoit-Wolf (2004) shrinkage of the sample covariance toward `μ·I` (μ = mean variance), with
 /// the optimal intensity estimated from the data — the estimator scikit-learn's `LedoitWolf`
 /// computes. Returns the shrunk covariance, the shrinkage and the column means.
+#[allow(clippy::needless_range_loop)] // mirrors the upper triangle: (i, j) and (j, i)
 pub fn ledoit_wolf(returns: &[Vec<f64>]) -> Result<(Matrix, f64, Vec<f64>), OptError> {
     let (x, mean) = centered(returns)?;
     let (n, p) = (x.len() as f64, mean.len());
