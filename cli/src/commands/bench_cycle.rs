@@ -75,7 +75,7 @@ pub fn run(args: BenchCycleArgs, _settings: &Settings, printer: &Printer) -> Res
             let book = Book {
                 ledger: &ledger,
                 prices: &prices,
-                pending: &|s| pending[s as usize],
+                pending: &|s| (pending[s as usize], 0),
                 equity: 100_000_000.0,
             };
             let (a, _) = risk.check(o, &book, now);

@@ -158,6 +158,19 @@ fn unsent(parents: &[Parent], sym: Sym, tag: Option<&str>) -> i64 {
             .sum::<i64>()
 }
 
+/// Quantities of parents on `sym` not yet sent as children: (buys, sells).
+fn unsent_split(parents: &[Parent], sym: Sym) -> (i64, i64) {
+    let mut out = (0, 0);
+    for p in parents.iter().filter(|p| p.order.order().sym == sym) {
+        let left = p.order.order().qty - p.sent;
+        match p.order.order().side {
+            Side::Buy => out.0 += left,
+            Side::Sell => out.1 += left,
+        }
+    }
+    out
+}
+
 /// A parent order's record: what was asked and the price when it was decided (for
 /// implementation shortfall).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -555,7 +568,11 @@ impl Engine {
         for r in requests {
             let broker = &self.broker;
             let parents = &self.parents;
-            let pending = |s: Sym| broker.pending_qty(s) + unsent(parents, s, None);
+            let pending = |s: Sym| {
+                let (b, se) = broker.pending_split(s);
+                let (pb, ps) = unsent_split(parents, s);
+                (b + pb, se + ps)
+            };
             let book = Book {
                 ledger: &self.ledger,
                 prices: &self.prices,

@@ -93,8 +93,10 @@ pub struct Book<'a> {
     pub ledger: &'a Ledger,
     /// Last price per symbol (NaN: none yet).
     pub prices: &'a [f64],
-    /// Signed quantity still working at the broker, per symbol.
-    pub pending: &'a dyn Fn(Sym) -> i64,
+    /// Quantities still working at the broker per symbol: (buys, sells), both ≥ 0. Limits are
+    /// checked against the worst case — every working order on the order's side filling and none
+    /// on the other.
+    pub pending: &'a dyn Fn(Sym) -> (i64, i64),
     pub equity: f64,
 }
 
@@ -234,10 +236,19 @@ impl RiskEngine {
                 format!("{notional:.2} > {m}"),
             ));
         }
-        let cur = book.ledger.qty(o.sym) + (book.pending)(o.sym);
-        let next = cur + o.qty * o.side.sign();
-        if next.abs() <= cur.abs() && next.signum() * cur.signum() >= 0 {
-            return Ok(()); // reduces risk
+        let pos = book.ledger.qty(o.sym);
+        let (buys, sells) = (book.pending)(o.sym);
+        // The worst case on the order's side: all working orders of that side and this one fill.
+        let next = match o.side {
+            Side::Buy => pos + buys + o.qty,
+            Side::Sell => pos - sells - o.qty,
+        };
+        let reduces = match o.side {
+            Side::Buy => next <= 0,
+            Side::Sell => next >= 0,
+        };
+        if reduces {
+            return Ok(()); // only takes risk off, even in the worst case
         }
         if next < 0 && !l.allow_short {
             return Err(Self::refuse(
@@ -300,7 +311,10 @@ impl RiskEngine {
             let q = if i == o.sym as usize {
                 next
             } else {
-                book.ledger.qty(i as Sym) + (book.pending)(i as Sym)
+                {
+                    let (b, s) = (book.pending)(i as Sym);
+                    book.ledger.qty(i as Sym) + b - s
+                }
             };
             let v = q as f64 * if i == o.sym as usize { price } else { px(i) };
             gross += v.abs();

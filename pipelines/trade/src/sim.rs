@@ -190,6 +190,19 @@ impl SimBroker {
             .unwrap_or(0)
     }
 
+    /// Quantities still to fill on working orders of `sym`: (buys, sells), both ≥ 0.
+    pub fn pending_split(&self, sym: Sym) -> (i64, i64) {
+        let mut out = (0, 0);
+        for w in self.open.get(sym as usize).into_iter().flatten() {
+            let left = w.req.qty - w.filled;
+            match w.req.side {
+                Side::Buy => out.0 += left,
+                Side::Sell => out.1 += left,
+            }
+        }
+        out
+    }
+
     /// Signed quantity still to fill on working orders of `sym` placed by `tag`.
     pub fn pending_qty_of(&self, sym: Sym, tag: &str) -> i64 {
         self.open
