@@ -110,7 +110,8 @@ pub enum Command {
         subcommand,
         after_help = "Examples:
   elite run signals --timeframe 1m               # replay the bars table, checkpointing; re-run resumes
-  elite run signals --rate 500 --name live-1m     # paced replay at 500 bars/s"
+  elite run signals --rate 500 --name live-1m     # paced replay at 500 bars/s
+  elite run trader jobs/configs/goog_strategies.toml --paper   # paper trading; re-run resumes"
     )]
     Run(RunCommand),
     /// Backtest strategies, allocation, risk and execution from a TOML config over warehouse bars
@@ -228,6 +229,36 @@ pub struct SignalsShowArgs {
 pub enum RunCommand {
     /// The streaming signal runner over a replay of the bars table (resumes from its checkpoint)
     Signals(RunSignalsArgs),
+    /// The trade-runner against the paper broker, fed by a stream of the bars a backtest config
+    /// names (resumes from its checkpoint; never sends an order twice)
+    Trader(RunTraderArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunTraderArgs {
+    /// The strategy config (the same TOML as `elite backtest`)
+    pub file: PathBuf,
+    /// Trade against the paper broker (the default)
+    #[arg(long, conflicts_with = "live")]
+    pub paper: bool,
+    /// Trade against a live broker (refused: no broker connection in this build)
+    #[arg(long)]
+    pub live: bool,
+    /// Trader name (its checkpoint is <state-dir>/trader-<name>.json)
+    #[arg(long, default_value = "default")]
+    pub name: String,
+    /// Bars per commit and checkpoint
+    #[arg(long, default_value_t = 500)]
+    pub commit_every: usize,
+    /// Replay pace in bars per second [default: as fast as possible]
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Where checkpoints live [default: <home>/_state for a local warehouse]
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// Ignore any checkpoint and start from the first bar
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 #[derive(Debug, Args)]

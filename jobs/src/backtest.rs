@@ -146,12 +146,19 @@ fn day(s: &str, what: &str) -> Result<chrono::NaiveDate> {
         .map_err(|e| Error::Config(format!("backtest config: data.{what} {s:?}: {e}")))
 }
 
-/// Run a backtest and record it.
-pub async fn run_backtest(
+/// The bars a run reads, in `ts_recv` order, with the symbol names their indices refer to.
+pub struct Prepared {
+    pub bars: Vec<Bar>,
+    pub symbols: Vec<String>,
+    pub version: Option<u64>,
+}
+
+/// Read the config's bars at `version` (the config's, else the latest).
+pub async fn load_bars(
     wh: &Warehouse,
     cfg: &BacktestConfig,
-    clock: &dyn Clock,
-) -> Result<(BacktestReport, Finished)> {
+    version: Option<u64>,
+) -> Result<Prepared> {
     let tf = Timeframe::parse(&cfg.data.timeframe)?;
     let symbols = cfg
         .data
@@ -162,7 +169,7 @@ pub async fn run_backtest(
     let q = BarQuery {
         timeframe: Some(tf),
         symbols,
-        version: cfg.data.version,
+        version: version.or(cfg.data.version),
     };
     let (events, version) = read_bars(wh, &q).await?;
     let start = cfg
@@ -202,8 +209,15 @@ pub async fn run_backtest(
             cfg.data.timeframe, cfg.data.symbols, version, cfg.data.start, cfg.data.end
         )));
     }
-    let symbol_names: Vec<String> = names.keys().cloned().collect();
+    Ok(Prepared {
+        bars,
+        symbols: names.into_keys().collect(),
+        version,
+    })
+}
 
+/// The engine a config describes, over `symbols`.
+pub fn build_engine(cfg: &BacktestConfig, symbols: &[String]) -> Result<Engine> {
     let mut engine = Engine::new(
         EngineConfig {
             initial_cash: cfg.initial_cash,
@@ -213,7 +227,7 @@ pub async fn run_backtest(
             allocator: cfg.allocator.clone(),
             execution: cfg.execution.clone(),
         },
-        symbol_names.len(),
+        symbols.len(),
     );
     let mut seen = std::collections::HashSet::new();
     for s in &cfg.strategies {
@@ -225,10 +239,37 @@ pub async fn run_backtest(
         }
         let built = s
             .spec
-            .build(&s.name, &symbol_names)
+            .build(&s.name, symbols)
             .map_err(|e| Error::Config(e.to_string()))?;
         engine.add(built, s.weight);
     }
+    Ok(engine)
+}
+
+/// A run's id: a hash of the mode, the config, the bars version and the code version.
+pub fn run_id(cfg: &BacktestConfig, version: Option<u64>, mode: &str) -> Result<String> {
+    let config_json = serde_json::to_string(cfg).map_err(|e| Error::Internal(e.to_string()))?;
+    let mut h = Sha256::new();
+    if mode != "backtest" {
+        h.update(format!("{mode}|").as_bytes());
+    }
+    h.update(config_json.as_bytes());
+    h.update(format!("|bars@{version:?}|{}", code_version()).as_bytes());
+    Ok(hex::encode(&h.finalize()[..8]))
+}
+
+/// Run a backtest and record it.
+pub async fn run_backtest(
+    wh: &Warehouse,
+    cfg: &BacktestConfig,
+    clock: &dyn Clock,
+) -> Result<(BacktestReport, Finished)> {
+    let Prepared {
+        bars,
+        symbols: symbol_names,
+        version,
+    } = load_bars(wh, cfg, None).await?;
+    let mut engine = build_engine(cfg, &symbol_names)?;
     for b in &bars {
         engine
             .on_bar(b)
@@ -239,35 +280,52 @@ pub async fn run_backtest(
         .ledger
         .reconcile(Some(&engine.journal.fills))
         .map_err(|e| Error::Internal(e.to_string()))?;
-    let sheet = tear_sheet(
-        &engine.journal.equity,
-        &engine.journal.fills,
-        cfg.initial_cash,
-        cfg.periods_per_year,
-    );
-    let trips = round_trips(&engine.journal.fills);
-
-    let config_json = serde_json::to_string(cfg).map_err(|e| Error::Internal(e.to_string()))?;
-    let code = code_version();
-    let mut h = Sha256::new();
-    h.update(config_json.as_bytes());
-    h.update(format!("|bars@{version:?}|{code}").as_bytes());
-    let run_id = hex::encode(&h.finalize()[..8]);
-
-    let rows_added = write_run(
+    let run_id = run_id(cfg, version, "backtest")?;
+    let mut written = Written::default();
+    let mut rows_added = write_journal(wh, &run_id, &engine, &symbol_names, &mut written).await?;
+    let (report, trips) = finish_run(
         wh,
-        &run_id,
         cfg,
-        &config_json,
+        &run_id,
+        "backtest",
         version,
-        &sheet,
         &engine,
         &symbol_names,
-        &trips,
+        bars.len(),
         clock,
     )
     .await?;
+    rows_added += report.rows_added;
+    Ok((
+        BacktestReport {
+            rows_added,
+            ..report
+        },
+        Finished {
+            engine,
+            symbols: symbol_names,
+            trips,
+        },
+    ))
+}
+
+/// The tear sheet, per-strategy summaries, round trips (`trades`) and the `runs` row of a
+/// finished run.
+#[allow(clippy::too_many_arguments)]
+pub async fn finish_run(
+    wh: &Warehouse,
+    cfg: &BacktestConfig,
+    run_id: &str,
+    mode: &str,
+    version: Option<u64>,
+    engine: &Engine,
+    names: &[String],
+    bars: usize,
+    clock: &dyn Clock,
+) -> Result<(BacktestReport, Vec<RoundTrip>)> {
     let j = &engine.journal;
+    let sheet = tear_sheet(&j.equity, &j.fills, cfg.initial_cash, cfg.periods_per_year);
+    let trips = round_trips(&j.fills);
     let total: f64 = engine.subs.iter().map(|s| s.equity_now()).sum();
     let strategies = engine
         .strategy_names()
@@ -298,12 +356,72 @@ pub async fn run_backtest(
             }
         })
         .collect();
-    let report = BacktestReport {
+    let sym = |i: u32| names.get(i as usize).cloned().unwrap_or_default();
+    let meta = || CommitMeta::new(mode.to_string()).with("run_id", run_id.to_string());
+    let mut added = 0;
+
+    #[derive(Serialize)]
+    struct T {
+        run_id: String,
+        seq: i64,
+        strategy: String,
+        symbol: String,
+        direction: i8,
+        max_qty: i64,
+        pnl: Money,
+        charges: Money,
+        ts_event: i64,
+        ts_recv: i64,
+    }
+    let rows: Vec<T> = trips
+        .iter()
+        .enumerate()
+        .map(|(i, t)| T {
+            run_id: run_id.into(),
+            seq: i as i64,
+            strategy: t.strategy.clone(),
+            symbol: sym(t.sym),
+            direction: t.direction,
+            max_qty: t.max_qty,
+            pnl: t.pnl,
+            charges: t.charges,
+            ts_event: t.open_ts.as_micros(),
+            ts_recv: t.close_ts.as_micros(),
+        })
+        .collect();
+    added += insert(wh, &tables::TRADES, &rows, meta()).await?;
+
+    #[derive(Serialize)]
+    struct Run<'a> {
+        run_id: &'a str,
+        name: &'a str,
+        mode: &'a str,
+        config: &'a str,
+        bars_version: Option<u64>,
+        code_version: String,
+        tear_sheet: String,
+        ts_event: i64,
+        ts_recv: i64,
+    }
+    let config_json = serde_json::to_string(cfg).map_err(|e| Error::Internal(e.to_string()))?;
+    let row = Run {
         run_id,
+        name: &cfg.name,
+        mode,
+        config: &config_json,
+        bars_version: version,
+        code_version: code_version(),
+        tear_sheet: serde_json::to_string(&sheet).map_err(|e| Error::Internal(e.to_string()))?,
+        ts_event: j.equity.last().map_or(0, |p| p.ts.as_micros()),
+        ts_recv: clock.now().as_micros(),
+    };
+    added += insert(wh, &tables::RUNS, &[row], meta()).await?;
+    let report = BacktestReport {
+        run_id: run_id.to_string(),
         name: cfg.name.clone(),
         bars_version: version,
-        symbols: symbol_names.len(),
-        bars: bars.len(),
+        symbols: names.len(),
+        bars,
         orders: j.submitted.len(),
         fills: j.fills.len(),
         refusals: j
@@ -313,16 +431,9 @@ pub async fn run_backtest(
             .count(),
         tear_sheet: sheet,
         strategies,
-        rows_added,
+        rows_added: added,
     };
-    Ok((
-        report,
-        Finished {
-            engine,
-            symbols: symbol_names,
-            trips,
-        },
-    ))
+    Ok((report, trips))
 }
 
 /// `elite <version>` plus the commit when the build knew it.
@@ -346,26 +457,31 @@ fn to_batch<T: Serialize>(spec: &TableSpec, rows: &[T]) -> Result<arrow::array::
         .unwrap_or_else(|| arrow::array::RecordBatch::new_empty(schema)))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn write_run(
+/// How much of an engine's journal has been written to the warehouse.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Written {
+    pub equity: usize,
+    pub fills: usize,
+    pub orders: usize,
+    pub risk: usize,
+}
+
+/// Write the journal entries after `w` (equity points, fills, order log, risk events) and
+/// advance `w`. Rows are keyed by (run_id, index), so writing the same entries again adds
+/// nothing.
+pub async fn write_journal(
     wh: &Warehouse,
     run_id: &str,
-    cfg: &BacktestConfig,
-    config_json: &str,
-    version: Option<u64>,
-    sheet: &TearSheet,
     engine: &Engine,
     names: &[String],
-    trips: &[RoundTrip],
-    clock: &dyn Clock,
+    w: &mut Written,
 ) -> Result<usize> {
     let j = &engine.journal;
     let sym = |i: u32| names.get(i as usize).cloned().unwrap_or_default();
     let us = |t: elite_warehouse::Timestamp| t.as_micros();
     let mut added = 0;
-    let meta = || CommitMeta::new("backtest").with("run_id", run_id.to_string());
+    let meta = || CommitMeta::new("trade-runner").with("run_id", run_id.to_string());
 
-    // Results first, the `runs` row last: a run is listed only once all its rows landed.
     #[derive(Serialize)]
     struct Eq {
         run_id: String,
@@ -377,8 +493,7 @@ async fn write_run(
         net: f64,
         fees: Money,
     }
-    let rows: Vec<Eq> = j
-        .equity
+    let rows: Vec<Eq> = j.equity[w.equity..]
         .iter()
         .map(|p| Eq {
             run_id: run_id.into(),
@@ -415,13 +530,12 @@ async fn write_run(
         ts_event: i64,
         ts_recv: i64,
     }
-    let rows: Vec<F> = j
-        .fills
+    let rows: Vec<F> = j.fills[w.fills..]
         .iter()
         .enumerate()
         .map(|(i, f)| F {
             run_id: run_id.into(),
-            seq: i as i64,
+            seq: (w.fills + i) as i64,
             order_id: f.order_id.clone(),
             strategy: f.tag.clone(),
             symbol: sym(f.sym),
@@ -455,68 +569,22 @@ async fn write_run(
         ts_event: i64,
         ts_recv: i64,
     }
-    let mut rows: Vec<O> = j
-        .submitted
-        .iter()
-        .map(|(t, o)| O {
-            run_id: run_id.into(),
-            seq: 0,
-            order_id: o.id.clone(),
-            symbol: sym(o.sym),
-            status: "sent".into(),
-            filled: 0,
-            detail: serde_json::to_string(o).unwrap_or_default(),
-            ts_event: us(*t),
-            ts_recv: us(*t),
-        })
-        .collect();
-    rows.extend(j.order_events.iter().map(|e| O {
-        run_id: run_id.into(),
-        seq: 0,
-        order_id: e.id.clone(),
-        symbol: sym(e.sym),
-        status: e.status.as_str().into(),
-        filled: e.filled,
-        detail: e.reason.clone(),
-        ts_event: us(e.ts),
-        ts_recv: us(e.ts),
-    }));
-    rows.sort_by_key(|r| r.ts_event);
-    for (i, r) in rows.iter_mut().enumerate() {
-        r.seq = i as i64;
-    }
-    added += insert(wh, &tables::ORDERS, &rows, meta()).await?;
-
-    #[derive(Serialize)]
-    struct T {
-        run_id: String,
-        seq: i64,
-        strategy: String,
-        symbol: String,
-        direction: i8,
-        max_qty: i64,
-        pnl: Money,
-        charges: Money,
-        ts_event: i64,
-        ts_recv: i64,
-    }
-    let rows: Vec<T> = trips
+    let rows: Vec<O> = j.order_log[w.orders..]
         .iter()
         .enumerate()
-        .map(|(i, t)| T {
+        .map(|(i, e)| O {
             run_id: run_id.into(),
-            seq: i as i64,
-            strategy: t.strategy.clone(),
-            symbol: sym(t.sym),
-            direction: t.direction,
-            max_qty: t.max_qty,
-            pnl: t.pnl,
-            charges: t.charges,
-            ts_event: us(t.open_ts),
-            ts_recv: us(t.close_ts),
+            seq: (w.orders + i) as i64,
+            order_id: e.order_id.clone(),
+            symbol: sym(e.sym),
+            status: e.status.clone(),
+            filled: e.filled,
+            detail: e.detail.clone(),
+            ts_event: us(e.ts),
+            ts_recv: us(e.ts),
         })
         .collect();
-    added += insert(wh, &tables::TRADES, &rows, meta()).await?;
+    added += insert(wh, &tables::ORDERS, &rows, meta()).await?;
 
     #[derive(Serialize)]
     struct R {
@@ -530,13 +598,12 @@ async fn write_run(
         ts_event: i64,
         ts_recv: i64,
     }
-    let rows: Vec<R> = j
-        .risk
+    let rows: Vec<R> = j.risk[w.risk..]
         .iter()
         .enumerate()
         .map(|(i, r)| R {
             run_id: run_id.into(),
-            seq: i as i64,
+            seq: (w.risk + i) as i64,
             order_id: r.order_id.clone(),
             symbol: r.sym.map(sym),
             decision: r.decision,
@@ -547,32 +614,12 @@ async fn write_run(
         })
         .collect();
     added += insert(wh, &tables::RISK_EVENTS, &rows, meta()).await?;
-
-    #[derive(Serialize)]
-    struct Run<'a> {
-        run_id: &'a str,
-        name: &'a str,
-        mode: &'a str,
-        config: &'a str,
-        bars_version: Option<u64>,
-        code_version: String,
-        tear_sheet: String,
-        ts_event: i64,
-        ts_recv: i64,
-    }
-    let last = j.equity.last().map_or(0, |p| us(p.ts));
-    let row = Run {
-        run_id,
-        name: &cfg.name,
-        mode: "backtest",
-        config: config_json,
-        bars_version: version,
-        code_version: code_version(),
-        tear_sheet: serde_json::to_string(sheet).map_err(|e| Error::Internal(e.to_string()))?,
-        ts_event: last,
-        ts_recv: clock.now().as_micros(),
+    *w = Written {
+        equity: j.equity.len(),
+        fills: j.fills.len(),
+        orders: j.order_log.len(),
+        risk: j.risk.len(),
     };
-    added += insert(wh, &tables::RUNS, &[row], meta()).await?;
     Ok(added)
 }
 

@@ -34,6 +34,7 @@ pub mod ingest;
 pub mod progress;
 pub mod resample;
 pub mod signals;
+pub mod trader;
 pub mod transport;
 
 pub use error::{Error, Result};

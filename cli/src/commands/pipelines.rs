@@ -155,6 +155,51 @@ pub async fn signals(cmd: SignalsCommand, settings: &Settings, printer: &Printer
 
 pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Result<()> {
     match cmd {
+        RunCommand::Trader(a) => {
+            if a.live {
+                user_bail!(
+                    "live trading needs a broker connection, and this build has none yet (the Upstox order \
+                     API is not wired in); run with --paper (the default)"
+                );
+            }
+            let wh = settings.warehouse()?;
+            let state_dir = state_dir(&wh, &a.state_dir)?;
+            if a.commit_every == 0 {
+                user_bail!("--commit-every must be at least 1");
+            }
+            let text = std::fs::read_to_string(&a.file)
+                .with_context(|| format!("reading {}", a.file.display()))?;
+            let cfg = elite_jobs::backtest::BacktestConfig::from_toml(&text)
+                .map_err(|e| super::UserError(format!("{}: {e}", a.file.display())))?;
+            let opts = elite_jobs::trader::TraderOptions {
+                name: a.name.clone(),
+                state_dir,
+                commit_every: a.commit_every,
+                rate: a.rate,
+                fresh: a.fresh,
+            };
+            let report = match elite_jobs::trader::run_trader(
+                &wh,
+                &cfg,
+                &opts,
+                &elite_warehouse::SystemClock,
+            )
+            .await
+            {
+                Ok(r) => r,
+                Err(elite_jobs::Error::Config(m)) => return Err(super::UserError(m).into()),
+                Err(e) => return Err(anyhow::Error::new(e).context(format!("trader {}", a.name))),
+            };
+            printer.note(format!(
+                "paper trader {} (run {}): resumed at bar {}, {} bars, {} commits, {} orders sent, {} fills",
+                a.name, report.run_id, report.resumed_from, report.bars_processed, report.commits,
+                report.orders_sent, report.fills
+            ));
+            if let Some(s) = &report.summary {
+                printer.records(&s.strategies)?;
+            }
+            Ok(())
+        }
         RunCommand::Signals(a) => {
             let wh = settings.warehouse()?;
             let state_dir: PathBuf = match (&a.state_dir, wh.root().scheme()) {
@@ -192,6 +237,25 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
             printer.records(&[report])
         }
     }
+}
+
+/// Where a runner keeps its checkpoints: `--state-dir`, else `<home>/_state` for a local warehouse.
+fn state_dir(wh: &elite_store::Warehouse, given: &Option<PathBuf>) -> Result<PathBuf> {
+    Ok(match (given, wh.root().scheme()) {
+        (Some(d), _) => d.clone(),
+        (None, "file") => wh
+            .root()
+            .to_file_path()
+            .map(|p| p.join("_state"))
+            .map_err(|_| {
+                super::UserError(
+                    "cannot turn the warehouse URL into a path; pass --state-dir".into(),
+                )
+            })?,
+        (None, scheme) => user_bail!(
+            "the warehouse is on {scheme}://; pass --state-dir for the runner's checkpoints"
+        ),
+    })
 }
 
 pub async fn bars(cmd: BarsCommand, settings: &Settings, printer: &Printer) -> Result<()> {

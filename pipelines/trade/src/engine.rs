@@ -275,6 +275,53 @@ pub struct Journal {
     pub allocations: Vec<(Timestamp, Vec<f64>)>,
     /// Parent orders worked by an execution algorithm (children are `<parent id>-c<k>`).
     pub parents: Vec<ParentRecord>,
+    /// Every order event in the order it happened: sends and status changes. Its index is a
+    /// stable sequence number (the `orders` table's key), the same in a backtest and in a
+    /// resumed paper run.
+    pub order_log: Vec<OrderLog>,
+    #[serde(default)]
+    logged: (usize, usize),
+}
+
+/// One line of the order log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderLog {
+    pub ts: Timestamp,
+    pub order_id: String,
+    pub sym: Sym,
+    /// `sent`, or the broker's status.
+    pub status: String,
+    pub filled: i64,
+    /// The request as JSON for `sent`; the reason for a status change.
+    pub detail: String,
+}
+
+impl Journal {
+    /// Append the order events and sends since the last call to `order_log`.
+    fn sync_order_log(&mut self) {
+        let (e0, s0) = self.logged;
+        for e in &self.order_events[e0..] {
+            self.order_log.push(OrderLog {
+                ts: e.ts,
+                order_id: e.id.clone(),
+                sym: e.sym,
+                status: e.status.as_str().into(),
+                filled: e.filled,
+                detail: e.reason.clone(),
+            });
+        }
+        for (t, o) in &self.submitted[s0..] {
+            self.order_log.push(OrderLog {
+                ts: *t,
+                order_id: o.id.clone(),
+                sym: o.sym,
+                status: "sent".into(),
+                filled: 0,
+                detail: serde_json::to_string(o).unwrap_or_default(),
+            });
+        }
+        self.logged = (self.order_events.len(), self.submitted.len());
+    }
 }
 
 impl Journal {
@@ -495,10 +542,17 @@ impl Engine {
         } else if !self.risk.halted() {
             self.allocate_now(ts);
         }
+        self.journal.sync_order_log();
     }
 
     /// Feed one bar.
     pub fn on_bar(&mut self, bar: &Bar) -> Result<(), EngineError> {
+        let r = self.on_bar_inner(bar);
+        self.journal.sync_order_log();
+        r
+    }
+
+    fn on_bar_inner(&mut self, bar: &Bar) -> Result<(), EngineError> {
         match self.current {
             Some(t) if bar.ts_recv < t => {
                 return Err(EngineError::OutOfOrder {
