@@ -226,6 +226,7 @@ pub fn build_engine(cfg: &BacktestConfig, symbols: &[String]) -> Result<Engine> 
             risk: cfg.risk.clone(),
             allocator: cfg.allocator.clone(),
             execution: cfg.execution.clone(),
+            periods_per_year: cfg.periods_per_year,
         },
         symbols.len(),
     );

@@ -133,6 +133,7 @@ pub fn run(args: BenchBacktestArgs, _settings: &Settings, printer: &Printer) -> 
         risk: RiskLimits::default(),
         allocator: None,
         execution: Default::default(),
+        periods_per_year: None,
     };
     let mut best = f64::INFINITY;
     let mut engine = None;

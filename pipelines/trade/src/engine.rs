@@ -37,6 +37,8 @@ pub struct Ctx<'a> {
     pub capital: f64,
     broker: &'a SimBroker,
     parents: &'a [Parent],
+    vol: &'a [Option<(f64, f64, usize)>],
+    periods_per_year: f64,
     requests: &'a mut Vec<OrderRequest>,
     seq: &'a mut u64,
     tag: &'a str,
@@ -84,6 +86,13 @@ impl Ctx<'_> {
         }
     }
 
+    /// Annualized volatility of `sym` (EWMA, λ = 0.94, of log returns bar to bar, × √periods per
+    /// year); `None` before 20 returns.
+    pub fn volatility(&self, sym: Sym) -> Option<f64> {
+        let (_, var, n) = self.vol.get(sym as usize).copied().flatten()?;
+        (n >= 20).then(|| (var * self.periods_per_year).sqrt())
+    }
+
     /// Trade toward holding `frac` of this strategy's capital in `sym` (at the last price).
     pub fn target_percent(&mut self, sym: Sym, frac: f64) {
         let p = self.prices.get(sym as usize).copied().unwrap_or(f64::NAN);
@@ -108,6 +117,9 @@ pub struct EngineConfig {
     pub allocator: Option<AllocatorConfig>,
     #[serde(default)]
     pub execution: Execution,
+    /// For annualizing volatility (vol-target sizing): 252 when absent.
+    #[serde(default)]
+    pub periods_per_year: Option<f64>,
 }
 
 /// How approved market orders reach the broker.
@@ -395,6 +407,9 @@ pub struct Engine {
     execution: Execution,
     parents: Vec<Parent>,
     instants: usize,
+    /// Per symbol: last close, EWMA variance of log returns, returns seen.
+    vol: Vec<Option<(f64, f64, usize)>>,
+    periods_per_year: f64,
     /// Σ qty × last price, kept incrementally (re-summed exactly at each instant's close).
     mv: f64,
     seq: u64,
@@ -422,6 +437,8 @@ impl Engine {
             execution: cfg.execution,
             parents: vec![],
             instants: 0,
+            vol: vec![None; n_symbols],
+            periods_per_year: cfg.periods_per_year.unwrap_or(252.0),
             mv: 0.0,
             seq: 0,
             current: None,
@@ -540,6 +557,21 @@ impl Engine {
                 }
             }
         } else if !self.risk.halted() {
+            if let Some(ev) = self.risk.on_volatility(equity, ts) {
+                let cut = ev.decision == crate::risk::Decision::Derisk;
+                self.journal.risk.push(ev);
+                if cut {
+                    let fraction = self.risk.limits.vol_spike.map_or(0.0, |v| v.cut);
+                    for (sub, name) in self.subs.iter().zip(&self.names) {
+                        for a in self.risk.reduce(&sub.ledger, fraction, ts, name) {
+                            let sym = a.order().sym;
+                            self.journal.submitted.push((ts, a.order().clone()));
+                            let last = Money::from_f64(px[sym as usize]).unwrap_or_default();
+                            self.broker.submit(a, ts, last);
+                        }
+                    }
+                }
+            }
             self.allocate_now(ts);
         }
         self.journal.sync_order_log();
@@ -598,6 +630,25 @@ impl Engine {
             sub.mv += sub.ledger.qty(bar.sym) as f64 * bar.close;
         }
 
+        if self.vol.len() <= i {
+            self.vol.resize(i + 1, None);
+        }
+        self.vol[i] = match self.vol[i] {
+            None => Some((bar.close, 0.0, 0)),
+            Some((prev, var, n)) if prev > 0.0 && bar.close > 0.0 => {
+                let r = (bar.close / prev).ln();
+                Some((
+                    bar.close,
+                    if n == 0 {
+                        r * r
+                    } else {
+                        0.94 * var + 0.06 * r * r
+                    },
+                    n + 1,
+                ))
+            }
+            Some((_, var, n)) => Some((bar.close, var, n)),
+        };
         self.send_children(bar, false);
 
         let equity = self.equity();
@@ -609,6 +660,8 @@ impl Engine {
                 capital: sub.equity_now(),
                 broker: &self.broker,
                 parents: &self.parents,
+                vol: &self.vol,
+                periods_per_year: self.periods_per_year,
                 requests: &mut self.requests,
                 seq: &mut self.seq,
                 tag,

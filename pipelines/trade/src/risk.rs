@@ -66,6 +66,17 @@ pub struct RiskLimits {
     pub allow_short: bool,
     /// Kill switch: peak-to-trough equity loss that flattens and halts.
     pub max_drawdown: Option<f64>,
+    /// Automatic de-risking when volatility spikes.
+    pub vol_spike: Option<VolSpike>,
+}
+
+/// De-risk when the account's short-term volatility (EWMA of instant returns, half-life 5) runs
+/// above `ratio` × its long-term volatility (half-life 60, after 60 instants): cut every position
+/// by `cut` (a fraction) and refuse orders that add exposure until the ratio is back below 1.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VolSpike {
+    pub ratio: f64,
+    pub cut: f64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +85,10 @@ pub enum Decision {
     Approved,
     Refused,
     KillSwitch,
+    /// Volatility spike: positions cut, new exposure refused.
+    Derisk,
+    /// Volatility back to normal: new exposure allowed again.
+    Normal,
 }
 
 /// One risk decision.
@@ -110,6 +125,8 @@ pub struct RiskEngine {
     halted: bool,
     peak: f64,
     recent: VecDeque<Timestamp>,
+    /// Volatility state: last equity, fast and slow EWMA variances, instants seen, de-risked.
+    vol: (f64, f64, f64, usize, bool),
 }
 
 impl RiskEngine {
@@ -176,6 +193,22 @@ impl RiskEngine {
                 "quantity",
                 format!("quantity {} is not positive", o.qty),
             ));
+        }
+        if self.vol.4 {
+            let pos = book.ledger.qty(o.sym);
+            let (buys, sells) = (book.pending)(o.sym);
+            let adds = match o.side {
+                Side::Buy => pos + buys + o.qty > 0,
+                Side::Sell => pos - sells - o.qty < 0,
+            };
+            if adds {
+                return Err(Self::refuse(
+                    now,
+                    o,
+                    "vol_spike",
+                    "de-risked: volatility spike".into(),
+                ));
+            }
         }
         if let Some(a) = &self.allowed
             && !a.get(o.sym as usize).copied().unwrap_or(false)
@@ -372,6 +405,83 @@ impl RiskEngine {
             }
             _ => None,
         }
+    }
+
+    /// Track the account's volatility at each instant's close; returns the event when the state
+    /// changes (`Derisk`: the caller cuts positions with [`RiskEngine::reduce`]).
+    pub fn on_volatility(&mut self, equity: f64, now: Timestamp) -> Option<RiskEvent> {
+        let spike = self.limits.vol_spike?;
+        let (last, fast, slow, n, on) = self.vol;
+        self.vol.0 = equity;
+        if last <= 0.0 {
+            return None;
+        }
+        let r = equity / last - 1.0;
+        let (lf, ls) = (0.5f64.powf(1.0 / 5.0), 0.5f64.powf(1.0 / 60.0));
+        let fast = lf * fast + (1.0 - lf) * r * r;
+        let slow = ls * slow + (1.0 - ls) * r * r;
+        self.vol = (equity, fast, slow, n + 1, on);
+        if n + 1 < 60 || slow <= 0.0 {
+            return None;
+        }
+        let ratio = (fast / slow).sqrt();
+        let (decision, check) = if !on && ratio > spike.ratio {
+            self.vol.4 = true;
+            (Decision::Derisk, "vol_spike")
+        } else if on && ratio < 1.0 {
+            self.vol.4 = false;
+            (Decision::Normal, "vol_normal")
+        } else {
+            return None;
+        };
+        Some(RiskEvent {
+            ts: now,
+            order_id: String::new(),
+            sym: None,
+            decision,
+            check: check.into(),
+            detail: format!(
+                "short/long volatility {ratio:.3} (threshold {})",
+                spike.ratio
+            ),
+        })
+    }
+
+    /// Whether new exposure is refused because of a volatility spike.
+    pub fn derisked(&self) -> bool {
+        self.vol.4
+    }
+
+    /// Market orders cutting every position of `ledger` by `fraction` (approved: they only
+    /// remove risk), tagged `tag`.
+    pub fn reduce(
+        &self,
+        ledger: &Ledger,
+        fraction: f64,
+        now: Timestamp,
+        tag: &str,
+    ) -> Vec<Approved> {
+        ledger
+            .positions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                let q = (p.qty.abs() as f64 * fraction.clamp(0.0, 1.0)).trunc() as i64;
+                (q > 0).then(|| {
+                    let side = if p.qty > 0 { Side::Sell } else { Side::Buy };
+                    let mut o = OrderRequest::new(
+                        format!("derisk-{tag}-{}-{i}", now.as_nanos()),
+                        i as Sym,
+                        side,
+                        q,
+                        OrderKind::Market,
+                    );
+                    o.tif = Tif::Gtc;
+                    o.tag = tag.into();
+                    Approved(o)
+                })
+            })
+            .collect()
     }
 
     /// Trip the kill switch: from now on every order is refused. The caller cancels working

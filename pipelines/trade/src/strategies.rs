@@ -18,6 +18,9 @@ pub enum Sizing {
     Shares(i64),
     /// A share of the strategy's capital per position.
     Percent(f64),
+    /// Volatility targeting: a share of capital of `vol` / the symbol's annualized volatility
+    /// (EWMA), at most `max` (no trade before 20 returns).
+    VolTarget { vol: f64, max: f64 },
 }
 
 impl Default for Sizing {
@@ -35,6 +38,13 @@ impl Sizing {
                     ctx.target_qty(sym, 0)
                 } else {
                     ctx.target_percent(sym, f * dir as f64)
+                }
+            }
+            Sizing::VolTarget { vol, max } => {
+                if dir == 0 {
+                    ctx.target_qty(sym, 0)
+                } else if let Some(s) = ctx.volatility(sym).filter(|s| *s > 0.0) {
+                    ctx.target_percent(sym, (vol / s).min(max) * dir as f64)
                 }
             }
         }

@@ -101,6 +101,7 @@ fn engine() -> Engine {
         risk: limits(),
         allocator: None,
         execution: Default::default(),
+        periods_per_year: None,
     };
     Engine::new(cfg, N)
 }
@@ -181,6 +182,7 @@ fn drawdown_trips_the_kill_switch_and_flattens() {
         },
         allocator: None,
         execution: Default::default(),
+        periods_per_year: None,
     };
     struct AllIn;
     impl Strategy for AllIn {

@@ -1,0 +1,157 @@
+//! Dynamic risk: volatility-targeted sizing and automatic de-risking on a volatility spike.
+
+use elite_trade::Money;
+use elite_trade::costs::CostModel;
+use elite_trade::engine::{Ctx, Engine, EngineConfig, Strategy};
+use elite_trade::risk::{Decision, RiskLimits, VolSpike};
+use elite_trade::sim::{Bar, FillConfig};
+use elite_trade::strategies::{Sizing, StrategySpec};
+use elite_warehouse::Timestamp;
+
+/// Closes alternating ×(1 ± m) around 100, m per segment.
+fn bars(segments: &[(usize, f64)]) -> Vec<Bar> {
+    let mut out = vec![];
+    let mut t = 0i64;
+    for &(n, m) in segments {
+        for k in 0..n {
+            let c = if k % 2 == 0 { 100.0 * (1.0 + m) } else { 100.0 };
+            out.push(Bar {
+                sym: 0,
+                ts_event: Timestamp::from_nanos(t * 100),
+                ts_recv: Timestamp::from_nanos(t * 100 + 99),
+                open: c,
+                high: c,
+                low: c,
+                close: c,
+                volume: 0.0,
+            });
+            t += 1;
+        }
+    }
+    out
+}
+
+fn engine(risk: RiskLimits) -> Engine {
+    Engine::new(
+        EngineConfig {
+            initial_cash: Money::units(1_000_000),
+            fills: FillConfig::default(),
+            costs: CostModel::Zero,
+            risk,
+            allocator: None,
+            execution: Default::default(),
+            periods_per_year: Some(252.0),
+        },
+        1,
+    )
+}
+
+struct Hold(Sizing);
+impl Strategy for Hold {
+    fn name(&self) -> &str {
+        "hold"
+    }
+    fn on_bar(&mut self, b: &Bar, ctx: &mut Ctx<'_>) {
+        // Re-target every bar (so sizing follows volatility).
+        match self.0 {
+            Sizing::VolTarget { vol, max } => {
+                if let Some(s) = ctx.volatility(b.sym) {
+                    ctx.target_percent(b.sym, (vol / s).min(max));
+                }
+            }
+            Sizing::Percent(f) => ctx.target_percent(b.sym, f),
+            Sizing::Shares(n) => ctx.target_qty(b.sym, n),
+        }
+    }
+}
+
+#[test]
+fn vol_target_sizes_by_realized_volatility() {
+    // Log returns alternate ±ln(1.01): the EWMA variance tends to ln(1.01)² → annualized
+    // volatility ln(1.01)·√252 = 15.80%; a 10% target holds 63.3% of capital.
+    let mut e = engine(RiskLimits::default());
+    let spec = StrategySpec::SmaCross {
+        fast: 2,
+        slow: 3,
+        short: false,
+        size: Sizing::VolTarget {
+            vol: 0.10,
+            max: 1.0,
+        },
+    };
+    spec.build("check", &[]).unwrap(); // the spec form builds
+    e.add(
+        Box::new(Hold(Sizing::VolTarget {
+            vol: 0.10,
+            max: 1.0,
+        })),
+        1.0,
+    );
+    for b in bars(&[(400, 0.01)]) {
+        e.on_bar(&b).unwrap();
+    }
+    e.finish();
+    let expect = 0.10 / (1.01f64.ln() * 252f64.sqrt());
+    let value = e.ledger.qty(0) as f64 * 100.0;
+    let eq = e.equity();
+    assert!(
+        (value / eq - expect).abs() < 0.01,
+        "{} vs {expect}",
+        value / eq
+    );
+}
+
+#[test]
+fn a_volatility_spike_cuts_positions_and_blocks_new_exposure_until_calm() {
+    let mut e = engine(RiskLimits {
+        vol_spike: Some(VolSpike {
+            ratio: 2.0,
+            cut: 0.5,
+        }),
+        ..Default::default()
+    });
+    e.add(Box::new(Hold(Sizing::Percent(0.8))), 1.0);
+    let all = bars(&[(200, 0.002), (40, 0.03), (400, 0.002)]);
+    let mut derisk_at = None;
+    let (mut qty_before, mut prev) = (0, 0);
+    for (i, b) in all.iter().enumerate() {
+        e.on_bar(b).unwrap();
+        if derisk_at.is_none() && e.risk.derisked() {
+            // Detected at the close of the previous instant, on the position held then.
+            derisk_at = Some(i);
+            qty_before = prev;
+        }
+        prev = e.ledger.qty(0);
+    }
+    e.finish();
+    let at = derisk_at.expect("the spike was detected");
+    assert!((200..215).contains(&at), "detected at bar {at}");
+    let ev: Vec<_> = e
+        .journal
+        .risk
+        .iter()
+        .filter(|r| matches!(r.decision, Decision::Derisk | Decision::Normal))
+        .collect();
+    assert_eq!(ev[0].decision, Decision::Derisk);
+    assert_eq!(
+        ev.last().unwrap().decision,
+        Decision::Normal,
+        "calm returns re-enable trading"
+    );
+    // The cut: a derisk order for half the position filled at the next bar.
+    let cut = e
+        .journal
+        .fills
+        .iter()
+        .find(|f| f.order_id.starts_with("derisk-"))
+        .expect("cut order filled");
+    assert_eq!(cut.qty, qty_before / 2);
+    // While de-risked, adding exposure was refused with its reason.
+    assert!(
+        e.journal
+            .risk
+            .iter()
+            .any(|r| r.check == "vol_spike" && r.decision == Decision::Refused)
+    );
+    e.ledger.reconcile(Some(&e.journal.fills)).unwrap();
+}
