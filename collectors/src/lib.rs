@@ -33,6 +33,7 @@ mod error;
 pub mod http;
 pub mod timeparse;
 pub mod upstox;
+pub mod upstox_orders;
 pub mod yahoo;
 
 pub use error::{Error, Result};

@@ -59,14 +59,14 @@ struct CandleData {
 }
 
 #[derive(Debug, Deserialize)]
-struct ApiErrorItem {
+pub(crate) struct ApiErrorItem {
     #[serde(rename = "errorCode")]
     error_code_camel: Option<String>,
     error_code: Option<String>,
     message: Option<String>,
 }
 
-fn api_error(status: Option<u16>, errors: &[ApiErrorItem]) -> Error {
+pub(crate) fn api_error(status: Option<u16>, errors: &[ApiErrorItem]) -> Error {
     let message = errors
         .iter()
         .map(|e| {

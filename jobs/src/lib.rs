@@ -27,6 +27,7 @@
 
 pub mod backtest;
 pub mod bars;
+pub mod brokers;
 pub mod calendar;
 mod error;
 pub mod features;

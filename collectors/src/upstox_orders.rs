@@ -1,0 +1,276 @@
+//! The Upstox order API (v2): place, modify, cancel, and the order book for reconciliation.
+//!
+//! Request and response shapes are the SDK's (`upstox-python-sdk` 2.30.0 models, listed in
+//! `fixtures/upstox/rest/SHAPES.md`). Placing an order is **never blindly retried**: a timeout or
+//! a 5xx after the request left may mean the order exists. Every order carries our client order id
+//! in Upstox's `tag`; after an uncertain outcome the client reads the order book and returns the
+//! order with that tag if there is one, and only sends again when there is none. So one client
+//! order id becomes at most one Upstox order.
+
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use serde::{Deserialize, Serialize};
+
+use crate::upstox::{ApiErrorItem, api_error};
+use crate::{Error, Result};
+
+/// `PlaceOrderRequest` (v2), as the SDK sends it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlaceOrder {
+    pub quantity: i64,
+    /// `D` delivery, `I` intraday.
+    pub product: String,
+    /// `DAY` or `IOC`.
+    pub validity: String,
+    pub price: f64,
+    /// Our client order id (the idempotency key).
+    pub tag: String,
+    pub instrument_token: String,
+    /// `MARKET`, `LIMIT`, `SL` (stop-limit) or `SL-M` (stop-market).
+    pub order_type: String,
+    /// `BUY` or `SELL`.
+    pub transaction_type: String,
+    pub disclosed_quantity: i64,
+    pub trigger_price: f64,
+    pub is_amo: bool,
+}
+
+/// `ModifyOrderRequest` (v2).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModifyOrder {
+    pub order_id: String,
+    pub quantity: i64,
+    pub validity: String,
+    pub price: f64,
+    pub order_type: String,
+    pub disclosed_quantity: i64,
+    pub trigger_price: f64,
+}
+
+/// An order as the order book (`OrderData`) reports it (the fields reconciliation needs).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct OrderStatus {
+    pub order_id: String,
+    #[serde(default)]
+    pub tag: Option<String>,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub quantity: i64,
+    #[serde(default)]
+    pub filled_quantity: i64,
+    #[serde(default)]
+    pub average_price: f64,
+    #[serde(default)]
+    pub instrument_token: String,
+    #[serde(default)]
+    pub transaction_type: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Envelope<T> {
+    data: Option<T>,
+    #[serde(default)]
+    errors: Vec<ApiErrorItem>,
+}
+
+#[derive(Debug, Deserialize)]
+struct OrderIdData {
+    order_id: String,
+}
+
+/// What `place` did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Placed {
+    /// Sent and accepted: Upstox's order id.
+    New(String),
+    /// The order with this tag already existed (found after an uncertain outcome): not re-sent.
+    Existing(String),
+}
+
+impl Placed {
+    pub fn order_id(&self) -> &str {
+        match self {
+            Placed::New(id) | Placed::Existing(id) => id,
+        }
+    }
+}
+
+pub struct UpstoxOrders {
+    base: reqwest::Url,
+    http: reqwest::Client,
+    token: String,
+}
+
+enum Outcome {
+    /// The server answered: status and body.
+    Answer(u16, bytes::Bytes),
+    /// No answer (or a 5xx/429): the request may or may not have taken effect.
+    Uncertain(String),
+}
+
+impl UpstoxOrders {
+    pub fn new(base: &str, token: String) -> Result<Self> {
+        let base = reqwest::Url::parse(base)
+            .map_err(|e| Error::Options(format!("invalid Upstox base URL {base:?}: {e}")))?;
+        if token.trim().is_empty() {
+            return Err(Error::Credentials(
+                "no Upstox access token: set UPSTOX_ACCESS_TOKEN or `upstox_access_token` in the config file".into(),
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("elite/", env!("CARGO_PKG_VERSION")))
+            .timeout(Duration::from_secs(15))
+            .build()
+            .map_err(|e| Error::Options(e.to_string()))?;
+        Ok(Self { base, http, token })
+    }
+
+    fn headers(&self) -> Result<HeaderMap> {
+        let mut h = HeaderMap::new();
+        let mut v = HeaderValue::from_str(&format!("Bearer {}", self.token)).map_err(|_| {
+            Error::Credentials(
+                "the Upstox access token contains characters not allowed in a header".into(),
+            )
+        })?;
+        v.set_sensitive(true);
+        h.insert(AUTHORIZATION, v);
+        h.insert(
+            reqwest::header::ACCEPT,
+            HeaderValue::from_static("application/json"),
+        );
+        Ok(h)
+    }
+
+    fn url(&self, path: &str) -> Result<reqwest::Url> {
+        self.base
+            .join(path)
+            .map_err(|e| Error::Options(format!("Upstox URL {path}: {e}")))
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Outcome> {
+        match req.headers(self.headers()?).send().await {
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                match resp.bytes().await {
+                    Ok(b) if status == 429 || status >= 500 => Ok(Outcome::Uncertain(format!(
+                        "HTTP {status}: {}",
+                        String::from_utf8_lossy(&b[..b.len().min(200)])
+                    ))),
+                    Ok(b) => Ok(Outcome::Answer(status, b)),
+                    Err(e) => Ok(Outcome::Uncertain(e.to_string())),
+                }
+            }
+            Err(e) => Ok(Outcome::Uncertain(e.to_string())),
+        }
+    }
+
+    fn decode<T: for<'de> Deserialize<'de>>(status: u16, body: &[u8], what: &str) -> Result<T> {
+        let env: Envelope<T> = serde_json::from_slice(body).map_err(|e| Error::Input {
+            location: format!("upstox {what} response"),
+            reason: e.to_string(),
+        })?;
+        if status != 200 || !env.errors.is_empty() {
+            return Err(api_error(Some(status), &env.errors));
+        }
+        env.data.ok_or_else(|| Error::Input {
+            location: format!("upstox {what} response"),
+            reason: "no data".into(),
+        })
+    }
+
+    /// Place an order; at most one Upstox order per `tag` (see the module docs).
+    pub async fn place(&self, o: &PlaceOrder) -> Result<Placed> {
+        if o.tag.is_empty() {
+            return Err(Error::Options(
+                "an order needs a tag (the client order id)".into(),
+            ));
+        }
+        let url = self.url("v2/order/place")?;
+        let mut last = String::new();
+        for attempt in 0..2 {
+            if attempt > 0 {
+                // Before sending again: did the first one land?
+                if let Some(found) = self.find_by_tag(&o.tag).await? {
+                    return Ok(Placed::Existing(found.order_id));
+                }
+            }
+            match self.send(self.http.post(url.clone()).json(o)).await? {
+                Outcome::Answer(status, body) => {
+                    let d: OrderIdData = Self::decode(status, &body, "place order")?;
+                    return Ok(Placed::New(d.order_id));
+                }
+                Outcome::Uncertain(why) => last = why,
+            }
+        }
+        if let Some(found) = self.find_by_tag(&o.tag).await? {
+            return Ok(Placed::Existing(found.order_id));
+        }
+        Err(Error::Network {
+            source_name: "upstox",
+            url: url.to_string(),
+            attempts: 2,
+            reason: last,
+        })
+    }
+
+    /// Modify a working order.
+    pub async fn modify(&self, m: &ModifyOrder) -> Result<String> {
+        let url = self.url("v2/order/modify")?;
+        match self.send(self.http.put(url.clone()).json(m)).await? {
+            Outcome::Answer(status, body) => {
+                Ok(Self::decode::<OrderIdData>(status, &body, "modify order")?.order_id)
+            }
+            Outcome::Uncertain(reason) => Err(Error::Network {
+                source_name: "upstox",
+                url: url.to_string(),
+                attempts: 1,
+                reason,
+            }),
+        }
+    }
+
+    /// Cancel a working order.
+    pub async fn cancel(&self, order_id: &str) -> Result<String> {
+        let mut url = self.url("v2/order/cancel")?;
+        url.query_pairs_mut().append_pair("order_id", order_id);
+        match self.send(self.http.delete(url.clone())).await? {
+            Outcome::Answer(status, body) => {
+                Ok(Self::decode::<OrderIdData>(status, &body, "cancel order")?.order_id)
+            }
+            Outcome::Uncertain(reason) => Err(Error::Network {
+                source_name: "upstox",
+                url: url.to_string(),
+                attempts: 1,
+                reason,
+            }),
+        }
+    }
+
+    /// The day's order book (`GET /v2/order/retrieve-all`).
+    pub async fn order_book(&self) -> Result<Vec<OrderStatus>> {
+        let url = self.url("v2/order/retrieve-all")?;
+        for _ in 0..3 {
+            if let Outcome::Answer(status, body) = self.send(self.http.get(url.clone())).await? {
+                return Self::decode(status, &body, "order book");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Err(Error::Network {
+            source_name: "upstox",
+            url: url.to_string(),
+            attempts: 3,
+            reason: "order book unavailable".into(),
+        })
+    }
+
+    /// The order carrying `tag`, if the book has one.
+    pub async fn find_by_tag(&self, tag: &str) -> Result<Option<OrderStatus>> {
+        Ok(self
+            .order_book()
+            .await?
+            .into_iter()
+            .find(|o| o.tag.as_deref() == Some(tag)))
+    }
+}

@@ -1,0 +1,198 @@
+//! The Upstox order client against a loopback server. Responses are **synthetic values in the
+//! SDK's documented shapes** (`fixtures/upstox/rest/SHAPES.md`: `PlaceOrderResponse`,
+//! `OrderData`, the error envelope recorded in `error_invalid_instrument.json`); no real order
+//! payloads are available offline. Checked: the exact requests sent, the error envelope, and that
+//! an uncertain placement is resolved through the order book instead of being sent twice.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use elite_collectors::upstox_orders::{ModifyOrder, PlaceOrder, Placed, UpstoxOrders};
+
+#[derive(Clone, Debug)]
+struct Seen {
+    method: String,
+    path: String,
+    auth: String,
+    body: String,
+}
+
+/// Answers each request with the next scripted (status, body); records what it saw.
+fn server(responses: Vec<(u16, String)>) -> (String, Arc<Mutex<Vec<Seen>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(vec![]));
+    let log = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for (status, body) in responses {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut r = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            r.read_line(&mut line).unwrap();
+            let mut parts = line.split_whitespace();
+            let (method, path) = (
+                parts.next().unwrap_or("").to_string(),
+                parts.next().unwrap_or("").to_string(),
+            );
+            let (mut len, mut auth) = (0usize, String::new());
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
+                if let Some((k, v)) = h.trim_end().split_once(':') {
+                    match k.trim().to_ascii_lowercase().as_str() {
+                        "content-length" => len = v.trim().parse().unwrap_or(0),
+                        "authorization" => auth = v.trim().to_string(),
+                        _ => {}
+                    }
+                }
+            }
+            let mut buf = vec![0; len];
+            r.read_exact(&mut buf).unwrap();
+            log.lock().unwrap().push(Seen {
+                method,
+                path,
+                auth,
+                body: String::from_utf8_lossy(&buf).into(),
+            });
+            let head = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(body.as_bytes());
+        }
+    });
+    (base, seen)
+}
+
+fn order(tag: &str) -> PlaceOrder {
+    PlaceOrder {
+        quantity: 10,
+        product: "D".into(),
+        validity: "DAY".into(),
+        price: 2973.1,
+        tag: tag.into(),
+        instrument_token: "NSE_EQ|INE002A01018".into(),
+        order_type: "LIMIT".into(),
+        transaction_type: "BUY".into(),
+        disclosed_quantity: 0,
+        trigger_price: 0.0,
+        is_amo: false,
+    }
+}
+
+const OK: &str = r#"{"status":"success","data":{"order_id":"240603000123456"}}"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn place_modify_cancel_send_the_sdk_requests() {
+    let (base, seen) = server(vec![(200, OK.into()), (200, OK.into()), (200, OK.into())]);
+    let c = UpstoxOrders::new(&base, "secret-token".into()).unwrap();
+    assert_eq!(
+        c.place(&order("elite-1")).await.unwrap(),
+        Placed::New("240603000123456".into())
+    );
+    let m = ModifyOrder {
+        order_id: "240603000123456".into(),
+        quantity: 10,
+        validity: "DAY".into(),
+        price: 2970.0,
+        order_type: "LIMIT".into(),
+        disclosed_quantity: 0,
+        trigger_price: 0.0,
+    };
+    assert_eq!(c.modify(&m).await.unwrap(), "240603000123456");
+    assert_eq!(
+        c.cancel("240603000123456").await.unwrap(),
+        "240603000123456"
+    );
+    let s = seen.lock().unwrap().clone();
+    assert_eq!(
+        (s[0].method.as_str(), s[0].path.as_str()),
+        ("POST", "/v2/order/place")
+    );
+    assert_eq!(s[0].auth, "Bearer secret-token");
+    let body: serde_json::Value = serde_json::from_str(&s[0].body).unwrap();
+    assert_eq!(body["tag"], "elite-1");
+    assert_eq!(body["instrument_token"], "NSE_EQ|INE002A01018");
+    assert_eq!(body["price"], 2973.1);
+    assert_eq!(body["transaction_type"], "BUY");
+    assert_eq!(
+        (s[1].method.as_str(), s[1].path.as_str()),
+        ("PUT", "/v2/order/modify")
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&s[1].body).unwrap()["price"],
+        2970.0
+    );
+    assert_eq!(
+        (s[2].method.as_str(), s[2].path.as_str()),
+        ("DELETE", "/v2/order/cancel?order_id=240603000123456")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_error_envelope_is_an_error_naming_the_code() {
+    let envelope = std::fs::read_to_string(format!(
+        "{}/fixtures/upstox/rest/error_invalid_instrument.json",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap()
+    ))
+    .unwrap();
+    let (base, _) = server(vec![(400, envelope)]);
+    let c = UpstoxOrders::new(&base, "t".into()).unwrap();
+    let e = c.place(&order("elite-2")).await.unwrap_err().to_string();
+    assert!(
+        e.contains("UDAPI1021") && e.contains("Instrument key is invalid"),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_uncertain_placement_is_found_by_tag_not_sent_twice() {
+    // The POST gets a 503 (it may have landed); the order book shows our tag: no second POST.
+    let book = r#"{"status":"success","data":[
+        {"order_id":"111","tag":"other","status":"complete","quantity":5,"filled_quantity":5},
+        {"order_id":"240603000999","tag":"elite-3","status":"open","quantity":10,"filled_quantity":0}]}"#;
+    let (base, seen) = server(vec![(503, "busy".into()), (200, book.into())]);
+    let c = UpstoxOrders::new(&base, "t".into()).unwrap();
+    assert_eq!(
+        c.place(&order("elite-3")).await.unwrap(),
+        Placed::Existing("240603000999".into())
+    );
+    let posts = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.method == "POST")
+        .count();
+    assert_eq!(posts, 1);
+    // Not in the book: sent again, once.
+    let (base, seen) = server(vec![
+        (503, "busy".into()),
+        (200, r#"{"status":"success","data":[]}"#.into()),
+        (200, OK.into()),
+    ]);
+    let c = UpstoxOrders::new(&base, "t".into()).unwrap();
+    assert_eq!(
+        c.place(&order("elite-4")).await.unwrap(),
+        Placed::New("240603000123456".into())
+    );
+    let methods: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| format!("{} {}", s.method, s.path))
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            "POST /v2/order/place",
+            "GET /v2/order/retrieve-all",
+            "POST /v2/order/place"
+        ]
+    );
+}

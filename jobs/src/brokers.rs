@@ -1,0 +1,204 @@
+//! Brokers the trade-runner can send approved orders to. Today: the mapping of an engine order
+//! to the Upstox v2 order API (`elite_collectors::upstox_orders`). Only [`Approved`] orders map:
+//! what reaches a broker has passed pre-trade risk.
+
+use elite_collectors::upstox_orders::PlaceOrder;
+use elite_trade::order::{OrderKind, Side, Tif};
+use elite_trade::risk::Approved;
+
+use crate::{Error, Result};
+
+/// Upstox product: delivery (`D`) or intraday (`I`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Product {
+    Delivery,
+    Intraday,
+}
+
+/// The Upstox request for an approved order on `instrument` (an instrument key such as
+/// `NSE_EQ|INE002A01018`). Order types Upstox v2 has no form for (trailing stops, GTC, brackets)
+/// are refused here, before anything is sent: the engine works those itself.
+pub fn upstox_order(order: &Approved, instrument: &str, product: Product) -> Result<PlaceOrder> {
+    let o = order.order();
+    if !o.attached.is_empty() {
+        return Err(Error::Config(format!(
+            "order {}: brackets are worked by the engine, not sent to Upstox as one order",
+            o.id
+        )));
+    }
+    let validity = match o.tif {
+        Tif::Day => "DAY",
+        Tif::Ioc => "IOC",
+        Tif::Gtc => {
+            return Err(Error::Config(format!(
+                "order {}: Upstox v2 orders are DAY or IOC; GTC is worked by the engine",
+                o.id
+            )));
+        }
+    };
+    let (order_type, price, trigger) = match o.kind {
+        OrderKind::Market => ("MARKET", 0.0, 0.0),
+        OrderKind::Limit { limit } => ("LIMIT", limit.to_f64(), 0.0),
+        OrderKind::Stop { stop } => ("SL-M", 0.0, stop.to_f64()),
+        OrderKind::StopLimit { stop, limit } => ("SL", limit.to_f64(), stop.to_f64()),
+        OrderKind::TrailingStop { .. } => {
+            return Err(Error::Config(format!(
+                "order {}: Upstox v2 has no trailing stop; the engine trails and sends stops",
+                o.id
+            )));
+        }
+    };
+    Ok(PlaceOrder {
+        quantity: o.qty,
+        product: match product {
+            Product::Delivery => "D",
+            Product::Intraday => "I",
+        }
+        .into(),
+        validity: validity.into(),
+        price,
+        tag: o.id.clone(),
+        instrument_token: instrument.into(),
+        order_type: order_type.into(),
+        transaction_type: match o.side {
+            Side::Buy => "BUY",
+            Side::Sell => "SELL",
+        }
+        .into(),
+        disclosed_quantity: o.display_qty.unwrap_or(0),
+        trigger_price: trigger,
+        is_amo: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use elite_trade::Money;
+    use elite_trade::ledger::Ledger;
+    use elite_trade::order::{OrderRequest, Trail};
+    use elite_trade::risk::{Book, RiskEngine, RiskLimits};
+    use elite_warehouse::Timestamp;
+
+    fn approve(o: OrderRequest) -> Approved {
+        let ledger = Ledger::new(Money::units(1_000_000));
+        let prices = [2973.1];
+        let book = Book {
+            ledger: &ledger,
+            prices: &prices,
+            pending: &|_| (0, 0),
+            equity: 1e6,
+        };
+        let limits = RiskLimits {
+            allow_short: true,
+            ..Default::default()
+        };
+        let (a, ev) = RiskEngine::new(limits).check(o, &book, Timestamp::from_nanos(0));
+        a.unwrap_or_else(|| panic!("refused: {ev:?}"))
+    }
+
+    #[test]
+    fn maps_each_order_type() {
+        let k = "NSE_EQ|INE002A01018";
+        let lim = approve(OrderRequest::new(
+            "a",
+            0,
+            Side::Buy,
+            10,
+            OrderKind::Limit {
+                limit: Money::parse("2973.1").unwrap(),
+            },
+        ));
+        let p = upstox_order(&lim, k, Product::Delivery).unwrap();
+        assert_eq!(
+            (
+                p.order_type.as_str(),
+                p.price,
+                p.trigger_price,
+                p.tag.as_str()
+            ),
+            ("LIMIT", 2973.1, 0.0, "a")
+        );
+        assert_eq!(
+            (
+                p.product.as_str(),
+                p.validity.as_str(),
+                p.transaction_type.as_str()
+            ),
+            ("D", "DAY", "BUY")
+        );
+        let sl = approve(OrderRequest::new(
+            "b",
+            0,
+            Side::Sell,
+            5,
+            OrderKind::StopLimit {
+                stop: Money::units(2900),
+                limit: Money::units(2895),
+            },
+        ));
+        let p = upstox_order(&sl, k, Product::Intraday).unwrap();
+        assert_eq!(
+            (
+                p.order_type.as_str(),
+                p.price,
+                p.trigger_price,
+                p.product.as_str()
+            ),
+            ("SL", 2895.0, 2900.0, "I")
+        );
+        let mut ice = OrderRequest::market("c", 0, Side::Buy, 100).tif(Tif::Ioc);
+        ice.display_qty = Some(10);
+        let p = upstox_order(&approve(ice), k, Product::Delivery).unwrap();
+        assert_eq!(
+            (
+                p.order_type.as_str(),
+                p.disclosed_quantity,
+                p.validity.as_str()
+            ),
+            ("MARKET", 10, "IOC")
+        );
+        let stop = approve(OrderRequest::new(
+            "d",
+            0,
+            Side::Sell,
+            1,
+            OrderKind::Stop {
+                stop: Money::units(2800),
+            },
+        ));
+        assert_eq!(
+            upstox_order(&stop, k, Product::Delivery)
+                .unwrap()
+                .order_type,
+            "SL-M"
+        );
+    }
+
+    #[test]
+    fn refuses_what_upstox_cannot_hold() {
+        let k = "NSE_EQ|INE002A01018";
+        let gtc = approve(OrderRequest::market("g", 0, Side::Buy, 1).tif(Tif::Gtc));
+        assert!(
+            upstox_order(&gtc, k, Product::Delivery)
+                .unwrap_err()
+                .to_string()
+                .contains("GTC")
+        );
+        let trail = approve(OrderRequest::new(
+            "t",
+            0,
+            Side::Sell,
+            1,
+            OrderKind::TrailingStop {
+                trail: Trail::Bps(100),
+            },
+        ));
+        assert!(upstox_order(&trail, k, Product::Delivery).is_err());
+        let br = approve(
+            OrderRequest::market("br", 0, Side::Buy, 1)
+                .bracket(Money::units(3100), Money::units(2900)),
+        );
+        assert!(upstox_order(&br, k, Product::Delivery).is_err());
+    }
+}
