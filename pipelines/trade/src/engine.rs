@@ -136,6 +136,17 @@ pub enum Execution {
         #[serde(default)]
         min_qty: i64,
     },
+    /// VWAP over the rest of the session: children proportional to the symbol's intraday volume
+    /// profile (the average share of a session's volume in each bar position, learned from its
+    /// last `lookback` sessions, UTC days), for the next `slices` bar positions at most;
+    /// [`crate::execution::vwap`] rounding. With one bar a session (daily bars) this is direct.
+    Vwap {
+        slices: usize,
+        #[serde(default = "twenty")]
+        lookback: usize,
+        #[serde(default)]
+        min_qty: i64,
+    },
     /// Percentage of volume: each bar of the symbol gets a child of `rate` × the previous bar's
     /// volume (at least one share) until the parent is done.
     Pov {
@@ -143,6 +154,20 @@ pub enum Execution {
         #[serde(default)]
         min_qty: i64,
     },
+}
+
+fn twenty() -> usize {
+    20
+}
+
+/// Per symbol: the current session (UTC day, bar position, (position, volume) pairs) and the
+/// completed sessions the VWAP profile is learned from.
+#[derive(Clone, Debug, Default)]
+struct Sessions {
+    day: i64,
+    position: usize,
+    current: Vec<(usize, f64)>,
+    done: std::collections::VecDeque<Vec<(usize, f64)>>,
 }
 
 /// A parent order being worked by an execution algorithm.
@@ -409,6 +434,8 @@ pub struct Engine {
     instants: usize,
     /// Per symbol: last close, EWMA variance of log returns, returns seen.
     vol: Vec<Option<(f64, f64, usize)>>,
+    /// Per symbol: intraday volume by bar position (for VWAP).
+    sessions: Vec<Sessions>,
     periods_per_year: f64,
     /// Σ qty × last price, kept incrementally (re-summed exactly at each instant's close).
     mv: f64,
@@ -438,6 +465,7 @@ impl Engine {
             parents: vec![],
             instants: 0,
             vol: vec![None; n_symbols],
+            sessions: vec![Sessions::default(); n_symbols],
             periods_per_year: cfg.periods_per_year.unwrap_or(252.0),
             mv: 0.0,
             seq: 0,
@@ -633,6 +661,28 @@ impl Engine {
         if self.vol.len() <= i {
             self.vol.resize(i + 1, None);
         }
+        if let Execution::Vwap { lookback, .. } = self.execution {
+            if self.sessions.len() <= i {
+                self.sessions.resize(i + 1, Sessions::default());
+            }
+            let day = bar.ts_event.as_nanos().div_euclid(86_400_000_000_000);
+            let ss = &mut self.sessions[i];
+            if day != ss.day || ss.current.is_empty() {
+                if !ss.current.is_empty() {
+                    let done = std::mem::take(&mut ss.current);
+                    ss.done.push_back(done);
+                    while ss.done.len() > lookback.max(1) {
+                        ss.done.pop_front();
+                    }
+                }
+                ss.day = day;
+                ss.position = 0;
+            } else {
+                ss.position += 1;
+            }
+            let pos = ss.position;
+            ss.current.push((pos, bar.volume.max(0.0)));
+        }
         self.vol[i] = match self.vol[i] {
             None => Some((bar.close, 0.0, 0)),
             Some((prev, var, n)) if prev > 0.0 && bar.close > 0.0 => {
@@ -743,6 +793,27 @@ impl Engine {
                 crate::execution::twap(o.qty, slices)
             }
             Execution::Pov { rate, min_qty } if o.qty >= min_qty.max(2) && rate > 0.0 => vec![],
+            Execution::Vwap {
+                slices, min_qty, ..
+            } if o.qty >= min_qty.max(2) && slices > 0 => {
+                let ss = self.sessions.get(o.sym as usize)?;
+                let buckets = ss
+                    .done
+                    .iter()
+                    .flatten()
+                    .map(|(p, _)| p + 1)
+                    .max()
+                    .unwrap_or(0);
+                let done: Vec<Vec<(usize, f64)>> = ss.done.iter().cloned().collect();
+                let profile = crate::execution::volume_profile(&done, buckets);
+                // Children fill from the next bar position on.
+                let from = (ss.position + 1).min(profile.len());
+                let rest = &profile[from..(from + slices).min(profile.len())];
+                if rest.len() < 2 || rest.iter().sum::<f64>() <= 0.0 {
+                    return None;
+                }
+                crate::execution::vwap(o.qty, rest)
+            }
             _ => return None,
         };
         Some(Parent {
@@ -786,12 +857,11 @@ impl Engine {
                     .min(left),
             };
             p.last_volume = bar.volume;
+            let k = p.children;
+            p.children += 1; // a zero slice (a bar position with no volume) still uses its turn
             if q > 0 {
-                let child = p
-                    .order
-                    .child(format!("{}-c{}", p.order.order().id, p.children), q);
+                let child = p.order.child(format!("{}-c{k}", p.order.order().id), q);
                 p.sent += q;
-                p.children += 1;
                 self.journal
                     .submitted
                     .push((bar.ts_recv, child.order().clone()));

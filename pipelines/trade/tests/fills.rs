@@ -367,3 +367,46 @@ fn twap_and_pov_children() {
         vec![(1, -10, p("102")), (2, -10, p("103")), (3, -5, p("97"))]
     );
 }
+
+#[test]
+fn vwap_follows_the_learned_intraday_profile() {
+    // Four bars a day with volumes 400/100/100/400 (a U shape), three days to learn from. On day
+    // 3 an order for 60 is decided on the first bar: the rest of the session's profile is
+    // 0.1/0.1/0.4 of a day → 60 × (1/6, 1/6, 4/6) = 10, 10, 40, sent one per bar.
+    const HOUR: i64 = 3_600_000_000_000;
+    let mut bars = vec![];
+    for d in 0..4i64 {
+        for (k, v) in [400.0, 100.0, 100.0, 400.0].iter().enumerate() {
+            let t = d * DAY + (10 + k as i64) * HOUR;
+            bars.push(Bar {
+                sym: 0,
+                ts_event: Timestamp::from_nanos(t),
+                ts_recv: Timestamp::from_nanos(t + HOUR),
+                open: 100.0,
+                high: 100.0,
+                low: 100.0,
+                close: 100.0,
+                volume: *v,
+            });
+        }
+    }
+    let e = run_with(
+        &bars,
+        vec![(12, OrderRequest::market("v", 0, Side::Buy, 60))],
+        FillConfig::default(),
+        Execution::Vwap {
+            slices: 10,
+            lookback: 20,
+            min_qty: 0,
+        },
+    );
+    let q: Vec<i64> = e.journal.fills.iter().map(|f| f.qty).collect();
+    assert_eq!(q, vec![10, 10, 40]);
+    let bars_filled: Vec<i64> = e
+        .journal
+        .fills
+        .iter()
+        .map(|f| (f.ts.as_nanos() % DAY) / HOUR)
+        .collect();
+    assert_eq!(bars_filled, vec![11, 12, 13]);
+}
