@@ -44,9 +44,13 @@ pub struct BacktestConfig {
     /// Move capital between strategies by recent Sharpe (see `elite_trade::engine::AllocatorConfig`).
     #[serde(default)]
     pub allocator: Option<elite_trade::engine::AllocatorConfig>,
-    /// How market orders are worked: direct (default), twap or pov.
+    /// How market orders are worked: direct (default), twap, vwap or pov.
     #[serde(default)]
     pub execution: elite_trade::engine::Execution,
+    /// Exit rules for every strategy's positions: stop-loss, trailing stop, break-even stop,
+    /// partial take-profits.
+    #[serde(default)]
+    pub rules: Option<elite_trade::engine::ExitRules>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -227,6 +231,7 @@ pub fn build_engine(cfg: &BacktestConfig, symbols: &[String]) -> Result<Engine> 
             allocator: cfg.allocator.clone(),
             execution: cfg.execution.clone(),
             periods_per_year: cfg.periods_per_year,
+            rules: cfg.rules.clone(),
         },
         symbols.len(),
     );

@@ -134,6 +134,7 @@ pub fn run(args: BenchBacktestArgs, _settings: &Settings, printer: &Printer) -> 
         allocator: None,
         execution: Default::default(),
         periods_per_year: None,
+        rules: None,
     };
     let mut best = f64::INFINITY;
     let mut engine = None;

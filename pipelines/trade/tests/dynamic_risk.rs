@@ -41,6 +41,7 @@ fn engine(risk: RiskLimits) -> Engine {
             allocator: None,
             execution: Default::default(),
             periods_per_year: Some(252.0),
+            rules: None,
         },
         1,
     )

@@ -68,6 +68,7 @@ fn run_with(
         allocator: None,
         execution,
         periods_per_year: None,
+        rules: None,
     };
     let mut e = Engine::new(cfg, 1);
     e.add(Box::new(Script(m, 0)), 1.0);

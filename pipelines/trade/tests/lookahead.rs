@@ -89,6 +89,7 @@ fn run(bars: &[Bar]) -> Engine {
         allocator: None,
         execution: Default::default(),
         periods_per_year: None,
+        rules: None,
     };
     let mut e = Engine::new(cfg, 1);
     for (i, s) in specs().iter().enumerate() {

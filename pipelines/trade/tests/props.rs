@@ -102,6 +102,7 @@ fn engine() -> Engine {
         allocator: None,
         execution: Default::default(),
         periods_per_year: None,
+        rules: None,
     };
     Engine::new(cfg, N)
 }
@@ -183,6 +184,7 @@ fn drawdown_trips_the_kill_switch_and_flattens() {
         allocator: None,
         execution: Default::default(),
         periods_per_year: None,
+        rules: None,
     };
     struct AllIn;
     impl Strategy for AllIn {
