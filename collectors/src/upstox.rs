@@ -389,6 +389,33 @@ fn feed_json(f: &proto::Feed) -> String {
 /// The public API.
 pub const UPSTOX_BASE: &str = "https://api.upstox.com";
 
+/// Refuse an empty access token up front, saying where one goes.
+pub(crate) fn check_token(token: &str) -> Result<()> {
+    if token.trim().is_empty() {
+        return Err(Error::Credentials(
+            "no Upstox access token: set UPSTOX_ACCESS_TOKEN or `upstox_access_token` in the config file".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `Authorization: Bearer …` (marked sensitive: never logged) and `Accept: application/json`.
+pub(crate) fn auth_headers(token: &str) -> Result<HeaderMap> {
+    let mut h = HeaderMap::new();
+    let mut v = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+        Error::Credentials(
+            "the Upstox access token contains characters not allowed in a header".into(),
+        )
+    })?;
+    v.set_sensitive(true);
+    h.insert(AUTHORIZATION, v);
+    h.insert(
+        reqwest::header::ACCEPT,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(h)
+}
+
 /// REST client for historical candles.
 #[derive(Clone, Debug)]
 pub struct UpstoxClient {
@@ -402,11 +429,7 @@ impl UpstoxClient {
     pub fn new(base: &str, token: String, retry: Retry) -> Result<Self> {
         let base = reqwest::Url::parse(base)
             .map_err(|e| Error::Options(format!("invalid Upstox base URL {base:?}: {e}")))?;
-        if token.trim().is_empty() {
-            return Err(Error::Credentials(
-                "no Upstox access token: set UPSTOX_ACCESS_TOKEN or `upstox_access_token` in the config file".into(),
-            ));
-        }
+        check_token(&token)?;
         Ok(Self {
             base,
             http: HttpClient::new("upstox", retry)?,
@@ -415,19 +438,7 @@ impl UpstoxClient {
     }
 
     fn headers(&self) -> Result<HeaderMap> {
-        let mut h = HeaderMap::new();
-        let mut v = HeaderValue::from_str(&format!("Bearer {}", self.token)).map_err(|_| {
-            Error::Credentials(
-                "the Upstox access token contains characters not allowed in a header".into(),
-            )
-        })?;
-        v.set_sensitive(true);
-        h.insert(AUTHORIZATION, v);
-        h.insert(
-            reqwest::header::ACCEPT,
-            HeaderValue::from_static("application/json"),
-        );
-        Ok(h)
+        auth_headers(&self.token)
     }
 
     /// `base/seg/seg…`, each segment percent-encoded as the SDK does (`NSE_EQ|X` -> `NSE_EQ%7CX`).

@@ -9,10 +9,10 @@
 
 use std::time::Duration;
 
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 
-use crate::upstox::{ApiErrorItem, api_error};
+use crate::upstox::{ApiErrorItem, api_error, auth_headers, check_token};
 use crate::{Error, Result};
 
 /// `PlaceOrderRequest` (v2), as the SDK sends it.
@@ -114,11 +114,7 @@ impl UpstoxOrders {
     pub fn new(base: &str, token: String) -> Result<Self> {
         let base = reqwest::Url::parse(base)
             .map_err(|e| Error::Options(format!("invalid Upstox base URL {base:?}: {e}")))?;
-        if token.trim().is_empty() {
-            return Err(Error::Credentials(
-                "no Upstox access token: set UPSTOX_ACCESS_TOKEN or `upstox_access_token` in the config file".into(),
-            ));
-        }
+        check_token(&token)?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("elite/", env!("CARGO_PKG_VERSION")))
             .timeout(Duration::from_secs(15))
@@ -128,19 +124,7 @@ impl UpstoxOrders {
     }
 
     fn headers(&self) -> Result<HeaderMap> {
-        let mut h = HeaderMap::new();
-        let mut v = HeaderValue::from_str(&format!("Bearer {}", self.token)).map_err(|_| {
-            Error::Credentials(
-                "the Upstox access token contains characters not allowed in a header".into(),
-            )
-        })?;
-        v.set_sensitive(true);
-        h.insert(AUTHORIZATION, v);
-        h.insert(
-            reqwest::header::ACCEPT,
-            HeaderValue::from_static("application/json"),
-        );
-        Ok(h)
+        auth_headers(&self.token)
     }
 
     fn url(&self, path: &str) -> Result<reqwest::Url> {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use elite_store::{CommitMeta, Warehouse};
 use elite_trade::costs::CostModel;
 use elite_trade::engine::{Engine, EngineConfig};
-use elite_trade::metrics::{RoundTrip, TearSheet, round_trips, tear_sheet};
+use elite_trade::metrics::{TearSheet, round_trips, tear_sheet};
 use elite_trade::money::Money;
 use elite_trade::risk::RiskLimits;
 use elite_trade::sim::{Bar, FillConfig};
@@ -138,13 +138,6 @@ pub struct StrategySummary {
     pub costs_paid: Money,
 }
 
-/// The engine after a run, with the symbol names its indices refer to.
-pub struct Finished {
-    pub engine: Engine,
-    pub symbols: Vec<String>,
-    pub trips: Vec<RoundTrip>,
-}
-
 fn day(s: &str, what: &str) -> Result<chrono::NaiveDate> {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|e| Error::Config(format!("backtest config: data.{what} {s:?}: {e}")))
@@ -269,7 +262,7 @@ pub async fn run_backtest(
     wh: &Warehouse,
     cfg: &BacktestConfig,
     clock: &dyn Clock,
-) -> Result<(BacktestReport, Finished)> {
+) -> Result<BacktestReport> {
     let Prepared {
         bars,
         symbols: symbol_names,
@@ -289,7 +282,7 @@ pub async fn run_backtest(
     let run_id = run_id(cfg, version, "backtest")?;
     let mut written = Written::default();
     let mut rows_added = write_journal(wh, &run_id, &engine, &symbol_names, &mut written).await?;
-    let (report, trips) = finish_run(
+    let report = finish_run(
         wh,
         cfg,
         &run_id,
@@ -302,17 +295,10 @@ pub async fn run_backtest(
     )
     .await?;
     rows_added += report.rows_added;
-    Ok((
-        BacktestReport {
-            rows_added,
-            ..report
-        },
-        Finished {
-            engine,
-            symbols: symbol_names,
-            trips,
-        },
-    ))
+    Ok(BacktestReport {
+        rows_added,
+        ..report
+    })
 }
 
 /// The tear sheet, per-strategy summaries, round trips (`trades`) and the `runs` row of a
@@ -328,7 +314,7 @@ pub async fn finish_run(
     names: &[String],
     bars: usize,
     clock: &dyn Clock,
-) -> Result<(BacktestReport, Vec<RoundTrip>)> {
+) -> Result<BacktestReport> {
     let j = &engine.journal;
     let sheet = tear_sheet(&j.equity, &j.fills, cfg.initial_cash, cfg.periods_per_year);
     let trips = round_trips(&j.fills);
@@ -439,7 +425,7 @@ pub async fn finish_run(
         strategies,
         rows_added: added,
     };
-    Ok((report, trips))
+    Ok(report)
 }
 
 /// `elite <version>` plus the commit when the build knew it.

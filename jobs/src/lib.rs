@@ -29,6 +29,7 @@ pub mod backtest;
 pub mod bars;
 pub mod brokers;
 pub mod calendar;
+pub mod checkpoint;
 mod error;
 pub mod features;
 pub mod ingest;

@@ -87,38 +87,6 @@ fn checkpoint_path(o: &RunOptions) -> PathBuf {
     o.state_dir.join(format!("signals-{}.json", o.name))
 }
 
-fn load_checkpoint(path: &Path) -> crate::Result<Option<Checkpoint<Engines>>> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            crate::Error::Internal(format!("checkpoint {} does not parse: {e}", path.display()))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(crate::Error::Read {
-            path: path.display().to_string(),
-            source: e,
-        }),
-    }
-}
-
-fn save_checkpoint(path: &Path, cp: &Checkpoint<&Engines>) -> crate::Result<()> {
-    let io = |e| crate::Error::Read {
-        path: path.display().to_string(),
-        source: e,
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let tmp = path.with_extension("json.tmp");
-    let bytes = serde_json::to_vec(cp).map_err(|e| crate::Error::Internal(e.to_string()))?;
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp).map_err(io)?;
-        f.write_all(&bytes).map_err(io)?;
-        f.sync_all().map_err(io)?;
-    }
-    std::fs::rename(&tmp, path).map_err(io)
-}
-
 /// Feed `b` to its (symbol, timeframe) engine, created on first sight; its signals go to `fired`.
 fn fire(
     engines: &mut Engines,
@@ -177,7 +145,7 @@ pub async fn run(
     let cp = if opts.fresh {
         None
     } else {
-        load_checkpoint(&path)?
+        crate::checkpoint::load::<Checkpoint<Engines>>(&path)?
     };
     let mut query = opts.query.clone();
     if let Some(cp) = &cp {
@@ -309,7 +277,7 @@ async fn commit(
         report.commits += 1;
     }
     // Only now, with the signals durable, does the checkpoint move forward.
-    save_checkpoint(
+    crate::checkpoint::save(
         path,
         &Checkpoint {
             name: opts.name.clone(),

@@ -15,7 +15,7 @@
 //! numbers are below the checkpoint, and the idempotent insert refuses a second copy); a rebuilt
 //! journal that disagrees with the recorded fills stops the runner instead of trading on.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use elite_store::{At, Warehouse};
@@ -68,38 +68,6 @@ pub struct TraderReport {
     pub summary: Option<BacktestReport>,
 }
 
-fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |e| Error::Read {
-        path: path.display().to_string(),
-        source: e,
-    }
-}
-
-fn load_checkpoint(path: &Path) -> Result<Option<Checkpoint>> {
-    match std::fs::read(path) {
-        Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| {
-            Error::Internal(format!("checkpoint {} does not parse: {e}", path.display()))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io(path)(e)),
-    }
-}
-
-fn save_checkpoint(path: &Path, cp: &Checkpoint) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io(path))?;
-    }
-    let tmp = path.with_extension("json.tmp");
-    let bytes = serde_json::to_vec(cp).map_err(|e| Error::Internal(e.to_string()))?;
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp).map_err(io(path))?;
-        f.write_all(&bytes).map_err(io(path))?;
-        f.sync_all().map_err(io(path))?;
-    }
-    std::fs::rename(&tmp, path).map_err(io(path))
-}
-
 /// Fills the warehouse holds for a run (the paper broker's record).
 async fn recorded_fills(wh: &Warehouse, run_id: &str) -> Result<usize> {
     use elite_store::datafusion::prelude::{col, lit};
@@ -120,7 +88,7 @@ pub async fn run_trader(
     let cp = if opts.fresh {
         None
     } else {
-        load_checkpoint(&path)?
+        crate::checkpoint::load::<Checkpoint>(&path)?
     };
     if let Some(cp) = &cp
         && cp.name != opts.name
@@ -230,7 +198,7 @@ pub async fn run_trader(
                         report: &mut TraderReport|
            -> Result<()> {
         write_journal(wh, &run, engine, &symbols, written).await?;
-        save_checkpoint(
+        crate::checkpoint::save(
             &path,
             &Checkpoint {
                 name: opts.name.clone(),
@@ -276,7 +244,7 @@ pub async fn run_trader(
     report.orders_sent = engine.journal.submitted.len() - sent_before;
     report.fills = engine.journal.fills.len() - fills_before;
     if next as usize == n {
-        let (summary, _) =
+        let summary =
             finish_run(wh, cfg, &run, "paper", version, &engine, &symbols, n, clock).await?;
         report.summary = Some(summary);
     }

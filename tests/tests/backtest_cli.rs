@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use common::{elite, fixture, sql_json, sql_scalar};
 
@@ -12,6 +12,18 @@ fn config(name: &str) -> PathBuf {
     PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
         .join("../jobs/configs")
         .join(name)
+}
+
+/// `elite --format <format> backtest <config>`: (stdout, stderr), asserting success.
+fn backtest(home: &Path, format: &str, name: &str) -> (Vec<u8>, String) {
+    let out = elite(home)
+        .args(["--format", format, "backtest"])
+        .arg(config(name))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{err}");
+    (out.stdout, err)
 }
 
 #[test]
@@ -24,19 +36,7 @@ fn backtest_lands_reconciles_and_reruns_identically() {
         .args(["--symbol", "GOOG"])
         .assert()
         .success();
-    let run = || {
-        let out = elite(home)
-            .args(["--format", "json", "backtest"])
-            .arg(config("goog_strategies.toml"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.stdout, String::from_utf8_lossy(&out.stderr).to_string())
-    };
+    let run = || backtest(home, "json", "goog_strategies.toml");
     let (first, note1) = run();
     let (second, note2) = run();
     assert_eq!(first, second, "a re-run must print the same bytes");
@@ -155,19 +155,7 @@ fn combined_portfolio_allocator_risk_and_twap_on_20_stocks() {
         .args(["--timeframe", "1d"])
         .assert()
         .success();
-    let run = || {
-        let out = elite(home)
-            .args(["--format", "csv", "backtest"])
-            .arg(config("sp500_combined.toml"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    };
+    let run = || backtest(home, "csv", "sp500_combined.toml").0;
     let first = run();
     assert_eq!(first, run(), "a re-run must print the same bytes");
     assert_eq!(

@@ -3,23 +3,20 @@
 //! beside backtrader and vectorbt on the same numbers and rules in the same run.
 //!
 //! Each engine is timed around its backtest only (data already in memory; for vectorbt the
-//! moving averages, crossings and `Portfolio.from_signals`; for backtrader `cerebro.run()`).
+//! moving averages, crossings and `Portfolio.from_signals`, on a second pass so that numba's
+//! compilation is not counted; for backtrader `cerebro.run()`).
 //! Each reports its trades as (symbol, entry bar, exit bar); the bench prints how many agree with
 //! elite's. A benchmark, not a test: it asserts nothing about speed.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use elite_pipelines::bench::synthetic;
-use elite_pipelines::indicators::Ohlcv;
 use elite_trade::Money;
-use elite_trade::costs::CostModel;
 use elite_trade::engine::{Engine, EngineConfig};
-use elite_trade::risk::RiskLimits;
-use elite_trade::sim::{Bar, FillConfig};
+use elite_trade::sim::Bar;
 use elite_trade::strategies::{Sizing, StrategySpec};
 use elite_warehouse::Timestamp;
 use serde::Serialize;
@@ -43,8 +40,8 @@ if "vectorbt" in which:
     import vectorbt as vbt
     close = pd.DataFrame(data[:, 3, :].T, index=idx, columns=cols)
     open_ = pd.DataFrame(data[:, 0, :].T, index=idx, columns=cols)
-    # warm numba's compilation on a small slice first (not timed)
-    for c, o in ((close.iloc[:60, :2], open_.iloc[:60, :2]), (close, open_)):
+    # the first pass compiles numba's kernels for these arrays; the second, timed, is warm
+    for c, o in ((close, open_), (close, open_)):
         t0 = time.perf_counter()
         fast = c.rolling(10).mean(); slow = c.rolling(30).mean()
         en = fast.vbt.crossed_above(slow).vbt.fshift(1); ex = fast.vbt.crossed_below(slow).vbt.fshift(1)
@@ -126,16 +123,7 @@ pub fn run(args: BenchBacktestArgs, _settings: &Settings, printer: &Printer) -> 
         short: false,
         size: Sizing::Shares(10),
     };
-    let cfg = EngineConfig {
-        initial_cash: Money::units(1_000_000_000_000),
-        fills: FillConfig::default(),
-        costs: CostModel::Zero,
-        risk: RiskLimits::default(),
-        allocator: None,
-        execution: Default::default(),
-        periods_per_year: None,
-        rules: None,
-    };
+    let cfg = EngineConfig::new(Money::units(1_000_000_000_000));
     let mut best = f64::INFINITY;
     let mut engine = None;
     for _ in 0..args.repeat.max(1) {
@@ -175,23 +163,7 @@ pub fn run(args: BenchBacktestArgs, _settings: &Settings, printer: &Printer) -> 
     let dir = std::env::temp_dir().join(format!("elite-bench-bt-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("bars.f64");
-    {
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&path)?);
-        for s in &data {
-            for f in [
-                |b: &Ohlcv| b.open,
-                |b: &Ohlcv| b.high,
-                |b: &Ohlcv| b.low,
-                |b: &Ohlcv| b.close,
-                |b: &Ohlcv| b.volume,
-            ] {
-                for b in s {
-                    w.write_all(&f(b).to_le_bytes())?;
-                }
-            }
-        }
-        w.flush()?;
-    }
+    super::bench_indicators::write_bars_f64(&path, &data)?;
     printer.note(format!("{} via {} …", args.peers, args.python));
     let res = Command::new(&args.python)
         .args(["-c", PEERS])

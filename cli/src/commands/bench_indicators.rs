@@ -48,6 +48,27 @@ for r in outs:
 print(json.dumps({"seconds": dt, "sums": sums.tolist(), "talib": talib.__version__, "c": talib.__ta_version__.decode().split()[0]}))
 "#;
 
+/// Write `data` for the Python peers: per symbol, the opens, highs, lows, closes and volumes as
+/// little-endian f64 (numpy `fromfile(...).reshape(symbols, 5, bars)`).
+pub(crate) fn write_bars_f64(path: &std::path::Path, data: &[Vec<Ohlcv>]) -> Result<()> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for s in data {
+        for f in [
+            |b: &Ohlcv| b.open,
+            |b: &Ohlcv| b.high,
+            |b: &Ohlcv| b.low,
+            |b: &Ohlcv| b.close,
+            |b: &Ohlcv| b.volume,
+        ] {
+            for b in s {
+                w.write_all(&f(b).to_le_bytes())?;
+            }
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
 pub fn run(args: BenchIndicatorsArgs, _settings: &Settings, printer: &Printer) -> Result<()> {
     let (symbols, bars) = (args.symbols, args.bars);
     printer.note(format!("generating {symbols} × {bars} synthetic bars"));
@@ -70,23 +91,7 @@ pub fn run(args: BenchIndicatorsArgs, _settings: &Settings, printer: &Printer) -
     let dir = std::env::temp_dir().join(format!("elite-bench-ind-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("bars.f64");
-    {
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&path)?);
-        for s in &data {
-            for f in [
-                |b: &Ohlcv| b.open,
-                |b: &Ohlcv| b.high,
-                |b: &Ohlcv| b.low,
-                |b: &Ohlcv| b.close,
-                |b: &Ohlcv| b.volume,
-            ] {
-                for b in s {
-                    w.write_all(&f(b).to_le_bytes())?;
-                }
-            }
-        }
-        w.flush()?;
-    }
+    write_bars_f64(&path, &data)?;
     printer.note(format!("TA-Lib via {} …", args.python));
     let res = Command::new(&args.python)
         .args(["-c", TALIB])

@@ -14,7 +14,7 @@
 use elite_warehouse::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::costs::{Charges, CostModel};
+use crate::costs::CostModel;
 use crate::ledger::Ledger;
 use crate::money::Money;
 use crate::order::{Fill, OrderKind, OrderRequest, Side, Sym};
@@ -48,9 +48,9 @@ impl Ctx<'_> {
     /// This strategy's position plus its orders still working at the broker, plus what this bar
     /// already requested.
     pub fn exposure(&self, sym: Sym) -> i64 {
-        self.book.qty(sym)
-            + self.broker.pending_qty_of(sym, self.tag)
-            + unsent(self.parents, sym, Some(self.tag))
+        let (b, s) = self.broker.pending(sym, Some(self.tag));
+        let (pb, ps) = unsent(self.parents, sym, Some(self.tag));
+        self.book.qty(sym) + (b + pb) - (s + ps)
             + self
                 .requests
                 .iter()
@@ -159,6 +159,22 @@ struct RuleState {
     exiting: bool,
 }
 
+impl EngineConfig {
+    /// Starting cash, and defaults for everything else (no costs, no limits, direct execution).
+    pub fn new(initial_cash: Money) -> Self {
+        EngineConfig {
+            initial_cash,
+            fills: FillConfig::default(),
+            costs: CostModel::default(),
+            risk: RiskLimits::default(),
+            allocator: None,
+            execution: Execution::default(),
+            periods_per_year: None,
+            rules: None,
+        }
+    }
+}
+
 /// How approved market orders reach the broker.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "algo", rename_all = "snake_case")]
@@ -217,27 +233,16 @@ struct Parent {
     last_volume: f64,
 }
 
-/// Signed quantity of parents on `sym` (of strategy `tag`, if given) not yet sent as children.
-fn unsent(parents: &[Parent], sym: Sym, tag: Option<&str>) -> i64 {
-    parents
-        .iter()
-        .map(|p| p.order.order())
-        .filter(|o| o.sym == sym && tag.is_none_or(|t| o.tag == t))
-        .map(|o| o.qty * o.side.sign())
-        .sum::<i64>()
-        - parents
-            .iter()
-            .filter(|p| p.order.order().sym == sym && tag.is_none_or(|t| p.order.order().tag == t))
-            .map(|p| p.sent * p.order.order().side.sign())
-            .sum::<i64>()
-}
-
-/// Quantities of parents on `sym` not yet sent as children: (buys, sells).
-fn unsent_split(parents: &[Parent], sym: Sym) -> (i64, i64) {
+/// Quantities of parents on `sym` (of strategy `tag`, if given) not yet sent as children:
+/// (buys, sells).
+fn unsent(parents: &[Parent], sym: Sym, tag: Option<&str>) -> (i64, i64) {
     let mut out = (0, 0);
-    for p in parents.iter().filter(|p| p.order.order().sym == sym) {
-        let left = p.order.order().qty - p.sent;
-        match p.order.order().side {
+    for o in parents.iter().filter(|p| {
+        let o = p.order.order();
+        o.sym == sym && tag.is_none_or(|t| o.tag == t)
+    }) {
+        let left = o.order.order().qty - o.sent;
+        match o.order.order().side {
             Side::Buy => out.0 += left,
             Side::Sell => out.1 += left,
         }
@@ -770,8 +775,8 @@ impl Engine {
             let broker = &self.broker;
             let parents = &self.parents;
             let pending = |s: Sym| {
-                let (b, se) = broker.pending_split(s);
-                let (pb, ps) = unsent_split(parents, s);
+                let (b, se) = broker.pending(s, None);
+                let (pb, ps) = unsent(parents, s, None);
                 (b + pb, se + ps)
             };
             let book = Book {
@@ -867,18 +872,15 @@ impl Engine {
             if rules.break_even_at_pct.is_some_and(|b| gain >= b) {
                 st.break_even = true;
             }
-            // The stop level: the tightest of stop-loss, trailing and break-even.
-            let mut stops: Vec<f64> = vec![];
-            if let Some(sl) = rules.stop_loss_pct {
-                stops.push(entry * (1.0 - d * sl / 100.0));
-            }
-            if let Some(tr) = rules.trailing_stop_pct {
-                stops.push(st.best * (1.0 - d * tr / 100.0));
-            }
-            if st.break_even {
-                stops.push(entry);
-            }
-            let hit = stops.iter().any(|&lvl| d * (bar.close - lvl) <= 0.0);
+            // Any of stop-loss, trailing and break-even levels reached by the close.
+            let reached = |level: f64| d * (bar.close - level) <= 0.0;
+            let hit = rules
+                .stop_loss_pct
+                .is_some_and(|sl| reached(entry * (1.0 - d * sl / 100.0)))
+                || rules
+                    .trailing_stop_pct
+                    .is_some_and(|tr| reached(st.best * (1.0 - d * tr / 100.0)))
+                || st.break_even && reached(entry);
             let mut exit_qty = 0;
             let mut why = String::new();
             if hit {
@@ -1013,11 +1015,6 @@ impl Engine {
         if let Some(t) = self.current.take() {
             self.close_instant(t);
         }
-    }
-
-    /// Total charges paid.
-    pub fn charges(&self) -> Charges {
-        self.ledger.fees
     }
 }
 

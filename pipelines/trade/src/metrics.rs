@@ -47,32 +47,35 @@ pub fn round_trips(fills: &[Fill]) -> Vec<RoundTrip> {
         let dq = f.qty * f.side.sign();
         let fee = f.charges.total();
         let key = (f.tag.as_str(), f.sym);
-        let cur = open.get(&key).map_or(0, |o| o.qty);
-        let closing = if cur != 0 && cur.signum() != dq.signum() {
-            dq.abs().min(cur.abs())
-        } else {
-            0
+        let sign = f.side.sign();
+        // Reduce an opposite open trip first; `part` is the share of this fill's charges it bears.
+        let (mut part, mut closed) = (Money::ZERO, false);
+        let closing = match open.get_mut(&key) {
+            Some(o) if o.qty != 0 && o.qty.signum() != dq.signum() => {
+                let c = dq.abs().min(o.qty.abs());
+                part = Money((fee.0 as i128 * c as i128 / f.qty as i128) as i64);
+                o.cash -= f.price.times(c * sign) + part;
+                o.charges += part;
+                o.qty += c * sign;
+                closed = o.qty == 0;
+                c
+            }
+            _ => 0,
         };
         let opening = f.qty - closing;
+        if closed && let Some(o) = open.remove(&key) {
+            out.push(RoundTrip {
+                strategy: f.tag.clone(),
+                sym: f.sym,
+                open_ts: o.ts,
+                close_ts: f.ts,
+                direction: if dq < 0 { 1 } else { -1 },
+                max_qty: o.max,
+                pnl: o.cash,
+                charges: o.charges,
+            });
+        }
         if closing > 0 {
-            let part = Money((fee.0 as i128 * closing as i128 / f.qty as i128) as i64);
-            let o = open.get_mut(&key).expect("cur != 0 implies an open trip");
-            o.cash -= f.price.times(closing * f.side.sign()) + part;
-            o.charges += part;
-            o.qty += closing * f.side.sign();
-            if o.qty == 0 {
-                let o = open.remove(&key).expect("present");
-                out.push(RoundTrip {
-                    strategy: f.tag.clone(),
-                    sym: f.sym,
-                    open_ts: o.ts,
-                    close_ts: f.ts,
-                    direction: if dq < 0 { 1 } else { -1 },
-                    max_qty: o.max,
-                    pnl: o.cash,
-                    charges: o.charges,
-                });
-            }
             if opening > 0 {
                 let rest = fee - part;
                 open.insert(

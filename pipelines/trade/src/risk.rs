@@ -521,10 +521,4 @@ impl RiskEngine {
             })
             .collect()
     }
-
-    /// Resume after a halt (an operator's decision).
-    pub fn resume(&mut self, equity: f64) {
-        self.halted = false;
-        self.peak = equity;
-    }
 }

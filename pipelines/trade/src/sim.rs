@@ -178,22 +178,14 @@ impl SimBroker {
         self.open.iter().flatten()
     }
 
-    /// Quantity still to fill on working orders of `sym`, signed (+ buy).
-    pub fn pending_qty(&self, sym: Sym) -> i64 {
-        self.open
-            .get(sym as usize)
-            .map(|v| {
-                v.iter()
-                    .map(|w| (w.req.qty - w.filled) * w.req.side.sign())
-                    .sum()
-            })
-            .unwrap_or(0)
-    }
-
-    /// Quantities still to fill on working orders of `sym`: (buys, sells), both ≥ 0.
-    pub fn pending_split(&self, sym: Sym) -> (i64, i64) {
+    /// Quantities still to fill on working orders of `sym` (placed by `tag`, if given):
+    /// (buys, sells), both ≥ 0.
+    pub fn pending(&self, sym: Sym, tag: Option<&str>) -> (i64, i64) {
         let mut out = (0, 0);
         for w in self.open.get(sym as usize).into_iter().flatten() {
+            if tag.is_some_and(|t| w.req.tag != t) {
+                continue;
+            }
             let left = w.req.qty - w.filled;
             match w.req.side {
                 Side::Buy => out.0 += left,
@@ -201,19 +193,6 @@ impl SimBroker {
             }
         }
         out
-    }
-
-    /// Signed quantity still to fill on working orders of `sym` placed by `tag`.
-    pub fn pending_qty_of(&self, sym: Sym, tag: &str) -> i64 {
-        self.open
-            .get(sym as usize)
-            .map(|v| {
-                v.iter()
-                    .filter(|w| w.req.tag == tag)
-                    .map(|w| (w.req.qty - w.filled) * w.req.side.sign())
-                    .sum()
-            })
-            .unwrap_or(0)
     }
 
     /// Cancel one order; false when it is not working.

@@ -30,7 +30,8 @@ impl Default for Sizing {
 }
 
 impl Sizing {
-    fn go(&self, ctx: &mut Ctx<'_>, sym: Sym, dir: i64) {
+    /// Trade toward this size in `sym`: long (`dir` = 1), short (−1) or flat (0).
+    pub fn go(&self, ctx: &mut Ctx<'_>, sym: Sym, dir: i64) {
         match *self {
             Sizing::Shares(n) => ctx.target_qty(sym, n * dir),
             Sizing::Percent(f) => {
@@ -262,12 +263,14 @@ impl StrategySpec {
                         "fast ({fast}) must be shorter than slow ({slow})"
                     )));
                 }
-                Sma::new(fast).map_err(ind)?;
-                Sma::new(slow).map_err(ind)?;
+                let fresh = (
+                    Sma::new(fast).map_err(ind)?,
+                    Sma::new(slow).map_err(ind)?,
+                    0.0,
+                );
                 Box::new(SmaCross {
                     name: name.into(),
-                    fast,
-                    slow,
+                    fresh,
                     short,
                     size,
                     state: vec![],
@@ -279,29 +282,27 @@ impl StrategySpec {
                 exit,
                 size,
             } => {
-                Rsi::new(period).map_err(ind)?;
+                let rsi = Rsi::new(period).map_err(ind)?;
                 Box::new(PerSymbol::new(name, size, move || RsiRev {
-                    rsi: Rsi::new(period).expect("validated above"),
+                    rsi: rsi.clone(),
                     low,
                     exit,
                 }))
             }
             StrategySpec::Bollinger { period, k, size } => {
-                Bbands::new(period, k).map_err(ind)?;
-                Box::new(PerSymbol::new(name, size, move || Boll {
-                    bb: Bbands::new(period, k).expect("validated above"),
-                }))
+                let bb = Bbands::new(period, k).map_err(ind)?;
+                Box::new(PerSymbol::new(name, size, move || Boll { bb: bb.clone() }))
             }
             StrategySpec::Breakout {
                 period,
                 exit_period,
                 size,
             } => {
-                Donchian::new(period).map_err(ind)?;
-                Donchian::new(exit_period).map_err(ind)?;
+                let entry = Donchian::new(period).map_err(ind)?;
+                let exit = Donchian::new(exit_period).map_err(ind)?;
                 Box::new(PerSymbol::new(name, size, move || Breakout {
-                    entry: Donchian::new(period).expect("validated above"),
-                    exit: Donchian::new(exit_period).expect("validated above"),
+                    entry: entry.clone(),
+                    exit: exit.clone(),
                     prev: None,
                 }))
             }
@@ -311,9 +312,9 @@ impl StrategySpec {
                 signal,
                 size,
             } => {
-                Macd::new(fast, slow, signal).map_err(ind)?;
+                let macd = Macd::new(fast, slow, signal).map_err(ind)?;
                 Box::new(PerSymbol::new(name, size, move || MacdX {
-                    macd: Macd::new(fast, slow, signal).expect("validated above"),
+                    macd: macd.clone(),
                 }))
             }
             StrategySpec::Portfolio {
@@ -353,9 +354,9 @@ impl StrategySpec {
                 })
             }
             StrategySpec::Trend { period, size } => {
-                Ema::new(period).map_err(ind)?;
+                let ema = Ema::new(period).map_err(ind)?;
                 Box::new(PerSymbol::new(name, size, move || TrendRule {
-                    ema: Ema::new(period).expect("validated above"),
+                    ema: ema.clone(),
                     prev: None,
                 }))
             }
@@ -366,8 +367,8 @@ impl StrategySpec {
 /// SMA crossover, written out for the benchmark's hot loop (two running sums per symbol).
 struct SmaCross {
     name: String,
-    fast: usize,
-    slow: usize,
+    /// A symbol's state before its first bar: (fast SMA, slow SMA, last non-zero difference).
+    fresh: (Sma, Sma, f64),
     short: bool,
     size: Sizing,
     state: Vec<Option<(Sma, Sma, f64)>>,
@@ -382,14 +383,7 @@ impl Strategy for SmaCross {
         if self.state.len() <= i {
             self.state.resize_with(i + 1, || None);
         }
-        let (fast, slow) = (self.fast, self.slow);
-        let st = self.state[i].get_or_insert_with(|| {
-            (
-                Sma::new(fast).expect("validated in build"),
-                Sma::new(slow).expect("validated in build"),
-                0.0,
-            )
-        });
+        let st = self.state[i].get_or_insert_with(|| self.fresh.clone());
         let f = st.0.update(bar.close);
         let s = st.1.update(bar.close);
         let (Some(f), Some(s)) = (f, s) else { return };

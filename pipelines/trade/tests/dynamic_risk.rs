@@ -1,11 +1,10 @@
 //! Dynamic risk: volatility-targeted sizing and automatic de-risking on a volatility spike.
 
 use elite_trade::Money;
-use elite_trade::costs::CostModel;
 use elite_trade::engine::{Ctx, Engine, EngineConfig, Strategy};
 use elite_trade::risk::{Decision, RiskLimits, VolSpike};
-use elite_trade::sim::{Bar, FillConfig};
-use elite_trade::strategies::{Sizing, StrategySpec};
+use elite_trade::sim::Bar;
+use elite_trade::strategies::Sizing;
 use elite_warehouse::Timestamp;
 
 /// Closes alternating ×(1 ± m) around 100, m per segment.
@@ -34,14 +33,9 @@ fn bars(segments: &[(usize, f64)]) -> Vec<Bar> {
 fn engine(risk: RiskLimits) -> Engine {
     Engine::new(
         EngineConfig {
-            initial_cash: Money::units(1_000_000),
-            fills: FillConfig::default(),
-            costs: CostModel::Zero,
             risk,
-            allocator: None,
-            execution: Default::default(),
             periods_per_year: Some(252.0),
-            rules: None,
+            ..EngineConfig::new(Money::units(1_000_000))
         },
         1,
     )
@@ -53,16 +47,8 @@ impl Strategy for Hold {
         "hold"
     }
     fn on_bar(&mut self, b: &Bar, ctx: &mut Ctx<'_>) {
-        // Re-target every bar (so sizing follows volatility).
-        match self.0 {
-            Sizing::VolTarget { vol, max } => {
-                if let Some(s) = ctx.volatility(b.sym) {
-                    ctx.target_percent(b.sym, (vol / s).min(max));
-                }
-            }
-            Sizing::Percent(f) => ctx.target_percent(b.sym, f),
-            Sizing::Shares(n) => ctx.target_qty(b.sym, n),
-        }
+        // Re-target every bar through the sizing the strategies use (so it follows volatility).
+        self.0.go(ctx, b.sym, 1);
     }
 }
 
@@ -71,16 +57,6 @@ fn vol_target_sizes_by_realized_volatility() {
     // Log returns alternate ±ln(1.01): the EWMA variance tends to ln(1.01)² → annualized
     // volatility ln(1.01)·√252 = 15.80%; a 10% target holds 63.3% of capital.
     let mut e = engine(RiskLimits::default());
-    let spec = StrategySpec::SmaCross {
-        fast: 2,
-        slow: 3,
-        short: false,
-        size: Sizing::VolTarget {
-            vol: 0.10,
-            max: 1.0,
-        },
-    };
-    spec.build("check", &[]).unwrap(); // the spec form builds
     e.add(
         Box::new(Hold(Sizing::VolTarget {
             vol: 0.10,

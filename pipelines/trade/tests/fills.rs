@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use elite_trade::Money;
-use elite_trade::costs::CostModel;
 use elite_trade::engine::{Ctx, Engine, EngineConfig, Execution, Strategy};
 use elite_trade::order::{OrderKind, OrderRequest, OrderStatus, Side, Tif, Trail};
 use elite_trade::risk::RiskLimits;
@@ -58,17 +57,13 @@ fn run_with(
         m.entry(i).or_default().push(o);
     }
     let cfg = EngineConfig {
-        initial_cash: Money::units(1_000_000),
         fills,
-        costs: CostModel::Zero,
         risk: RiskLimits {
             allow_short: true,
             ..Default::default()
         },
-        allocator: None,
         execution,
-        periods_per_year: None,
-        rules: None,
+        ..EngineConfig::new(Money::units(1_000_000))
     };
     let mut e = Engine::new(cfg, 1);
     e.add(Box::new(Script(m, 0)), 1.0);

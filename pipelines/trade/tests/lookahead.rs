@@ -74,7 +74,6 @@ fn specs() -> Vec<StrategySpec> {
 
 fn run(bars: &[Bar]) -> Engine {
     let cfg = EngineConfig {
-        initial_cash: Money::units(1_000_000),
         fills: FillConfig {
             slippage: Slippage::SqrtImpact { coef: 0.3 },
             max_participation: 0.05,
@@ -86,10 +85,7 @@ fn run(bars: &[Bar]) -> Engine {
             max_gross_leverage: Some(1.5),
             ..Default::default()
         },
-        allocator: None,
-        execution: Default::default(),
-        periods_per_year: None,
-        rules: None,
+        ..EngineConfig::new(Money::units(1_000_000))
     };
     let mut e = Engine::new(cfg, 1);
     for (i, s) in specs().iter().enumerate() {

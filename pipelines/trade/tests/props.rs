@@ -174,17 +174,11 @@ proptest! {
 #[test]
 fn drawdown_trips_the_kill_switch_and_flattens() {
     let cfg = EngineConfig {
-        initial_cash: Money::units(10_000),
-        fills: FillConfig::default(),
-        costs: CostModel::Zero,
         risk: RiskLimits {
             max_drawdown: Some(0.10),
             ..Default::default()
         },
-        allocator: None,
-        execution: Default::default(),
-        periods_per_year: None,
-        rules: None,
+        ..EngineConfig::new(Money::units(10_000))
     };
     struct AllIn;
     impl Strategy for AllIn {

@@ -1,11 +1,10 @@
 //! Exit rules (stop-loss, trailing stop, break-even stop, partial take-profits) by hand.
 
 use elite_trade::Money;
-use elite_trade::costs::CostModel;
 use elite_trade::engine::{Ctx, Engine, EngineConfig, ExitRules, Strategy, TakeProfit};
 use elite_trade::order::{OrderRequest, Side};
 use elite_trade::risk::RiskLimits;
-use elite_trade::sim::{Bar, FillConfig};
+use elite_trade::sim::Bar;
 use elite_warehouse::Timestamp;
 
 /// Opens one position on the first bar, then does nothing.
@@ -25,17 +24,12 @@ impl Strategy for Open {
 fn run(side: Side, closes: &[f64], rules: ExitRules) -> Vec<(i64, i64, Money)> {
     let mut e = Engine::new(
         EngineConfig {
-            initial_cash: Money::units(1_000_000),
-            fills: FillConfig::default(),
-            costs: CostModel::Zero,
             risk: RiskLimits {
                 allow_short: true,
                 ..Default::default()
             },
-            allocator: None,
-            execution: Default::default(),
-            periods_per_year: None,
             rules: Some(rules),
+            ..EngineConfig::new(Money::units(1_000_000))
         },
         1,
     );
