@@ -331,7 +331,12 @@ impl RiskEngine {
                 format!("{:.4} of equity > {m}", value.abs() / eq),
             ));
         }
-        // Exposures with this order's effect (positions and pending orders at last prices).
+        // Book-wide exposures with this order's effect (positions and pending orders at last
+        // prices): O(symbols), so only when a limit needs them.
+        if l.max_sector.is_none() && l.max_gross_leverage.is_none() && l.max_net_leverage.is_none()
+        {
+            return Ok(());
+        }
         let px = |i: usize| {
             let p = book.prices.get(i).copied().unwrap_or(f64::NAN);
             if p.is_finite() { p } else { 0.0 }
@@ -344,10 +349,8 @@ impl RiskEngine {
             let q = if i == o.sym as usize {
                 next
             } else {
-                {
-                    let (b, s) = (book.pending)(i as Sym);
-                    book.ledger.qty(i as Sym) + b - s
-                }
+                let (b, s) = (book.pending)(i as Sym);
+                book.ledger.qty(i as Sym) + b - s
             };
             let v = q as f64 * if i == o.sym as usize { price } else { px(i) };
             gross += v.abs();
