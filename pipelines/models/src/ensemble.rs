@@ -1,0 +1,235 @@
+//! Ensembles of out-of-sample member predictions, computed as a stream in decision-time order:
+//! a combiner learns only from rows whose labels were known at the moment it combines, so an
+//! ensemble's prediction is as out-of-sample as its members'.
+//!
+//! - `mean`: the average probability;
+//! - `vote`: weighted majority vote (share of weight saying up), weights from config;
+//! - `stacking`: a logistic meta-learner on the members' log-odds, fitted on earlier
+//!   out-of-sample predictions whose labels are known (refitted every `refit` labels);
+//! - `dynamic`: weights ∝ each member's exponentially weighted accuracy above 50%;
+//! - `regime`: the same, kept separately per market regime (volatility × trend).
+//!
+//! Each prediction carries the members' agreement (share on the ensemble's side) and a
+//! confidence, |2p − 1| × agreement.
+
+use crate::Result;
+use crate::data::Dataset;
+use crate::error::input;
+use crate::linear::{fit_logistic, sigmoid};
+use serde::{Deserialize, Serialize};
+
+/// How members are combined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    Mean,
+    Vote,
+    Stacking,
+    Dynamic,
+    Regime,
+}
+
+impl Method {
+    pub const ALL: [Method; 5] = [
+        Method::Mean,
+        Method::Vote,
+        Method::Stacking,
+        Method::Dynamic,
+        Method::Regime,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Mean => "mean",
+            Method::Vote => "vote",
+            Method::Stacking => "stacking",
+            Method::Dynamic => "dynamic",
+            Method::Regime => "regime",
+        }
+    }
+}
+
+/// Combiner settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// Half-life of the accuracy averages, in labelled rows.
+    #[serde(default = "d_halflife")]
+    pub halflife: f64,
+    /// Labelled rows before stacking/dynamic weights are used (the mean until then).
+    #[serde(default = "d_min")]
+    pub min_history: usize,
+    /// Stacking refits after this many new labels.
+    #[serde(default = "d_refit")]
+    pub refit: usize,
+    /// Vote weights per member (equal when empty).
+    #[serde(default)]
+    pub weights: Vec<f64>,
+}
+
+fn d_halflife() -> f64 {
+    250.0
+}
+fn d_min() -> usize {
+    250
+}
+fn d_refit() -> usize {
+    250
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            halflife: d_halflife(),
+            min_history: d_min(),
+            refit: d_refit(),
+            weights: vec![],
+        }
+    }
+}
+
+/// Ensemble predictions.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Combined {
+    pub prob: Vec<f64>,
+    pub agreement: Vec<f64>,
+    pub confidence: Vec<f64>,
+}
+
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-6, 1.0 - 1e-6);
+    (p / (1.0 - p)).ln()
+}
+
+/// Combine `members[m][k]` = P(up) of member m for `rows[k]`.
+pub fn combine(
+    method: Method,
+    data: &Dataset,
+    rows: &[usize],
+    members: &[Vec<f64>],
+    params: &Params,
+) -> Result<Combined> {
+    let m = members.len();
+    if m == 0 || members.iter().any(|v| v.len() != rows.len()) {
+        return Err(input(
+            "ensemble",
+            "every member needs one prediction per row",
+        ));
+    }
+    let vote_w: Vec<f64> = if params.weights.is_empty() {
+        vec![1.0; m]
+    } else if params.weights.len() == m {
+        params.weights.clone()
+    } else {
+        return Err(input(
+            "ensemble weights",
+            format!("{} weights for {m} members", params.weights.len()),
+        ));
+    };
+    let alpha = 1.0 - 0.5f64.powf(1.0 / params.halflife.max(1.0));
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&k| (data.rows[rows[k]].ts_recv, k));
+    // Labels become known in known_at order.
+    let mut by_known: Vec<usize> = (0..rows.len()).collect();
+    by_known.sort_by_key(|&k| (data.rows[rows[k]].label.map_or(i64::MAX, |l| l.known_at), k));
+    let mut released = 0usize;
+    // Dynamic state: EW accuracy per (regime or 0, member), and counts.
+    let mut acc = vec![[0.5f64; 4]; m];
+    let mut seen = [0usize; 4];
+    let mut seen_all = 0usize;
+    // Stacking state.
+    let (mut meta_x, mut meta_y): (Vec<f64>, Vec<f64>) = (vec![], vec![]);
+    let mut meta: Option<(f64, Vec<f64>)> = None;
+    let mut since_fit = 0usize;
+    let mut out = Combined {
+        prob: vec![0.0; rows.len()],
+        agreement: vec![0.0; rows.len()],
+        confidence: vec![0.0; rows.len()],
+    };
+    for &k in &order {
+        let now = data.rows[rows[k]].ts_recv;
+        while released < by_known.len() {
+            let j = by_known[released];
+            let Some(l) = data.rows[rows[j]].label else {
+                break;
+            };
+            if l.known_at > now {
+                break;
+            }
+            released += 1;
+            let reg = if method == Method::Regime {
+                data.rows[rows[j]].regime as usize & 3
+            } else {
+                0
+            };
+            for (a, mem) in acc.iter_mut().zip(members) {
+                let hit = if (mem[j] > 0.5) == l.up { 1.0 } else { 0.0 };
+                a[reg] += alpha * (hit - a[reg]);
+            }
+            seen[reg] += 1;
+            seen_all += 1;
+            if method == Method::Stacking {
+                meta_x.extend(members.iter().map(|mem| logit(mem[j])));
+                meta_y.push(if l.up { 1.0 } else { 0.0 });
+                since_fit += 1;
+                if meta_y.len() >= params.min_history
+                    && (meta.is_none() || since_fit >= params.refit)
+                {
+                    meta = fit_logistic(&meta_x, &meta_y, m, 1.0, 50).ok();
+                    since_fit = 0;
+                }
+            }
+        }
+        let ps: Vec<f64> = members.iter().map(|mem| mem[k]).collect();
+        let mean = ps.iter().sum::<f64>() / m as f64;
+        let weighted = |w: &[f64]| {
+            let s: f64 = w.iter().sum();
+            if s > 0.0 {
+                ps.iter().zip(w).map(|(p, w)| p * w).sum::<f64>() / s
+            } else {
+                mean
+            }
+        };
+        let p = match method {
+            Method::Mean => mean,
+            Method::Vote => {
+                let s: f64 = vote_w.iter().sum();
+                ps.iter()
+                    .zip(&vote_w)
+                    .filter(|(p, _)| **p > 0.5)
+                    .map(|(_, w)| w)
+                    .sum::<f64>()
+                    / s
+            }
+            Method::Stacking => match &meta {
+                Some((b, w)) => {
+                    sigmoid(b + ps.iter().zip(w).map(|(p, w)| logit(*p) * w).sum::<f64>())
+                }
+                None => mean,
+            },
+            Method::Dynamic | Method::Regime => {
+                let reg = if method == Method::Regime {
+                    data.rows[rows[k]].regime as usize & 3
+                } else {
+                    0
+                };
+                let n = if method == Method::Regime {
+                    seen[reg]
+                } else {
+                    seen_all
+                };
+                if n < params.min_history {
+                    mean
+                } else {
+                    let w: Vec<f64> = acc.iter().map(|a| (a[reg] - 0.5).max(0.0)).collect();
+                    weighted(&w)
+                }
+            }
+        };
+        let side = p > 0.5;
+        let agree = ps.iter().filter(|&&q| (q > 0.5) == side).count() as f64 / m as f64;
+        out.prob[k] = p;
+        out.agreement[k] = agree;
+        out.confidence[k] = (2.0 * p - 1.0).abs() * agree;
+    }
+    Ok(out)
+}

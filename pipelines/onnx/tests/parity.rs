@@ -1,0 +1,121 @@
+//! ONNX parity: the LSTM exported to ONNX and run by ONNX Runtime gives the trained model's own
+//! outputs to 1e-5; contracts are checked on load.
+
+use elite_models::data::{Dataset, Label, Row};
+use elite_models::lstm::{LstmLearner, LstmParams};
+use elite_models::model::{Model, Task};
+use elite_onnx::{Contract, OnnxModel};
+
+/// Two series of a noisy sine with 3 features, labelled by the next value's direction.
+fn dataset(n: usize) -> Dataset {
+    let mut ds = Dataset {
+        feature_set: "test".into(),
+        feature_set_version: 1,
+        features: vec!["a".into(), "b".into(), "c".into()],
+        horizon: 1,
+        ..Default::default()
+    };
+    for s in 0..2u32 {
+        ds.symbols.push(format!("S{s}"));
+        let v = |t: usize| ((t as f64) * 0.3 + s as f64).sin() * 10.0 + (t % 7) as f64 * 0.1;
+        for t in 0..n {
+            ds.x.extend([v(t), v(t) - v(t.saturating_sub(1)), (t % 5) as f64 * 100.0]);
+            let r = v(t + 1) / (v(t) + 20.0) - 1.0;
+            ds.rows.push(Row {
+                series: s,
+                pos: t as u32,
+                ts_event: t as i64,
+                ts_recv: t as i64,
+                label: Some(Label {
+                    fwd_return: v(t + 1) - v(t),
+                    up: v(t + 1) > v(t),
+                    known_at: t as i64 + 1,
+                    next_return: r,
+                }),
+                regime: 0,
+            });
+        }
+    }
+    ds
+}
+
+#[test]
+fn lstm_onnx_matches_the_trained_model() {
+    let ds = dataset(120);
+    let learner = LstmLearner {
+        name: "lstm".into(),
+        params: LstmParams {
+            seq_len: 8,
+            hidden: 6,
+            epochs: 3,
+            batch: 16,
+            ..Default::default()
+        },
+    };
+    let rows = ds.usable(8);
+    let net = learner.train(&ds, &rows).unwrap();
+    let own = net.predict(&ds, &rows).unwrap();
+    let onnx = OnnxModel::from_elite(&net.to_onnx()).unwrap();
+    assert_eq!(onnx.contract().seq_len, 8);
+    let served = onnx.predict(&ds, &rows).unwrap();
+    assert_eq!(own.len(), served.len());
+    let worst = own
+        .iter()
+        .zip(&served)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(worst < 1e-5, "max |rust − onnx| = {worst:e}");
+    // Training moved the predictions away from a constant (the test can fail).
+    let spread =
+        own.iter().cloned().fold(f64::MIN, f64::max) - own.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(spread > 0.05, "spread {spread}");
+}
+
+#[test]
+fn contract_mismatch_is_a_clear_error() {
+    let ds = dataset(40);
+    let learner = LstmLearner {
+        name: "lstm".into(),
+        params: LstmParams {
+            seq_len: 5,
+            hidden: 4,
+            epochs: 1,
+            ..Default::default()
+        },
+    };
+    let net = learner.train(&ds, &ds.usable(5)).unwrap();
+    let bytes = net.to_onnx();
+    let contract = |features: &[&str], seq_len| Contract {
+        features: features.iter().map(|s| s.to_string()).collect(),
+        seq_len,
+        output: None,
+        up_column: 1,
+        task: Task::Classification,
+    };
+    // Wrong order of features.
+    let e = OnnxModel::load(&bytes, contract(&["b", "a", "c"], 5))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("position 0") && e.contains("\"a\""), "{e}");
+    // Wrong sequence length.
+    let e = OnnxModel::load(&bytes, contract(&["a", "b", "c"], 7))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("seq_len 7") && e.contains("[-1, 5, 3]"), "{e}");
+    // Missing output name.
+    let mut c = contract(&["a", "b", "c"], 5);
+    c.output = Some("probabilities".into());
+    let e = OnnxModel::load(&bytes, c).unwrap_err().to_string();
+    assert!(
+        e.contains("no output \"probabilities\"") && e.contains("p_up"),
+        "{e}"
+    );
+    // Not an ONNX file.
+    assert!(OnnxModel::from_elite(b"not a model").is_err());
+    // Data with other features than the model's.
+    let ok = OnnxModel::load(&bytes, contract(&["a", "b", "c"], 5)).unwrap();
+    let mut other = ds.clone();
+    other.features[2] = "z".into();
+    let e = ok.predict(&other, &[10]).unwrap_err().to_string();
+    assert!(e.contains("position 2"), "{e}");
+}
