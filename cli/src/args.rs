@@ -120,9 +120,22 @@ pub enum Command {
   elite sql \"SELECT strategy, count(*), sum(charges) FROM fills GROUP BY strategy\"
   elite sql \"SELECT * FROM equity_curve WHERE run_id = '…' ORDER BY ts_event\"")]
     Backtest(BacktestArgs),
+    /// Train models from a TOML config: walk-forward evaluation (every number out-of-sample),
+    /// registry, promotion, predictions
+    #[command(after_help = "Examples:
+  elite train jobs/configs/sp500_models.toml
+  elite sql \"SELECT name, kind, metrics FROM models\"
+  elite sql \"SELECT model_id, stage, reason FROM model_events ORDER BY ts_recv\"")]
+    Train(TrainArgs),
     /// Benchmarks beside named peers (not tests: they report, they assert nothing)
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The training file (TOML): data, features, validation, [[model]], ensemble, registry
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -304,9 +317,34 @@ pub enum BenchCommand {
         after_help = "Example:\n  tests/dev bench backtest   # installs backtrader + vectorbt, builds release, 500 symbols x 2520 bars"
     )]
     Backtest(BenchBacktestArgs),
+    /// Models: LightGBM training beside Python lightgbm, 1000-symbol prediction latency, ONNX LSTM
+    /// inference beside Python onnxruntime
+    #[command(
+        after_help = "Example:\n  tests/dev bench models   # installs lightgbm, builds release, 200k rows x 20 features"
+    )]
+    Models(BenchModelsArgs),
     /// One trade-runner decision cycle: covariance, constrained mean-variance, risk checks, orders
     #[command(after_help = "Example:\n  elite bench cycle --assets 500")]
     Cycle(BenchCycleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchModelsArgs {
+    /// Training rows
+    #[arg(long, default_value_t = 200_000)]
+    pub rows: usize,
+    /// Features per row
+    #[arg(long, default_value_t = 20)]
+    pub features: usize,
+    /// Boosting iterations
+    #[arg(long, default_value_t = 100)]
+    pub iterations: u32,
+    /// Training threads (both engines)
+    #[arg(long, default_value_t = 2)]
+    pub threads: u32,
+    /// Python with lightgbm and onnxruntime installed
+    #[arg(long, env = "ELITE_PYTHON", default_value = "python3")]
+    pub python: String,
 }
 
 #[derive(Debug, Args)]

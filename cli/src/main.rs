@@ -56,8 +56,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bars(cmd) => commands::pipelines::bars(cmd, &settings, &printer).await,
         Command::Run(cmd) => commands::pipelines::run(cmd, &settings, &printer).await,
         Command::Backtest(args) => commands::backtest::run(args, &settings, &printer).await,
+        Command::Train(args) => commands::train::run(args, &settings, &printer).await,
         Command::Bench(args::BenchCommand::Ingest(a)) => {
             commands::bench::ingest(a, &settings, &printer).await
+        }
+        Command::Bench(args::BenchCommand::Models(a)) => {
+            commands::bench_models::run(a, &settings, &printer)
         }
         Command::Bench(args::BenchCommand::Cycle(a)) => {
             commands::bench_cycle::run(a, &settings, &printer)

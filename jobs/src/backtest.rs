@@ -615,7 +615,7 @@ pub async fn write_journal(
     Ok(added)
 }
 
-async fn insert<T: Serialize>(
+pub(crate) async fn insert<T: Serialize>(
     wh: &Warehouse,
     spec: &'static TableSpec,
     rows: &[T],

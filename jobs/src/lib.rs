@@ -33,6 +33,7 @@ pub mod checkpoint;
 mod error;
 pub mod features;
 pub mod ingest;
+pub mod models;
 pub mod progress;
 pub mod resample;
 pub mod signals;

@@ -418,8 +418,81 @@ pub static RISK_EVENTS: TableSpec = TableSpec {
     }),
 };
 
+/// The model registry: one row per trained model.
+pub static MODELS: TableSpec = TableSpec {
+    name: "models",
+    description: "model registry: kind, params, feature set and version, training data (bars version, rows, period), code version, walk-forward metrics and importance (JSON), artifact path and sha256 on the object store; model_id hashes config + data + code",
+    key: &["model_id"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("model_id", DataType::Utf8, false),
+            f("group", DataType::Utf8, false),
+            f("name", DataType::Utf8, false),
+            f("kind", DataType::Utf8, false),
+            f("task", DataType::Utf8, false),
+            f("params", DataType::Utf8, false),
+            f("feature_set", DataType::Utf8, false),
+            f("feature_set_version", DataType::Int32, false),
+            f("features", DataType::Utf8, false),
+            f("horizon", DataType::Int32, false),
+            f("seq_len", DataType::Int32, false),
+            f("bars_version", DataType::Int64, true),
+            f("train_rows", DataType::Int64, false),
+            ts("train_from", false),
+            f("code_version", DataType::Utf8, false),
+            f("config", DataType::Utf8, false),
+            f("metrics", DataType::Utf8, false),
+            f("importance", DataType::Utf8, false),
+            f("artifact", DataType::Utf8, false),
+            f("artifact_sha256", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+        ]))
+    }),
+};
+
+/// Stage changes of registered models (append-only): candidate, shadow, production, retired.
+pub static MODEL_EVENTS: TableSpec = TableSpec {
+    name: "model_events",
+    description: "append-only stage changes of registered models (candidate / shadow / production / retired) with the promotion rule's reason; a group's current stage per model is its latest event",
+    key: &["event_id"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("event_id", DataType::Utf8, false),
+            f("group", DataType::Utf8, false),
+            f("model_id", DataType::Utf8, false),
+            f("stage", DataType::Utf8, false),
+            f("reason", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+        ]))
+    }),
+};
+
+/// Model predictions: walk-forward out-of-sample, served, shadow.
+pub static PREDICTIONS: TableSpec = TableSpec {
+    name: "predictions",
+    description: "model predictions per symbol and bar: source walk_forward (out-of-sample), production or shadow (served); score = P(up) or forward return; ts_recv = when the prediction could first be made",
+    key: &["model_id", "source", "symbol", "ts_event"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("model_id", DataType::Utf8, false),
+            f("source", DataType::Utf8, false),
+            f("symbol", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            f("score", DataType::Float64, false),
+            f("confidence", DataType::Float64, true),
+            f("fold", DataType::Int32, true),
+        ]))
+    }),
+};
+
 /// Every table, in the order `elite warehouse tables` lists them.
-pub static ALL: [&TableSpec; 16] = [
+pub static ALL: [&TableSpec; 19] = [
     &BARS,
     &TICKS,
     &QUOTES,
@@ -436,6 +509,9 @@ pub static ALL: [&TableSpec; 16] = [
     &ORDERS,
     &TRADES,
     &RISK_EVENTS,
+    &MODELS,
+    &MODEL_EVENTS,
+    &PREDICTIONS,
 ];
 
 #[cfg(test)]

@@ -5,10 +5,12 @@ pub mod bench;
 pub mod bench_backtest;
 pub mod bench_cycle;
 pub mod bench_indicators;
+pub mod bench_models;
 pub mod demo;
 pub mod ingest;
 pub mod pipelines;
 pub mod sql;
+pub mod train;
 pub mod warehouse;
 
 /// A failure the user can fix (exit code 1), with a message saying how.

@@ -28,6 +28,9 @@ pub enum Error {
         expected: String,
         found: String,
     },
+    /// An artifact (a model file) could not be written or read.
+    #[error("artifact {path}: {reason}")]
+    Artifact { path: String, reason: String },
     /// A refused request (e.g. vacuum below the retention guard).
     #[error("{0}")]
     Refused(String),

@@ -13,6 +13,7 @@ use deltalake::arrow::row::{RowConverter, SortField};
 use deltalake::datafusion::prelude::{Expr, SessionContext, col, lit};
 use deltalake::datafusion::scalar::ScalarValue;
 use deltalake::kernel::transaction::CommitProperties;
+use deltalake::logstore::object_store::ObjectStoreExt;
 use deltalake::parquet::basic::{Compression, ZstdLevel};
 use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::protocol::SaveMode;
@@ -190,6 +191,65 @@ impl Warehouse {
             b = b.with_storage_backend(Arc::clone(store), url);
         }
         Ok(b)
+    }
+
+    /// The object store under `<root>/artifacts/` (model files and other blobs the tables
+    /// point at).
+    fn artifacts(&self) -> Result<Arc<dyn ObjectStore>> {
+        let url = self
+            .root
+            .join("artifacts/")
+            .map_err(|e| Error::InvalidLocation {
+                location: self.root.to_string(),
+                reason: e.to_string(),
+            })?;
+        let mut b = DeltaTableBuilder::from_url(url.clone())
+            .map_err(|e| Error::delta("artifacts", e))?
+            .with_storage_options(self.options.clone());
+        if let Some(store) = &self.memory {
+            b = b.with_storage_backend(Arc::clone(store), url);
+        }
+        Ok(b.build_storage()
+            .map_err(|e| Error::delta("artifacts", e))?
+            .object_store(None))
+    }
+
+    fn artifact_path(path: &str) -> Result<deltalake::Path> {
+        deltalake::Path::parse(path).map_err(|e| Error::Artifact {
+            path: path.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Write a blob at `artifacts/<path>` (replaced whole: object stores put atomically).
+    /// Returns its URL.
+    pub async fn put_artifact(&self, path: &str, bytes: Vec<u8>) -> Result<String> {
+        let store = self.artifacts()?;
+        store
+            .put(&Self::artifact_path(path)?, bytes.into())
+            .await
+            .map_err(|e| Error::Artifact {
+                path: path.to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(format!("{}artifacts/{path}", self.root))
+    }
+
+    /// Read the blob at `artifacts/<path>`.
+    pub async fn get_artifact(&self, path: &str) -> Result<Vec<u8>> {
+        let store = self.artifacts()?;
+        let got = store
+            .get(&Self::artifact_path(path)?)
+            .await
+            .map_err(|e| Error::Artifact {
+                path: path.to_string(),
+                reason: e.to_string(),
+            })?;
+        let bytes = got.bytes().await.map_err(|e| Error::Artifact {
+            path: path.to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(bytes.to_vec())
     }
 
     /// Load a table at a version; `Ok(None)` if it has never been written.

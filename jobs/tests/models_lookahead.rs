@@ -1,0 +1,121 @@
+//! No look-ahead anywhere on the train/predict path: on real GOOG daily bars, changing every bar
+//! after a date T (prices and volumes) changes no out-of-sample prediction at or before T — for
+//! each base model (logistic, online logistic, LightGBM, LSTM) and each ensemble method.
+
+use elite_jobs::models::{TrainConfig, build_dataset, walk_forward};
+use elite_models::data::Series;
+use elite_pipelines::indicators::Ohlcv;
+use elite_pipelines::resample::TimedBar;
+use elite_warehouse::Timestamp;
+
+const DAY: i64 = 86_400_000_000_000;
+
+fn goog() -> Vec<TimedBar> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../collectors/fixtures/bars/GOOG_1d.csv"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            let d = chrono::NaiveDate::parse_from_str(f[0], "%Y-%m-%d").unwrap();
+            let ts = d
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc()
+                .timestamp_nanos_opt()
+                .unwrap();
+            let v: Vec<f64> = f[1..6].iter().map(|x| x.parse().unwrap()).collect();
+            TimedBar {
+                ts_event: Timestamp::from_nanos(ts),
+                ts_recv: Timestamp::from_nanos(ts + DAY),
+                bar: Ohlcv::new(v[0], v[1], v[2], v[3], v[4]),
+            }
+        })
+        .collect()
+}
+
+const CONFIG: &str = r#"
+name = "goog-lookahead"
+[data]
+timeframe = "1d"
+[features]
+set = "technical"
+horizon = 3
+[validation]
+train = 500
+test = 150
+[[model]]
+name = "logistic"
+kind = "logistic"
+[[model]]
+name = "online"
+kind = "online_logistic"
+[[model]]
+name = "gbdt"
+kind = "lightgbm"
+params = { num_iterations = 30, num_threads = 1 }
+[[model]]
+name = "lstm"
+kind = "lstm"
+params = { seq_len = 5, hidden = 4, epochs = 1, batch = 32 }
+[ensemble]
+members = ["logistic", "online", "gbdt", "lstm"]
+params = { min_history = 100, refit = 100, halflife = 100.0 }
+"#;
+
+#[test]
+fn perturbing_the_future_changes_no_past_prediction() {
+    let cfg = TrainConfig::from_toml(CONFIG).unwrap();
+    let bars = goog();
+    let cut = bars[1400].ts_event;
+    let mut future = bars.clone();
+    for (k, b) in future.iter_mut().enumerate().skip(1401) {
+        let m = 1.0 + 0.3 * ((k * 7919 % 97) as f64 / 97.0 - 0.5);
+        b.bar = Ohlcv::new(
+            b.bar.open * m,
+            b.bar.high * m * 1.01,
+            b.bar.low * m * 0.99,
+            b.bar.close * m,
+            b.bar.volume * 2.0,
+        );
+    }
+    let run = |bars: Vec<TimedBar>| {
+        let ds = build_dataset(
+            &cfg,
+            &[Series {
+                symbol: "GOOG".into(),
+                bars,
+            }],
+        )
+        .unwrap();
+        let wf = walk_forward(&cfg, &ds, None).unwrap();
+        let ts: Vec<i64> = wf.test.iter().map(|&i| ds.rows[i].ts_event).collect();
+        (wf, ts)
+    };
+    let (a, ts_a) = run(bars);
+    let (b, ts_b) = run(future);
+    assert_eq!(ts_a, ts_b);
+    assert!(a.folds >= 8, "{} folds", a.folds);
+    let before: Vec<usize> = (0..ts_a.len())
+        .filter(|&k| ts_a[k] <= cut.as_nanos())
+        .collect();
+    let after: Vec<usize> = (0..ts_a.len())
+        .filter(|&k| ts_a[k] > cut.as_nanos())
+        .collect();
+    assert!(before.len() > 500 && after.len() > 300);
+    assert_eq!(a.predictions.len(), 4 + 5);
+    for (name, pa) in &a.predictions {
+        let pb = &b.predictions[name];
+        for &k in &before {
+            assert_eq!(pa[k], pb[k], "{name}: prediction at {} moved", ts_a[k]);
+        }
+        // The perturbation is real: predictions after T do change.
+        assert!(
+            after.iter().any(|&k| pa[k] != pb[k]),
+            "{name}: nothing changed after T"
+        );
+    }
+}
