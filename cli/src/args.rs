@@ -127,9 +127,66 @@ pub enum Command {
   elite sql \"SELECT name, kind, metrics FROM models\"
   elite sql \"SELECT model_id, stage, reason FROM model_events ORDER BY ts_recv\"")]
     Train(TrainArgs),
+    /// Serve a model group's production and shadow models on the newest bars; prints the A/B record
+    #[command(after_help = "Examples:
+  elite predict sp500-direction-1d
+  elite sql \"SELECT source, symbol, ts_event, score FROM predictions WHERE source IN ('production', 'shadow') ORDER BY ts_event DESC LIMIT 20\"")]
+    Predict(PredictArgs),
+    /// The model registry: import a user's ONNX model with a declared input contract
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  elite models import my_xgb.toml     # name, file, config, trained_until, stage, [contract]
+  elite sql \"SELECT name, kind, metrics FROM models WHERE kind = 'onnx'\""
+    )]
+    Models(ModelsCommand),
+    /// Scheduled jobs (cron-friendly, idempotent, resumable)
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  elite jobs retrain jobs/configs/sp500_models.toml           # nightly: serve, drift, retrain if due
+  elite jobs retrain jobs/configs/sp500_models.toml --force"
+    )]
+    Jobs(JobsCommand),
     /// Benchmarks beside named peers (not tests: they report, they assert nothing)
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The model group (the training config's `name`)
+    pub group: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Register an ONNX model made elsewhere (XGBoost, CatBoost, PyTorch, scikit-learn…): its
+    /// contract is checked against the graph, it is scored on labelled bars after its
+    /// `trained_until`, and it joins the group as candidate (or the stage the spec names)
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The import spec (TOML)
+    pub spec: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Nightly retrain: serve production + shadow on new bars, test for drift, and train, validate
+    /// walk-forward, register and promote when drift is found, `every` new dates arrived, or --force
+    Retrain(RetrainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RetrainArgs {
+    /// The training file (TOML)
+    pub file: PathBuf,
+    /// Train even when nothing is due
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -295,6 +352,10 @@ pub struct RunSignalsArgs {
     /// Ignore any checkpoint and start from the first bar
     #[arg(long)]
     pub fresh: bool,
+    /// A model group (`elite train` config name) whose production and shadow models predict
+    /// every bar into `predictions` beside the signals (repeatable)
+    #[arg(long = "models", value_name = "GROUP")]
+    pub models: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

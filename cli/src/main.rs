@@ -57,6 +57,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(cmd) => commands::pipelines::run(cmd, &settings, &printer).await,
         Command::Backtest(args) => commands::backtest::run(args, &settings, &printer).await,
         Command::Train(args) => commands::train::run(args, &settings, &printer).await,
+        Command::Predict(args) => commands::train::predict(args, &settings, &printer).await,
+        Command::Models(args::ModelsCommand::Import(args)) => {
+            commands::train::import(args, &settings, &printer).await
+        }
+        Command::Jobs(args::JobsCommand::Retrain(args)) => {
+            commands::train::retrain(args, &settings, &printer).await
+        }
         Command::Bench(args::BenchCommand::Ingest(a)) => {
             commands::bench::ingest(a, &settings, &printer).await
         }

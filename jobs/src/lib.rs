@@ -34,6 +34,7 @@ mod error;
 pub mod features;
 pub mod ingest;
 pub mod models;
+pub mod onnx_import;
 pub mod progress;
 pub mod resample;
 pub mod signals;

@@ -41,6 +41,8 @@ pub struct RunOptions {
     pub fresh: bool,
     /// Enable the multi-timeframe rule: the higher timeframe and the calendar to build it along.
     pub mtf: Option<Mtf>,
+    /// Model groups whose production and shadow models predict every bar (into `predictions`).
+    pub models: Vec<String>,
 }
 
 /// A higher timeframe for the multi-timeframe rule.
@@ -66,6 +68,8 @@ pub struct RunReport {
     pub bars_processed: u64,
     pub signals_emitted: u64,
     pub signals_added: u64,
+    pub predictions_emitted: u64,
+    pub predictions_added: u64,
     pub commits: u64,
     pub seconds: f64,
 }
@@ -159,6 +163,20 @@ pub async fn run(
         query.version = cp.bars_version;
     }
     let (bars, version) = read_bars(wh, &query).await?;
+    // Model predictions: the models' feature state is rebuilt from the bars before the
+    // checkpoint (deterministic), so only the signal engines need checkpointing.
+    let mut predictors = if opts.models.is_empty() {
+        None
+    } else {
+        Some(crate::models::LivePredictors::load(wh, &opts.models).await?)
+    };
+    let resume = cp.as_ref().map_or(0, |c| c.next_offset as usize);
+    if let Some(p) = predictors.as_mut() {
+        let mut none = vec![];
+        for b in bars.iter().take(resume) {
+            p.on_bar(b, false, &mut none)?;
+        }
+    }
     let (mut engines, start) = match cp {
         Some(cp) => (cp.engines, cp.next_offset),
         None => (Engines::new(), 0),
@@ -197,6 +215,7 @@ pub async fn run(
     consumer.seek(start);
     let mut batch = vec![];
     let mut rows = SignalsBuilder::default();
+    let mut preds = vec![];
     let mut fired = vec![];
     let mut since_commit = 0usize;
     let mut next_offset = start;
@@ -212,6 +231,11 @@ pub async fn run(
             for r in signal_rows(b, &fired)? {
                 rows.push(r);
             }
+            if let Some(p) = predictors.as_mut() {
+                let before = preds.len();
+                p.on_bar(b, true, &mut preds)?;
+                report.predictions_emitted += (preds.len() - before) as u64;
+            }
             next_offset = rec.offset + 1;
             since_commit += 1;
             report.bars_processed += 1;
@@ -220,6 +244,7 @@ pub async fn run(
                     wh,
                     opts,
                     &mut rows,
+                    &mut preds,
                     &engines,
                     version,
                     next_offset,
@@ -239,6 +264,7 @@ pub async fn run(
         wh,
         opts,
         &mut rows,
+        &mut preds,
         &engines,
         version,
         next_offset,
@@ -258,6 +284,7 @@ async fn commit(
     wh: &Warehouse,
     opts: &RunOptions,
     rows: &mut SignalsBuilder,
+    preds: &mut Vec<crate::models::PredictionRow>,
     engines: &Engines,
     version: Option<u64>,
     next_offset: u64,
@@ -275,6 +302,13 @@ async fn commit(
         let out = wh.insert_new(&tables::SIGNALS, vec![batch], meta).await?;
         report.signals_added += out.rows_added as u64;
         report.commits += 1;
+    }
+    if !preds.is_empty() {
+        let meta =
+            CommitMeta::new(format!("signals:{}", opts.name)).with("next_offset", next_offset);
+        report.predictions_added +=
+            crate::models::insert_predictions(wh, preds, meta).await? as u64;
+        preds.clear();
     }
     // Only now, with the signals durable, does the checkpoint move forward.
     crate::checkpoint::save(

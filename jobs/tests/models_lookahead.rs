@@ -61,8 +61,16 @@ params = { num_iterations = 30, num_threads = 1 }
 name = "lstm"
 kind = "lstm"
 params = { seq_len = 5, hidden = 4, epochs = 1, batch = 32 }
+[[model]]
+name = "transformer"
+kind = "transformer"
+params = { seq_len = 5, d_model = 4, heads = 2, ff = 8, epochs = 1, batch = 32 }
+[[model]]
+name = "cnn_lstm"
+kind = "cnn_lstm"
+params = { seq_len = 6, filters = 3, kernel = 3, hidden = 4, epochs = 1, batch = 32 }
 [ensemble]
-members = ["logistic", "online", "gbdt", "lstm"]
+members = ["logistic", "online", "gbdt", "lstm", "transformer", "cnn_lstm"]
 params = { min_history = 100, refit = 100, halflife = 100.0 }
 "#;
 
@@ -106,7 +114,7 @@ fn perturbing_the_future_changes_no_past_prediction() {
         .filter(|&k| ts_a[k] > cut.as_nanos())
         .collect();
     assert!(before.len() > 500 && after.len() > 300);
-    assert_eq!(a.predictions.len(), 4 + 5);
+    assert_eq!(a.predictions.len(), 6 + 5);
     for (name, pa) in &a.predictions {
         let pb = &b.predictions[name];
         for &k in &before {

@@ -51,6 +51,7 @@ async fn runner_output_equals_batch_signals() {
             calendar: elite_pipelines::calendar::Calendar::always_open(),
             higher: Timeframe::parse("1d").unwrap(),
         }),
+        models: vec![],
     };
     let report = run(&wh, &opts, &()).await.unwrap();
     assert_eq!(report.bars_processed, 2148 + 1563 + 5000);

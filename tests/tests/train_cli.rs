@@ -30,6 +30,14 @@ params = { num_iterations = 40, num_threads = 1 }
 name = "lstm"
 kind = "lstm"
 params = { seq_len = 5, hidden = 4, epochs = 1 }
+[[model]]
+name = "transformer"
+kind = "transformer"
+params = { seq_len = 5, d_model = 4, heads = 2, ff = 8, epochs = 1 }
+[[model]]
+name = "cnn_lstm"
+kind = "cnn_lstm"
+params = { seq_len = 6, filters = 3, kernel = 3, hidden = 4, epochs = 1 }
 [ensemble]
 members = ["logistic", "gbdt", "lstm"]
 params = { min_history = 200, refit = 200 }
@@ -74,6 +82,8 @@ fn train_registers_predicts_and_reproduces() {
         "logistic",
         "gbdt",
         "lstm",
+        "transformer",
+        "cnn_lstm",
         "ensemble:stacking",
         "ensemble:regime",
         "buy_and_hold",
@@ -81,7 +91,7 @@ fn train_registers_predicts_and_reproduces() {
         assert!(text.contains(name), "{name} missing from:\n{text}");
     }
     let models = registry(&home);
-    assert_eq!(models.len(), 3);
+    assert_eq!(models.len(), 5);
     assert_eq!(
         sql_scalar(
             &home,
@@ -98,12 +108,12 @@ fn train_registers_predicts_and_reproduces() {
         .unwrap()
             >= 3
     );
-    // Out-of-sample predictions for 3 models + 5 ensembles, the same rows each.
+    // Out-of-sample predictions for 5 models + 5 ensembles, the same rows each.
     let per = sql_json(
         &home,
         "SELECT model_id, count(*) AS n, min(ts_event) AS a FROM predictions GROUP BY model_id",
     );
-    assert_eq!(per.len(), 8);
+    assert_eq!(per.len(), 10);
     assert!(
         per.iter()
             .all(|r| r["n"] == per[0]["n"] && r["a"] == per[0]["a"])
@@ -193,4 +203,403 @@ fn bad_train_configs_name_the_field() {
         .stderr
         .clone();
     assert!(String::from_utf8_lossy(&err).contains("\"nope\" is not a [[model]]"));
+}
+
+#[test]
+fn nightly_retrain_serves_detects_drift_and_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("n");
+    std::fs::create_dir_all(&home).unwrap();
+    // GOOG up to 2011-10 first; the rest arrives later.
+    let full = std::fs::read_to_string(fixture("bars/GOOG_1d.csv")).unwrap();
+    let part: String = full.lines().take(1800).map(|l| format!("{l}\n")).collect();
+    let part_path = home.join("part.csv");
+    std::fs::write(&part_path, part).unwrap();
+    elite(&home)
+        .args(["ingest", "csv"])
+        .arg(&part_path)
+        .args(["--symbol", "GOOG"])
+        .assert()
+        .success();
+    let cfg = home.join("train.toml");
+    // Two models first; the deep models added later resume the first two.
+    let deep =
+        CONFIG.find("[[model]]\nname = \"lstm\"").unwrap()..CONFIG.find("[ensemble]").unwrap();
+    let two = format!("{}{}", &CONFIG[..deep.start], &CONFIG[deep.end..]).replace(
+        "members = [\"logistic\", \"gbdt\", \"lstm\"]",
+        "members = [\"logistic\", \"gbdt\"]",
+    );
+    assert_ne!(two, CONFIG);
+    std::fs::write(&cfg, &two).unwrap();
+    elite(&home).arg("train").arg(&cfg).assert().success();
+    std::fs::write(&cfg, CONFIG).unwrap();
+    let out = elite(&home)
+        .arg("train")
+        .arg(&cfg)
+        .assert()
+        .success()
+        .get_output()
+        .stderr
+        .clone();
+    let out = String::from_utf8_lossy(&out);
+    assert!(
+        out.contains("resumed: walk-forward predictions of logistic, gbdt were already recorded"),
+        "{out}"
+    );
+    assert_eq!(sql_scalar(&home, "SELECT count(*) FROM models"), 5);
+
+    // New bars arrive: serving predicts every bar after the training data, production and shadow.
+    elite(&home)
+        .args(["ingest", "csv"])
+        .arg(fixture("bars/GOOG_1d.csv"))
+        .args(["--symbol", "GOOG"])
+        .assert()
+        .success();
+    elite(&home)
+        .args(["predict", "goog-direction"])
+        .assert()
+        .success();
+    let served = sql_json(
+        &home,
+        "SELECT source, count(*) AS n, max(ts_event) AS last FROM predictions \
+                                   WHERE source IN ('production', 'shadow') GROUP BY source ORDER BY source",
+    );
+    assert_eq!(served.len(), 2, "{served:?}");
+    assert!(
+        served
+            .iter()
+            .all(|r| r["n"].as_i64().unwrap() >= 340 && r["last"] == served[0]["last"])
+    );
+
+    // The nightly job: 2012–13 volatility differs from 2004–11, so drift is recorded and it trains.
+    let out = elite(&home)
+        .args(["jobs", "retrain"])
+        .arg(&cfg)
+        .assert()
+        .success()
+        .get_output()
+        .stderr
+        .clone();
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.contains("trained (drift: "), "{out}");
+    let drift = sql_scalar(
+        &home,
+        "SELECT count(*) FROM drift_events WHERE detector IN ('psi', 'ks')",
+    );
+    assert!(drift.as_i64().unwrap() >= 1);
+    assert_eq!(sql_scalar(&home, "SELECT count(*) FROM models"), 10);
+    // Both later runs (the resumed one with the deep models, and the nightly one) compared their
+    // best candidate with production on the same rows (its own out-of-sample predictions), not on
+    // another period.
+    let fair = sql_json(
+        &home,
+        "SELECT reason FROM model_events WHERE reason LIKE '%test rows both predicted out-of-sample%'",
+    );
+    assert_eq!(fair.len(), 2, "{fair:?}");
+    // Again: everything it would write is already there.
+    let again = elite(&home)
+        .args(["jobs", "retrain"])
+        .arg(&cfg)
+        .assert()
+        .success()
+        .get_output()
+        .stderr
+        .clone();
+    assert!(
+        String::from_utf8_lossy(&again).contains("; 0 rows landed"),
+        "{}",
+        String::from_utf8_lossy(&again)
+    );
+}
+
+/// GOOG up to 2011-10 in a fresh home, the deep-only config trained on it, then the rest of
+/// GOOG ingested; returns the home.
+fn deep_home(tmp: &Path, name: &str) -> std::path::PathBuf {
+    let home = tmp.join(name);
+    std::fs::create_dir_all(&home).unwrap();
+    let full = std::fs::read_to_string(fixture("bars/GOOG_1d.csv")).unwrap();
+    let part: String = full.lines().take(1800).map(|l| format!("{l}\n")).collect();
+    let part_path = home.join("part.csv");
+    std::fs::write(&part_path, part).unwrap();
+    elite(&home)
+        .args(["ingest", "csv"])
+        .arg(&part_path)
+        .args(["--symbol", "GOOG"])
+        .assert()
+        .success();
+    // Only deep models: the best is production, the runner-up shadow.
+    let start = CONFIG.find("[[model]]\nname = \"transformer\"").unwrap();
+    let end = CONFIG.find("[ensemble]").unwrap();
+    let cfg_text = format!(
+        "name = \"goog-deep\"\n{}\n{}[registry]\nmetric = \"auc\"\n",
+        &CONFIG[CONFIG.find("[data]").unwrap()..CONFIG.find("[[model]]").unwrap()],
+        &CONFIG[start..end]
+    );
+    let cfg = home.join("deep.toml");
+    std::fs::write(&cfg, cfg_text).unwrap();
+    elite(&home).arg("train").arg(&cfg).assert().success();
+    elite(&home)
+        .args(["ingest", "csv"])
+        .arg(fixture("bars/GOOG_1d.csv"))
+        .args(["--symbol", "GOOG"])
+        .assert()
+        .success();
+    home
+}
+
+#[test]
+fn deep_models_are_served_by_onnx_runtime_from_their_checked_graph() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = deep_home(tmp.path(), "d");
+    let out = elite(&home)
+        .args(["predict", "goog-deep"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8_lossy(&out);
+    assert_eq!(out.matches("onnxruntime").count(), 2, "{out}");
+    // Both exported graphs are on the object store beside the artifacts.
+    let graphs: Vec<_> = walk(&home)
+        .into_iter()
+        .filter(|p| p.ends_with("model.onnx"))
+        .collect();
+    assert_eq!(graphs.len(), 2, "{graphs:?}");
+    // A graph that is not the one its recorded artifact exports is refused.
+    for g in &graphs {
+        std::fs::write(g, b"tampered").unwrap();
+    }
+    let err = elite(&home)
+        .args(["predict", "goog-deep"])
+        .assert()
+        .failure()
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8_lossy(&err);
+    assert!(
+        err.contains("is not the graph its recorded artifact exports"),
+        "{err}"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_signal_runner_emits_the_predictions_batch_serving_makes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let batch = deep_home(tmp.path(), "batch");
+    let stream = deep_home(tmp.path(), "stream");
+    elite(&batch)
+        .args(["predict", "goog-deep"])
+        .assert()
+        .success();
+    // The stream: every bar through the signal runner, in commits of 300 bars.
+    elite(&stream)
+        .args([
+            "run",
+            "signals",
+            "--commit-every",
+            "300",
+            "--models",
+            "goog-deep",
+        ])
+        .assert()
+        .success();
+    let q = "SELECT model_id, source, symbol, cast(ts_event AS VARCHAR) AS t, cast(ts_recv AS VARCHAR) AS r, score \
+             FROM predictions WHERE source IN ('production', 'shadow') ORDER BY model_id, source, t";
+    let (a, b) = (sql_json(&batch, q), sql_json(&stream, q));
+    assert!(a.len() >= 680, "{}", a.len());
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        for k in ["model_id", "source", "symbol", "t", "r"] {
+            assert_eq!(x[k], y[k]);
+        }
+        let (sx, sy) = (x["score"].as_f64().unwrap(), y["score"].as_f64().unwrap());
+        assert!((sx - sy).abs() < 1e-6, "{x} vs {y}");
+    }
+    // Restarted from its checkpoint with nothing new: nothing lands twice.
+    elite(&stream)
+        .args(["run", "signals", "--models", "goog-deep"])
+        .assert()
+        .success();
+    assert_eq!(sql_json(&stream, q).len(), b.len());
+}
+
+#[test]
+fn a_users_onnx_model_is_imported_scored_after_its_training_and_served() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("u");
+    std::fs::create_dir_all(&home).unwrap();
+    let cfg = setup(&home);
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pipelines/onnx/golden");
+    std::fs::copy(golden.join("user_gbm.onnx"), home.join("user_gbm.onnx")).unwrap();
+    let spec = |features: &str, stage: &str| {
+        format!(
+            "name = \"sklearn_gbm\"\nfile = \"user_gbm.onnx\"\nconfig = \"{}\"\n\
+             trained_until = \"2009-12-31\"\nstage = \"{stage}\"\n[contract]\n\
+             features = [{features}]\noutput = \"probabilities\"\nup_column = 1\n",
+            cfg.file_name().unwrap().to_string_lossy()
+        )
+    };
+    // A contract that does not match the graph is refused, naming the difference.
+    std::fs::write(
+        home.join("bad.toml"),
+        spec("\"ret_1\", \"ret_5\", \"ret_20\"", "production"),
+    )
+    .unwrap();
+    let err = elite(&home)
+        .args(["models", "import"])
+        .arg(home.join("bad.toml"))
+        .assert()
+        .failure()
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8_lossy(&err);
+    assert!(
+        err.contains("[-1, 3]") && err.contains("user_gbm.onnx"),
+        "{err}"
+    );
+    assert!(registry(&home).is_empty());
+
+    // The real contract: registered as production, scored only after 2009.
+    let good = home.join("good.toml");
+    std::fs::write(
+        &good,
+        spec(
+            "\"ret_1\", \"ret_5\", \"ret_20\", \"dist_sma_20\"",
+            "production",
+        ),
+    )
+    .unwrap();
+    let out = elite(&home)
+        .args(["models", "import"])
+        .arg(&good)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("2010-01-04"), "{text}");
+    let models = sql_json(
+        &home,
+        "SELECT model_id, kind, cast(ts_event AS VARCHAR) AS t FROM models",
+    );
+    assert_eq!(models.len(), 1);
+    assert_eq!(models[0]["kind"], "onnx");
+    assert_eq!(
+        sql_scalar(
+            &home,
+            "SELECT stage FROM model_events ORDER BY ts_recv DESC, stage DESC LIMIT 1"
+        ),
+        "production"
+    );
+    // Served from the registry: its P(up) for 2010 onwards equals scikit-learn's own.
+    elite(&home)
+        .args(["predict", "goog-direction"])
+        .assert()
+        .success();
+    let served = sql_json(
+        &home,
+        "SELECT cast(ts_event AS VARCHAR) AS d, score FROM predictions WHERE source = 'production' ORDER BY ts_event",
+    );
+    let g: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(golden.join("user_gbm.json")).unwrap()).unwrap();
+    let want: std::collections::HashMap<&str, f64> = g["dates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(g["prob"].as_array().unwrap())
+        .map(|(d, p)| (d.as_str().unwrap(), p.as_f64().unwrap()))
+        .collect();
+    assert!(served.len() > 700, "{}", served.len());
+    assert!(served[0]["d"].as_str().unwrap() > "2010");
+    let mut compared = 0;
+    for r in &served {
+        if let Some(w) = want.get(&r["d"].as_str().unwrap()[..10]) {
+            let got = r["score"].as_f64().unwrap();
+            assert!((got - w).abs() < 1e-5, "{r}: sklearn {w}");
+            compared += 1;
+        }
+    }
+    assert!(
+        compared + 1 >= served.len(),
+        "{compared} of {}",
+        served.len()
+    );
+    // Importing the same file again lands nothing.
+    let again = elite(&home)
+        .args(["models", "import"])
+        .arg(&good)
+        .assert()
+        .success()
+        .get_output()
+        .stderr
+        .clone();
+    assert!(
+        String::from_utf8_lossy(&again).contains("0 rows landed"),
+        "{}",
+        String::from_utf8_lossy(&again)
+    );
+}
+
+#[test]
+fn purged_kfold_validation_scores_every_block_out_of_sample() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("k");
+    let cfg = setup(&home);
+    let deep =
+        CONFIG.find("[[model]]\nname = \"lstm\"").unwrap()..CONFIG.find("[ensemble]").unwrap();
+    let two = format!("{}{}", &CONFIG[..deep.start], &CONFIG[deep.end..]).replace(
+        "members = [\"logistic\", \"gbdt\", \"lstm\"]",
+        "members = [\"logistic\", \"gbdt\"]",
+    );
+    // Walk-forward needs its train/test dates; k-fold does not.
+    std::fs::write(&cfg, two.replace("train = 500\ntest = 250\n", "")).unwrap();
+    let err = elite(&home)
+        .arg("train")
+        .arg(&cfg)
+        .assert()
+        .failure()
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8_lossy(&err).contains("needs train and test"));
+    std::fs::write(
+        &cfg,
+        two.replace("train = 500\ntest = 250\n", "kfold = 4\nembargo = 5\n"),
+    )
+    .unwrap();
+    let out = elite(&home)
+        .arg("train")
+        .arg(&cfg)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("purged 4-fold, embargo 5"), "{text}");
+    assert!(text.contains("not a tradable backtest"), "{text}");
+    // Four blocks cover the whole history: the first prediction is in the first weeks of
+    // usable data (2004–05), not after a training period.
+    let first = sql_scalar(
+        &home,
+        "SELECT cast(min(ts_event) AS VARCHAR) FROM predictions",
+    );
+    assert!(first.as_str().unwrap() < "2005-12", "{first}");
+    let folds = sql_scalar(&home, "SELECT count(DISTINCT fold) FROM predictions");
+    assert_eq!(folds, 4);
 }

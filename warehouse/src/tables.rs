@@ -491,8 +491,29 @@ pub static PREDICTIONS: TableSpec = TableSpec {
     }),
 };
 
+/// Drift detections: feature distributions (PSI, KS) and a model's live error stream (Page-Hinkley, ADWIN).
+pub static DRIFT_EVENTS: TableSpec = TableSpec {
+    name: "drift_events",
+    description: "drift detected for a model group: detector (psi, ks, page_hinkley, adwin), feature (for distribution tests), value and threshold; ts_event = the last bar of the window tested or the detection bar",
+    key: &["event_id"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("event_id", DataType::Utf8, false),
+            f("group", DataType::Utf8, false),
+            f("model_id", DataType::Utf8, false),
+            f("detector", DataType::Utf8, false),
+            f("feature", DataType::Utf8, true),
+            f("value", DataType::Float64, false),
+            f("threshold", DataType::Float64, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+        ]))
+    }),
+};
+
 /// Every table, in the order `elite warehouse tables` lists them.
-pub static ALL: [&TableSpec; 19] = [
+pub static ALL: [&TableSpec; 20] = [
     &BARS,
     &TICKS,
     &QUOTES,
@@ -512,6 +533,7 @@ pub static ALL: [&TableSpec; 19] = [
     &MODELS,
     &MODEL_EVENTS,
     &PREDICTIONS,
+    &DRIFT_EVENTS,
 ];
 
 #[cfg(test)]

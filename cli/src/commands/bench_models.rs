@@ -20,8 +20,8 @@ use crate::settings::Settings;
 const PEERS: &str = r#"
 import sys, time, json
 import numpy as np
-xpath, ypath, n, p, params, onnx_path, spath, sn, sl = sys.argv[1:10]
-n, p, sn, sl = int(n), int(p), int(sn), int(sl)
+xpath, ypath, n, p, params, onnx_path, spath, sn, sl, sp = sys.argv[1:11]
+n, p, sn, sl, sp = int(n), int(p), int(sn), int(sl), int(sp)
 X = np.fromfile(xpath, dtype="<f8").reshape(n, p)
 y = np.fromfile(ypath, dtype="<f4")
 params = json.loads(params)
@@ -39,7 +39,7 @@ out["predict_1000_p50"] = float(np.median(lat))
 import onnxruntime as ort
 so = ort.SessionOptions(); so.intra_op_num_threads = 1; so.inter_op_num_threads = 1
 s = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
-seqs = np.fromfile(spath, dtype="<f4").reshape(sn, sl, p)
+seqs = np.fromfile(spath, dtype="<f4").reshape(sn, sl, sp)
 lat = []
 for _ in range(50):
     t0 = time.perf_counter(); r = s.run(None, {"x": seqs})[0]; lat.append(time.perf_counter() - t0)
@@ -198,7 +198,7 @@ pub fn run(args: BenchModelsArgs, _settings: &Settings, printer: &Printer) -> Re
         ])
         .arg(&op)
         .arg(&sq)
-        .args([sn.to_string(), sl.to_string()])
+        .args([sn.to_string(), sl.to_string(), sp.to_string()])
         .output()
         .context(
             "running Python with lightgbm / onnxruntime (tests/dev bench models installs them)",

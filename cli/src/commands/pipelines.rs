@@ -230,6 +230,7 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
                 state_dir,
                 fresh: a.fresh,
                 mtf: mtf(&a.mtf)?,
+                models: a.models.clone(),
             };
             let report = elite_jobs::signals::run(&wh, &opts, &printer.reporter())
                 .await

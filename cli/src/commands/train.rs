@@ -1,11 +1,12 @@
-//! `elite train FILE`
+//! `elite train FILE`, `elite predict GROUP`, `elite jobs retrain FILE`, `elite models import SPEC`
 
 use anyhow::{Context, Result};
-use elite_jobs::models::{TrainConfig, train};
+use elite_jobs::models::{Served, TrainConfig, TrainReport, retrain as run_retrain, serve, train};
+use elite_jobs::onnx_import::ImportSpec;
 use elite_warehouse::{SystemClock, Timestamp};
 use serde::Serialize;
 
-use crate::args::TrainArgs;
+use crate::args::{ImportArgs, PredictArgs, RetrainArgs, TrainArgs};
 use crate::printer::Printer;
 use crate::settings::Settings;
 
@@ -45,13 +46,24 @@ pub async fn run(a: TrainArgs, settings: &Settings, printer: &Printer) -> Result
         Err(elite_jobs::Error::Config(m)) => return Err(super::UserError(m).into()),
         Err(e) => return Err(e.into()),
     };
+    print_train(&report, printer)
+}
+
+fn print_train(report: &TrainReport, printer: &Printer) -> Result<()> {
+    if !report.resumed.is_empty() {
+        printer.note(format!(
+            "resumed: walk-forward predictions of {} were already recorded",
+            report.resumed.join(", ")
+        ));
+    }
     let wf = &report.walk_forward;
     printer.note(format!(
-        "{}: bars version {:?}, {} symbols, {} usable rows; walk-forward {} folds, {} out-of-sample rows from {} to {}; {} rows landed",
+        "{}: bars version {:?}, {} symbols, {} usable rows; {}, {} folds, {} out-of-sample rows from {} to {}; {} rows landed",
         wf.group,
         wf.bars_version,
         wf.symbols,
         wf.rows,
+        wf.validation,
         wf.folds,
         wf.test_rows,
         Timestamp::from_nanos(wf.test_from).to_datetime().date_naive(),
@@ -79,7 +91,15 @@ pub async fn run(a: TrainArgs, settings: &Settings, printer: &Printer) -> Result
             }
         })
         .collect();
-    printer.heading("walk-forward, out-of-sample (ls = long/short, lf = long/flat, after costs)");
+    printer.heading(format!(
+        "{}, out-of-sample (ls = long/short, lf = long/flat, after costs){}",
+        wf.validation,
+        if wf.validation.starts_with("purged") {
+            "; k-fold: model selection, not a tradable backtest"
+        } else {
+            ""
+        }
+    ));
     printer.records(&lines)?;
     printer.heading("registry");
     printer.records(&report.registered)?;
@@ -87,4 +107,154 @@ pub async fn run(a: TrainArgs, settings: &Settings, printer: &Printer) -> Result
         printer.note(e);
     }
     Ok(())
+}
+
+#[derive(Serialize)]
+struct AbLine {
+    stage: String,
+    model_id: String,
+    runtime: String,
+    rows: usize,
+    labelled: usize,
+    accuracy: String,
+    auc: String,
+    log_loss: String,
+}
+
+fn print_served(served: &[Served], printer: &Printer) -> Result<()> {
+    printer
+        .heading("production vs shadow on bars after their training data (labelled rows scored)");
+    let lines: Vec<AbLine> = served
+        .iter()
+        .map(|s| AbLine {
+            stage: s.stage.clone(),
+            model_id: s.model_id.clone(),
+            runtime: s.runtime.clone(),
+            rows: s.rows,
+            labelled: s.labelled,
+            accuracy: f(s.accuracy, 4),
+            auc: f(s.auc, 4),
+            log_loss: f(s.log_loss, 4),
+        })
+        .collect();
+    printer.records(&lines)?;
+    #[derive(Serialize)]
+    struct Latest {
+        stage: String,
+        symbol: String,
+        bar: String,
+        score: String,
+    }
+    let latest: Vec<Latest> = served
+        .iter()
+        .flat_map(|s| {
+            s.latest.iter().map(|(sym, t, v)| Latest {
+                stage: s.stage.clone(),
+                symbol: sym.clone(),
+                bar: t.clone(),
+                score: f(*v, 4),
+            })
+        })
+        .collect();
+    printer.heading("newest prediction per symbol");
+    printer.records(&latest)
+}
+
+pub async fn predict(a: PredictArgs, settings: &Settings, printer: &Printer) -> Result<()> {
+    let wh = settings.warehouse()?;
+    let (served, added) = match serve(&wh, &a.group).await {
+        Ok(r) => r,
+        Err(elite_jobs::Error::Config(m)) => return Err(super::UserError(m).into()),
+        Err(e) => return Err(e.into()),
+    };
+    printer.note(format!("{}: {} prediction rows landed", a.group, added));
+    print_served(&served, printer)
+}
+
+pub async fn retrain(a: RetrainArgs, settings: &Settings, printer: &Printer) -> Result<()> {
+    let text = std::fs::read_to_string(&a.file)
+        .with_context(|| format!("reading {}", a.file.display()))?;
+    let cfg = TrainConfig::from_toml(&text)
+        .map_err(|e| super::UserError(format!("{}: {e}", a.file.display())))?;
+    let wh = settings.warehouse()?;
+    let r = match run_retrain(&wh, &cfg, &SystemClock, a.force).await {
+        Ok(r) => r,
+        Err(elite_jobs::Error::Config(m)) => return Err(super::UserError(m).into()),
+        Err(e) => return Err(e.into()),
+    };
+    printer.note(format!(
+        "{}: {} ({}); {} rows landed",
+        cfg.name, r.action, r.reason, r.rows_added
+    ));
+    for d in &r.drift {
+        printer.note(format!(
+            "drift: {}{} = {:.4} (threshold {}) at {}",
+            d.detector,
+            d.feature
+                .as_ref()
+                .map_or(String::new(), |x| format!("({x})")),
+            d.value,
+            d.threshold,
+            Timestamp::from_nanos(d.ts_event)
+        ));
+    }
+    if !r.served.is_empty() {
+        print_served(&r.served, printer)?;
+    }
+    if let Some(t) = &r.train {
+        print_train(t, printer)?;
+    }
+    if !r.served_after.is_empty() {
+        printer.note("the models this run promoted, serving:");
+        print_served(&r.served_after, printer)?;
+    }
+    Ok(())
+}
+
+pub async fn import(a: ImportArgs, settings: &Settings, printer: &Printer) -> Result<()> {
+    let text = std::fs::read_to_string(&a.spec)
+        .with_context(|| format!("reading {}", a.spec.display()))?;
+    let spec = ImportSpec::from_toml(&text)
+        .map_err(|e| super::UserError(format!("{}: {e}", a.spec.display())))?;
+    let base = a.spec.parent().unwrap_or(std::path::Path::new("."));
+    let wh = settings.warehouse()?;
+    let r = match elite_jobs::onnx_import::import(&wh, &spec, base, &SystemClock).await {
+        Ok(r) => r,
+        Err(elite_jobs::Error::Config(m)) => return Err(super::UserError(m).into()),
+        Err(e) => return Err(e.into()),
+    };
+    printer.note(format!(
+        "{}: {} registered as {} in {}; {} rows landed",
+        a.spec.display(),
+        r.model_id,
+        r.stage,
+        r.group,
+        r.rows_added
+    ));
+    printer.heading(format!(
+        "out-of-sample: {} labelled bars {} .. {} (after trained_until)",
+        r.scores.rows,
+        Timestamp::from_nanos(r.scored_from),
+        Timestamp::from_nanos(r.scored_to)
+    ));
+    #[derive(Serialize)]
+    struct Line {
+        model_id: String,
+        accuracy: String,
+        auc: String,
+        log_loss: String,
+        ic: String,
+        long_short_sharpe: String,
+        long_flat_sharpe: String,
+    }
+    let s = &r.scores;
+    printer.records(&[Line {
+        model_id: r.model_id.clone(),
+        accuracy: f(s.accuracy, 4),
+        auc: f(s.auc, 4),
+        log_loss: s.log_loss.map_or("-".into(), |v| f(v, 4)),
+        ic: f(s.ic, 4),
+        long_short_sharpe: f(s.long_short.sharpe, 2),
+        long_flat_sharpe: f(s.long_flat.sharpe, 2),
+    }])
 }

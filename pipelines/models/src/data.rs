@@ -53,6 +53,101 @@ pub struct Row {
     pub regime: u8,
 }
 
+/// Indices into `set.names()` of the selected features (all, in order, when `select` is None).
+fn pick(set: &FeatureSet, select: Option<&[String]>) -> Result<Vec<usize>> {
+    let names = set.names();
+    match select {
+        None => Ok((0..names.len()).collect()),
+        Some(sel) => sel
+            .iter()
+            .map(|s| {
+                names.iter().position(|n| n == s).ok_or_else(|| {
+                    input(
+                        format!("feature {s:?}"),
+                        format!("not in feature set {} v{}", set.name, set.version),
+                    )
+                })
+            })
+            .collect(),
+    }
+}
+
+/// The streaming side of [`Dataset::build`] for one symbol: the same feature engine and the same
+/// row rule, bar by bar. [`LiveSeries::push`] returns, for a bar that makes a row, a dataset of
+/// the last `seq_len` rows (no labels: the future is not known) whose last row is that bar, so a
+/// model predicts it through the same [`crate::model::Model::predict`] as in batch.
+pub struct LiveSeries {
+    template: Dataset,
+    pick: Vec<usize>,
+    engine: elite_pipelines::features::FeatureEngine,
+    vals: Vec<Option<f64>>,
+    seq_len: usize,
+    bars: u32,
+    /// The last `seq_len` rows: (row, features).
+    recent: std::collections::VecDeque<(Row, Vec<f64>)>,
+}
+
+impl LiveSeries {
+    pub fn new(
+        set: &FeatureSet,
+        select: Option<&[String]>,
+        symbol: &str,
+        seq_len: usize,
+        horizon: usize,
+    ) -> Result<Self> {
+        let pick = pick(set, select)?;
+        let names = set.names();
+        Ok(Self {
+            template: Dataset {
+                feature_set: set.name.clone(),
+                feature_set_version: set.version,
+                features: pick.iter().map(|&i| names[i].clone()).collect(),
+                symbols: vec![symbol.to_string()],
+                horizon,
+                ..Default::default()
+            },
+            pick,
+            engine: set.engine(),
+            vals: vec![],
+            seq_len: seq_len.max(1),
+            bars: 0,
+            recent: Default::default(),
+        })
+    }
+
+    /// Feed the next bar; `Some(dataset)` when it makes a row (its features are all present).
+    pub fn push(&mut self, b: &TimedBar) -> Option<Dataset> {
+        let pos = self.bars;
+        self.bars += 1;
+        self.engine.update(b, &mut self.vals);
+        let row: Vec<f64> = self
+            .pick
+            .iter()
+            .map(|&j| self.vals[j].filter(|v| v.is_finite()))
+            .collect::<Option<_>>()?;
+        if self.recent.len() == self.seq_len {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((
+            Row {
+                series: 0,
+                pos,
+                ts_event: b.ts_event.as_nanos(),
+                ts_recv: b.ts_recv.as_nanos(),
+                label: None,
+                regime: 0,
+            },
+            row,
+        ));
+        let mut ds = self.template.clone();
+        for (r, x) in &self.recent {
+            ds.rows.push(*r);
+            ds.x.extend_from_slice(x);
+        }
+        Some(ds)
+    }
+}
+
 /// Features and labels of many series.
 #[derive(Clone, Debug, Default)]
 pub struct Dataset {
@@ -79,21 +174,8 @@ impl Dataset {
         if horizon == 0 {
             return Err(input("horizon", "must be at least 1 bar"));
         }
+        let pick = pick(set, select)?;
         let names = set.names();
-        let pick: Vec<usize> = match select {
-            None => (0..names.len()).collect(),
-            Some(sel) => sel
-                .iter()
-                .map(|s| {
-                    names.iter().position(|n| n == s).ok_or_else(|| {
-                        input(
-                            format!("feature {s:?}"),
-                            format!("not in feature set {} v{}", set.name, set.version),
-                        )
-                    })
-                })
-                .collect::<Result<_>>()?,
-        };
         let mut ds = Dataset {
             feature_set: set.name.clone(),
             feature_set_version: set.version,

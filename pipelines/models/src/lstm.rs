@@ -11,8 +11,9 @@
 #![allow(clippy::needless_range_loop)] // index loops over several parallel arrays read best here
 
 use crate::data::Dataset;
+use crate::deep::{self, Blocks, SeqNet};
 use crate::error::input;
-use crate::linear::{check_features, sigmoid};
+use crate::linear::sigmoid;
 use crate::model::{Learner, Model, Standardizer, Task};
 use crate::onnx_proto as pb;
 use crate::rng::SplitMix64;
@@ -97,8 +98,17 @@ impl Weights {
             head_b: 0.0,
         }
     }
-    fn params_mut(&mut self) -> [&mut [f64]; 4] {
-        [&mut self.w, &mut self.r, &mut self.b, &mut self.head]
+}
+
+impl Blocks for Weights {
+    fn blocks_mut(&mut self) -> Vec<&mut [f64]> {
+        vec![
+            &mut self.w,
+            &mut self.r,
+            &mut self.b,
+            &mut self.head,
+            std::slice::from_mut(&mut self.head_b),
+        ]
     }
 }
 
@@ -112,161 +122,19 @@ pub struct Lstm {
     pub weights: Weights,
 }
 
-/// Per-step activations kept for backpropagation.
-struct Trace {
-    /// Per step: i, o, f, g (each H), c, h.
-    gates: Vec<[Vec<f64>; 4]>,
-    c: Vec<Vec<f64>>,
-    h: Vec<Vec<f64>>,
-}
-
-fn tanh(x: f64) -> f64 {
-    x.tanh()
-}
-
 impl Lstm {
     fn p(&self) -> usize {
         self.features.len()
     }
 
-    /// Forward over one standardized sequence (`seq_len × p`); returns the logit and the trace.
-    fn forward(&self, x: &[f64], keep: bool) -> (f64, Option<Trace>) {
-        let (p, hd) = (self.p(), self.hidden);
-        let wt = &self.weights;
-        let mut h = vec![0.0; hd];
-        let mut c = vec![0.0; hd];
-        let mut a = vec![0.0; 4 * hd];
-        let mut tr = keep.then(|| Trace {
-            gates: vec![],
-            c: vec![c.clone()],
-            h: vec![h.clone()],
-        });
-        for t in 0..self.seq_len {
-            let xt = &x[t * p..(t + 1) * p];
-            for (g, ag) in a.iter_mut().enumerate() {
-                let mut s = wt.b[g];
-                let wr = &wt.w[g * p..(g + 1) * p];
-                for k in 0..p {
-                    s += wr[k] * xt[k];
-                }
-                let rr = &wt.r[g * hd..(g + 1) * hd];
-                for k in 0..hd {
-                    s += rr[k] * h[k];
-                }
-                *ag = s;
-            }
-            let gi: Vec<f64> = a[..hd].iter().map(|&v| sigmoid(v)).collect();
-            let go: Vec<f64> = a[hd..2 * hd].iter().map(|&v| sigmoid(v)).collect();
-            let gf: Vec<f64> = a[2 * hd..3 * hd].iter().map(|&v| sigmoid(v)).collect();
-            let gg: Vec<f64> = a[3 * hd..].iter().map(|&v| tanh(v)).collect();
-            for k in 0..hd {
-                c[k] = gf[k] * c[k] + gi[k] * gg[k];
-                h[k] = go[k] * tanh(c[k]);
-            }
-            if let Some(tr) = tr.as_mut() {
-                tr.gates.push([gi, go, gf, gg]);
-                tr.c.push(c.clone());
-                tr.h.push(h.clone());
-            }
-        }
-        let z = wt.head_b + wt.head.iter().zip(&h).map(|(a, b)| a * b).sum::<f64>();
-        (z, tr)
-    }
-
-    /// Add the gradient of the log-loss of one sequence to `g`; returns the loss.
-    fn backward(&self, x: &[f64], y: f64, g: &mut Weights) -> f64 {
-        let (p, hd) = (self.p(), self.hidden);
-        let (z, tr) = self.forward(x, true);
-        let Some(tr) = tr else { return 0.0 };
-        let prob = sigmoid(z);
-        let loss = -(y * prob.max(1e-15).ln() + (1.0 - y) * (1.0 - prob).max(1e-15).ln());
-        let dz = prob - y;
-        let hl = &tr.h[self.seq_len];
-        for k in 0..hd {
-            g.head[k] += dz * hl[k];
-        }
-        g.head_b += dz;
-        let wt = &self.weights;
-        let mut dh: Vec<f64> = wt.head.iter().map(|w| dz * w).collect();
-        let mut dc = vec![0.0; hd];
-        let mut da = vec![0.0; 4 * hd];
-        for t in (0..self.seq_len).rev() {
-            let [gi, go, gf, gg] = &tr.gates[t];
-            let (c, cprev, hprev) = (&tr.c[t + 1], &tr.c[t], &tr.h[t]);
-            for k in 0..hd {
-                let tc = tanh(c[k]);
-                let d_o = dh[k] * tc;
-                dc[k] += dh[k] * go[k] * (1.0 - tc * tc);
-                let di = dc[k] * gg[k];
-                let dgg = dc[k] * gi[k];
-                let df = dc[k] * cprev[k];
-                da[k] = di * gi[k] * (1.0 - gi[k]);
-                da[hd + k] = d_o * go[k] * (1.0 - go[k]);
-                da[2 * hd + k] = df * gf[k] * (1.0 - gf[k]);
-                da[3 * hd + k] = dgg * (1.0 - gg[k] * gg[k]);
-                dc[k] *= gf[k];
-            }
-            let xt = &x[t * p..(t + 1) * p];
-            let mut dh_prev = vec![0.0; hd];
-            for (gate, &d) in da.iter().enumerate() {
-                if d == 0.0 {
-                    continue;
-                }
-                let gw = &mut g.w[gate * p..(gate + 1) * p];
-                for k in 0..p {
-                    gw[k] += d * xt[k];
-                }
-                let gr = &mut g.r[gate * hd..(gate + 1) * hd];
-                let rr = &wt.r[gate * hd..(gate + 1) * hd];
-                for k in 0..hd {
-                    gr[k] += d * hprev[k];
-                    dh_prev[k] += d * rr[k];
-                }
-                g.b[gate] += d;
-            }
-            dh = dh_prev;
-        }
-        loss
-    }
-
-    /// Standardized window of row `i`.
-    fn input(&self, data: &Dataset, i: usize, buf: &mut Vec<f64>) -> Result<Vec<f64>> {
-        let w = data.window(i, self.seq_len).ok_or_else(|| {
-            input(
-                format!("row {i}"),
-                format!("fewer than {} bars of history", self.seq_len),
-            )
-        })?;
-        let p = self.p();
-        let mut out = Vec::with_capacity(w.len());
-        for t in 0..self.seq_len {
-            self.scaler.apply(&w[t * p..(t + 1) * p], buf);
-            out.extend_from_slice(buf);
-        }
-        Ok(out)
-    }
-
     /// P(up) for one raw (unstandardized) window `seq_len × p`.
     pub fn prob_raw(&self, window: &[f64]) -> f64 {
-        let p = self.p();
-        let mut x = Vec::with_capacity(window.len());
-        let mut buf = vec![];
-        for t in 0..self.seq_len {
-            self.scaler.apply(&window[t * p..(t + 1) * p], &mut buf);
-            x.extend_from_slice(&buf);
-        }
-        sigmoid(self.forward(&x, false).0)
+        sigmoid(self.logit(&deep::standardize(&self.scaler, window, self.p())))
     }
 
-    /// Total log-loss and gradient over sequences (for tests: finite-difference checks).
+    /// Total log-loss and gradient over standardized windows (for the finite-difference tests).
     pub fn loss_and_grad(&self, xs: &[Vec<f64>], ys: &[f64]) -> (f64, Weights) {
-        let mut g = Weights::zeros(self.p(), self.hidden);
-        let loss = xs
-            .iter()
-            .zip(ys)
-            .map(|(x, &y)| self.backward(x, y, &mut g))
-            .sum();
-        (loss, g)
+        deep::loss_and_grad(self, xs, ys)
     }
 
     /// A model with random weights (for tests and as the training start).
@@ -368,6 +236,47 @@ impl Lstm {
     }
 }
 
+impl SeqNet for Lstm {
+    type W = Weights;
+    fn weights(&self) -> &Weights {
+        &self.weights
+    }
+    fn weights_mut(&mut self) -> &mut Weights {
+        &mut self.weights
+    }
+    fn features(&self) -> &[String] {
+        &self.features
+    }
+    fn scaler(&self) -> &Standardizer {
+        &self.scaler
+    }
+    fn seq_len(&self) -> usize {
+        self.seq_len
+    }
+    fn logit(&self, x: &[f64]) -> f64 {
+        let wt = &self.weights;
+        let (h, _) = deep::lstm_forward(&wt.w, &wt.r, &wt.b, x, self.p(), self.hidden, false);
+        wt.head_b + wt.head.iter().zip(&h).map(|(a, b)| a * b).sum::<f64>()
+    }
+    fn backward(&self, x: &[f64], y: f64, g: &mut Weights) -> f64 {
+        let (p, hd) = (self.p(), self.hidden);
+        let wt = &self.weights;
+        let (h, tr) = deep::lstm_forward(&wt.w, &wt.r, &wt.b, x, p, hd, true);
+        let Some(tr) = tr else { return 0.0 };
+        let z = wt.head_b + wt.head.iter().zip(&h).map(|(a, b)| a * b).sum::<f64>();
+        let (loss, dz) = deep::log_loss(z, y);
+        for k in 0..hd {
+            g.head[k] += dz * h[k];
+        }
+        g.head_b += dz;
+        let dh = wt.head.iter().map(|w| dz * w).collect();
+        deep::lstm_backward(
+            &wt.w, &wt.r, x, p, hd, &tr, dh, &mut g.w, &mut g.r, &mut g.b, false,
+        );
+        loss
+    }
+}
+
 impl Model for Lstm {
     fn kind(&self) -> &str {
         "lstm"
@@ -379,26 +288,14 @@ impl Model for Lstm {
         self.seq_len
     }
     fn predict(&self, data: &Dataset, rows: &[usize]) -> Result<Vec<f64>> {
-        check_features(&self.features, &data.features)?;
-        let mut buf = vec![];
-        rows.iter()
-            .map(|&i| {
-                let x = self.input(data, i, &mut buf)?;
-                Ok(sigmoid(self.forward(&x, false).0))
-            })
-            .collect()
+        deep::predict(self, data, rows)
     }
     fn save(&self) -> Result<Vec<u8>> {
         Ok(serde_json::to_vec(self)?)
     }
-}
-
-/// Adam optimizer state.
-struct Adam {
-    m: Weights,
-    v: Weights,
-    mb: (f64, f64),
-    t: i32,
+    fn onnx(&self) -> Option<Vec<u8>> {
+        Some(self.to_onnx())
+    }
 }
 
 /// The LSTM learner.
@@ -423,68 +320,21 @@ impl LstmLearner {
             pr.hidden,
             pr.seed,
         );
-        let mut buf = vec![];
-        let xs: Vec<Vec<f64>> = rows
-            .iter()
-            .map(|&i| net.input(data, i, &mut buf))
-            .collect::<Result<_>>()?;
-        let ys = data.targets(rows)?;
-        let (p, hd) = (data.p(), pr.hidden);
-        let mut adam = Adam {
-            m: Weights::zeros(p, hd),
-            v: Weights::zeros(p, hd),
-            mb: (0.0, 0.0),
-            t: 0,
-        };
-        let mut rng = SplitMix64::new(pr.seed ^ 0x5eed);
-        let mut order: Vec<usize> = (0..xs.len()).collect();
-        for _ in 0..pr.epochs {
-            rng.shuffle(&mut order);
-            for chunk in order.chunks(pr.batch) {
-                let mut g = Weights::zeros(p, hd);
-                for &k in chunk {
-                    net.backward(&xs[k], ys[k], &mut g);
-                }
-                let scale = 1.0 / chunk.len() as f64;
-                step(&mut net.weights, &mut g, &mut adam, scale, pr);
-            }
-        }
+        let (xs, ys) = deep::training_set(&net.scaler, data, rows, pr.seq_len)?;
+        deep::train(
+            &mut net,
+            &xs,
+            &ys,
+            deep::Schedule {
+                epochs: pr.epochs,
+                batch: pr.batch,
+                learning_rate: pr.learning_rate,
+                weight_decay: pr.weight_decay,
+                seed: pr.seed,
+            },
+        );
         Ok(net)
     }
-}
-
-fn step(w: &mut Weights, g: &mut Weights, s: &mut Adam, scale: f64, pr: &LstmParams) {
-    let (b1, b2, eps): (f64, f64, f64) = (0.9, 0.999, 1e-8);
-    s.t += 1;
-    let (c1, c2) = (1.0 - b1.powi(s.t), 1.0 - b2.powi(s.t));
-    // Clip the global gradient norm at 5.
-    let mut norm = g.head_b * g.head_b * scale * scale;
-    for part in g.params_mut() {
-        norm += part.iter().map(|v| v * v * scale * scale).sum::<f64>();
-    }
-    let clip = if norm.sqrt() > 5.0 {
-        5.0 / norm.sqrt()
-    } else {
-        1.0
-    };
-    let lr = pr.learning_rate;
-    let wd = pr.weight_decay;
-    let wp = w.params_mut();
-    let gp = g.params_mut();
-    let mp = s.m.params_mut();
-    let vp = s.v.params_mut();
-    for (((wv, gv), mv), vv) in wp.into_iter().zip(gp).zip(mp).zip(vp) {
-        for k in 0..wv.len() {
-            let gr = gv[k] * scale * clip + wd * wv[k];
-            mv[k] = b1 * mv[k] + (1.0 - b1) * gr;
-            vv[k] = b2 * vv[k] + (1.0 - b2) * gr * gr;
-            wv[k] -= lr * (mv[k] / c1) / ((vv[k] / c2).sqrt() + eps);
-        }
-    }
-    let gr = g.head_b * scale * clip;
-    s.mb.0 = b1 * s.mb.0 + (1.0 - b1) * gr;
-    s.mb.1 = b2 * s.mb.1 + (1.0 - b2) * gr * gr;
-    w.head_b -= lr * (s.mb.0 / c1) / ((s.mb.1 / c2).sqrt() + eps);
 }
 
 impl Learner for LstmLearner {

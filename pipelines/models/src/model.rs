@@ -38,6 +38,10 @@ pub trait Model {
     fn predict(&self, data: &Dataset, rows: &[usize]) -> Result<Vec<f64>>;
     /// The artifact: everything needed to load the model again.
     fn save(&self) -> Result<Vec<u8>>;
+    /// The model as an ONNX graph (standardization included), for models that export one.
+    fn onnx(&self) -> Option<Vec<u8>> {
+        None
+    }
     /// Feature importance (name, value), where the family has one.
     fn importance(&self) -> Vec<(String, f64)> {
         vec![]

@@ -1,12 +1,15 @@
-//! Checks by construction: LSTM gradients against finite differences, purging in the splits,
+//! Checks by construction: LSTM, Transformer and CNN-LSTM gradients against finite differences, purging in the splits,
 //! ensembles that only learn from labels already known, drift detectors on known shifts.
 
+use elite_models::cnn_lstm::{CnnLstm, CnnLstmParams};
 use elite_models::data::{Dataset, Label, Row};
+use elite_models::deep::{self, Blocks, SeqNet};
 use elite_models::drift::{Adwin, PageHinkley, psi};
 use elite_models::ensemble::{Method, Params, combine};
 use elite_models::lstm::Lstm;
 use elite_models::model::Standardizer;
 use elite_models::rng::SplitMix64;
+use elite_models::transformer::{Transformer, TransformerParams};
 use elite_models::validate::{WalkForward, Window, purged_kfold, walk_forward};
 
 /// `series` symbols × `n` dates, label horizon `h`; feature = a random walk.
@@ -94,6 +97,121 @@ fn lstm_gradient_matches_finite_differences() {
         }
     }
     assert!(checked > 15);
+}
+
+/// Central finite differences on every 3rd parameter of every block against the analytic gradient.
+fn check_gradient<N: SeqNet + Clone>(net: &N, xs: &[Vec<f64>], ys: &[f64]) -> usize {
+    let (_, mut g) = deep::loss_and_grad(net, xs, ys);
+    let analytic: Vec<Vec<f64>> = g.blocks_mut().into_iter().map(|b| b.to_vec()).collect();
+    let eps = 1e-6;
+    let mut checked = 0;
+    for (bi, block) in analytic.iter().enumerate() {
+        for k in (0..block.len()).step_by(3) {
+            let bump = |d: f64| {
+                let mut n = net.clone();
+                n.weights_mut().blocks_mut()[bi][k] += d;
+                deep::loss_and_grad(&n, xs, ys).0
+            };
+            let numeric = (bump(eps) - bump(-eps)) / (2.0 * eps);
+            assert!(
+                (numeric - block[k]).abs() < 1e-5 * (1.0 + numeric.abs()),
+                "block {bi} index {k}: numeric {numeric} analytic {}",
+                block[k]
+            );
+            checked += 1;
+        }
+    }
+    checked
+}
+
+fn random_windows(n: usize, len: usize) -> (Vec<Vec<f64>>, Vec<f64>) {
+    let mut rng = SplitMix64::new(5);
+    let xs = (0..n)
+        .map(|_| (0..len).map(|_| rng.sym(1.5)).collect())
+        .collect();
+    let ys = (0..n).map(|i| (i % 2) as f64).collect();
+    (xs, ys)
+}
+
+fn unit_scaler(p: usize) -> Standardizer {
+    Standardizer {
+        mean: vec![0.0; p],
+        sd: vec![1.0; p],
+    }
+}
+
+#[test]
+fn transformer_gradient_matches_finite_differences() {
+    let features: Vec<String> = vec!["a".into(), "b".into(), "c".into()];
+    let pr = TransformerParams {
+        seq_len: 5,
+        d_model: 4,
+        heads: 2,
+        ff: 6,
+        seed: 13,
+        ..Default::default()
+    };
+    let mut net = Transformer::init(features, unit_scaler(3), &pr).unwrap();
+    // Move the layer norms and biases off their (symmetric) starting values.
+    let mut rng = SplitMix64::new(17);
+    for b in net.weights.blocks_mut() {
+        for v in b.iter_mut() {
+            *v += rng.sym(0.3);
+        }
+    }
+    let (xs, ys) = random_windows(4, 15);
+    let checked = check_gradient(&net, &xs, &ys);
+    assert!(checked > 70, "{checked}");
+}
+
+#[test]
+fn cnn_lstm_gradient_matches_finite_differences() {
+    let features: Vec<String> = vec!["a".into(), "b".into(), "c".into()];
+    let pr = CnnLstmParams {
+        seq_len: 6,
+        filters: 4,
+        kernel: 3,
+        hidden: 3,
+        seed: 19,
+        ..Default::default()
+    };
+    let mut net = CnnLstm::init(features, unit_scaler(3), &pr).unwrap();
+    let mut rng = SplitMix64::new(23);
+    for v in net.weights.conv_b.iter_mut() {
+        *v += 0.2 + rng.sym(0.1); // most convolution outputs active, so conv weights get gradient
+    }
+    let (xs, ys) = random_windows(4, 18);
+    let checked = check_gradient(&net, &xs, &ys);
+    assert!(checked > 40, "{checked}");
+}
+
+#[test]
+fn deep_models_reject_impossible_shapes() {
+    let f: Vec<String> = vec!["a".into()];
+    let e = Transformer::init(
+        f.clone(),
+        unit_scaler(1),
+        &TransformerParams {
+            d_model: 6,
+            heads: 4,
+            ..Default::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("multiple of heads"), "{e}");
+    let e = CnnLstm::init(
+        f,
+        unit_scaler(1),
+        &CnnLstmParams {
+            seq_len: 3,
+            kernel: 5,
+            ..Default::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("kernel (5)"), "{e}");
 }
 
 #[test]

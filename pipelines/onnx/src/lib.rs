@@ -7,12 +7,16 @@
 //! feature names in order, sequence length, output name and task. The contract is checked
 //! against the graph's input and output on load, with an error that says what differs.
 //!
-//! Execution runs on the CPU provider; a GPU provider can be added where ONNX Runtime has one.
+//! Execution runs on the CPU by default. `ELITE_ORT_PROVIDER=cuda` asks for ONNX Runtime's CUDA
+//! execution provider (an error when the loaded library has none, e.g. the CPU wheel), `auto`
+//! uses CUDA where present and the CPU otherwise (point `ORT_DYLIB_PATH` at the
+//! `onnxruntime-gpu` wheel's library for a GPU). [`OnnxModel::provider`] says which one runs.
 
 use elite_models::data::Dataset;
 use elite_models::linear::check_features;
 use elite_models::model::{Model, Task};
 use elite_models::{Error, Result};
+use ort::ep::ExecutionProvider;
 use ort::session::Session;
 use ort::value::{Tensor, TensorElementType, ValueType};
 use serde::{Deserialize, Serialize};
@@ -56,6 +60,37 @@ fn environment() -> Result<&'static ort::environment::Environment> {
     .map_err(backend)
 }
 
+/// Which ONNX Runtime execution provider runs a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// The CPU (always there).
+    Cpu,
+    /// CUDA, required: loading fails when ONNX Runtime cannot register it.
+    Cuda,
+    /// CUDA where it registers, else the CPU.
+    Auto,
+}
+
+impl Provider {
+    /// From `ELITE_ORT_PROVIDER` (`cpu`, the default; `cuda`; `auto`).
+    pub fn from_env() -> Result<Self> {
+        match std::env::var("ELITE_ORT_PROVIDER")
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "" | "cpu" => Ok(Self::Cpu),
+            "cuda" | "gpu" => Ok(Self::Cuda),
+            "auto" => Ok(Self::Auto),
+            other => Err(Error::Input {
+                what: "ELITE_ORT_PROVIDER".into(),
+                why: format!("{other:?} is not one of cpu, cuda, auto"),
+            }),
+        }
+    }
+}
+
 /// What a model reads and writes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -90,6 +125,7 @@ pub struct OnnxModel {
     output: String,
     columns: i64,
     bytes: Vec<u8>,
+    provider: Provider,
 }
 
 impl std::fmt::Debug for OnnxModel {
@@ -109,7 +145,29 @@ fn shape_of(v: &ValueType) -> Option<(TensorElementType, Vec<i64>)> {
     }
 }
 
+/// The first line of an [`OnnxModel`] artifact (see [`Model::save`]).
+pub const ARTIFACT_MAGIC: &[u8] = b"elite-onnx-artifact v1\n";
+
 impl OnnxModel {
+    /// Load a saved artifact (contract + graph), or a bare graph Elite exported.
+    pub fn from_artifact(bytes: &[u8]) -> Result<Self> {
+        let Some(rest) = bytes.strip_prefix(ARTIFACT_MAGIC) else {
+            return Self::from_elite(bytes);
+        };
+        let nl = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| Error::Artifact("onnx artifact: no contract line".into()))?;
+        let contract: Contract = serde_json::from_slice(&rest[..nl])
+            .map_err(|e| Error::Artifact(format!("onnx artifact contract: {e}")))?;
+        Self::load(&rest[nl + 1..], contract)
+    }
+
+    /// The ONNX graph.
+    pub fn graph(&self) -> &[u8] {
+        &self.bytes
+    }
+
     /// A model Elite exported: the contract comes from its metadata (`elite.features`,
     /// `elite.seq_len`).
     pub fn from_elite(bytes: &[u8]) -> Result<Self> {
@@ -141,6 +199,11 @@ impl OnnxModel {
 
     /// Load `bytes` and check them against `contract`.
     pub fn load(bytes: &[u8], contract: Contract) -> Result<Self> {
+        Self::load_on(bytes, contract, Provider::from_env()?)
+    }
+
+    /// [`OnnxModel::load`] on a chosen execution provider.
+    pub fn load_on(bytes: &[u8], contract: Contract, provider: Provider) -> Result<Self> {
         // The graph's own metadata, where it declares features, must agree with the contract.
         if let Ok(m) = elite_models::onnx_proto::decode(bytes)
             && let Some(f) = m
@@ -155,12 +218,26 @@ impl OnnxModel {
             })?;
         }
         let env = environment()?;
-        let session = Session::builder(env)
+        let mut builder = Session::builder(env)
             .map_err(backend)?
             .with_intra_threads(1)
-            .map_err(backend)?
-            .commit_from_memory(bytes)
             .map_err(backend)?;
+        let provider = match provider {
+            Provider::Cpu => Provider::Cpu,
+            Provider::Cuda | Provider::Auto => {
+                match ort::ep::CUDA::default().register(&mut builder) {
+                    Ok(()) => Provider::Cuda,
+                    Err(_) if provider == Provider::Auto => Provider::Cpu,
+                    Err(e) => {
+                        return Err(backend(format!(
+                            "the CUDA execution provider was asked for but does not register \
+                             (the CPU-only onnxruntime wheel has none; use onnxruntime-gpu): {e}"
+                        )));
+                    }
+                }
+            }
+        };
+        let session = builder.commit_from_memory(bytes).map_err(backend)?;
         let inputs = session.inputs();
         if inputs.len() != 1 {
             return Err(Error::Contract(format!(
@@ -241,11 +318,17 @@ impl OnnxModel {
             output,
             columns,
             bytes: bytes.to_vec(),
+            provider,
         })
     }
 
     pub fn contract(&self) -> &Contract {
         &self.contract
+    }
+
+    /// The execution provider the session runs on.
+    pub fn provider(&self) -> Provider {
+        self.provider
     }
 
     /// Run on `n` inputs laid out row-major (`n × seq_len × p`).
@@ -303,7 +386,12 @@ impl Model for OnnxModel {
         }
         self.run(rows.len(), x)
     }
+    /// The artifact: [`ARTIFACT_MAGIC`], the contract as one JSON line, then the ONNX bytes.
     fn save(&self) -> Result<Vec<u8>> {
-        Ok(self.bytes.clone())
+        let mut out = ARTIFACT_MAGIC.to_vec();
+        out.extend(serde_json::to_vec(&self.contract)?);
+        out.push(b'\n');
+        out.extend_from_slice(&self.bytes);
+        Ok(out)
     }
 }
