@@ -15,7 +15,7 @@ use elite_trade::metrics::{TearSheet, round_trips, tear_sheet};
 use elite_trade::money::Money;
 use elite_trade::risk::RiskLimits;
 use elite_trade::sim::{Bar, FillConfig};
-use elite_trade::strategies::StrategySpec;
+use elite_trade::strategies::{Inputs, Predictions, StrategySpec};
 use elite_warehouse::{Clock, Symbol, TableSpec, Timeframe, tables};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -148,6 +148,10 @@ pub struct Prepared {
     pub bars: Vec<Bar>,
     pub symbols: Vec<String>,
     pub version: Option<u64>,
+    /// Model predictions the config's `ml` strategies trade.
+    pub inputs: Inputs,
+    /// What was loaded into `inputs` (model ids, rows, last bar), for the run id.
+    pub inputs_id: String,
 }
 
 /// Read the config's bars at `version` (the config's, else the latest).
@@ -206,15 +210,123 @@ pub async fn load_bars(
             cfg.data.timeframe, cfg.data.symbols, version, cfg.data.start, cfg.data.end
         )));
     }
+    let symbols: Vec<String> = names.into_keys().collect();
+    let (inputs, inputs_id) = load_inputs(wh, cfg, &symbols).await?;
     Ok(Prepared {
         bars,
-        symbols: names.into_keys().collect(),
+        symbols,
         version,
+        inputs,
+        inputs_id,
     })
 }
 
-/// The engine a config describes, over `symbols`.
-pub fn build_engine(cfg: &BacktestConfig, symbols: &[String]) -> Result<Engine> {
+/// The predictions every `ml` strategy names: the one model id that is `model` itself or
+/// `model-<12 hex>` (one run's) with rows from `source`, read whole; bars' symbols only.
+pub async fn load_inputs(
+    wh: &Warehouse,
+    cfg: &BacktestConfig,
+    symbols: &[String],
+) -> Result<(Inputs, String)> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{DataType, Float64Type, Int64Type};
+    use elite_store::datafusion::prelude::{col, lit};
+    let mut inputs = Inputs::default();
+    let mut ids = vec![];
+    for s in &cfg.strategies {
+        let StrategySpec::Ml { model, source, .. } = &s.spec else {
+            continue;
+        };
+        if inputs.predictions.contains_key(model) {
+            continue;
+        }
+        let batches = match wh
+            .read(
+                "predictions",
+                elite_store::At::Latest,
+                Some(col("source").eq(lit(source.as_str()))),
+            )
+            .await
+        {
+            Ok(b) => b,
+            Err(elite_store::Error::EmptyTable { .. }) => vec![],
+            Err(e) => return Err(e.into()),
+        };
+        let matches = |id: &str| {
+            id == model
+                || id
+                    .strip_prefix(model.as_str())
+                    .and_then(|r| r.strip_prefix('-'))
+                    .is_some_and(|h| h.len() == 12 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        };
+        let mut found: BTreeMap<String, Vec<(String, i64, i64, f64)>> = BTreeMap::new();
+        for b in &batches {
+            let col_as = |n: &str, t: &DataType| {
+                b.column_by_name(n)
+                    .and_then(|c| arrow::compute::cast(c, t).ok())
+            };
+            let (Some(id), Some(sym), Some(te), Some(tr), Some(sc)) = (
+                col_as("model_id", &DataType::Utf8),
+                col_as("symbol", &DataType::Utf8),
+                col_as("ts_event", &DataType::Int64),
+                col_as("ts_recv", &DataType::Int64),
+                col_as("score", &DataType::Float64),
+            ) else {
+                continue;
+            };
+            let (id, sym, te, tr, sc) = (
+                id.as_string::<i32>(),
+                sym.as_string::<i32>(),
+                te.as_primitive::<Int64Type>(),
+                tr.as_primitive::<Int64Type>(),
+                sc.as_primitive::<Float64Type>(),
+            );
+            for r in 0..b.num_rows() {
+                if matches(id.value(r)) {
+                    found.entry(id.value(r).to_string()).or_default().push((
+                        sym.value(r).to_string(),
+                        te.value(r),
+                        tr.value(r),
+                        sc.value(r),
+                    ));
+                }
+            }
+        }
+        let (id, rows) = match found.len() {
+            1 => found.into_iter().next().unwrap_or_default(),
+            0 => {
+                return Err(Error::Config(format!(
+                    "strategy {}: no {source} predictions of model {model:?} in the warehouse (run `elite train` first)",
+                    s.name
+                )));
+            }
+            _ => {
+                return Err(Error::Config(format!(
+                    "strategy {}: several runs' {source} predictions match {model:?}: {}; name one exactly",
+                    s.name,
+                    found.keys().cloned().collect::<Vec<_>>().join(", ")
+                )));
+            }
+        };
+        // Timestamps in the table are µs; bars carry ns.
+        let mut map = Predictions::new();
+        let mut last = i64::MIN;
+        for (sym, te, tr, score) in &rows {
+            if let Some(k) = symbols.iter().position(|x| x == sym) {
+                map.insert((k as u32, te * 1000), (*score, tr * 1000));
+                last = last.max(*te);
+            }
+        }
+        ids.push(format!("{model}={id}:{source}:{}@{last}", map.len()));
+        inputs
+            .predictions
+            .insert(model.clone(), std::sync::Arc::new(map));
+    }
+    Ok((inputs, ids.join(",")))
+}
+
+/// The engine a config describes, over `symbols`, with the predictions its `ml` strategies read.
+pub fn build_engine(cfg: &BacktestConfig, symbols: &[String], inputs: &Inputs) -> Result<Engine> {
     let mut engine = Engine::new(
         EngineConfig {
             initial_cash: cfg.initial_cash,
@@ -238,21 +350,30 @@ pub fn build_engine(cfg: &BacktestConfig, symbols: &[String]) -> Result<Engine> 
         }
         let built = s
             .spec
-            .build(&s.name, symbols)
+            .build_with(&s.name, symbols, inputs)
             .map_err(|e| Error::Config(e.to_string()))?;
         engine.add(built, s.weight);
     }
     Ok(engine)
 }
 
-/// A run's id: a hash of the mode, the config, the bars version and the code version.
-pub fn run_id(cfg: &BacktestConfig, version: Option<u64>, mode: &str) -> Result<String> {
+/// A run's id: a hash of the mode, the config, the bars version, the predictions it read (when
+/// any) and the code version.
+pub fn run_id(
+    cfg: &BacktestConfig,
+    version: Option<u64>,
+    inputs_id: &str,
+    mode: &str,
+) -> Result<String> {
     let config_json = serde_json::to_string(cfg).map_err(|e| Error::Internal(e.to_string()))?;
     let mut h = Sha256::new();
     if mode != "backtest" {
         h.update(format!("{mode}|").as_bytes());
     }
     h.update(config_json.as_bytes());
+    if !inputs_id.is_empty() {
+        h.update(format!("|predictions:{inputs_id}").as_bytes());
+    }
     h.update(format!("|bars@{version:?}|{}", code_version()).as_bytes());
     Ok(hex::encode(&h.finalize()[..8]))
 }
@@ -267,8 +388,10 @@ pub async fn run_backtest(
         bars,
         symbols: symbol_names,
         version,
+        inputs,
+        inputs_id,
     } = load_bars(wh, cfg, None).await?;
-    let mut engine = build_engine(cfg, &symbol_names)?;
+    let mut engine = build_engine(cfg, &symbol_names, &inputs)?;
     for b in &bars {
         engine
             .on_bar(b)
@@ -279,7 +402,7 @@ pub async fn run_backtest(
         .ledger
         .reconcile(Some(&engine.journal.fills))
         .map_err(|e| Error::Internal(e.to_string()))?;
-    let run_id = run_id(cfg, version, "backtest")?;
+    let run_id = run_id(cfg, version, &inputs_id, "backtest")?;
     let mut written = Written::default();
     let mut rows_added = write_journal(wh, &run_id, &engine, &symbol_names, &mut written).await?;
     let report = finish_run(
@@ -456,6 +579,27 @@ pub struct Written {
     pub fills: usize,
     pub orders: usize,
     pub risk: usize,
+    /// Allocator moves written to `audit_log` (every risk event, order log entry and fill
+    /// is one audit row too, so the audit log's length is the sum).
+    #[serde(default)]
+    pub allocations: usize,
+}
+
+impl Written {
+    /// What has been written of `j` once everything is.
+    pub fn all_of(j: &elite_trade::engine::Journal) -> Self {
+        Written {
+            equity: j.equity.len(),
+            fills: j.fills.len(),
+            orders: j.order_log.len(),
+            risk: j.risk.len(),
+            allocations: j.allocations.len(),
+        }
+    }
+
+    fn audit_rows(&self) -> usize {
+        self.fills + self.orders + self.risk + self.allocations
+    }
 }
 
 /// Write the journal entries after `w` (equity points, fills, order log, risk events) and
@@ -606,12 +750,143 @@ pub async fn write_journal(
         })
         .collect();
     added += insert(wh, &tables::RISK_EVENTS, &rows, meta()).await?;
-    *w = Written {
-        equity: j.equity.len(),
-        fills: j.fills.len(),
-        orders: j.order_log.len(),
-        risk: j.risk.len(),
+
+    // The audit log: the new entries of every stream, merged in event order. Within one instant
+    // risk decisions come first, then order events, fills and allocator moves, each stream in
+    // its own order; commits fall between bars, so any batching gives the same sequence.
+    #[derive(Serialize)]
+    struct A {
+        run_id: String,
+        seq: i64,
+        kind: String,
+        order_id: Option<String>,
+        strategy: Option<String>,
+        symbol: Option<String>,
+        detail: String,
+        ts_event: i64,
+        ts_recv: i64,
+    }
+    let mut audit: Vec<(i64, u8, usize, A)> = vec![];
+    // Engine order ids are `<strategy>-<ns>-<n>` (execution children add `-c<k>`).
+    let strategy_of = |id: &str| -> Option<String> {
+        let base = id.split_once("-c").map_or(id, |(b, k)| {
+            if k.bytes().all(|c| c.is_ascii_digit()) {
+                b
+            } else {
+                id
+            }
+        });
+        let mut parts = base.rsplitn(3, '-');
+        let (n, ns, name) = (parts.next()?, parts.next()?, parts.next()?);
+        (n.bytes().all(|c| c.is_ascii_digit()) && ns.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| name.to_string())
     };
+    let row = |kind: String,
+               order_id: Option<String>,
+               strategy: Option<String>,
+               symbol: Option<String>,
+               detail: String,
+               ts: i64| A {
+        run_id: run_id.into(),
+        seq: 0,
+        kind,
+        order_id,
+        strategy,
+        symbol,
+        detail,
+        ts_event: ts,
+        ts_recv: ts,
+    };
+    for (i, r) in j.risk[w.risk..].iter().enumerate() {
+        let kind = format!(
+            "risk_{}",
+            serde_json::to_value(r.decision)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default()
+        );
+        let detail = if r.detail.is_empty() {
+            r.check.clone()
+        } else {
+            format!("{}: {}", r.check, r.detail)
+        };
+        audit.push((
+            us(r.ts),
+            0,
+            i,
+            row(
+                kind,
+                Some(r.order_id.clone()).filter(|s| !s.is_empty()),
+                strategy_of(&r.order_id),
+                r.sym.map(sym),
+                detail,
+                us(r.ts),
+            ),
+        ));
+    }
+    for (i, e) in j.order_log[w.orders..].iter().enumerate() {
+        audit.push((
+            us(e.ts),
+            1,
+            i,
+            row(
+                format!("order_{}", e.status),
+                Some(e.order_id.clone()),
+                strategy_of(&e.order_id),
+                Some(sym(e.sym)),
+                format!("filled {}; {}", e.filled, e.detail),
+                us(e.ts),
+            ),
+        ));
+    }
+    for (i, f) in j.fills[w.fills..].iter().enumerate() {
+        audit.push((
+            us(f.ts),
+            2,
+            i,
+            row(
+                "fill".into(),
+                Some(f.order_id.clone()),
+                Some(f.tag.clone()),
+                Some(sym(f.sym)),
+                format!(
+                    "{} {} @ {}, charges {}",
+                    f.side.as_str(),
+                    f.qty,
+                    f.price,
+                    f.charges.total()
+                ),
+                us(f.ts),
+            ),
+        ));
+    }
+    let names = engine.strategy_names();
+    for (i, (ts, weights)) in j.allocations[w.allocations..].iter().enumerate() {
+        let detail = names
+            .iter()
+            .zip(weights)
+            .map(|(n, x)| format!("{n}={x:.4}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        audit.push((
+            us(*ts),
+            3,
+            i,
+            row("allocation".into(), None, None, None, detail, us(*ts)),
+        ));
+    }
+    audit.sort_by_key(|a| (a.0, a.1, a.2));
+    let first = w.audit_rows();
+    let rows: Vec<A> = audit
+        .into_iter()
+        .enumerate()
+        .map(|(k, (_, _, _, mut a))| {
+            a.seq = (first + k) as i64;
+            a
+        })
+        .collect();
+    added += insert(wh, &tables::AUDIT_LOG, &rows, meta()).await?;
+    *w = Written::all_of(j);
     Ok(added)
 }
 

@@ -103,9 +103,11 @@ pub async fn run_trader(
         bars,
         symbols,
         version,
+        inputs,
+        inputs_id,
     } = load_bars(wh, cfg, cp.as_ref().map(|c| c.bars_version).unwrap_or(None)).await?;
-    let run = run_id(cfg, version, "paper")?;
-    let mut engine = build_engine(cfg, &symbols)?;
+    let run = run_id(cfg, version, &inputs_id, "paper")?;
+    let mut engine = build_engine(cfg, &symbols, &inputs)?;
     let (start, mut written) = match &cp {
         Some(c) if c.run_id != run => {
             return Err(Error::Config(format!(
@@ -133,13 +135,7 @@ pub async fn run_trader(
         engine.finish(); // the run had ended: its last instant was closed
     }
     if start > 0 {
-        let j = &engine.journal;
-        let rebuilt = Written {
-            equity: j.equity.len(),
-            fills: j.fills.len(),
-            orders: j.order_log.len(),
-            risk: j.risk.len(),
-        };
+        let rebuilt = Written::all_of(&engine.journal);
         let recorded = recorded_fills(wh, &run).await?;
         if rebuilt != written || recorded < written.fills {
             return Err(Error::Internal(format!(

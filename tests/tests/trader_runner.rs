@@ -39,6 +39,27 @@ fn dump(home: &Path, mode: &str) -> Vec<serde_json::Value> {
                   WHERE r.mode = '{mode}' ORDER BY e.seq"));
     out.extend(q("SELECT cast(e.ts_event AS VARCHAR) AS t, cast(cash AS VARCHAR) AS cash, equity FROM equity_curve e \
                   JOIN runs r ON e.run_id = r.run_id WHERE r.mode = '{mode}' ORDER BY e.ts_event"));
+    // The audit trail: the same events in the same order, however the run was committed.
+    let audit = q(
+        "SELECT a.seq, kind, order_id, strategy, symbol, detail, cast(a.ts_event AS VARCHAR) AS t \
+                   FROM audit_log a JOIN runs r ON a.run_id = r.run_id WHERE r.mode = '{mode}' ORDER BY a.seq",
+    );
+    assert!(audit.len() > 100, "{}", audit.len());
+    let seqs: Vec<i64> = audit.iter().map(|a| a["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, (0..audit.len() as i64).collect::<Vec<_>>(), "gapless");
+    let n = |sql: &str| q(sql)[0]["n"].as_i64().unwrap();
+    let streams = n(
+        "SELECT count(*) AS n FROM fills f JOIN runs r ON f.run_id = r.run_id WHERE r.mode = '{mode}'",
+    ) + n(
+        "SELECT count(*) AS n FROM orders o JOIN runs r ON o.run_id = r.run_id WHERE r.mode = '{mode}'",
+    ) + n(
+        "SELECT count(*) AS n FROM risk_events e JOIN runs r ON e.run_id = r.run_id WHERE r.mode = '{mode}'",
+    );
+    assert!(
+        audit.len() as i64 >= streams,
+        "every fill, order event and risk decision is audited"
+    );
+    out.extend(audit);
     out
 }
 

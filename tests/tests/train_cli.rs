@@ -603,3 +603,68 @@ fn purged_kfold_validation_scores_every_block_out_of_sample() {
     let folds = sql_scalar(&home, "SELECT count(DISTINCT fold) FROM predictions");
     assert_eq!(folds, 4);
 }
+
+#[test]
+fn the_ml_strategy_backtests_the_recorded_out_of_sample_predictions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("m");
+    let cfg = setup(&home);
+    let bt = home.join("ml.toml");
+    let bt_text = "name = \"goog-ml\"\ninitial_cash = \"1000000\"\n[data]\ntimeframe = \"1d\"\n\
+                   symbols = [\"GOOG\"]\n[costs]\nmodel = \"zerodha_delivery\"\n[risk]\nallow_short = true\n\
+                   [[strategy]]\nname = \"ml_stacking\"\ntype = \"ml\"\nmodel = \"ensemble:stacking\"\n\
+                   long_above = 0.52\nshort_below = 0.48\nsize = { percent = 0.9 }\n";
+    std::fs::write(&bt, bt_text).unwrap();
+    // Before training there is nothing to trade: a clear error.
+    let err = elite(&home)
+        .arg("backtest")
+        .arg(&bt)
+        .assert()
+        .failure()
+        .get_output()
+        .stderr
+        .clone();
+    assert!(
+        String::from_utf8_lossy(&err).contains("run `elite train` first"),
+        "{}",
+        String::from_utf8_lossy(&err)
+    );
+    elite(&home).arg("train").arg(&cfg).assert().success();
+    let run = || {
+        elite(&home)
+            .args(["--format", "json", "backtest"])
+            .arg(&bt)
+            .assert()
+            .success()
+            .get_output()
+            .clone()
+    };
+    let (a, b) = (run(), run());
+    assert_eq!(a.stdout, b.stdout, "a re-run prints the same bytes");
+    assert!(String::from_utf8_lossy(&b.stderr).contains("0 rows landed"));
+    // It traded, and only on predictions already known.
+    let fills = sql_scalar(
+        &home,
+        "SELECT count(*) FROM fills WHERE strategy = 'ml_stacking'",
+    );
+    assert!(fills.as_i64().unwrap() > 20, "{fills}");
+    let first_fill = sql_scalar(
+        &home,
+        "SELECT cast(min(ts_event) AS VARCHAR) FROM fills WHERE strategy = 'ml_stacking'",
+    );
+    let first_pred = sql_scalar(
+        &home,
+        "SELECT cast(min(ts_recv) AS VARCHAR) FROM predictions WHERE model_id LIKE 'ensemble:stacking-%'",
+    );
+    // The first fill is at the open of the bar after the first prediction's bar: no earlier
+    // than the moment that prediction became known (its bar's close).
+    assert!(
+        first_fill.as_str().unwrap() >= first_pred.as_str().unwrap(),
+        "{first_fill} vs {first_pred}"
+    );
+    let first_pred_bar = sql_scalar(
+        &home,
+        "SELECT cast(min(ts_event) AS VARCHAR) FROM predictions WHERE model_id LIKE 'ensemble:stacking-%'",
+    );
+    assert!(first_fill.as_str().unwrap() > first_pred_bar.as_str().unwrap());
+}

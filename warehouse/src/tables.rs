@@ -418,6 +418,28 @@ pub static RISK_EVENTS: TableSpec = TableSpec {
     }),
 };
 
+/// One append-only, time-ordered record of everything the trade-runner decided and everything
+/// that happened to its orders.
+pub static AUDIT_LOG: TableSpec = TableSpec {
+    name: "audit_log",
+    description: "append-only audit trail of a run, in event order: risk decisions (approved, refused with the check, kill switch, de-risking), every order send and status change, fills, allocator moves; seq orders it",
+    key: &["run_id", "seq"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("run_id", DataType::Utf8, false),
+            f("seq", DataType::Int64, false),
+            f("kind", DataType::Utf8, false),
+            f("order_id", DataType::Utf8, true),
+            f("strategy", DataType::Utf8, true),
+            f("symbol", DataType::Utf8, true),
+            f("detail", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+        ]))
+    }),
+};
+
 /// The model registry: one row per trained model.
 pub static MODELS: TableSpec = TableSpec {
     name: "models",
@@ -513,7 +535,7 @@ pub static DRIFT_EVENTS: TableSpec = TableSpec {
 };
 
 /// Every table, in the order `elite warehouse tables` lists them.
-pub static ALL: [&TableSpec; 20] = [
+pub static ALL: [&TableSpec; 21] = [
     &BARS,
     &TICKS,
     &QUOTES,
@@ -530,6 +552,7 @@ pub static ALL: [&TableSpec; 20] = [
     &ORDERS,
     &TRADES,
     &RISK_EVENTS,
+    &AUDIT_LOG,
     &MODELS,
     &MODEL_EVENTS,
     &PREDICTIONS,

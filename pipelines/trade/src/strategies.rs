@@ -151,6 +151,44 @@ pub enum StrategySpec {
         #[serde(default)]
         min_trade: f64,
     },
+    /// Trades a model's predictions (the models issue's `predictions` table): long when the
+    /// score exceeds `long_above`, short when it falls below `short_below` (if set), flat again
+    /// when it crosses `neutral`. For a classifier the score is P(up); for a regression model it
+    /// is the predicted forward return (set the thresholds in return units).
+    Ml {
+        /// The model or ensemble whose predictions to trade: its name (`ensemble:stacking`,
+        /// `lstm`…), matched to one run's `<name>-<hash>` model id, or an exact model id.
+        model: String,
+        /// `walk_forward` (out-of-sample, the default), `production` or `shadow` (served).
+        #[serde(default = "d_walk_forward")]
+        source: String,
+        #[serde(default = "d055")]
+        long_above: f64,
+        #[serde(default)]
+        short_below: Option<f64>,
+        #[serde(default = "d05")]
+        neutral: f64,
+        #[serde(default)]
+        size: Sizing,
+    },
+}
+
+fn d_walk_forward() -> String {
+    "walk_forward".into()
+}
+fn d055() -> f64 {
+    0.55
+}
+
+/// One model's predictions, as a strategy reads them: (symbol index, bar ts_event ns) →
+/// (score, ts_recv ns: when the prediction could first be known).
+pub type Predictions = std::collections::HashMap<(Sym, i64), (f64, i64)>;
+
+/// Side inputs strategies may need beyond bars: model predictions by the `model` name the
+/// config uses.
+#[derive(Clone, Debug, Default)]
+pub struct Inputs {
+    pub predictions: std::collections::HashMap<String, std::sync::Arc<Predictions>>,
 }
 
 fn d05() -> f64 {
@@ -211,7 +249,45 @@ fn d50<T: From<u8>>() -> T {
 impl StrategySpec {
     /// Build the strategy, named `name`; `symbols` names the engine's symbol indices.
     pub fn build(&self, name: &str, symbols: &[String]) -> Result<Box<dyn Strategy>, crate::Error> {
+        self.build_with(name, symbols, &Inputs::default())
+    }
+
+    /// [`StrategySpec::build`] with side inputs (model predictions).
+    pub fn build_with(
+        &self,
+        name: &str,
+        symbols: &[String],
+        inputs: &Inputs,
+    ) -> Result<Box<dyn Strategy>, crate::Error> {
         let bad = |m: String| crate::Error::Config(format!("strategy {name}: {m}"));
+        if let StrategySpec::Ml {
+            model,
+            long_above,
+            short_below,
+            neutral,
+            size,
+            ..
+        } = self
+        {
+            let preds = inputs
+                .predictions
+                .get(model)
+                .ok_or_else(|| bad(format!("no predictions of model {model:?} were loaded")))?;
+            if short_below.is_some_and(|s| s > *neutral) || *long_above < *neutral {
+                return Err(bad(format!(
+                    "short_below ≤ neutral ≤ long_above is needed (got {short_below:?}, {neutral}, {long_above})"
+                )));
+            }
+            return Ok(Box::new(MlSignal {
+                name: name.into(),
+                preds: std::sync::Arc::clone(preds),
+                long_above: *long_above,
+                short_below: *short_below,
+                neutral: *neutral,
+                size: *size,
+                unknown_yet: 0,
+            }));
+        }
         let ind = |e: elite_pipelines::Error| bad(e.to_string());
         if let StrategySpec::Pairs {
             a,
@@ -251,7 +327,7 @@ impl StrategySpec {
             }));
         }
         Ok(match *self {
-            StrategySpec::Pairs { .. } => unreachable!("handled above"),
+            StrategySpec::Pairs { .. } | StrategySpec::Ml { .. } => unreachable!("handled above"),
             StrategySpec::SmaCross {
                 fast,
                 slow,
@@ -746,6 +822,47 @@ impl Strategy for Pairs {
             self.last.0 = bar.close;
         } else if bar.sym == self.b {
             self.last.1 = bar.close;
+        }
+    }
+}
+
+/// Trades a model's predictions (see [`StrategySpec::Ml`]).
+struct MlSignal {
+    name: String,
+    preds: std::sync::Arc<Predictions>,
+    long_above: f64,
+    short_below: Option<f64>,
+    neutral: f64,
+    size: Sizing,
+    /// Predictions present for a bar but not yet known at its close (ignored; never traded).
+    unknown_yet: u64,
+}
+
+impl Strategy for MlSignal {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn on_bar(&mut self, bar: &Bar, ctx: &mut Ctx<'_>) {
+        let Some(&(p, known)) = self.preds.get(&(bar.sym, bar.ts_event.as_nanos())) else {
+            return;
+        };
+        // A prediction is usable only once it exists: at or before this bar's close.
+        if known > ctx.now.as_nanos() {
+            self.unknown_yet += 1;
+            return;
+        }
+        let holding = ctx.exposure(bar.sym).signum();
+        let dir = if p > self.long_above {
+            1
+        } else if self.short_below.is_some_and(|s| p < s) {
+            -1
+        } else if (holding > 0 && p < self.neutral) || (holding < 0 && p > self.neutral) {
+            0
+        } else {
+            holding
+        };
+        if dir != holding {
+            self.size.go(ctx, bar.sym, dir);
         }
     }
 }
