@@ -322,7 +322,154 @@ pub async fn load_inputs(
             .predictions
             .insert(model.clone(), std::sync::Arc::new(map));
     }
+    let events: Vec<&StrategySpec> = cfg
+        .strategies
+        .iter()
+        .map(|s| &s.spec)
+        .filter(|s| matches!(s, StrategySpec::Event { .. }))
+        .collect();
+    if !events.is_empty() {
+        let (ev, n, last) = load_signal_events(wh, &cfg.data.timeframe, symbols).await?;
+        ids.push(format!("signals:{n}@{last}"));
+        inputs.events = std::sync::Arc::new(ev);
+    }
+    for spec in events {
+        let StrategySpec::Event {
+            calendar: Some(c), ..
+        } = spec
+        else {
+            continue;
+        };
+        if inputs.holidays.contains_key(c) {
+            continue;
+        }
+        let days = load_holidays(wh, c).await?;
+        if days.is_empty() {
+            return Err(Error::Config(format!(
+                "calendar {c:?} has no holidays in the warehouse (elite ingest calendar FILE --calendar {c})"
+            )));
+        }
+        ids.push(format!("calendar:{c}:{}", days.len()));
+        inputs.holidays.insert(c.clone(), std::sync::Arc::new(days));
+    }
     Ok((inputs, ids.join(",")))
+}
+
+/// Rule signals of `timeframe` for `symbols` from the `signals` table: the events, their count
+/// and the last ts_event (µs).
+async fn load_signal_events(
+    wh: &Warehouse,
+    timeframe: &str,
+    symbols: &[String],
+) -> Result<(elite_trade::strategies::Events, usize, i64)> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{DataType, Float64Type, Int64Type};
+    use elite_store::datafusion::prelude::{col, lit};
+    let batches = match wh
+        .read(
+            "signals",
+            elite_store::At::Latest,
+            Some(col("timeframe").eq(lit(timeframe))),
+        )
+        .await
+    {
+        Ok(b) => b,
+        Err(elite_store::Error::EmptyTable { .. }) => vec![],
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = elite_trade::strategies::Events::new();
+    let (mut n, mut last) = (0usize, i64::MIN);
+    for b in &batches {
+        let get = |c: &str, t: &DataType| {
+            b.column_by_name(c)
+                .and_then(|a| arrow::compute::cast(a, t).ok())
+        };
+        let (Some(sym), Some(te), Some(tr), Some(rule), Some(dir), Some(st)) = (
+            get("symbol", &DataType::Utf8),
+            get("ts_event", &DataType::Int64),
+            get("ts_recv", &DataType::Int64),
+            get("rule", &DataType::Utf8),
+            get("direction", &DataType::Int64),
+            get("strength", &DataType::Float64),
+        ) else {
+            continue;
+        };
+        let (sym, te, tr, rule, dir, st) = (
+            sym.as_string::<i32>(),
+            te.as_primitive::<Int64Type>(),
+            tr.as_primitive::<Int64Type>(),
+            rule.as_string::<i32>(),
+            dir.as_primitive::<Int64Type>(),
+            st.as_primitive::<Float64Type>(),
+        );
+        for r in 0..b.num_rows() {
+            let Some(k) = symbols.iter().position(|x| x == sym.value(r)) else {
+                continue;
+            };
+            out.entry((k as u32, te.value(r) * 1000)).or_default().push(
+                elite_trade::strategies::Event {
+                    rule: rule.value(r).to_string(),
+                    direction: dir.value(r).clamp(-1, 1) as i8,
+                    strength: st.value(r),
+                    known: tr.value(r) * 1000,
+                },
+            );
+            n += 1;
+            last = last.max(te.value(r));
+        }
+    }
+    if n == 0 {
+        return Err(Error::Config(format!(
+            "no {timeframe} rule signals for {symbols:?} in the warehouse: run `elite run signals` first"
+        )));
+    }
+    // One order per key whatever the file layout.
+    for v in out.values_mut() {
+        v.sort_by(|a, b| a.rule.cmp(&b.rule));
+    }
+    Ok((out, n, last))
+}
+
+/// Holiday dates of `calendar` from the `calendar` table.
+async fn load_holidays(
+    wh: &Warehouse,
+    calendar: &str,
+) -> Result<std::collections::BTreeSet<chrono::NaiveDate>> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{DataType, Int32Type};
+    use elite_store::datafusion::prelude::{col, lit};
+    let batches = match wh
+        .read(
+            "calendar",
+            elite_store::At::Latest,
+            Some(
+                col("calendar")
+                    .eq(lit(calendar))
+                    .and(col("rule").eq(lit("holiday"))),
+            ),
+        )
+        .await
+    {
+        Ok(b) => b,
+        Err(elite_store::Error::EmptyTable { .. }) => vec![],
+        Err(e) => return Err(e.into()),
+    };
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    let mut out = std::collections::BTreeSet::new();
+    for b in &batches {
+        let Some(d) = b
+            .column_by_name("date")
+            .and_then(|a| arrow::compute::cast(a, &DataType::Int32).ok())
+        else {
+            continue;
+        };
+        for v in d.as_primitive::<Int32Type>().values() {
+            if let Some(day) = epoch.checked_add_signed(chrono::Duration::days(i64::from(*v))) {
+                out.insert(day);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The engine a config describes, over `symbols`, with the predictions its `ml` strategies read.

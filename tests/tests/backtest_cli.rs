@@ -190,3 +190,93 @@ fn combined_portfolio_allocator_risk_and_twap_on_20_stocks() {
         );
     }
 }
+
+#[test]
+fn the_event_strategy_acts_on_recorded_signals_and_the_calendar() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    elite(home)
+        .args(["ingest", "csv"])
+        .arg(fixture("bars/GOOG_1d.csv"))
+        .args(["--symbol", "GOOG"])
+        .assert()
+        .success();
+    // No signals recorded yet: a clear error.
+    let out = elite(home)
+        .arg("backtest")
+        .arg(config("goog_events.toml"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run `elite run signals` first"));
+    elite(home)
+        .args(["ingest", "calendar"])
+        .arg(fixture("calendar/NYSE_2010_2012.csv"))
+        .args(["--calendar", "NYSE"])
+        .assert()
+        .success();
+    elite(home)
+        .args(["run", "signals", "--timeframe", "1d"])
+        .assert()
+        .success();
+    let (first, _) = backtest(home, "json", "goog_events.toml");
+    let (second, note) = backtest(home, "json", "goog_events.toml");
+    assert_eq!(first, second);
+    assert!(note.contains("0 rows landed"), "{note}");
+    let fills = sql_scalar(home, "SELECT count(*) FROM fills")
+        .as_i64()
+        .unwrap();
+    assert!(fills > 20, "{fills}");
+    // Every buy follows a known event of an acted-on rule (strength ≥ 0.5) within the days
+    // before it: decided at that event's bar close, filled at the next open.
+    let orphan = sql_scalar(
+        home,
+        "WITH buys AS (SELECT ts_event FROM fills WHERE side = 'buy'), \
+              ev AS (SELECT ts_recv FROM signals WHERE rule IN ('rsi_reversion', 'bollinger_reversion') \
+                     AND strength >= 0.5 AND direction = 1) \
+         SELECT count(*) FROM buys WHERE NOT EXISTS (SELECT 1 FROM ev WHERE ev.ts_recv <= buys.ts_event \
+                AND ev.ts_recv > buys.ts_event - INTERVAL '5 days')",
+    );
+    assert_eq!(orphan, 0);
+    // The last trading day before each 2010–2012 holiday: flat at its close (the equity point
+    // at that bar's ts_recv) with the calendar, not always without it (calendar line removed).
+    let bars: Vec<String> = std::fs::read_to_string(fixture("bars/GOOG_1d.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l[..10].to_string())
+        .collect();
+    let eves: Vec<String> = std::fs::read_to_string(fixture("calendar/NYSE_2010_2012.csv"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(",holiday,"))
+        .filter_map(|l| bars.iter().rev().find(|b| b.as_str() < &l[..10]).cloned())
+        .map(|d| format!("DATE '{d}'"))
+        .collect();
+    assert_eq!(eves.len(), 28);
+    let held = |name: &str| {
+        sql_scalar(
+            home,
+            &format!(
+                "SELECT count(*) FROM equity_curve e JOIN runs r ON e.run_id = r.run_id \
+                 WHERE r.name = '{name}' AND e.gross > 0 AND e.ts_event IN \
+                 (SELECT ts_recv FROM bars WHERE cast(bars.ts_event AS DATE) IN ({}))",
+                eves.join(", ")
+            ),
+        )
+        .as_i64()
+        .unwrap()
+    };
+    assert_eq!(held("goog-events"), 0);
+    let text = std::fs::read_to_string(config("goog_events.toml"))
+        .unwrap()
+        .replace("calendar = \"NYSE\"\n", "")
+        .replace("name = \"goog-events\"", "name = \"goog-events-nocal\"");
+    let nocal = home.join("nocal.toml");
+    std::fs::write(&nocal, text).unwrap();
+    elite(home).arg("backtest").arg(&nocal).assert().success();
+    assert!(
+        held("goog-events-nocal") > 0,
+        "the calendar check must be able to fail"
+    );
+}

@@ -171,6 +171,28 @@ pub enum StrategySpec {
         #[serde(default)]
         size: Sizing,
     },
+    /// Event-driven: acts on events as they are recorded — rule signals from the `signals`
+    /// table (`rules`, at least `min_strength`): enter in the signal's direction (short only
+    /// when `short`), hold `hold` bars from the last event, then exit — and on the exchange
+    /// calendar (`calendar`): flat by the close before a holiday, no entry into it.
+    Event {
+        rules: Vec<String>,
+        #[serde(default)]
+        min_strength: f64,
+        #[serde(default = "d_hold")]
+        hold: usize,
+        #[serde(default)]
+        short: bool,
+        /// A calendar in the `calendar` table (e.g. `NYSE`).
+        #[serde(default)]
+        calendar: Option<String>,
+        #[serde(default)]
+        size: Sizing,
+    },
+}
+
+fn d_hold() -> usize {
+    5
 }
 
 fn d_walk_forward() -> String {
@@ -184,11 +206,28 @@ fn d055() -> f64 {
 /// (score, ts_recv ns: when the prediction could first be known).
 pub type Predictions = std::collections::HashMap<(Sym, i64), (f64, i64)>;
 
+/// One recorded event: rule, direction, strength, and when it was known (ts_recv, ns).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub rule: String,
+    pub direction: i8,
+    pub strength: f64,
+    pub known: i64,
+}
+
+/// Events by (symbol index, bar ts_event ns).
+pub type Events = std::collections::HashMap<(Sym, i64), Vec<Event>>;
+
 /// Side inputs strategies may need beyond bars: model predictions by the `model` name the
-/// config uses.
+/// config uses, rule-signal events, and holidays per calendar (UTC dates).
 #[derive(Clone, Debug, Default)]
 pub struct Inputs {
     pub predictions: std::collections::HashMap<String, std::sync::Arc<Predictions>>,
+    pub events: std::sync::Arc<Events>,
+    pub holidays: std::collections::HashMap<
+        String,
+        std::sync::Arc<std::collections::BTreeSet<chrono::NaiveDate>>,
+    >,
 }
 
 fn d05() -> f64 {
@@ -326,8 +365,40 @@ impl StrategySpec {
                 state: 0,
             }));
         }
+        if let StrategySpec::Event {
+            rules,
+            min_strength,
+            hold,
+            short,
+            calendar,
+            size,
+        } = self
+        {
+            if rules.is_empty() || *hold == 0 {
+                return Err(bad("needs at least one rule and hold ≥ 1 bar".into()));
+            }
+            let holidays = match calendar {
+                None => None,
+                Some(c) => Some(std::sync::Arc::clone(inputs.holidays.get(c).ok_or_else(
+                    || bad(format!("no holidays of calendar {c:?} were loaded")),
+                )?)),
+            };
+            return Ok(Box::new(EventDriven {
+                name: name.into(),
+                events: std::sync::Arc::clone(&inputs.events),
+                rules: rules.clone(),
+                min_strength: *min_strength,
+                hold: *hold,
+                short: *short,
+                holidays,
+                size: *size,
+                since: vec![],
+            }));
+        }
         Ok(match *self {
-            StrategySpec::Pairs { .. } | StrategySpec::Ml { .. } => unreachable!("handled above"),
+            StrategySpec::Pairs { .. } | StrategySpec::Ml { .. } | StrategySpec::Event { .. } => {
+                unreachable!("handled above")
+            }
             StrategySpec::SmaCross {
                 fast,
                 slow,
@@ -861,6 +932,91 @@ impl Strategy for MlSignal {
         } else {
             holding
         };
+        if dir != holding {
+            self.size.go(ctx, bar.sym, dir);
+        }
+    }
+}
+
+/// Acts on recorded events (see [`StrategySpec::Event`]).
+struct EventDriven {
+    name: String,
+    events: std::sync::Arc<Events>,
+    rules: Vec<String>,
+    min_strength: f64,
+    hold: usize,
+    short: bool,
+    holidays: Option<std::sync::Arc<std::collections::BTreeSet<chrono::NaiveDate>>>,
+    size: Sizing,
+    /// Per symbol: bars since the last event acted on.
+    since: Vec<usize>,
+}
+
+impl EventDriven {
+    /// Whether one of the next two weekdays after `bar`'s date is a holiday of the calendar
+    /// (schedules are published in advance, so this is known at the bar's close). Orders decided
+    /// now fill at the next bar's open, so exiting now is what leaves the book flat at the close
+    /// before the holiday.
+    fn holiday_soon(&self, bar: &Bar) -> bool {
+        let Some(h) = &self.holidays else {
+            return false;
+        };
+        use chrono::Datelike;
+        let mut d = bar.ts_event.to_datetime().date_naive();
+        for _ in 0..2 {
+            loop {
+                d = d.succ_opt().unwrap_or(d);
+                if d.weekday().number_from_monday() <= 5 {
+                    break;
+                }
+            }
+            if h.contains(&d) {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+impl Strategy for EventDriven {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn on_bar(&mut self, bar: &Bar, ctx: &mut Ctx<'_>) {
+        let i = bar.sym as usize;
+        if self.since.len() <= i {
+            self.since.resize(i + 1, usize::MAX);
+        }
+        self.since[i] = self.since[i].saturating_add(1);
+        let holding = ctx.exposure(bar.sym).signum();
+        if self.holiday_soon(bar) {
+            if holding != 0 {
+                self.size.go(ctx, bar.sym, 0);
+            }
+            return;
+        }
+        // The strongest known event of this bar among the rules acted on.
+        let now = ctx.now.as_nanos();
+        let event = self
+            .events
+            .get(&(bar.sym, bar.ts_event.as_nanos()))
+            .into_iter()
+            .flatten()
+            .filter(|e| {
+                e.known <= now
+                    && e.strength >= self.min_strength
+                    && e.direction != 0
+                    && self.rules.contains(&e.rule)
+            })
+            .max_by(|a, b| a.strength.total_cmp(&b.strength));
+        let mut dir = holding;
+        if let Some(e) = event {
+            let d = i64::from(e.direction.signum());
+            dir = if d < 0 && !self.short { 0 } else { d };
+            self.since[i] = 0;
+        } else if holding != 0 && self.since[i] >= self.hold {
+            dir = 0;
+        }
         if dir != holding {
             self.size.go(ctx, bar.sym, dir);
         }

@@ -55,6 +55,7 @@ fn run(preds: Predictions, short_below: Option<f64>) -> Outcome {
     };
     let inputs = Inputs {
         predictions: HashMap::from([("ensemble:stacking".to_string(), Arc::new(preds))]),
+        ..Default::default()
     };
     e.add(
         spec.build_with("ml", &["A".into(), "B".into()], &inputs)
@@ -176,6 +177,7 @@ fn missing_predictions_or_bad_thresholds_are_config_errors() {
     };
     let inputs = Inputs {
         predictions: HashMap::from([("lstm".to_string(), Arc::new(Predictions::new()))]),
+        ..Default::default()
     };
     let e = spec
         .build_with("ml", &["A".into()], &inputs)
