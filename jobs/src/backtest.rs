@@ -730,6 +730,8 @@ pub struct Written {
     /// is one audit row too, so the audit log's length is the sum).
     #[serde(default)]
     pub allocations: usize,
+    #[serde(default)]
+    pub positions: usize,
 }
 
 impl Written {
@@ -741,6 +743,7 @@ impl Written {
             orders: j.order_log.len(),
             risk: j.risk.len(),
             allocations: j.allocations.len(),
+            positions: j.positions.len(),
         }
     }
 
@@ -1033,6 +1036,39 @@ pub async fn write_journal(
         })
         .collect();
     added += insert(wh, &tables::AUDIT_LOG, &rows, meta()).await?;
+
+    #[derive(Serialize)]
+    struct P {
+        run_id: String,
+        seq: i64,
+        strategy: String,
+        symbol: String,
+        qty: i64,
+        avg_price: Money,
+        basis: Money,
+        realized: Money,
+        price: Money,
+        ts_event: i64,
+        ts_recv: i64,
+    }
+    let rows: Vec<P> = j.positions[w.positions..]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| P {
+            run_id: run_id.into(),
+            seq: (w.positions + i) as i64,
+            strategy: p.strategy.clone(),
+            symbol: sym(p.sym),
+            qty: p.position.qty,
+            avg_price: p.position.avg_price(),
+            basis: p.position.basis,
+            realized: p.position.realized,
+            price: p.price,
+            ts_event: us(p.ts),
+            ts_recv: us(p.ts),
+        })
+        .collect();
+    added += insert(wh, &tables::POSITIONS, &rows, meta()).await?;
     *w = Written::all_of(j);
     Ok(added)
 }

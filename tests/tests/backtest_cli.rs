@@ -104,6 +104,31 @@ fn backtest_lands_reconciles_and_reruns_identically() {
         sql_scalar(home, "SELECT count(DISTINCT strategy) FROM trades"),
         6
     );
+    // Position snapshots: one per fill, and each book's last position is the sum of its fills.
+    assert_eq!(
+        sql_scalar(home, "SELECT count(*) FROM positions"),
+        sql_scalar(home, "SELECT count(*) FROM fills")
+    );
+    let mismatched = sql_scalar(
+        home,
+        "WITH f AS (SELECT strategy, symbol, sum(CASE WHEN side = 'buy' THEN qty ELSE -qty END) AS q \
+                    FROM fills GROUP BY strategy, symbol), \
+              p AS (SELECT strategy, symbol, qty, row_number() OVER (PARTITION BY strategy, symbol ORDER BY seq DESC) AS k \
+                    FROM positions) \
+         SELECT count(*) FROM f JOIN p USING (strategy, symbol) WHERE p.k = 1 AND p.qty <> f.q",
+    );
+    assert_eq!(mismatched, 0);
+    // Books that end flat realized exactly what their round trips made before charges.
+    let realized = sql_json(
+        home,
+        "WITH last AS (SELECT strategy, qty, realized, row_number() OVER (PARTITION BY strategy, symbol ORDER BY seq DESC) AS k \
+                       FROM positions), \
+              rt AS (SELECT strategy, sum(pnl + charges) AS gross FROM trades GROUP BY strategy) \
+         SELECT strategy, cast(realized AS VARCHAR) AS r, cast(gross AS VARCHAR) AS g \
+         FROM last JOIN rt USING (strategy) WHERE k = 1 AND qty = 0 ORDER BY strategy",
+    );
+    assert!(realized.len() >= 2, "{realized:?}");
+    assert!(realized.iter().all(|x| x["r"] == x["g"]), "{realized:?}");
 }
 
 #[test]
@@ -279,4 +304,54 @@ fn the_event_strategy_acts_on_recorded_signals_and_the_calendar() {
         held("goog-events-nocal") > 0,
         "the calendar check must be able to fail"
     );
+}
+
+#[test]
+fn conditional_entries_with_exit_rules_from_the_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    elite(home)
+        .args(["ingest", "csv"])
+        .arg(fixture("bars/GOOG_1d.csv"))
+        .args(["--symbol", "GOOG"])
+        .assert()
+        .success();
+    let (first, _) = backtest(home, "json", "goog_conditional.toml");
+    let (second, note) = backtest(home, "json", "goog_conditional.toml");
+    assert_eq!(first, second);
+    assert!(note.contains("0 rows landed"), "{note}");
+    // Every entry was decided on a bar where both conditions held — RSI(14) < 35 and the close
+    // above its 200-day EMA — as the features table (built separately) records them.
+    elite(home)
+        .args([
+            "features",
+            "build",
+            "--set",
+            "technical",
+            "--timeframe",
+            "1d",
+        ])
+        .assert()
+        .success();
+    let buys = sql_scalar(home, "SELECT count(*) FROM fills WHERE side = 'buy'")
+        .as_i64()
+        .unwrap();
+    assert!(buys >= 3, "{buys}");
+    let check = |cond: &str| {
+        sql_scalar(
+            home,
+            &format!(
+                "WITH buys AS (SELECT ts_event AS b FROM fills WHERE side = 'buy'), \
+                      d AS (SELECT buys.b, max(bars.ts_event) AS dbar FROM buys JOIN bars ON bars.ts_event < buys.b GROUP BY buys.b), \
+                      f AS (SELECT ts_event, max(CASE WHEN feature = 'rsi_14' THEN value END) AS rsi, \
+                                   max(CASE WHEN feature = 'dist_ema_200' THEN value END) AS dist \
+                            FROM features WHERE feature_set = 'technical' GROUP BY ts_event) \
+                 SELECT count(*) FROM d JOIN f ON f.ts_event = d.dbar WHERE {cond}"
+            ),
+        )
+        .as_i64()
+        .unwrap()
+    };
+    assert_eq!(check("true"), buys);
+    assert_eq!(check("NOT (f.rsi < 35 AND f.dist > 0)"), 0);
 }

@@ -39,6 +39,8 @@ fn dump(home: &Path, mode: &str) -> Vec<serde_json::Value> {
                   WHERE r.mode = '{mode}' ORDER BY e.seq"));
     out.extend(q("SELECT cast(e.ts_event AS VARCHAR) AS t, cast(cash AS VARCHAR) AS cash, equity FROM equity_curve e \
                   JOIN runs r ON e.run_id = r.run_id WHERE r.mode = '{mode}' ORDER BY e.ts_event"));
+    out.extend(q("SELECT p.seq, strategy, symbol, qty, cast(basis AS VARCHAR) AS b, cast(realized AS VARCHAR) AS r \
+                  FROM positions p JOIN runs r ON p.run_id = r.run_id WHERE r.mode = '{mode}' ORDER BY p.seq"));
     // The audit trail: the same events in the same order, however the run was committed.
     let audit = q(
         "SELECT a.seq, kind, order_id, strategy, symbol, detail, cast(a.ts_event AS VARCHAR) AS t \

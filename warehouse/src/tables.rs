@@ -418,6 +418,29 @@ pub static RISK_EVENTS: TableSpec = TableSpec {
     }),
 };
 
+/// Position snapshots: a strategy book's position in a symbol after every fill that changed it.
+pub static POSITIONS: TableSpec = TableSpec {
+    name: "positions",
+    description: "a strategy book's position in a symbol after each fill: signed quantity, average price, cost basis, realized P&L (before fees) and the fill price; the last row per (run, strategy, symbol) is the current position",
+    key: &["run_id", "seq"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("run_id", DataType::Utf8, false),
+            f("seq", DataType::Int64, false),
+            f("strategy", DataType::Utf8, false),
+            f("symbol", DataType::Utf8, false),
+            f("qty", DataType::Int64, false),
+            money("avg_price"),
+            money("basis"),
+            money("realized"),
+            money("price"),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+        ]))
+    }),
+};
+
 /// One append-only, time-ordered record of everything the trade-runner decided and everything
 /// that happened to its orders.
 pub static AUDIT_LOG: TableSpec = TableSpec {
@@ -535,7 +558,7 @@ pub static DRIFT_EVENTS: TableSpec = TableSpec {
 };
 
 /// Every table, in the order `elite warehouse tables` lists them.
-pub static ALL: [&TableSpec; 21] = [
+pub static ALL: [&TableSpec; 22] = [
     &BARS,
     &TICKS,
     &QUOTES,
@@ -553,6 +576,7 @@ pub static ALL: [&TableSpec; 21] = [
     &TRADES,
     &RISK_EVENTS,
     &AUDIT_LOG,
+    &POSITIONS,
     &MODELS,
     &MODEL_EVENTS,
     &PREDICTIONS,

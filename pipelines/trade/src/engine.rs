@@ -358,8 +358,22 @@ pub struct Journal {
     /// stable sequence number (the `orders` table's key), the same in a backtest and in a
     /// resumed paper run.
     pub order_log: Vec<OrderLog>,
+    /// A strategy book's position in a symbol after each fill.
+    #[serde(default)]
+    pub positions: Vec<PositionSnapshot>,
     #[serde(default)]
     logged: (usize, usize),
+}
+
+/// A strategy book's position in one symbol right after a fill changed it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PositionSnapshot {
+    pub ts: Timestamp,
+    pub strategy: String,
+    pub sym: Sym,
+    pub position: crate::ledger::Position,
+    /// The fill's price (the mark at that instant).
+    pub price: Money,
 }
 
 /// One line of the order log.
@@ -696,6 +710,13 @@ impl Engine {
             self.ledger.apply(f);
             if let Some(k) = self.names.iter().position(|n| *n == f.tag) {
                 self.subs[k].ledger.apply(f);
+                self.journal.positions.push(PositionSnapshot {
+                    ts: f.ts,
+                    strategy: f.tag.clone(),
+                    sym: f.sym,
+                    position: self.subs[k].ledger.position(f.sym),
+                    price: f.price,
+                });
             }
         }
         self.journal.fills.append(&mut self.fills);
