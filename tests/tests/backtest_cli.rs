@@ -355,3 +355,56 @@ fn conditional_entries_with_exit_rules_from_the_config() {
     assert_eq!(check("true"), buys);
     assert_eq!(check("NOT (f.rsi < 35 AND f.dist > 0)"), 0);
 }
+
+#[test]
+fn correlation_risk_refuses_trades_that_move_with_the_book() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    elite(home)
+        .args(["ingest", "csv"])
+        .arg(fixture("bars/sp500_20_1d_2010_2022.csv.gz"))
+        .args(["--timeframe", "1d"])
+        .assert()
+        .success();
+    let cfg = |name: &str, limit: &str| {
+        format!(
+            "name = \"{name}\"\ninitial_cash = \"10000000\"\n[data]\ntimeframe = \"1d\"\nend = \"2013-12-31\"\n\
+             [risk]\n{limit}\n[[strategy]]\nname = \"trend\"\ntype = \"trend\"\nperiod = 50\nsize = {{ percent = 0.04 }}\n"
+        )
+    };
+    let with = home.join("with.toml");
+    let without = home.join("without.toml");
+    std::fs::write(
+        &with,
+        cfg(
+            "trend-limited",
+            "max_correlation = { limit = 0.6, lookback = 60 }",
+        ),
+    )
+    .unwrap();
+    std::fs::write(&without, cfg("trend-free", "")).unwrap();
+    elite(home).arg("backtest").arg(&with).assert().success();
+    elite(home).arg("backtest").arg(&without).assert().success();
+    let refused = |name: &str| {
+        sql_scalar(
+            home,
+            &format!(
+                "SELECT count(*) FROM risk_events e JOIN runs r ON e.run_id = r.run_id \
+                 WHERE r.name = '{name}' AND e.\"check\" = 'correlation'"
+            ),
+        )
+        .as_i64()
+        .unwrap()
+    };
+    // Stocks trending together are correlated: some entries are refused, with the value.
+    assert!(refused("trend-limited") > 0);
+    assert_eq!(refused("trend-free"), 0);
+    let detail = sql_scalar(
+        home,
+        "SELECT detail FROM risk_events WHERE \"check\" = 'correlation' LIMIT 1",
+    );
+    assert!(
+        detail.as_str().unwrap().contains("over 60 bars > 0.6"),
+        "{detail}"
+    );
+}

@@ -721,6 +721,7 @@ impl Engine {
         }
         self.journal.fills.append(&mut self.fills);
         self.prices[i] = bar.close;
+        self.risk.on_close(bar.sym, bar.ts_event, bar.close);
         self.mv += self.ledger.qty(bar.sym) as f64 * bar.close;
         for sub in &mut self.subs {
             sub.mv += sub.ledger.qty(bar.sym) as f64 * bar.close;

@@ -9,8 +9,8 @@
 //! stop price too far from the last price: fat finger), order rate (per sliding window), order
 //! notional, then — for orders that would increase the position's size — position quantity,
 //! position notional, concentration (position value / equity), sector exposure, gross and net
-//! leverage, and shorting. Orders that only reduce a position skip the exposure checks: refusing
-//! them would keep risk on.
+//! leverage, shorting, and correlation with the rest of the book. Orders that only reduce a
+//! position skip the exposure checks: refusing them would keep risk on.
 
 use std::collections::VecDeque;
 
@@ -68,6 +68,24 @@ pub struct RiskLimits {
     pub max_drawdown: Option<f64>,
     /// Automatic de-risking when volatility spikes.
     pub vol_spike: Option<VolSpike>,
+    /// Correlation risk: refuse an order that adds exposure in a direction whose returns
+    /// correlate with the rest of the book's above `limit`.
+    pub max_correlation: Option<MaxCorrelation>,
+}
+
+/// Correlation of the order's instrument (signed by the position it leads to) with the book it
+/// joins (every other position, weighted by signed value), over the instrument's recent bar
+/// returns that the book's instruments also have (at least `lookback` of them; before that,
+/// nothing is measured and the check passes).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MaxCorrelation {
+    pub limit: f64,
+    #[serde(default = "d_corr_lookback")]
+    pub lookback: usize,
+}
+
+fn d_corr_lookback() -> usize {
+    60
 }
 
 /// De-risk when the account's short-term volatility (EWMA of instant returns, half-life 5) runs
@@ -127,6 +145,9 @@ pub struct RiskEngine {
     recent: VecDeque<Timestamp>,
     /// Volatility state: last equity, fast and slow EWMA variances, instants seen, de-risked.
     vol: (f64, f64, f64, usize, bool),
+    /// Per symbol, for the correlation limit: last close and the recent (ts_event ns, return).
+    #[serde(default)]
+    returns: Vec<(f64, VecDeque<(i64, f64)>)>,
 }
 
 impl RiskEngine {
@@ -331,6 +352,20 @@ impl RiskEngine {
                 format!("{:.4} of equity > {m}", value.abs() / eq),
             ));
         }
+        if let Some(mc) = l.max_correlation
+            && let Some(c) = self.correlation_with_book(o.sym, next.signum(), book, mc.lookback)
+            && c > mc.limit
+        {
+            return Err(Self::refuse(
+                now,
+                o,
+                "correlation",
+                format!(
+                    "{c:.3} with the rest of the book over {} bars > {}",
+                    mc.lookback, mc.limit
+                ),
+            ));
+        }
         // Book-wide exposures with this order's effect (positions and pending orders at last
         // prices): O(symbols), so only when a limit needs them.
         if l.max_sector.is_none() && l.max_gross_leverage.is_none() && l.max_net_leverage.is_none()
@@ -391,6 +426,95 @@ impl RiskEngine {
             ));
         }
         Ok(())
+    }
+
+    /// Record a bar's close for the correlation limit (a no-op without one).
+    pub fn on_close(&mut self, sym: Sym, ts_event: Timestamp, close: f64) {
+        let Some(mc) = self.limits.max_correlation else {
+            return;
+        };
+        let i = sym as usize;
+        if self.returns.len() <= i {
+            self.returns
+                .resize_with(i + 1, || (f64::NAN, VecDeque::new()));
+        }
+        let (last, rets) = &mut self.returns[i];
+        if last.is_finite() && *last > 0.0 && close.is_finite() {
+            rets.push_back((ts_event.as_nanos(), close / *last - 1.0));
+            // One spare: another symbol's bar of this instant may not have arrived yet.
+            while rets.len() > mc.lookback + 1 {
+                rets.pop_front();
+            }
+        }
+        *last = close;
+    }
+
+    /// Pearson correlation of `dir` × the returns of `sym` with the book's other positions'
+    /// value-weighted returns, on the bars both have; `None` below `lookback` common bars or
+    /// with no other position.
+    fn correlation_with_book(
+        &self,
+        sym: Sym,
+        dir: i64,
+        book: &Book<'_>,
+        lookback: usize,
+    ) -> Option<f64> {
+        let mine = &self.returns.get(sym as usize)?.1;
+        if mine.len() < lookback || dir == 0 {
+            return None;
+        }
+        let mut port = vec![0.0; mine.len()];
+        let mut covered = vec![true; mine.len()];
+        let mut any = false;
+        for (j, (_, rets)) in self.returns.iter().enumerate() {
+            let q = book.ledger.qty(j as Sym);
+            if j == sym as usize || q == 0 {
+                continue;
+            }
+            let p = book.prices.get(j).copied().unwrap_or(f64::NAN);
+            if !p.is_finite() {
+                continue;
+            }
+            any = true;
+            let w = q as f64 * p;
+            // Both deques are in time order: merge on ts_event.
+            let mut k = 0;
+            for (t, (ts, _)) in mine.iter().enumerate() {
+                while k < rets.len() && rets[k].0 < *ts {
+                    k += 1;
+                }
+                if k < rets.len() && rets[k].0 == *ts {
+                    port[t] += w * rets[k].1;
+                } else {
+                    covered[t] = false;
+                }
+            }
+        }
+        if !any {
+            return None;
+        }
+        let pairs: Vec<(f64, f64)> = mine
+            .iter()
+            .zip(&port)
+            .zip(&covered)
+            .filter(|(_, c)| **c)
+            .map(|((m, p), _)| (dir as f64 * m.1, *p))
+            .collect();
+        if pairs.len() < lookback {
+            return None;
+        }
+        let n = pairs.len() as f64;
+        let (mx, my) = (
+            pairs.iter().map(|p| p.0).sum::<f64>() / n,
+            pairs.iter().map(|p| p.1).sum::<f64>() / n,
+        );
+        let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+        for (x, y) in &pairs {
+            sxy += (x - mx) * (y - my);
+            sxx += (x - mx) * (x - mx);
+            syy += (y - my) * (y - my);
+        }
+        (sxx > 0.0 && syy > 0.0).then(|| sxy / (sxx * syy).sqrt())
     }
 
     /// Track equity; when the drawdown limit is breached, trip the kill switch. Returns the event
