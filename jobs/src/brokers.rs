@@ -71,6 +71,28 @@ pub fn upstox_order(order: &Approved, instrument: &str, product: Product) -> Res
     })
 }
 
+/// [`upstox_order`] sent where the price is best: the instrument key of the venue the router
+/// picks among `quotes` (the same ISIN on NSE and BSE; `quotes[0]` is the primary venue), with
+/// the routing decision for the audit log.
+pub fn upstox_routed_order(
+    order: &Approved,
+    quotes: &[elite_trade::routing::VenueQuote],
+    router: &elite_trade::routing::Router,
+    product: Product,
+    now: elite_warehouse::Timestamp,
+) -> Result<(PlaceOrder, elite_trade::routing::Route)> {
+    if quotes.is_empty() {
+        return Err(Error::Config(format!(
+            "order {}: no venue to route to",
+            order.order().id
+        )));
+    }
+    let o = order.order();
+    let route = router.route(o.side, o.qty, quotes, now);
+    let req = upstox_order(order, &quotes[route.venue].venue, product)?;
+    Ok((req, route))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +222,49 @@ mod tests {
                 .bracket(Money::units(3100), Money::units(2900)),
         );
         assert!(upstox_order(&br, k, Product::Delivery).is_err());
+    }
+
+    #[test]
+    fn routes_to_the_venue_with_the_best_price() {
+        use elite_trade::routing::{Router, VenueQuote};
+        let quote = |venue: &str, bid: f64, ask: f64| VenueQuote {
+            venue: venue.into(),
+            bid,
+            bid_qty: 500,
+            ask,
+            ask_qty: 500,
+            ts: Timestamp::from_nanos(0),
+        };
+        let quotes = [
+            quote("NSE_EQ|INE002A01018", 2972.9, 2973.3),
+            quote("BSE_EQ|INE002A01018", 2972.5, 2973.0),
+        ];
+        let router = Router {
+            max_age_ns: 2_000_000_000,
+            min_gain_bps: 0.5,
+        };
+        let buy = approve(OrderRequest::market("b", 0, Side::Buy, 10));
+        let (req, route) = upstox_routed_order(
+            &buy,
+            &quotes,
+            &router,
+            Product::Delivery,
+            Timestamp::from_nanos(1),
+        )
+        .unwrap();
+        // 0.3 / 2973.3 = 1.01 bps better on BSE.
+        assert_eq!(req.instrument_token, "BSE_EQ|INE002A01018");
+        assert!(route.reason.contains("1.01 bps"), "{}", route.reason);
+        let sell = approve(OrderRequest::market("s", 0, Side::Sell, 10));
+        let (req, _) = upstox_routed_order(
+            &sell,
+            &quotes,
+            &router,
+            Product::Delivery,
+            Timestamp::from_nanos(1),
+        )
+        .unwrap();
+        assert_eq!(req.instrument_token, "NSE_EQ|INE002A01018");
+        assert_eq!(req.tag, "s");
     }
 }

@@ -25,6 +25,7 @@ pub mod order;
 pub mod pairs;
 pub mod portfolio;
 pub mod risk;
+pub mod routing;
 pub mod sim;
 pub mod strategies;
 
