@@ -311,9 +311,13 @@ pub struct RunTraderArgs {
     /// Trade against the paper broker (the default)
     #[arg(long, conflicts_with = "live")]
     pub paper: bool,
-    /// Trade against a live broker (refused: no broker connection in this build)
+    /// Trade real money through the config's [broker] (Upstox): orders are placed for real.
+    /// Needs --confirm with the config's name (or typing it at the prompt)
     #[arg(long)]
     pub live: bool,
+    /// With --live: the config's `name`, confirming that real orders may be placed
+    #[arg(long, value_name = "CONFIG_NAME", requires = "live")]
+    pub confirm: Option<String>,
     /// Trader name (its checkpoint is <state-dir>/trader-<name>.json)
     #[arg(long, default_value = "default")]
     pub name: String,

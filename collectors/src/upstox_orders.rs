@@ -48,24 +48,108 @@ pub struct ModifyOrder {
     pub trigger_price: f64,
 }
 
-/// An order as the order book (`OrderData`) reports it (the fields reconciliation needs).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+/// An order as the order book (`OrderData`) and the order-update feed report it (the fields
+/// trading needs). Upstox sends `null` for absent values (`"average_price": null` before a fill,
+/// `"tag": null` for orders placed outside the API); those read as the default.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct OrderStatus {
     pub order_id: String,
     #[serde(default)]
     pub tag: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub status: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
+    pub status_message: String,
+    #[serde(default, deserialize_with = "null_default")]
     pub quantity: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub filled_quantity: i64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
+    pub pending_quantity: i64,
+    #[serde(default, deserialize_with = "null_default")]
     pub average_price: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub instrument_token: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub transaction_type: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub order_type: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub order_timestamp: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub exchange_timestamp: String,
+}
+
+/// Where an Upstox order status leaves the order (statuses from Upstox's order-status appendix).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderState {
+    /// Still working (or on its way: `put order req received`, `validation pending`,
+    /// `open pending`, `trigger pending`, `modify pending`, `cancel pending`, `open`, …).
+    Working,
+    Complete,
+    Rejected,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub fn state(&self) -> OrderState {
+        match self.status.trim().to_ascii_lowercase().as_str() {
+            "complete" => OrderState::Complete,
+            "rejected" => OrderState::Rejected,
+            "cancelled" | "cancelled after market order" => OrderState::Cancelled,
+            _ => OrderState::Working,
+        }
+    }
+}
+
+/// One execution from the day's trade book (`GET /v2/order/trades/get-trades-for-day`). An
+/// order filled in parts has one trade per part.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Trade {
+    pub order_id: String,
+    pub trade_id: String,
+    /// Shares in this trade.
+    pub quantity: i64,
+    /// This trade's price.
+    pub average_price: f64,
+    #[serde(default, deserialize_with = "null_default")]
+    pub instrument_token: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub transaction_type: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub exchange_timestamp: String,
+}
+
+fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// One message of the portfolio stream feed (`/v2/feed/portfolio-stream-feed`) or of the order
+/// webhook: Upstox documents both as the same order JSON. `location` names the source in errors.
+pub fn parse_order_update(body: &[u8], location: &str) -> Result<OrderStatus> {
+    serde_json::from_slice(body).map_err(|e| Error::Input {
+        location: location.into(),
+        reason: format!("not an Upstox order update: {e}"),
+    })
+}
+
+/// An Upstox timestamp (exchange time, IST): `2023-10-19 09:23:23` (order book) or
+/// `03-Aug-2017 15:03:42` (trade book), as UTC; `None` when empty or unreadable.
+pub fn upstox_time(s: &str) -> Option<elite_warehouse::Timestamp> {
+    let s = s.trim();
+    let ndt = ["%Y-%m-%d %H:%M:%S", "%d-%b-%Y %H:%M:%S"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())?;
+    let ist = chrono::FixedOffset::east_opt(5 * 3600 + 1800)?;
+    let utc = ndt
+        .and_local_timezone(ist)
+        .single()?
+        .with_timezone(&chrono::Utc);
+    elite_warehouse::Timestamp::from_datetime(&utc)
 }
 
 #[derive(Debug, Deserialize)]
@@ -246,6 +330,23 @@ impl UpstoxOrders {
             url: url.to_string(),
             attempts: 3,
             reason: "order book unavailable".into(),
+        })
+    }
+
+    /// The day's trades (`GET /v2/order/trades/get-trades-for-day`).
+    pub async fn trades(&self) -> Result<Vec<Trade>> {
+        let url = self.url("v2/order/trades/get-trades-for-day")?;
+        for _ in 0..3 {
+            if let Outcome::Answer(status, body) = self.send(self.http.get(url.clone())).await? {
+                return Self::decode(status, &body, "trade book");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Err(Error::Network {
+            source_name: "upstox",
+            url: url.to_string(),
+            attempts: 3,
+            reason: "trade book unavailable".into(),
         })
     }
 

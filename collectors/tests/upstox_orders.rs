@@ -8,7 +8,9 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use elite_collectors::upstox_orders::{ModifyOrder, PlaceOrder, Placed, UpstoxOrders};
+use elite_collectors::upstox_orders::{
+    ModifyOrder, OrderState, PlaceOrder, Placed, UpstoxOrders, parse_order_update, upstox_time,
+};
 
 #[derive(Clone, Debug)]
 struct Seen {
@@ -195,4 +197,86 @@ async fn an_uncertain_placement_is_found_by_tag_not_sent_twice() {
             "POST /v2/order/place"
         ]
     );
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/fixtures/upstox/orders/{name}",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap()
+    ))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_documented_order_and_trade_books_decode_nulls_included() {
+    // Upstox's published samples: a complete order with `"tag": null`, a rejected one with its
+    // message, and a trade book entry with the trade book's date format.
+    let (base, seen) = server(vec![
+        (200, fixture("order_book.json")),
+        (200, fixture("trades_for_day.json")),
+    ]);
+    let c = UpstoxOrders::new(&base, "t".into()).unwrap();
+    let book = c.order_book().await.unwrap();
+    assert_eq!(book.len(), 2);
+    assert_eq!(book[0].order_id, "231019025057849");
+    assert_eq!(book[0].tag, None);
+    assert_eq!(book[0].state(), OrderState::Complete);
+    assert_eq!((book[0].filled_quantity, book[0].average_price), (1, 0.8));
+    assert_eq!(book[1].state(), OrderState::Rejected);
+    assert!(book[1].status_message.contains("138385.27"));
+    assert_eq!(book[1].exchange_timestamp, "");
+    let trades = c.trades().await.unwrap();
+    assert_eq!(trades.len(), 1);
+    let t = &trades[0];
+    assert_eq!(
+        (
+            t.order_id.as_str(),
+            t.trade_id.as_str(),
+            t.quantity,
+            t.average_price
+        ),
+        ("221013001021539", "50091502", 1, 299.4)
+    );
+    // 15:03:42 IST is 09:33:42 UTC.
+    assert_eq!(
+        upstox_time(&t.exchange_timestamp).unwrap().to_string(),
+        "2017-08-03T09:33:42Z"
+    );
+    assert_eq!(
+        upstox_time(&book[0].exchange_timestamp)
+            .unwrap()
+            .to_string(),
+        "2023-10-19T03:53:23Z"
+    );
+    assert_eq!(upstox_time(""), None);
+    let paths: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.path.clone())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/v2/order/retrieve-all",
+            "/v2/order/trades/get-trades-for-day"
+        ]
+    );
+}
+
+#[test]
+fn the_documented_order_update_decodes_and_bad_ones_are_named() {
+    // The webhook / portfolio-stream sample has `"average_price": null` (no fill yet): before the
+    // fix that tolerates Upstox's nulls this failed to decode.
+    let u = parse_order_update(fixture("order_update_webhook.json").as_bytes(), "webhook").unwrap();
+    assert_eq!(u.order_id, "230822025708869");
+    assert_eq!(u.state(), OrderState::Cancelled);
+    assert_eq!(
+        (u.average_price, u.filled_quantity, u.pending_quantity),
+        (0.0, 0, 1)
+    );
+    let e = parse_order_update(b"{\"status\":\"open\"}", "feed frame 7")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("feed frame 7") && e.contains("order_id"), "{e}");
 }

@@ -51,6 +51,9 @@ pub struct BacktestConfig {
     /// partial take-profits.
     #[serde(default)]
     pub rules: Option<elite_trade::engine::ExitRules>,
+    /// The live broker (`elite run trader --live`); ignored by backtests and paper runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker: Option<crate::live::BrokerConfig>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -57,7 +57,7 @@ pub fn upstox_order(order: &Approved, instrument: &str, product: Product) -> Res
         .into(),
         validity: validity.into(),
         price,
-        tag: o.id.clone(),
+        tag: upstox_tag(&o.id),
         instrument_token: instrument.into(),
         order_type: order_type.into(),
         transaction_type: match o.side {
@@ -69,6 +69,18 @@ pub fn upstox_order(order: &Approved, instrument: &str, product: Product) -> Res
         trigger_price: trigger,
         is_amo: false,
     })
+}
+
+/// The Upstox `tag` for a client order id: the id itself up to 20 characters, else `e` and the
+/// first 19 hex digits of its SHA-256 (Upstox does not document a tag length limit; 20 is kept
+/// to be safe). It is the idempotency key: one tag, at most one Upstox order.
+pub fn upstox_tag(client_order_id: &str) -> String {
+    if client_order_id.len() <= 20 && client_order_id.is_ascii() {
+        return client_order_id.to_string();
+    }
+    use sha2::{Digest, Sha256};
+    let h = hex::encode(Sha256::digest(client_order_id.as_bytes()));
+    format!("e{}", &h[..19])
 }
 
 /// [`upstox_order`] sent where the price is best: the instrument key of the venue the router

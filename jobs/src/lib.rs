@@ -33,6 +33,7 @@ pub mod checkpoint;
 mod error;
 pub mod features;
 pub mod ingest;
+pub mod live;
 pub mod models;
 pub mod onnx_import;
 pub mod progress;

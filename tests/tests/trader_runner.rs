@@ -1,6 +1,7 @@
 //! `elite run trader --paper` on real GOOG bars: the same orders and fills as `elite backtest` on
 //! the same config; `kill -9` mid-run and a restart end with exactly the tables of an
-//! uninterrupted run (no order sent twice, no fill lost); live trading is refused.
+//! uninterrupted run (no order sent twice, no fill lost); live trading only with a [broker], a
+//! confirmation and a token, and then each order reaches the (loopback) broker once.
 
 mod common;
 
@@ -176,12 +177,168 @@ fn paper_equals_backtest_and_survives_kill_9() {
     }
     assert!(hit, "never caught the trader mid-run in 3 attempts");
 
-    // Live trading is refused with a clear message.
-    let out = elite(&reference)
-        .args(["run", "trader", "--live"])
-        .arg(config())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--paper"));
+    live_gate_and_run(&reference);
+}
+
+/// A loopback Upstox that accepts every order and never fills one: the order book lists them
+/// open; the trade book is empty. Counts placements per tag.
+fn quiet_upstox() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/", listener.local_addr().unwrap());
+    let tags = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = std::sync::Arc::clone(&tags);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut r = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if r.read_line(&mut line).unwrap_or(0) == 0 {
+                continue;
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            let mut len = 0usize;
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
+                if let Some((k, v)) = h.trim_end().split_once(':')
+                    && k.trim().eq_ignore_ascii_case("content-length")
+                {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            r.read_exact(&mut body).unwrap();
+            let mut tags = seen.lock().unwrap();
+            let out = if path.starts_with("/v2/order/place") {
+                let req: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                tags.push(req["tag"].as_str().unwrap().to_string());
+                serde_json::json!({"status": "success", "data": {"order_id": format!("OID{}", tags.len())}})
+            } else if path.starts_with("/v2/order/retrieve-all") {
+                let rows: Vec<_> = tags
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| {
+                        serde_json::json!({"order_id": format!("OID{}", i + 1), "tag": t,
+                        "status": "open", "average_price": null, "filled_quantity": 0})
+                    })
+                    .collect();
+                serde_json::json!({"status": "success", "data": rows})
+            } else {
+                serde_json::json!({"status": "success", "data": []})
+            };
+            let out = out.to_string();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                out.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(out.as_bytes());
+        }
+    });
+    (base, tags)
+}
+
+/// `--live` only with a [broker], the config's name confirmed and a token; then real orders go
+/// to the broker, once each.
+fn live_gate_and_run(home: &Path) {
+    let fail = |args: &[&str], cfg: &Path, env: Option<&str>, want: &str| {
+        let mut c = elite(home);
+        c.args(args).arg(cfg).env_remove("ELITE_TEST_TOKEN");
+        if let Some(t) = env {
+            c.env("ELITE_TEST_TOKEN", t);
+        }
+        let out = c.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(want), "{want:?} not in {err}");
+    };
+    // No [broker] section.
+    fail(&["run", "trader", "--live"], &config(), None, "[broker]");
+    let (base, tags) = quiet_upstox();
+    let cfg = home.join("live.toml");
+    std::fs::write(
+        &cfg,
+        std::fs::read_to_string(config()).unwrap()
+            + &format!(
+                "\n[broker]\nkind = \"upstox\"\nbase_url = \"{base}\"\ntoken_env = \"ELITE_TEST_TOKEN\"\n\
+                 instruments = {{ GOOG = \"NSE_EQ|INE000GOOG01\" }}\n"
+            ),
+    )
+    .unwrap();
+    // Not confirmed (stdin is not a terminal), confirmed with the wrong name, no token.
+    fail(
+        &["run", "trader", "--live"],
+        &cfg,
+        Some("t"),
+        "--confirm goog-strategies",
+    );
+    fail(
+        &["run", "trader", "--live", "--confirm", "goog"],
+        &cfg,
+        Some("t"),
+        "does not match",
+    );
+    fail(
+        &["run", "trader", "--live", "--confirm", "goog-strategies"],
+        &cfg,
+        None,
+        "$ELITE_TEST_TOKEN",
+    );
+    assert!(
+        tags.lock().unwrap().is_empty(),
+        "nothing reached the broker"
+    );
+
+    let run = || {
+        let out = elite(home)
+            .args([
+                "run",
+                "trader",
+                "--live",
+                "--confirm",
+                "goog-strategies",
+                "--name",
+                "l",
+            ])
+            .arg(&cfg)
+            .env("ELITE_TEST_TOKEN", "t")
+            .assert()
+            .success();
+        String::from_utf8_lossy(&out.get_output().stderr).to_string()
+    };
+    let note = run();
+    let placed = tags.lock().unwrap().clone();
+    assert!(!placed.is_empty(), "{note}");
+    assert!(
+        note.contains(&format!("{} orders placed", placed.len())),
+        "{note}"
+    );
+    let mut unique = placed.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), placed.len(), "a tag placed twice");
+    // The warehouse holds the live run's sends (the broker filled nothing: no fill).
+    let run_id = note
+        .split("(run ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .unwrap()
+        .to_string();
+    let n = |sql: &str| {
+        sql_scalar(home, &sql.replace("{run}", &run_id))
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(
+        n("SELECT count(*) FROM orders WHERE run_id = '{run}' AND status = 'sent'") as usize,
+        placed.len()
+    );
+    assert_eq!(n("SELECT count(*) FROM fills WHERE run_id = '{run}'"), 0);
+    // A second run: no new bars, nothing sent.
+    let note = run();
+    assert!(note.contains(" 0 new bars"), "{note}");
+    assert_eq!(tags.lock().unwrap().len(), placed.len());
 }

@@ -156,12 +156,6 @@ pub async fn signals(cmd: SignalsCommand, settings: &Settings, printer: &Printer
 pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Result<()> {
     match cmd {
         RunCommand::Trader(a) => {
-            if a.live {
-                user_bail!(
-                    "live trading needs a broker connection, and this build has none yet (the Upstox order \
-                     API is not wired in); run with --paper (the default)"
-                );
-            }
             let wh = settings.warehouse()?;
             let state_dir = state_dir(&wh, &a.state_dir)?;
             if a.commit_every == 0 {
@@ -171,6 +165,9 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
                 .with_context(|| format!("reading {}", a.file.display()))?;
             let cfg = elite_jobs::backtest::BacktestConfig::from_toml(&text)
                 .map_err(|e| super::UserError(format!("{}: {e}", a.file.display())))?;
+            if a.live {
+                return live_trader(&wh, &cfg, &a, state_dir, printer).await;
+            }
             let opts = elite_jobs::trader::TraderOptions {
                 name: a.name.clone(),
                 state_dir,
@@ -241,6 +238,83 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
 }
 
 /// Where a runner keeps its checkpoints: `--state-dir`, else `<home>/_state` for a local warehouse.
+/// `elite run trader --live`: real orders through the config's broker, after confirmation.
+async fn live_trader(
+    wh: &elite_store::Warehouse,
+    cfg: &elite_jobs::backtest::BacktestConfig,
+    a: &crate::args::RunTraderArgs,
+    state_dir: PathBuf,
+    printer: &Printer,
+) -> Result<()> {
+    let Some(broker) = &cfg.broker else {
+        user_bail!(
+            "{}: live trading needs a [broker] section (kind = \"upstox\", instruments = {{ SYMBOL = \"NSE_EQ|ISIN\" }})",
+            a.file.display()
+        );
+    };
+    match &a.confirm {
+        Some(n) if *n == cfg.name => {}
+        Some(n) => user_bail!(
+            "--confirm {n:?} does not match the config's name {:?}: no order was placed",
+            cfg.name
+        ),
+        None => {
+            use std::io::{BufRead, IsTerminal, Write};
+            if !std::io::stdin().is_terminal() {
+                user_bail!(
+                    "--live places real orders: confirm with --confirm {} (the config's name)",
+                    cfg.name
+                );
+            }
+            eprint!(
+                "LIVE trading: real orders for config {:?} will be placed at {}. Type the config name to go on: ",
+                cfg.name, broker.base_url
+            );
+            std::io::stderr().flush().ok();
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            if line.trim() != cfg.name {
+                user_bail!("not confirmed: no order was placed");
+            }
+        }
+    }
+    let client = match elite_jobs::live::upstox_client(broker) {
+        Ok(c) => c,
+        Err(elite_jobs::Error::Config(m)) => return Err(super::UserError(m).into()),
+        Err(e) => return Err(e.into()),
+    };
+    let opts = elite_jobs::live::LiveOptions {
+        name: a.name.clone(),
+        state_dir,
+        fresh: a.fresh,
+    };
+    let mut t = match elite_jobs::live::LiveTrader::open(wh, cfg, &opts, client).await {
+        Ok(t) => t,
+        Err(elite_jobs::Error::Config(m)) => return Err(super::UserError(m).into()),
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("live trader {}", a.name))),
+    };
+    let todo = t.remaining();
+    elite_jobs::live::run_live(&mut t, a.commit_every)
+        .await
+        .with_context(|| format!("live trader {} (run {})", a.name, t.run_id))?;
+    let s = &t.stats;
+    printer.note(format!(
+        "LIVE trader {} (run {}): {todo} new bars; {} orders placed, {} found already at the broker, \
+         {} refused, {} fills, {} cancels sent, {} book reads; {} orders working at the broker \
+         (their fills are booked at the next bar)",
+        a.name,
+        t.run_id,
+        s.placed,
+        s.adopted,
+        s.refused,
+        s.fills,
+        s.cancels,
+        s.polls,
+        t.working()
+    ));
+    Ok(())
+}
+
 fn state_dir(wh: &elite_store::Warehouse, given: &Option<PathBuf>) -> Result<PathBuf> {
     Ok(match (given, wh.root().scheme()) {
         (Some(d), _) => d.clone(),

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::costs::CostModel;
 use crate::ledger::Ledger;
 use crate::money::Money;
-use crate::order::{Fill, OrderKind, OrderRequest, Side, Sym};
+use crate::order::{Fill, OrderKind, OrderRequest, OrderStatus, Side, Sym};
 use crate::risk::{Book, RiskEngine, RiskEvent, RiskLimits};
 use crate::sim::{Bar, FillConfig, OrderEvent, SimBroker, Submitted};
 
@@ -473,6 +473,10 @@ pub enum EngineError {
         got: Timestamp,
         after: Timestamp,
     },
+    #[error("a broker report at ts_recv {got} arrived after ts_recv {after}")]
+    Late { got: Timestamp, after: Timestamp },
+    #[error("broker report refused: {reason}")]
+    Broker { reason: String },
 }
 
 pub struct Engine {
@@ -706,20 +710,9 @@ impl Engine {
         self.fills.clear();
         self.broker
             .on_bar(bar, &mut self.fills, &mut self.journal.order_events);
-        for f in &self.fills {
-            self.ledger.apply(f);
-            if let Some(k) = self.names.iter().position(|n| *n == f.tag) {
-                self.subs[k].ledger.apply(f);
-                self.journal.positions.push(PositionSnapshot {
-                    ts: f.ts,
-                    strategy: f.tag.clone(),
-                    sym: f.sym,
-                    position: self.subs[k].ledger.position(f.sym),
-                    price: f.price,
-                });
-            }
+        for f in std::mem::take(&mut self.fills) {
+            self.book(f);
         }
-        self.journal.fills.append(&mut self.fills);
         self.prices[i] = bar.close;
         self.risk.on_close(bar.sym, bar.ts_event, bar.close);
         self.mv += self.ledger.qty(bar.sym) as f64 * bar.close;
@@ -1030,6 +1023,110 @@ impl Engine {
                 i += 1;
             }
         }
+    }
+
+    /// Put a fill on the account's and its strategy's books.
+    fn book(&mut self, f: Fill) {
+        self.ledger.apply(&f);
+        if let Some(k) = self.names.iter().position(|n| *n == f.tag) {
+            self.subs[k].ledger.apply(&f);
+            self.journal.positions.push(PositionSnapshot {
+                ts: f.ts,
+                strategy: f.tag.clone(),
+                sym: f.sym,
+                position: self.subs[k].ledger.position(f.sym),
+                price: f.price,
+            });
+        }
+        self.journal.fills.push(f);
+    }
+
+    /// Orders are worked by an outside broker (live trading): bars fill nothing; the broker's
+    /// executions and status changes come through [`Engine::on_fill`] and
+    /// [`Engine::on_order_status`]. Everything else (strategies, risk, execution algorithms,
+    /// rules, the kill switch) is unchanged.
+    pub fn set_external(&mut self, external: bool) {
+        self.broker.external = external;
+    }
+
+    /// External mode: the approved orders to place and the client order ids to cancel since the
+    /// last call (see [`SimBroker::take_outbox`]).
+    pub fn take_outbox(&mut self) -> (Vec<crate::risk::Approved>, Vec<String>) {
+        self.broker.take_outbox()
+    }
+
+    /// Move the clock to `ts_recv`, closing the current instant when it is later.
+    fn advance(&mut self, ts_recv: Timestamp) -> Result<(), EngineError> {
+        match self.current {
+            Some(t) if ts_recv < t => Err(EngineError::Late {
+                got: ts_recv,
+                after: t,
+            }),
+            Some(t) if ts_recv > t => {
+                self.close_instant(t);
+                self.current = Some(ts_recv);
+                Ok(())
+            }
+            Some(_) => Ok(()),
+            None => {
+                self.current = Some(ts_recv);
+                Ok(())
+            }
+        }
+    }
+
+    /// An outside broker executed `qty` of working order `id` at `price` (at `ts`, learned at
+    /// `ts_recv`). The fill is booked exactly as a simulated one (charges from the cost model);
+    /// an unknown order or an overfill is refused and changes nothing.
+    pub fn on_fill(
+        &mut self,
+        id: &str,
+        qty: i64,
+        price: Money,
+        ts: Timestamp,
+        ts_recv: Timestamp,
+    ) -> Result<Fill, EngineError> {
+        self.advance(ts_recv)?;
+        let f = self
+            .broker
+            .fill_external(id, qty, price, ts, ts_recv, &mut self.journal.order_events)
+            .map_err(|reason| EngineError::Broker { reason })?;
+        let i = f.sym as usize;
+        let mark = self
+            .prices
+            .get(i)
+            .copied()
+            .filter(|p| p.is_finite())
+            .unwrap_or(0.0);
+        let d = (f.qty * f.side.sign()) as f64 * mark;
+        self.mv += d;
+        if let Some(k) = self.names.iter().position(|n| *n == f.tag) {
+            self.subs[k].mv += d;
+        }
+        self.book(f.clone());
+        self.journal.sync_order_log();
+        Ok(f)
+    }
+
+    /// An outside broker cancelled, expired or rejected working order `id`; false (nothing
+    /// changes) when the order is not working.
+    pub fn on_order_status(
+        &mut self,
+        id: &str,
+        status: OrderStatus,
+        reason: &str,
+        ts_recv: Timestamp,
+    ) -> Result<bool, EngineError> {
+        self.advance(ts_recv)?;
+        let done = self.broker.status_external(
+            id,
+            status,
+            reason,
+            ts_recv,
+            &mut self.journal.order_events,
+        );
+        self.journal.sync_order_log();
+        Ok(done)
     }
 
     /// Close the last instant (call after the last bar).

@@ -125,6 +125,16 @@ pub struct SimBroker {
     /// Every client order id ever accepted, with its final status once done.
     seen: HashMap<String, OrderStatus>,
     vol: Vec<Option<(f64, f64)>>,
+    /// Orders are worked by an outside broker: bars fill nothing here; fills and status changes
+    /// arrive through [`SimBroker::fill_external`] and [`SimBroker::status_external`].
+    #[serde(default)]
+    pub external: bool,
+    /// External mode: orders accepted and cancels requested since the last
+    /// [`SimBroker::take_outbox`], for the outside broker.
+    #[serde(skip)]
+    outbox: Vec<Approved>,
+    #[serde(skip)]
+    cancels: Vec<String>,
 }
 
 impl SimBroker {
@@ -148,10 +158,13 @@ impl SimBroker {
     /// Accept a risk-approved order at `now`; `last` is the last traded price (trailing stops
     /// start from it). A client order id seen before is not accepted twice.
     pub fn submit(&mut self, order: Approved, now: Timestamp, last: Money) -> Submitted {
-        let req = order.into_inner();
-        if self.seen.contains_key(&req.id) {
+        if self.seen.contains_key(&order.order().id) {
             return Submitted::Duplicate;
         }
+        if self.external {
+            self.outbox.push(order.clone());
+        }
+        let req = order.into_inner();
         self.seen.insert(req.id.clone(), OrderStatus::Open);
         let eligible_from = now.add_nanos(self.config.latency_ns);
         let best = matches!(req.kind, OrderKind::TrailingStop { .. }).then_some(last);
@@ -197,6 +210,13 @@ impl SimBroker {
 
     /// Cancel one order; false when it is not working.
     pub fn cancel(&mut self, id: &str, now: Timestamp, events: &mut Vec<OrderEvent>) -> bool {
+        if self.external {
+            let working = self.find(id).is_some();
+            if working {
+                self.cancels.push(id.to_string());
+            }
+            return working;
+        }
         for v in &mut self.open {
             if let Some(i) = v.iter().position(|w| w.req.id == id) {
                 let w = v.remove(i);
@@ -208,14 +228,111 @@ impl SimBroker {
         false
     }
 
-    /// Cancel every working order (kill switch).
+    /// What the outside broker must be told since the last call: approved orders to place, and
+    /// client order ids to cancel (external mode only; both empty otherwise).
+    pub fn take_outbox(&mut self) -> (Vec<Approved>, Vec<String>) {
+        (
+            std::mem::take(&mut self.outbox),
+            std::mem::take(&mut self.cancels),
+        )
+    }
+
+    /// Cancel every working order (kill switch). In external mode the cancels go to the outside
+    /// broker and the orders stay working until it reports them ended (they may still fill).
     pub fn cancel_all(&mut self, now: Timestamp, reason: &str, events: &mut Vec<OrderEvent>) {
+        if self.external {
+            let ids: Vec<String> = self.working().map(|w| w.req.id.clone()).collect();
+            self.cancels.extend(ids);
+            return;
+        }
         for v in &mut self.open {
             for w in v.drain(..) {
                 self.seen.insert(w.req.id.clone(), OrderStatus::Cancelled);
                 events.push(event(now, &w, OrderStatus::Cancelled, reason));
             }
         }
+    }
+
+    /// An outside broker's execution of `qty` at `price` on working order `id` (charges from the
+    /// cost model, as a simulated fill). Refused (with the reason) for an order that is not
+    /// working or a quantity above what is left: nothing changes then.
+    pub fn fill_external(
+        &mut self,
+        id: &str,
+        qty: i64,
+        price: Money,
+        ts: Timestamp,
+        ts_recv: Timestamp,
+        events: &mut Vec<OrderEvent>,
+    ) -> Result<Fill, String> {
+        let (si, wi) = self
+            .find(id)
+            .ok_or_else(|| format!("order {id} is not working (unknown, done or cancelled)"))?;
+        let w = &mut self.open[si][wi];
+        let left = w.req.qty - w.filled;
+        if qty <= 0 || qty > left {
+            return Err(format!(
+                "order {id}: a fill of {qty} with {left} left to fill"
+            ));
+        }
+        if price.0 <= 0 {
+            return Err(format!("order {id}: fill price {price} is not positive"));
+        }
+        w.filled += qty;
+        w.status = if w.filled == w.req.qty {
+            OrderStatus::Filled
+        } else {
+            OrderStatus::PartiallyFilled
+        };
+        let fill = Fill {
+            order_id: w.req.id.clone(),
+            sym: w.req.sym,
+            side: w.req.side,
+            qty,
+            price,
+            ts,
+            ts_recv,
+            charges: self.costs.charges(w.req.side, qty, price),
+            tag: w.req.tag.clone(),
+        };
+        events.push(event(ts_recv, w, w.status, ""));
+        if w.status.is_done() {
+            let w = self.open[si].remove(wi);
+            self.seen.insert(w.req.id, w.status);
+        }
+        Ok(fill)
+    }
+
+    /// An outside broker ended working order `id` (`Cancelled`, `Expired` or `Rejected`); false
+    /// when it is not working or `status` is not an end.
+    pub fn status_external(
+        &mut self,
+        id: &str,
+        status: OrderStatus,
+        reason: &str,
+        ts: Timestamp,
+        events: &mut Vec<OrderEvent>,
+    ) -> bool {
+        if !matches!(
+            status,
+            OrderStatus::Cancelled | OrderStatus::Expired | OrderStatus::Rejected
+        ) {
+            return false;
+        }
+        let Some((si, wi)) = self.find(id) else {
+            return false;
+        };
+        let w = self.open[si].remove(wi);
+        self.seen.insert(w.req.id.clone(), status);
+        events.push(event(ts, &w, status, reason));
+        true
+    }
+
+    fn find(&self, id: &str) -> Option<(usize, usize)> {
+        self.open
+            .iter()
+            .enumerate()
+            .find_map(|(si, v)| v.iter().position(|w| w.req.id == id).map(|wi| (si, wi)))
     }
 
     /// Fill what `bar` allows of the working orders on its symbol.
@@ -228,7 +345,7 @@ impl SimBroker {
             .flatten()
             .map(|v| v.1.sqrt());
         let mut orders = std::mem::take(self.slot(bar.sym));
-        if !orders.is_empty() {
+        if !orders.is_empty() && !self.external {
             let cap = if bar.volume.is_finite() && bar.volume > 0.0 {
                 (cfg.max_participation * bar.volume).floor() as i64
             } else {

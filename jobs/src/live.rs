@@ -1,0 +1,620 @@
+//! `elite run trader --live`: the trade engine of the backtest and the paper trader, with its
+//! orders worked by Upstox instead of the fill simulator.
+//!
+//! The engine runs in external mode ([`Engine::set_external`]): strategies, risk, execution
+//! algorithms, exit rules and the kill switch are unchanged, but bars fill nothing. Each step
+//! (one bar) is:
+//!
+//! 1. **Sync**: while orders are working at Upstox, read the day's trade book and order book.
+//!    Every trade of one of our orders not booked yet becomes a fill (`Engine::on_fill`: its
+//!    quantity and price, charges from the config's cost model); an order Upstox rejected or
+//!    cancelled ends (`Engine::on_order_status`) once its trades are all booked.
+//! 2. **Bar**: `Engine::on_bar`, exactly as in a backtest.
+//! 3. **Send**: the engine's outbox (risk-approved orders only: [`Approved`]) is mapped to
+//!    Upstox orders ([`crate::brokers::upstox_order`]) and placed with our client order id as the
+//!    Upstox `tag`; an order Upstox has no form for, or refuses, ends as rejected with the reason.
+//!    Kill-switch cancels are sent as cancels; the orders stay working until Upstox says so.
+//!
+//! **Restart.** Every report applied (fill or end) is kept with the bar offset it was applied
+//! before, and the map client order id → Upstox order id; both go into the atomic checkpoint
+//! with the journal rows written to the warehouse. On restart the engine is rebuilt by replaying
+//! the bars with the recorded reports at the same points, the rebuilt journal must equal what was
+//! recorded, and the day's order book is read: an order the rebuilt engine decided whose tag is
+//! already in the book is adopted, never placed again. A trade applied after the last checkpoint
+//! is read again from the trade book and booked once.
+//!
+//! What it does not do yet: read order updates from the portfolio stream feed (it polls the books
+//! each bar, which is what bar-driven strategies need); modify working orders; trade bracket,
+//! trailing-stop or GTC orders at Upstox (they are refused before sending, with the reason).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+
+use elite_collectors::upstox_orders::{OrderState, Placed, UpstoxOrders, upstox_time};
+use elite_store::Warehouse;
+use elite_trade::engine::Engine;
+use elite_trade::money::Money;
+use elite_trade::order::OrderStatus;
+use elite_trade::risk::Approved;
+use elite_trade::sim::Bar;
+use elite_warehouse::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::backtest::{
+    BacktestConfig, Prepared, Written, build_engine, load_bars, run_id, write_journal,
+};
+use crate::brokers::{Product, upstox_order, upstox_tag};
+use crate::{Error, Result};
+
+/// `[broker]` in a trader config.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerConfig {
+    /// `upstox` (the only live broker).
+    pub kind: String,
+    /// API base URL.
+    #[serde(default = "default_base")]
+    pub base_url: String,
+    /// Environment variable holding the access token (never the token itself in a file).
+    #[serde(default = "default_token_env")]
+    pub token_env: String,
+    /// `delivery` (default) or `intraday`.
+    #[serde(default = "default_product")]
+    pub product: String,
+    /// Symbol → Upstox instrument key (`GOOG = "NSE_EQ|INE..."`); a symbol without one is not
+    /// traded live (its orders are refused with the reason).
+    #[serde(default)]
+    pub instruments: BTreeMap<String, String>,
+}
+
+fn default_base() -> String {
+    "https://api.upstox.com/".into()
+}
+fn default_token_env() -> String {
+    "UPSTOX_ACCESS_TOKEN".into()
+}
+fn default_product() -> String {
+    "delivery".into()
+}
+
+impl BrokerConfig {
+    fn product(&self) -> Result<Product> {
+        match self.product.as_str() {
+            "delivery" => Ok(Product::Delivery),
+            "intraday" => Ok(Product::Intraday),
+            p => Err(Error::Config(format!(
+                "broker.product {p:?}: expected delivery or intraday"
+            ))),
+        }
+    }
+}
+
+/// A broker report the engine applied.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Report {
+    Fill {
+        order_id: String,
+        trade_id: String,
+        qty: i64,
+        price: Money,
+        ts: Timestamp,
+        ts_recv: Timestamp,
+    },
+    End {
+        order_id: String,
+        status: OrderStatus,
+        reason: String,
+        ts_recv: Timestamp,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Checkpoint {
+    name: String,
+    run_id: String,
+    next_offset: u64,
+    written: Written,
+    /// Client order id → Upstox order id.
+    placed: BTreeMap<String, String>,
+    /// (bar offset the report was applied before, report), in the order applied.
+    reports: Vec<(u64, Report)>,
+}
+
+/// How the live trader runs.
+#[derive(Clone, Debug)]
+pub struct LiveOptions {
+    pub name: String,
+    pub state_dir: PathBuf,
+    pub fresh: bool,
+}
+
+/// What a live session has done (this process).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LiveStats {
+    pub bars: u64,
+    pub placed: usize,
+    /// Orders found already at Upstox by their tag (after a restart): not placed again.
+    pub adopted: usize,
+    /// Orders refused before or at Upstox (rejected in the engine with the reason).
+    pub refused: usize,
+    pub fills: usize,
+    pub ends: usize,
+    pub cancels: usize,
+    /// Book reads (each a trade-book and an order-book request).
+    pub polls: usize,
+    /// Trades in the day's book for orders that are not this run's (ignored).
+    pub foreign_trades: usize,
+    #[serde(skip)]
+    foreign: HashSet<String>,
+}
+
+/// A live trader: the engine, its Upstox link and what makes a restart safe.
+pub struct LiveTrader<'a> {
+    wh: &'a Warehouse,
+    client: UpstoxOrders,
+    product: Product,
+    path: PathBuf,
+    name: String,
+    pub run_id: String,
+    pub engine: Engine,
+    symbols: Vec<String>,
+    instruments: Vec<Option<String>>,
+    bars: Vec<Bar>,
+    offset: usize,
+    written: Written,
+    placed: BTreeMap<String, String>,
+    /// Upstox order id → client order id.
+    ours: HashMap<String, String>,
+    /// Tag → Upstox order id, from the last order book read.
+    tags: HashMap<String, String>,
+    reports: Vec<(u64, Report)>,
+    trades: HashSet<String>,
+    pending: Vec<Approved>,
+    pub stats: LiveStats,
+}
+
+fn engine_err(e: elite_trade::engine::EngineError) -> Error {
+    Error::Internal(e.to_string())
+}
+
+impl<'a> LiveTrader<'a> {
+    /// Open (or resume) the live trader `opts.name` for `cfg`, talking to Upstox through
+    /// `client`. Reads the latest bars; resuming replays them up to the checkpoint with the
+    /// recorded broker reports and checks the result against the checkpoint.
+    pub async fn open(
+        wh: &'a Warehouse,
+        cfg: &BacktestConfig,
+        opts: &LiveOptions,
+        client: UpstoxOrders,
+    ) -> Result<LiveTrader<'a>> {
+        let broker = cfg.broker.as_ref().ok_or_else(|| {
+            Error::Config("live trading needs a [broker] section (kind = \"upstox\")".into())
+        })?;
+        if broker.kind != "upstox" {
+            return Err(Error::Config(format!(
+                "broker.kind {:?}: the live broker is upstox",
+                broker.kind
+            )));
+        }
+        let product = broker.product()?;
+        let path = opts.state_dir.join(format!("live-{}.json", opts.name));
+        let cp = if opts.fresh {
+            None
+        } else {
+            crate::checkpoint::load::<Checkpoint>(&path)?
+        };
+        let Prepared {
+            bars,
+            symbols,
+            inputs,
+            ..
+        } = load_bars(wh, cfg, None).await?;
+        // A live run is the config, not one bars version: new bars extend it.
+        let run = run_id(cfg, None, "", "live")?;
+        let mut engine = build_engine(cfg, &symbols, &inputs)?;
+        engine.set_external(true);
+        let instruments = symbols
+            .iter()
+            .map(|s| broker.instruments.get(s).cloned())
+            .collect();
+        let mut t = LiveTrader {
+            wh,
+            client,
+            product,
+            path,
+            name: opts.name.clone(),
+            run_id: run,
+            engine,
+            symbols,
+            instruments,
+            bars,
+            offset: 0,
+            written: Written::default(),
+            placed: BTreeMap::new(),
+            ours: HashMap::new(),
+            tags: HashMap::new(),
+            reports: vec![],
+            trades: HashSet::new(),
+            pending: vec![],
+            stats: LiveStats::default(),
+        };
+        if let Some(cp) = cp {
+            t.resume(cp)?;
+        }
+        // The day's order book: orders this trader decided before a crash but had not recorded
+        // as placed are found by their tag and adopted, never placed again.
+        t.collect_outbox();
+        t.read_tags().await?;
+        Ok(t)
+    }
+
+    fn resume(&mut self, cp: Checkpoint) -> Result<()> {
+        if cp.name != self.name {
+            return Err(Error::Internal(format!(
+                "checkpoint {} belongs to trader {}",
+                self.path.display(),
+                cp.name
+            )));
+        }
+        if cp.run_id != self.run_id {
+            return Err(Error::Config(format!(
+                "checkpoint {} is for run {} but this config makes run {}; use --fresh or another --name",
+                self.path.display(),
+                cp.run_id,
+                self.run_id
+            )));
+        }
+        let start = cp.next_offset as usize;
+        if start > self.bars.len() {
+            return Err(Error::Internal(format!(
+                "checkpoint offset {start} is past the {} bars in the warehouse",
+                self.bars.len()
+            )));
+        }
+        let mut k = 0;
+        for i in 0..start {
+            while k < cp.reports.len() && cp.reports[k].0 as usize <= i {
+                self.apply(&cp.reports[k].1)?;
+                k += 1;
+            }
+            self.engine.on_bar(&self.bars[i]).map_err(engine_err)?;
+        }
+        while k < cp.reports.len() {
+            self.apply(&cp.reports[k].1)?;
+            k += 1;
+        }
+        let rebuilt = Written::all_of(&self.engine.journal);
+        if rebuilt != cp.written {
+            return Err(Error::Internal(format!(
+                "replay up to bar {start} with the recorded broker reports rebuilt {rebuilt:?} but the \
+                 checkpoint recorded {:?}: not trading on a book that does not reconcile",
+                cp.written
+            )));
+        }
+        self.offset = start;
+        self.written = cp.written;
+        self.ours = cp
+            .placed
+            .iter()
+            .map(|(c, b)| (b.clone(), c.clone()))
+            .collect();
+        self.placed = cp.placed;
+        self.trades = cp
+            .reports
+            .iter()
+            .filter_map(|(_, r)| match r {
+                Report::Fill { trade_id, .. } => Some(trade_id.clone()),
+                _ => None,
+            })
+            .collect();
+        self.reports = cp.reports;
+        Ok(())
+    }
+
+    fn apply(&mut self, r: &Report) -> Result<()> {
+        match r {
+            Report::Fill {
+                order_id,
+                qty,
+                price,
+                ts,
+                ts_recv,
+                ..
+            } => {
+                self.engine
+                    .on_fill(order_id, *qty, *price, *ts, *ts_recv)
+                    .map_err(engine_err)?;
+            }
+            Report::End {
+                order_id,
+                status,
+                reason,
+                ts_recv,
+            } => {
+                self.engine
+                    .on_order_status(order_id, *status, reason, *ts_recv)
+                    .map_err(engine_err)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Apply a new report now (before bar `offset`) and keep it for replay.
+    fn record(&mut self, r: Report) -> Result<()> {
+        self.apply(&r)?;
+        match &r {
+            Report::Fill { .. } => self.stats.fills += 1,
+            Report::End { .. } => self.stats.ends += 1,
+        }
+        self.reports.push((self.offset as u64, r));
+        Ok(())
+    }
+
+    /// Move what the engine decided into `pending` (skipping what is already at Upstox or ended)
+    /// and send its cancels.
+    fn collect_outbox(&mut self) -> Vec<String> {
+        let (orders, cancels) = self.engine.take_outbox();
+        for a in orders {
+            let id = &a.order().id;
+            let working = self.engine.broker.working().any(|w| &w.req.id == id);
+            if !self.placed.contains_key(id) && working {
+                self.pending.push(a);
+            }
+        }
+        cancels
+    }
+
+    async fn read_tags(&mut self) -> Result<Vec<elite_collectors::upstox_orders::OrderStatus>> {
+        let book = self.client.order_book().await?;
+        for o in &book {
+            if let Some(tag) = &o.tag {
+                self.tags.insert(tag.clone(), o.order_id.clone());
+            }
+        }
+        Ok(book)
+    }
+
+    /// The Upstox tag of client order id `id`: a hash of this run's id and `id`, so that two
+    /// traders (or two configs) with the same strategy names never share a tag.
+    pub fn tag(&self, id: &str) -> String {
+        upstox_tag(&format!("{}|{id}", self.run_id))
+    }
+
+    /// The next bar to process, if any.
+    pub fn peek(&self) -> Option<&Bar> {
+        self.bars.get(self.offset)
+    }
+
+    /// Bars not processed yet.
+    pub fn remaining(&self) -> usize {
+        self.bars.len() - self.offset
+    }
+
+    /// Orders working at Upstox (placed, not ended in the engine).
+    pub fn working(&self) -> usize {
+        self.engine
+            .broker
+            .working()
+            .filter(|w| self.placed.contains_key(&w.req.id))
+            .count()
+    }
+
+    /// Book what Upstox reports for our working orders, as known at `now`.
+    async fn sync(&mut self, now: Timestamp) -> Result<()> {
+        if self.working() == 0 {
+            return Ok(());
+        }
+        self.stats.polls += 1;
+        let mut trades = self.client.trades().await?;
+        let book = self.read_tags().await?;
+        trades.sort_by(|a, b| {
+            let ta = upstox_time(&a.exchange_timestamp);
+            let tb = upstox_time(&b.exchange_timestamp);
+            ta.cmp(&tb).then_with(|| a.trade_id.cmp(&b.trade_id))
+        });
+        for t in trades {
+            let Some(id) = self.ours.get(&t.order_id).cloned() else {
+                self.stats.foreign.insert(t.trade_id);
+                self.stats.foreign_trades = self.stats.foreign.len();
+                continue;
+            };
+            if self.trades.contains(&t.trade_id) {
+                continue;
+            }
+            let price = Money::from_f64(t.average_price)
+                .filter(|p| p.0 > 0)
+                .ok_or_else(|| {
+                    Error::Collector(elite_collectors::Error::Input {
+                        location: format!("upstox trade {}", t.trade_id),
+                        reason: format!("price {} is not a price", t.average_price),
+                    })
+                })?;
+            let ts = upstox_time(&t.exchange_timestamp)
+                .map(|x| x.min(now))
+                .unwrap_or(now);
+            self.trades.insert(t.trade_id.clone());
+            self.record(Report::Fill {
+                order_id: id,
+                trade_id: t.trade_id,
+                qty: t.quantity,
+                price,
+                ts,
+                ts_recv: now,
+            })?;
+        }
+        for o in book {
+            let Some(id) = self.ours.get(&o.order_id).cloned() else {
+                continue;
+            };
+            let Some(w) = self.engine.broker.working().find(|w| w.req.id == id) else {
+                continue;
+            };
+            let status = match o.state() {
+                OrderState::Rejected => OrderStatus::Rejected,
+                OrderState::Cancelled => OrderStatus::Cancelled,
+                OrderState::Working | OrderState::Complete => continue,
+            };
+            // Only once every trade Upstox counts is booked.
+            if w.filled < o.filled_quantity {
+                continue;
+            }
+            let reason = if o.status_message.is_empty() {
+                format!("upstox: {}", o.status)
+            } else {
+                format!("upstox: {}: {}", o.status, o.status_message)
+            };
+            self.record(Report::End {
+                order_id: id,
+                status,
+                reason,
+                ts_recv: now,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Refuse `id` in the engine (before bar `offset + 1`: it was decided on bar `offset`).
+    fn refuse(&mut self, id: String, reason: String, now: Timestamp) -> Result<()> {
+        self.stats.refused += 1;
+        let r = Report::End {
+            order_id: id,
+            status: OrderStatus::Rejected,
+            reason,
+            ts_recv: now,
+        };
+        self.apply(&r)?;
+        self.stats.ends += 1;
+        self.reports.push((self.offset as u64 + 1, r));
+        Ok(())
+    }
+
+    async fn send(&mut self, cancels: Vec<String>, now: Timestamp) -> Result<()> {
+        for a in std::mem::take(&mut self.pending) {
+            let o = a.order();
+            let id = o.id.clone();
+            let tag = self.tag(&id);
+            if let Some(existing) = self.tags.get(&tag).cloned() {
+                self.stats.adopted += 1;
+                self.ours.insert(existing.clone(), id.clone());
+                self.placed.insert(id, existing);
+                continue;
+            }
+            let Some(key) = self.instruments.get(o.sym as usize).cloned().flatten() else {
+                let sym = self
+                    .symbols
+                    .get(o.sym as usize)
+                    .cloned()
+                    .unwrap_or_default();
+                self.refuse(
+                    id,
+                    format!("no Upstox instrument key for {sym} in [broker.instruments]"),
+                    now,
+                )?;
+                continue;
+            };
+            let req = match upstox_order(&a, &key, self.product) {
+                Ok(mut r) => {
+                    r.tag = tag.clone();
+                    r
+                }
+                Err(e) => {
+                    self.refuse(id, e.to_string(), now)?;
+                    continue;
+                }
+            };
+            match self.client.place(&req).await {
+                Ok(p) => {
+                    match &p {
+                        Placed::New(_) => self.stats.placed += 1,
+                        Placed::Existing(_) => self.stats.adopted += 1,
+                    }
+                    let bid = p.order_id().to_string();
+                    self.ours.insert(bid.clone(), id.clone());
+                    self.tags.insert(tag, bid.clone());
+                    self.placed.insert(id, bid);
+                }
+                // Upstox answered and refused the order (not the session): it does not exist
+                // there, so it ends here as rejected with Upstox's reason.
+                Err(e @ elite_collectors::Error::Api { status, .. })
+                    if !matches!(status, Some(401 | 403)) =>
+                {
+                    self.refuse(id, format!("upstox refused: {e}"), now)?;
+                }
+                // No answer after the tag check: stop; a restart finds it by tag or sends it.
+                Err(e) => return Err(e.into()),
+            }
+        }
+        for id in cancels {
+            if let Some(bid) = self.placed.get(&id).cloned() {
+                self.stats.cancels += 1;
+                // An order that completed meanwhile cannot be cancelled: its fills still come.
+                let _ = self.client.cancel(&bid).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Process the next bar: sync with Upstox, feed the bar, send what the engine decided.
+    /// `None` when there is no bar left.
+    pub async fn step(&mut self) -> Result<Option<Bar>> {
+        let Some(bar) = self.bars.get(self.offset).copied() else {
+            return Ok(None);
+        };
+        let now = bar.ts_recv;
+        self.sync(now).await?;
+        self.engine.on_bar(&bar).map_err(engine_err)?;
+        let cancels = self.collect_outbox();
+        self.send(cancels, now).await?;
+        self.offset += 1;
+        self.stats.bars += 1;
+        Ok(Some(bar))
+    }
+
+    /// Write the journal since the last commit, then the checkpoint (atomically).
+    pub async fn commit(&mut self) -> Result<()> {
+        write_journal(
+            self.wh,
+            &self.run_id,
+            &self.engine,
+            &self.symbols,
+            &mut self.written,
+        )
+        .await?;
+        crate::checkpoint::save(
+            &self.path,
+            &Checkpoint {
+                name: self.name.clone(),
+                run_id: self.run_id.clone(),
+                next_offset: self.offset as u64,
+                written: self.written,
+                placed: self.placed.clone(),
+                reports: self.reports.clone(),
+            },
+        )
+    }
+}
+
+/// Run every bar not processed yet, committing every `commit_every` bars and at the end.
+pub async fn run_live(trader: &mut LiveTrader<'_>, commit_every: usize) -> Result<()> {
+    let mut since = 0;
+    while trader.step().await?.is_some() {
+        since += 1;
+        if since >= commit_every.max(1) {
+            trader.commit().await?;
+            since = 0;
+        }
+    }
+    trader.commit().await
+}
+
+/// The Upstox client for a `[broker]` section, with the token from its environment variable.
+pub fn upstox_client(broker: &BrokerConfig) -> Result<UpstoxOrders> {
+    let token = std::env::var(&broker.token_env).map_err(|_| {
+        Error::Config(format!(
+            "live trading needs an Upstox access token in ${} (broker.token_env)",
+            broker.token_env
+        ))
+    })?;
+    Ok(UpstoxOrders::new(&broker.base_url, token)?)
+}
