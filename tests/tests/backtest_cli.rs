@@ -408,3 +408,50 @@ fn correlation_risk_refuses_trades_that_move_with_the_book() {
         "{detail}"
     );
 }
+
+#[test]
+fn market_making_quotes_both_sides_within_its_inventory_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    elite(home)
+        .args(["ingest", "csv"])
+        .arg(fixture("bars/SP500_NOV2019_IDayRVol.csv"))
+        .args([
+            "--symbol",
+            "SPX",
+            "--timeframe",
+            "1m",
+            "--tz",
+            "America/New_York",
+        ])
+        .assert()
+        .success();
+    let (first, _) = backtest(home, "json", "spx_market_making.toml");
+    // Two IOC quotes a bar at most, passive fills on both sides, inventory within ±50 after
+    // every fill, every fill at or better than its quote's limit.
+    let n = |sql: &str| sql_scalar(home, sql).as_i64().unwrap();
+    let bars = n("SELECT count(*) FROM bars WHERE symbol = 'SPX'");
+    let sent = n("SELECT count(*) FROM orders WHERE status = 'sent'");
+    assert!(
+        sent <= 2 * bars && sent > bars,
+        "{sent} quotes over {bars} bars"
+    );
+    assert!(n("SELECT count(*) FROM fills WHERE side = 'buy'") > 50);
+    assert!(n("SELECT count(*) FROM fills WHERE side = 'sell'") > 50);
+    assert_eq!(n("SELECT count(*) FROM positions WHERE abs(qty) > 50"), 0);
+    assert!(
+        n("SELECT max(abs(qty)) FROM positions") > 10,
+        "inventory builds up"
+    );
+    let worse = n(
+        "WITH q AS (SELECT run_id, order_id, cast(split_part(split_part(detail, '\"limit\":\"', 2), '\"', 1) AS DOUBLE) AS lim \
+                    FROM orders WHERE status = 'sent') \
+         SELECT count(*) FROM fills f JOIN q USING (run_id, order_id) \
+         WHERE (f.side = 'buy' AND cast(f.price AS DOUBLE) > q.lim) OR (f.side = 'sell' AND cast(f.price AS DOUBLE) < q.lim) \
+            OR q.lim IS NULL",
+    );
+    assert_eq!(worse, 0);
+    // Deterministic: a re-run prints the same bytes.
+    let (again, _) = backtest(home, "json", "spx_market_making.toml");
+    assert_eq!(first, again);
+}

@@ -185,6 +185,23 @@ pub enum StrategySpec {
         #[serde(default)]
         size: Sizing,
     },
+    /// Market making: after each bar, quote a bid and an ask around a reservation price, the
+    /// close skewed against inventory `q`: `r = close × (1 − skew × q / max_inventory)`, at
+    /// `r × (1 ∓ half_spread_bps / 10⁴)` rounded outward to `tick`, `quote` shares each, as IOC
+    /// limit orders that live for the next bar only (filled when it trades through them, at its
+    /// open when it opens through). No bid that could take inventory past `+max_inventory`, no
+    /// ask past `−max_inventory` (needs shorting allowed by risk). The shared data has no quote
+    /// history, so this quotes on bars: the close stands for the mid.
+    MarketMaking {
+        quote: i64,
+        max_inventory: i64,
+        #[serde(default = "d10f")]
+        half_spread_bps: f64,
+        #[serde(default)]
+        skew: f64,
+        #[serde(default = "d_tick")]
+        tick: f64,
+    },
     /// Event-driven: acts on events as they are recorded — rule signals from the `signals`
     /// table (`rules`, at least `min_strength`): enter in the signal's direction (short only
     /// when `short`), hold `hold` bars from the last event, then exit — and on the exchange
@@ -203,6 +220,13 @@ pub enum StrategySpec {
         #[serde(default)]
         size: Sizing,
     },
+}
+
+fn d10f() -> f64 {
+    10.0
+}
+fn d_tick() -> f64 {
+    0.01
 }
 
 fn d_hold() -> usize {
@@ -458,6 +482,36 @@ impl StrategySpec {
             | StrategySpec::Ml { .. }
             | StrategySpec::Event { .. }
             | StrategySpec::Conditional { .. } => unreachable!("handled above"),
+            StrategySpec::MarketMaking {
+                quote,
+                max_inventory,
+                half_spread_bps,
+                skew,
+                tick,
+            } => {
+                if quote <= 0
+                    || max_inventory < quote
+                    || half_spread_bps.is_nan()
+                    || half_spread_bps <= 0.0
+                    || tick.is_nan()
+                    || tick <= 0.0
+                    || !(0.0..1.0).contains(&skew)
+                {
+                    return Err(bad(format!(
+                        "quote > 0, max_inventory ≥ quote, half_spread_bps > 0, tick > 0 and \
+                         0 ≤ skew < 1 are needed (got {quote}, {max_inventory}, {half_spread_bps}, \
+                         {tick}, {skew})"
+                    )));
+                }
+                Box::new(MarketMaker {
+                    name: name.into(),
+                    quote,
+                    max: max_inventory,
+                    half: half_spread_bps / 10_000.0,
+                    skew,
+                    tick,
+                })
+            }
             StrategySpec::SmaCross {
                 fast,
                 slow,
@@ -745,6 +799,57 @@ impl Rule for TrendRule {
             (0, true) => Some(1),
             (h, false) if h > 0 => Some(0),
             _ => None,
+        }
+    }
+}
+
+struct MarketMaker {
+    name: String,
+    quote: i64,
+    max: i64,
+    half: f64,
+    skew: f64,
+    tick: f64,
+}
+
+impl MarketMaker {
+    /// (bid, ask) for a mid of `mid` holding `inventory`.
+    fn quotes(&self, mid: f64, inventory: i64) -> (f64, f64) {
+        let r = mid * (1.0 - self.skew * inventory as f64 / self.max as f64);
+        // Rounded outward to the tick; the small epsilon keeps an exact tick multiple exact.
+        let t = self.tick;
+        let bid = ((r * (1.0 - self.half)) / t + 1e-9).floor() * t;
+        let ask = ((r * (1.0 + self.half)) / t - 1e-9).ceil() * t;
+        (bid, ask)
+    }
+}
+
+impl Strategy for MarketMaker {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn on_bar(&mut self, bar: &Bar, ctx: &mut Ctx<'_>) {
+        use crate::order::{OrderKind, OrderRequest, Side, Tif};
+        if !(bar.close.is_finite() && bar.close > 0.0) {
+            return;
+        }
+        // Last bar's quotes were IOC: they have filled or ended, so the book is the inventory.
+        let q = ctx.book.qty(bar.sym);
+        let (bid, ask) = self.quotes(bar.close, q);
+        for (side, px, qty) in [
+            (Side::Buy, bid, (self.max - q).min(self.quote)),
+            (Side::Sell, ask, (self.max + q).min(self.quote)),
+        ] {
+            let Some(limit) = crate::Money::from_f64(px).filter(|m| m.0 > 0) else {
+                continue;
+            };
+            if qty > 0 {
+                ctx.submit(
+                    OrderRequest::new("", bar.sym, side, qty, OrderKind::Limit { limit })
+                        .tif(Tif::Ioc),
+                );
+            }
         }
     }
 }
