@@ -25,6 +25,10 @@ use crate::sim::{Bar, FillConfig, OrderEvent, SimBroker, Submitted};
 pub trait Strategy {
     fn name(&self) -> &str;
     fn on_bar(&mut self, bar: &Bar, ctx: &mut Ctx<'_>);
+    /// Every bar of the instant `ctx.now` has been seen (called when the next instant's first
+    /// bar arrives, before anything of it is used): cross-sectional strategies decide here, so
+    /// their orders fill on the next instant like a single-symbol strategy's.
+    fn on_instant_close(&mut self, _ctx: &mut Ctx<'_>) {}
 }
 
 /// What a strategy may see and do while handling one bar.
@@ -508,6 +512,7 @@ pub struct Engine {
     requests: Vec<OrderRequest>,
     /// Keep every risk approval in the journal (refusals are always kept).
     pub log_approvals: bool,
+    strategies_at_close: bool,
 }
 
 impl Engine {
@@ -538,6 +543,7 @@ impl Engine {
             fills: vec![],
             requests: vec![],
             log_approvals: true,
+            strategies_at_close: true,
         }
     }
 
@@ -667,7 +673,33 @@ impl Engine {
             }
             self.allocate_now(ts);
         }
+        if self.strategies_at_close {
+            self.strategies_close(ts);
+        }
         self.journal.sync_order_log();
+    }
+
+    /// [`Strategy::on_instant_close`] for every strategy, then their requests (at `ts`, the
+    /// closed instant's time: orders fill from the next instant on).
+    fn strategies_close(&mut self, ts: Timestamp) {
+        let equity = self.equity();
+        for ((s, sub), tag) in self.strategies.iter_mut().zip(&self.subs).zip(&self.names) {
+            let mut ctx = Ctx {
+                now: ts,
+                book: &sub.ledger,
+                prices: &self.prices,
+                capital: sub.equity_now(),
+                broker: &self.broker,
+                parents: &self.parents,
+                vol: &self.vol,
+                periods_per_year: self.periods_per_year,
+                requests: &mut self.requests,
+                seq: &mut self.seq,
+                tag,
+            };
+            s.on_instant_close(&mut ctx);
+        }
+        self.process_requests(ts, None, equity);
     }
 
     /// Feed one bar.
@@ -782,8 +814,16 @@ impl Engine {
             };
             s.on_bar(bar, &mut ctx);
         }
+        self.process_requests(bar.ts_recv, Some(bar), equity);
+        self.send_children(bar, true);
+        Ok(())
+    }
+
+    /// Risk-check the strategies' requests at `now` and send the approved ones (through the
+    /// execution algorithm when one works them).
+    fn process_requests(&mut self, now: Timestamp, bar: Option<&Bar>, equity: f64) {
         if self.requests.is_empty() {
-            return Ok(());
+            return;
         }
         let requests = std::mem::take(&mut self.requests);
         for r in requests {
@@ -800,40 +840,41 @@ impl Engine {
                 pending: &pending,
                 equity,
             };
-            let (ok, ev) = self.risk.check(r, &book, bar.ts_recv);
+            let (ok, ev) = self.risk.check(r, &book, now);
             if ok.is_none() || self.log_approvals {
                 self.journal.risk.push(ev);
             }
             if let Some(a) = ok {
-                let last = Money::from_f64(bar.close).unwrap_or_default();
+                // The last price of the order's own symbol (a cross-sectional strategy orders
+                // symbols other than the bar's).
+                let sym = a.order().sym;
+                let px = self.prices.get(sym as usize).copied().unwrap_or(f64::NAN);
+                let last =
+                    Money::from_f64(if px.is_finite() { px } else { 0.0 }).unwrap_or_default();
                 if let Some(parent) = self.work(a.clone(), bar) {
-                    self.journal
-                        .submitted
-                        .push((bar.ts_recv, a.order().clone()));
+                    self.journal.submitted.push((now, a.order().clone()));
                     self.journal.parents.push(ParentRecord {
                         id: a.order().id.clone(),
                         sym: a.order().sym,
                         side: a.order().side,
                         qty: a.order().qty,
                         arrival: last,
-                        ts: bar.ts_recv,
+                        ts: now,
                     });
                     self.parents.push(parent);
                     continue;
                 }
-                self.journal
-                    .submitted
-                    .push((bar.ts_recv, a.order().clone()));
-                if self.broker.submit(a, bar.ts_recv, last) == Submitted::Duplicate {
+                self.journal.submitted.push((now, a.order().clone()));
+                if self.broker.submit(a, now, last) == Submitted::Duplicate {
                     self.journal.risk.push(RiskEvent {
-                        ts: bar.ts_recv,
+                        ts: now,
                         order_id: self
                             .journal
                             .submitted
                             .pop()
                             .map(|(_, o)| o.id)
                             .unwrap_or_default(),
-                        sym: Some(bar.sym),
+                        sym: Some(sym),
                         decision: crate::risk::Decision::Refused,
                         check: "duplicate_id".into(),
                         detail: "client order id already sent; not sent again".into(),
@@ -841,8 +882,6 @@ impl Engine {
                 }
             }
         }
-        self.send_children(bar, true);
-        Ok(())
     }
 
     /// Exit rules on this bar's symbol, for every strategy's position: exit orders join the
@@ -932,8 +971,12 @@ impl Engine {
     }
 
     /// A parent for the execution algorithm, or `None` to send `a` directly.
-    fn work(&self, a: crate::risk::Approved, bar: &Bar) -> Option<Parent> {
+    fn work(&self, a: crate::risk::Approved, bar: Option<&Bar>) -> Option<Parent> {
         let o = a.order();
+        // The volume of the order's own symbol's last bar, when that is the bar at hand.
+        let volume = bar
+            .filter(|b| b.sym == o.sym)
+            .map_or(f64::NAN, |b| b.volume);
         if o.kind != OrderKind::Market || !o.attached.is_empty() {
             return None;
         }
@@ -971,7 +1014,7 @@ impl Engine {
             schedule,
             sent: 0,
             children: 0,
-            last_volume: bar.volume,
+            last_volume: volume,
         })
     }
 
@@ -1132,7 +1175,10 @@ impl Engine {
     /// Close the last instant (call after the last bar).
     pub fn finish(&mut self) {
         if let Some(t) = self.current.take() {
+            // Nothing trades after the last bar: strategies do not decide at its close.
+            self.strategies_at_close = false;
             self.close_instant(t);
+            self.strategies_at_close = true;
         }
     }
 }

@@ -402,7 +402,6 @@ impl StrategySpec {
                 require_cointegration: *require_cointegration,
                 last: (f64::NAN, f64::NAN),
                 hist: std::collections::VecDeque::new(),
-                current: None,
                 state: 0,
             }));
         }
@@ -607,7 +606,6 @@ impl StrategySpec {
                     min_trade,
                     hist: std::collections::VecDeque::new(),
                     last: vec![],
-                    current: None,
                     since: usize::MAX,
                     target: vec![],
                     errors: 0,
@@ -866,7 +864,6 @@ struct Portfolio {
     /// Closes at the end of each completed instant (the last `lookback + 1`).
     hist: std::collections::VecDeque<Vec<f64>>,
     last: Vec<f64>,
-    current: Option<elite_warehouse::Timestamp>,
     since: usize,
     target: Vec<f64>,
     /// Optimizations that failed (the portfolio then keeps its previous weights).
@@ -958,29 +955,24 @@ impl Strategy for Portfolio {
     fn name(&self) -> &str {
         &self.name
     }
-    fn on_bar(&mut self, bar: &Bar, ctx: &mut Ctx<'_>) {
-        if self.current != Some(bar.ts_recv) {
-            if self.current.is_some() {
-                // The previous instant is complete: its closes are known, decide now.
-                self.hist.push_back(self.last.clone());
-                while self.hist.len() > self.lookback + 1 {
-                    self.hist.pop_front();
-                }
-                self.since = self.since.saturating_add(1);
-                if self.hist.len() == self.lookback + 1
-                    && (self.since >= self.every || self.drifted(ctx))
-                {
-                    self.since = 0;
-                    self.rebalance(ctx);
-                }
-            }
-            self.current = Some(bar.ts_recv);
-        }
+    fn on_bar(&mut self, bar: &Bar, _ctx: &mut Ctx<'_>) {
         let i = bar.sym as usize;
         if self.last.len() <= i {
             self.last.resize(i + 1, f64::NAN);
         }
         self.last[i] = bar.close;
+    }
+    fn on_instant_close(&mut self, ctx: &mut Ctx<'_>) {
+        // The instant is complete: its closes are known, decide now.
+        self.hist.push_back(self.last.clone());
+        while self.hist.len() > self.lookback + 1 {
+            self.hist.pop_front();
+        }
+        self.since = self.since.saturating_add(1);
+        if self.hist.len() == self.lookback + 1 && (self.since >= self.every || self.drifted(ctx)) {
+            self.since = 0;
+            self.rebalance(ctx);
+        }
     }
 }
 
@@ -996,7 +988,6 @@ struct Pairs {
     last: (f64, f64),
     /// Log prices (a, b) at the end of each completed instant where both traded.
     hist: std::collections::VecDeque<(f64, f64)>,
-    current: Option<elite_warehouse::Timestamp>,
     /// +1 long the spread (long a, short b), −1 short it, 0 flat.
     state: i8,
 }
@@ -1040,23 +1031,22 @@ impl Strategy for Pairs {
     fn name(&self) -> &str {
         &self.name
     }
-    fn on_bar(&mut self, bar: &Bar, ctx: &mut Ctx<'_>) {
-        if self.current != Some(bar.ts_recv) {
-            if self.current.is_some() && self.last.0 > 0.0 && self.last.1 > 0.0 {
-                self.hist.push_back((self.last.0.ln(), self.last.1.ln()));
-                while self.hist.len() > self.lookback {
-                    self.hist.pop_front();
-                }
-                if self.hist.len() == self.lookback {
-                    self.decide(ctx);
-                }
-            }
-            self.current = Some(bar.ts_recv);
-        }
+    fn on_bar(&mut self, bar: &Bar, _ctx: &mut Ctx<'_>) {
         if bar.sym == self.a {
             self.last.0 = bar.close;
         } else if bar.sym == self.b {
             self.last.1 = bar.close;
+        }
+    }
+    fn on_instant_close(&mut self, ctx: &mut Ctx<'_>) {
+        if self.last.0 > 0.0 && self.last.1 > 0.0 {
+            self.hist.push_back((self.last.0.ln(), self.last.1.ln()));
+            while self.hist.len() > self.lookback {
+                self.hist.pop_front();
+            }
+            if self.hist.len() == self.lookback {
+                self.decide(ctx);
+            }
         }
     }
 }

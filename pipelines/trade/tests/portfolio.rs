@@ -171,3 +171,76 @@ fn kelly_and_drift() {
     assert!(drifted(&[0.5, 0.5], &[0.4, 0.6], 0.05));
     assert!(!drifted(&[0.42, 0.58], &[0.4, 0.6], 0.05));
 }
+
+/// A cross-sectional strategy decides when its instant closes (every symbol's bar seen), so its
+/// orders fill at the next instant's opens, like a single-symbol strategy's; and what happens
+/// in that next instant cannot change the decision.
+#[test]
+fn portfolio_orders_fill_on_the_next_instant_without_look_ahead() {
+    use elite_trade::Money;
+    use elite_trade::engine::{Engine, EngineConfig};
+    use elite_trade::sim::Bar;
+    use elite_trade::strategies::{PortfolioMethod, StrategySpec};
+    use elite_warehouse::Timestamp;
+
+    let run = |shock: f64| {
+        let mut e = Engine::new(EngineConfig::new(Money::units(1_000_000)), 3);
+        let spec = StrategySpec::Portfolio {
+            method: PortfolioMethod::Equal,
+            lookback: 2,
+            every: 100,
+            drift: None,
+            max_weight: 1.0,
+            invested: 0.9,
+            min_trade: 0.0,
+        };
+        let names: Vec<String> = ["A", "B", "C"].iter().map(|s| s.to_string()).collect();
+        e.add(spec.build("p", &names).unwrap(), 1.0);
+        for k in 0..5i64 {
+            for sym in 0..3u32 {
+                let mut px = 100.0 + 10.0 * sym as f64 + k as f64;
+                if k >= 3 {
+                    px *= shock; // everything from instant 3 on
+                }
+                e.on_bar(&Bar {
+                    sym,
+                    ts_event: Timestamp::from_nanos(k * 100),
+                    ts_recv: Timestamp::from_nanos(k * 100 + 100),
+                    open: px,
+                    high: px * 1.01,
+                    low: px * 0.99,
+                    close: px,
+                    volume: 1e6,
+                })
+                .unwrap();
+            }
+        }
+        e
+    };
+    let e = run(1.0);
+    // Three closes (instants 0, 1, 2) are the first full lookback: the decision is at the close
+    // of instant 2 (ts_recv 300) and the orders fill on instant 3's bars (ts_event 300).
+    let sent: Vec<_> = e
+        .journal
+        .submitted
+        .iter()
+        .map(|(t, o)| (t.as_nanos(), o.sym))
+        .collect();
+    assert_eq!(sent, [(300, 0), (300, 1), (300, 2)]);
+    assert_eq!(e.journal.fills.len(), 3);
+    assert!(e.journal.fills.iter().all(|f| f.ts.as_nanos() == 300));
+    // Equal weights of 90% of 1M at instant 2's closes (102, 112, 122).
+    let qty: Vec<i64> = e.journal.submitted.iter().map(|(_, o)| o.qty).collect();
+    assert_eq!(
+        qty,
+        [
+            (300_000.0f64 / 102.0) as i64,
+            (300_000.0f64 / 112.0) as i64,
+            (300_000.0f64 / 122.0) as i64
+        ]
+    );
+    // Instant 3 and later at half the price: the same orders, decided before it.
+    let shocked = run(0.5);
+    let orders = |e: &Engine| format!("{:?}", e.journal.submitted);
+    assert_eq!(orders(&shocked), orders(&e));
+}
