@@ -105,13 +105,14 @@ pub enum Command {
   elite bars resample --timeframe 1d --to 1w"
     )]
     Bars(BarsCommand),
-    /// Long-running jobs: the streaming signal runner
+    /// Long-running jobs: the streaming signal runner and the trade-runner (paper or live)
     #[command(
         subcommand,
         after_help = "Examples:
   elite run signals --timeframe 1m               # replay the bars table, checkpointing; re-run resumes
   elite run signals --rate 500 --name live-1m     # paced replay at 500 bars/s
-  elite run trader jobs/configs/goog_strategies.toml --paper   # paper trading; re-run resumes"
+  elite run trader jobs/configs/goog_strategies.toml --paper   # paper trading; re-run resumes
+  UPSTOX_ACCESS_TOKEN=... elite run trader my_nse.toml --live --confirm my-nse   # real orders via [broker]"
     )]
     Run(RunCommand),
     /// Backtest strategies, allocation, risk and execution from a TOML config over warehouse bars
@@ -299,8 +300,9 @@ pub struct SignalsShowArgs {
 pub enum RunCommand {
     /// The streaming signal runner over a replay of the bars table (resumes from its checkpoint)
     Signals(RunSignalsArgs),
-    /// The trade-runner against the paper broker, fed by a stream of the bars a backtest config
-    /// names (resumes from its checkpoint; never sends an order twice)
+    /// The trade-runner, fed by the bars a backtest config names: against the paper broker
+    /// (default), or with --live against the config's [broker] (Upstox). Resumes from its
+    /// checkpoint; never sends an order twice
     Trader(RunTraderArgs),
 }
 
@@ -318,13 +320,13 @@ pub struct RunTraderArgs {
     /// With --live: the config's `name`, confirming that real orders may be placed
     #[arg(long, value_name = "CONFIG_NAME", requires = "live")]
     pub confirm: Option<String>,
-    /// Trader name (its checkpoint is <state-dir>/trader-<name>.json)
+    /// Trader name (its checkpoint is <state-dir>/trader-<name>.json; live-<name>.json with --live)
     #[arg(long, default_value = "default")]
     pub name: String,
-    /// Bars per commit and checkpoint
+    /// Bars per commit and checkpoint (a live run also commits when it ends)
     #[arg(long, default_value_t = 500)]
     pub commit_every: usize,
-    /// Replay pace in bars per second [default: as fast as possible]
+    /// Paper replay pace in bars per second [default: as fast as possible]
     #[arg(long)]
     pub rate: Option<f64>,
     /// Where checkpoints live [default: <home>/_state for a local warehouse]
