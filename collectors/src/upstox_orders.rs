@@ -181,6 +181,7 @@ impl Placed {
     }
 }
 
+#[derive(Clone)]
 pub struct UpstoxOrders {
     base: reqwest::Url,
     http: reqwest::Client,
@@ -350,6 +351,87 @@ impl UpstoxOrders {
         })
     }
 
+    /// The one-time WebSocket URL of the portfolio stream feed carrying order updates
+    /// (`GET /v2/feed/portfolio-stream-feed/authorize?update_types=order`).
+    pub async fn order_updates_url(&self) -> Result<String> {
+        let mut url = self.url("v2/feed/portfolio-stream-feed/authorize")?;
+        url.query_pairs_mut().append_pair("update_types", "order");
+        let (status, body) = match self.send(self.http.get(url.clone())).await? {
+            Outcome::Answer(status, body) => (status, body),
+            Outcome::Uncertain(reason) => {
+                return Err(Error::Network {
+                    source_name: "upstox",
+                    url: url.path().to_string(),
+                    attempts: 1,
+                    reason,
+                });
+            }
+        };
+        // Upstox's documented response carries the URL twice, snake_case and camelCase.
+        #[derive(Deserialize)]
+        struct Authorized {
+            authorized_redirect_uri: Option<String>,
+            #[serde(rename = "authorizedRedirectUri")]
+            camel: Option<String>,
+        }
+        let a: Authorized = Self::decode(status, &body, "portfolio feed authorize")?;
+        a.authorized_redirect_uri
+            .or(a.camel)
+            .ok_or_else(|| Error::Input {
+                location: "upstox portfolio feed authorize response".into(),
+                reason: "no authorized_redirect_uri".into(),
+            })
+    }
+
+    /// Connect to the portfolio stream feed. Order updates arrive on the returned
+    /// [`OrderUpdates`]; a background task re-authorizes and reconnects (with backoff) when the
+    /// connection drops, until the `OrderUpdates` is dropped. The first connection is made here,
+    /// so a refused token or an unreachable feed is an error at once.
+    pub async fn order_updates(&self) -> Result<OrderUpdates> {
+        let first = connect_feed(&self.order_updates_url().await?).await?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let client = self.clone();
+        let task = tokio::spawn(async move {
+            let mut ws = Some(first);
+            let mut failures = 0u32;
+            loop {
+                let conn = match ws.take() {
+                    Some(c) => c,
+                    None => {
+                        let next = match client.order_updates_url().await {
+                            Ok(u) => connect_feed(&u).await,
+                            Err(e) => Err(e),
+                        };
+                        match next {
+                            Ok(c) => {
+                                failures = 0;
+                                c
+                            }
+                            Err(e) => {
+                                failures += 1;
+                                tracing::warn!(reason = %e, failures, "order-update feed: reconnect failed");
+                                let wait =
+                                    Duration::from_millis(250).saturating_mul(1 << failures.min(5));
+                                tokio::time::sleep(wait).await;
+                                continue;
+                            }
+                        }
+                    }
+                };
+                if !pump(conn, &tx).await {
+                    return; // the receiver is gone
+                }
+                let _ = tx.send(Update::Reconnecting);
+            }
+        });
+        Ok(OrderUpdates {
+            rx,
+            task,
+            bad: 0,
+            reconnects: 0,
+        })
+    }
+
     /// The order carrying `tag`, if the book has one.
     pub async fn find_by_tag(&self, tag: &str) -> Result<Option<OrderStatus>> {
         Ok(self
@@ -357,5 +439,123 @@ impl UpstoxOrders {
             .await?
             .into_iter()
             .find(|o| o.tag.as_deref() == Some(tag)))
+    }
+}
+
+type Feed =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect_feed(url: &str) -> Result<Feed> {
+    tokio_tungstenite::connect_async(url)
+        .await
+        .map(|(ws, _)| ws)
+        .map_err(|e| Error::Network {
+            source_name: "upstox",
+            url: url.split('?').next().unwrap_or_default().to_string(),
+            attempts: 1,
+            reason: e.to_string(),
+        })
+}
+
+enum Update {
+    Order(Box<OrderStatus>),
+    Bad(String),
+    Reconnecting,
+}
+
+/// Forward one connection's messages until it ends; false when the receiver is gone.
+async fn pump(mut ws: Feed, tx: &tokio::sync::mpsc::UnboundedSender<Update>) -> bool {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message as Ws;
+    let mut n = 0u64;
+    while let Some(msg) = ws.next().await {
+        let data: Vec<u8> = match msg {
+            Ok(Ws::Text(t)) => t.as_bytes().to_vec(),
+            Ok(Ws::Binary(b)) => b.to_vec(),
+            Ok(Ws::Close(_)) => break,
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::warn!(reason = %e, "order-update feed dropped");
+                break;
+            }
+        };
+        n += 1;
+        let update = match decode_update(&data, n) {
+            Ok(Some(o)) => Update::Order(Box::new(o)),
+            Ok(None) => continue, // a position or holding update
+            Err(e) => Update::Bad(e.to_string()),
+        };
+        if tx.send(update).is_err() {
+            return false;
+        }
+    }
+    !tx.is_closed()
+}
+
+/// One feed message: an order update, `None` for other update types, or an error naming it.
+pub fn decode_update(data: &[u8], n: u64) -> Result<Option<OrderStatus>> {
+    let location = format!("order-update feed message {n}");
+    let v: serde_json::Value = serde_json::from_slice(data).map_err(|e| Error::Input {
+        location: location.clone(),
+        reason: format!("not JSON: {e}"),
+    })?;
+    match v.get("update_type").and_then(|t| t.as_str()) {
+        Some(t) if t != "order" => Ok(None),
+        _ => parse_order_update(data, &location).map(Some),
+    }
+}
+
+/// Order updates from the portfolio stream feed (see [`UpstoxOrders::order_updates`]).
+pub struct OrderUpdates {
+    rx: tokio::sync::mpsc::UnboundedReceiver<Update>,
+    task: tokio::task::JoinHandle<()>,
+    /// Messages that did not decode (each logged with its reason).
+    pub bad: u64,
+    /// Times the connection dropped and was re-established.
+    pub reconnects: u64,
+}
+
+impl OrderUpdates {
+    fn take(&mut self, u: Update) -> Option<OrderStatus> {
+        match u {
+            Update::Order(o) => Some(*o),
+            Update::Bad(reason) => {
+                self.bad += 1;
+                tracing::warn!(%reason, "order-update feed: message skipped");
+                None
+            }
+            Update::Reconnecting => {
+                self.reconnects += 1;
+                None
+            }
+        }
+    }
+
+    /// Every update received so far (does not wait).
+    pub fn drain(&mut self) -> Vec<OrderStatus> {
+        let mut out = vec![];
+        while let Ok(u) = self.rx.try_recv() {
+            out.extend(self.take(u));
+        }
+        out
+    }
+
+    /// The next update, waiting at most `timeout`.
+    pub async fn next(&mut self, timeout: Duration) -> Option<OrderStatus> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let u = tokio::time::timeout_at(deadline, self.rx.recv())
+                .await
+                .ok()??;
+            if let Some(o) = self.take(u) {
+                return Some(o);
+            }
+        }
+    }
+}
+
+impl Drop for OrderUpdates {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }

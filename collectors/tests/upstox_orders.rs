@@ -280,3 +280,73 @@ fn the_documented_order_update_decodes_and_bad_ones_are_named() {
         .to_string();
     assert!(e.contains("feed frame 7") && e.contains("order_id"), "{e}");
 }
+
+/// A WebSocket server on a loopback port: each connection gets the next script of text
+/// messages, then a close.
+async fn ws_server(scripts: Vec<Vec<String>>) -> String {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/feed?code=one-time", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        for script in scripts {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            for m in script {
+                ws.send(Message::Text(m.into())).await.unwrap();
+            }
+            let _ = ws.close(None).await;
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn order_updates_stream_from_the_portfolio_feed_and_reconnect() {
+    // Connection 1: the documented order update, a position update (not ours to read), a
+    // message that is not JSON; then the server closes. Connection 2 (re-authorized): a fill.
+    let complete = r#"{"update_type":"order","order_id":"240603000999","tag":"elite-9","status":"complete",
+        "quantity":10,"filled_quantity":10,"pending_quantity":0,"average_price":2973.1,
+        "exchange_timestamp":"2024-06-03 10:15:02"}"#;
+    let ws = ws_server(vec![
+        vec![
+            fixture("order_update_webhook.json"),
+            r#"{"update_type":"position","instrument_token":"NSE_EQ|INE002A01018","quantity":10}"#
+                .into(),
+            "not json".into(),
+        ],
+        vec![complete.into()],
+    ])
+    .await;
+    let authorized = format!(
+        r#"{{"status":"success","data":{{"authorized_redirect_uri":"{ws}","authorizedRedirectUri":"{ws}"}}}}"#
+    );
+    let (base, seen) = server(vec![(200, authorized.clone()), (200, authorized)]);
+    let c = UpstoxOrders::new(&base, "t".into()).unwrap();
+    let mut updates = c.order_updates().await.unwrap();
+    let wait = std::time::Duration::from_secs(10);
+    let first = updates.next(wait).await.unwrap();
+    assert_eq!(first.order_id, "230822025708869");
+    assert_eq!(first.state(), OrderState::Cancelled);
+    let second = updates.next(wait).await.unwrap();
+    assert_eq!(
+        (
+            second.tag.as_deref(),
+            second.state(),
+            second.filled_quantity,
+            second.average_price
+        ),
+        (Some("elite-9"), OrderState::Complete, 10, 2973.1)
+    );
+    assert_eq!(updates.bad, 1, "the non-JSON message is counted, not fatal");
+    assert_eq!(updates.reconnects, 1);
+    let s = seen.lock().unwrap().clone();
+    assert_eq!(s.len(), 2, "authorized once per connection");
+    assert!(
+        s.iter().all(|r| r.method == "GET"
+            && r.path == "/v2/feed/portfolio-stream-feed/authorize?update_types=order"
+            && r.auth == "Bearer t"),
+        "{s:?}"
+    );
+    assert!(updates.drain().is_empty());
+}

@@ -5,7 +5,8 @@
 //! algorithms, exit rules and the kill switch are unchanged, but bars fill nothing. Each step
 //! (one bar) is:
 //!
-//! 1. **Sync**: while orders are working at Upstox, read the day's trade book and order book.
+//! 1. **Sync**: while orders are working at Upstox, read the day's trade book and order book
+//!    (every bar, or when the order-update feed says something happened; see below).
 //!    Every trade of one of our orders not booked yet becomes a fill (`Engine::on_fill`: its
 //!    quantity and price, charges from the config's cost model); an order Upstox rejected or
 //!    cancelled ends (`Engine::on_order_status`) once its trades are all booked.
@@ -23,9 +24,13 @@
 //! already in the book is adopted, never placed again. A trade applied after the last checkpoint
 //! is read again from the trade book and booked once.
 //!
-//! What it does not do yet: read order updates from the portfolio stream feed (it polls the books
-//! each bar, which is what bar-driven strategies need); modify working orders; trade bracket,
-//! trailing-stop or GTC orders at Upstox (they are refused before sending, with the reason).
+//! **Order updates.** With `[broker] order_updates = true` (the default) the trader listens to
+//! Upstox's portfolio stream feed and reads the books only when an update for one of its orders
+//! arrived, or every `poll_every` bars as a safety net; the books stay the record (trades carry
+//! exact prices). An update that arrives just after a bar's read is acted on at the next bar.
+//!
+//! What it does not do yet: modify working orders; trade bracket, trailing-stop or GTC orders at
+//! Upstox (they are refused before sending, with the reason).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -61,10 +66,24 @@ pub struct BrokerConfig {
     /// `delivery` (default) or `intraday`.
     #[serde(default = "default_product")]
     pub product: String,
+    /// Listen to Upstox's order-update feed (portfolio stream): the books are then read when an
+    /// update for one of this run's orders arrives, and every `poll_every` bars as a safety net;
+    /// without the feed (or when it cannot connect) they are read every bar orders are working.
+    #[serde(default = "dtrue")]
+    pub order_updates: bool,
+    #[serde(default = "d_poll_every")]
+    pub poll_every: usize,
     /// Symbol → Upstox instrument key (`GOOG = "NSE_EQ|INE..."`); a symbol without one is not
     /// traded live (its orders are refused with the reason).
     #[serde(default)]
     pub instruments: BTreeMap<String, String>,
+}
+
+fn dtrue() -> bool {
+    true
+}
+fn d_poll_every() -> usize {
+    20
 }
 
 fn default_base() -> String {
@@ -143,6 +162,11 @@ pub struct LiveStats {
     pub cancels: usize,
     /// Book reads (each a trade-book and an order-book request).
     pub polls: usize,
+    /// Order updates received from the feed, and how many were for this run's orders.
+    pub updates: usize,
+    pub our_updates: usize,
+    /// The order-update feed: `connected`, `off`, or why it is unavailable (polling every bar).
+    pub feed: String,
     /// Trades in the day's book for orders that are not this run's (ignored).
     pub foreign_trades: usize,
     #[serde(skip)]
@@ -171,6 +195,9 @@ pub struct LiveTrader<'a> {
     reports: Vec<(u64, Report)>,
     trades: HashSet<String>,
     pending: Vec<Approved>,
+    updates: Option<elite_collectors::upstox_orders::OrderUpdates>,
+    poll_every: usize,
+    since_poll: usize,
     pub stats: LiveStats,
 }
 
@@ -237,8 +264,26 @@ impl<'a> LiveTrader<'a> {
             reports: vec![],
             trades: HashSet::new(),
             pending: vec![],
-            stats: LiveStats::default(),
+            updates: None,
+            poll_every: broker.poll_every.max(1),
+            since_poll: 0,
+            stats: LiveStats {
+                feed: "off".into(),
+                ..Default::default()
+            },
         };
+        if broker.order_updates {
+            match t.client.order_updates().await {
+                Ok(u) => {
+                    t.updates = Some(u);
+                    t.stats.feed = "connected".into();
+                }
+                Err(e) => {
+                    tracing::warn!(reason = %e, "order-update feed unavailable: reading the books every bar");
+                    t.stats.feed = format!("unavailable ({e}): books read every bar");
+                }
+            }
+        }
         if let Some(cp) = cp {
             t.resume(cp)?;
         }
@@ -402,9 +447,25 @@ impl<'a> LiveTrader<'a> {
 
     /// Book what Upstox reports for our working orders, as known at `now`.
     async fn sync(&mut self, now: Timestamp) -> Result<()> {
+        let mut rang = false;
+        if let Some(u) = self.updates.as_mut() {
+            for o in u.drain() {
+                self.stats.updates += 1;
+                if self.ours.contains_key(&o.order_id) {
+                    self.stats.our_updates += 1;
+                    rang = true;
+                }
+            }
+        }
         if self.working() == 0 {
+            self.since_poll = 0;
             return Ok(());
         }
+        self.since_poll += 1;
+        if self.updates.is_some() && !rang && self.since_poll < self.poll_every {
+            return Ok(());
+        }
+        self.since_poll = 0;
         self.stats.polls += 1;
         let mut trades = self.client.trades().await?;
         let book = self.read_tags().await?;

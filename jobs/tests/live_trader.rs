@@ -63,6 +63,12 @@ struct Venue {
     /// The last bar announced: the market's clock never goes back (a restarted trader processes
     /// a bar again; the venue does not open it again).
     last: Option<elite_warehouse::Timestamp>,
+    /// The order-update feed: its URL (served by `authorize`) and where updates go.
+    feed: Option<(String, tokio::sync::mpsc::UnboundedSender<String>)>,
+    pushed: usize,
+    /// Fill only on every n-th bar (orders then rest a while), when set.
+    fill_every: Option<usize>,
+    bars: usize,
 }
 
 impl Venue {
@@ -72,6 +78,13 @@ impl Venue {
             return;
         }
         self.last = Some(bar.ts_event);
+        self.bars += 1;
+        if self
+            .fill_every
+            .is_some_and(|n| !self.bars.is_multiple_of(n))
+        {
+            return;
+        }
         let ist = chrono::FixedOffset::east_opt(5 * 3600 + 1800).unwrap();
         let t = bar.ts_event.to_datetime().with_timezone(&ist);
         let (trade_ts, book_ts) = (
@@ -108,39 +121,44 @@ impl Venue {
             }
             o.status = "complete".into();
             o.ts = book_ts.clone();
+            let row = Self::row(o);
+            if let Some((_, tx)) = &self.feed {
+                let mut u = row;
+                u["update_type"] = json!("order");
+                tx.send(u.to_string()).unwrap();
+                self.pushed += 1;
+            }
         }
     }
 
+    /// An order as Upstox's documented order record, with this order's fields.
+    fn row(o: &VOrder) -> Value {
+        let mut r = fixture("order_book.json")["data"][0].clone();
+        r["order_id"] = json!(o.order_id);
+        r["tag"] = json!(o.tag);
+        r["status"] = json!(o.status);
+        r["quantity"] = json!(o.qty);
+        r["filled_quantity"] = json!(o.filled);
+        r["pending_quantity"] = json!(o.qty - o.filled);
+        r["average_price"] = if o.filled > 0 {
+            json!(o.value / o.filled as f64)
+        } else {
+            Value::Null
+        };
+        r["status_message"] = if o.message.is_empty() {
+            Value::Null
+        } else {
+            json!(o.message)
+        };
+        r["instrument_token"] = json!(o.instrument);
+        r["transaction_type"] = json!(o.side);
+        r["order_type"] = json!(o.order_type);
+        r["exchange_timestamp"] = json!(o.ts);
+        r
+    }
+
     fn book(&self) -> Value {
-        let template = fixture("order_book.json")["data"][0].clone();
-        let rows: Vec<Value> = self
-            .orders
-            .iter()
-            .map(|o| {
-                let mut r = template.clone();
-                r["order_id"] = json!(o.order_id);
-                r["tag"] = json!(o.tag);
-                r["status"] = json!(o.status);
-                r["quantity"] = json!(o.qty);
-                r["filled_quantity"] = json!(o.filled);
-                r["pending_quantity"] = json!(o.qty - o.filled);
-                r["average_price"] = if o.filled > 0 {
-                    json!(o.value / o.filled as f64)
-                } else {
-                    Value::Null
-                };
-                r["status_message"] = if o.message.is_empty() {
-                    Value::Null
-                } else {
-                    json!(o.message)
-                };
-                r["instrument_token"] = json!(o.instrument);
-                r["transaction_type"] = json!(o.side);
-                r["order_type"] = json!(o.order_type);
-                r["exchange_timestamp"] = json!(o.ts);
-                r
-            })
-            .collect();
+        let rows: Vec<Value> = self.orders.iter().map(Self::row).collect();
         json!({"status": "success", "data": rows})
     }
 
@@ -164,6 +182,7 @@ impl Venue {
                     _ => ("open", String::new()),
                 };
                 let id = format!("2410{:08}", self.next);
+                let rejected = status == "rejected";
                 self.orders.push(VOrder {
                     order_id: id.clone(),
                     tag,
@@ -177,9 +196,22 @@ impl Venue {
                     message,
                     ts: String::new(),
                 });
+                if rejected && let Some((_, tx)) = &self.feed {
+                    let mut u = Self::row(self.orders.last().unwrap());
+                    u["update_type"] = json!("order");
+                    tx.send(u.to_string()).unwrap();
+                    self.pushed += 1;
+                }
                 (200, json!({"status": "success", "data": {"order_id": id}}))
             }
             ("GET", "/v2/order/retrieve-all") => (200, self.book()),
+            ("GET", "/v2/feed/portfolio-stream-feed/authorize") if self.feed.is_some() => {
+                let url = self.feed.as_ref().unwrap().0.clone();
+                (
+                    200,
+                    json!({"status": "success", "data": {"authorized_redirect_uri": url, "authorizedRedirectUri": url}}),
+                )
+            }
             ("GET", "/v2/order/trades/get-trades-for-day") => {
                 (200, json!({"status": "success", "data": self.trades}))
             }
@@ -541,4 +573,114 @@ async fn rejections_partials_and_unsendable_orders() {
     .expect("opening reads the order book, which a stale token cannot")
     .to_string();
     assert!(err.contains("UDAPI100050"), "{err}");
+}
+
+/// Give the venue an order-update feed: a WebSocket server forwarding what the venue pushes.
+async fn with_feed(v: &Arc<Mutex<Venue>>) {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "ws://{}/order-updates?code=x",
+        listener.local_addr().unwrap()
+    );
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                continue;
+            };
+            let mut rx = rx.lock().await;
+            while let Some(m) = rx.recv().await {
+                if ws.send(Message::Text(m.into())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    v.lock().unwrap().feed = Some((url, tx));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_order_update_feed_replaces_polling_every_bar() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wh = warehouse(tmp.path()).await;
+    let (base, v) = venue();
+    with_feed(&v).await;
+    {
+        let mut venue = v.lock().unwrap();
+        venue.reject_every = Some(4);
+        venue.fill_every = Some(3); // orders rest up to three bars
+    }
+    let mut cfg = config(&base, "");
+    cfg.broker.as_mut().unwrap().poll_every = 1000;
+    let opts = LiveOptions {
+        name: "f".into(),
+        state_dir: tmp.path().join("_state"),
+        fresh: false,
+    };
+    let mut t = LiveTrader::open(&wh, &cfg, &opts, client(&base))
+        .await
+        .unwrap();
+    assert_eq!(t.stats.feed, "connected");
+    let mut bars_working = 0;
+    while let Some(b) = t.peek().copied() {
+        let before = v.lock().unwrap().pushed;
+        v.lock().unwrap().open_bar(&b);
+        if v.lock().unwrap().pushed > before {
+            // Let the update cross the socket (an update later than the read is acted on at
+            // the next bar, which is also correct).
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        if t.working() > 0 {
+            bars_working += 1;
+        }
+        t.step().await.unwrap();
+    }
+    let s = t.stats.clone();
+    eprintln!("feed run: {s:?}; {bars_working} bars with orders working");
+    // The books were read when the feed said one of our orders changed, not every bar orders
+    // were working.
+    assert!(s.our_updates > 20, "{s:?}");
+    assert!(s.polls <= s.our_updates + bars_working / 1000 + 1, "{s:?}");
+    assert!(
+        bars_working > s.polls,
+        "{bars_working} bars with orders working, {s:?}"
+    );
+    // Every venue trade is booked once, every rejection ended with Upstox's message.
+    let venue = v.lock().unwrap();
+    let traded: i64 = venue
+        .trades
+        .iter()
+        .map(|t| t["quantity"].as_i64().unwrap())
+        .sum();
+    let booked: i64 = t.engine.journal.fills.iter().map(|f| f.qty).sum();
+    let still_open = venue.orders.iter().filter(|o| o.status == "open").count();
+    assert!(
+        still_open <= 2,
+        "only the last bar's orders wait for a next open"
+    );
+    assert_eq!(booked, traded);
+    let rejected = venue
+        .orders
+        .iter()
+        .filter(|o| o.status == "rejected")
+        .count();
+    let ended = t
+        .engine
+        .journal
+        .order_events
+        .iter()
+        .filter(|e| e.status == OrderStatus::Rejected)
+        .count();
+    assert!(rejected > 0);
+    assert_eq!(ended, rejected);
+    t.engine
+        .ledger
+        .reconcile(Some(&t.engine.journal.fills))
+        .unwrap();
 }
