@@ -432,6 +432,28 @@ impl UpstoxOrders {
         })
     }
 
+    /// Full market quotes (`GET /v2/market-quote/quotes?instrument_key=…`): the top of book of
+    /// each instrument Upstox returns (an instrument it does not know is simply absent).
+    pub async fn quotes(&self, keys: &[String]) -> Result<Vec<Quote>> {
+        let mut url = self.url("v2/market-quote/quotes")?;
+        url.query_pairs_mut()
+            .append_pair("instrument_key", &keys.join(","));
+        for _ in 0..3 {
+            if let Outcome::Answer(status, body) = self.send(self.http.get(url.clone())).await? {
+                let data: std::collections::BTreeMap<String, RawQuote> =
+                    Self::decode(status, &body, "market quote")?;
+                return Ok(data.into_values().map(Quote::from).collect());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Err(Error::Network {
+            source_name: "upstox",
+            url: url.path().to_string(),
+            attempts: 3,
+            reason: "market quotes unavailable".into(),
+        })
+    }
+
     /// The order carrying `tag`, if the book has one.
     pub async fn find_by_tag(&self, tag: &str) -> Result<Option<OrderStatus>> {
         Ok(self
@@ -557,5 +579,67 @@ impl OrderUpdates {
 impl Drop for OrderUpdates {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Level {
+    #[serde(default, deserialize_with = "null_default")]
+    quantity: i64,
+    #[serde(default, deserialize_with = "null_default")]
+    price: f64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Depth {
+    #[serde(default)]
+    buy: Vec<Level>,
+    #[serde(default)]
+    sell: Vec<Level>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawQuote {
+    instrument_token: String,
+    #[serde(default)]
+    depth: Option<Depth>,
+    #[serde(default, deserialize_with = "null_default")]
+    timestamp: String,
+    #[serde(default, deserialize_with = "null_default")]
+    last_price: f64,
+}
+
+/// One instrument's top of book from a full market quote. A side with no order reads as price
+/// 0 (Upstox sends zero levels).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Quote {
+    pub instrument_token: String,
+    pub bid: f64,
+    pub bid_qty: i64,
+    pub ask: f64,
+    pub ask_qty: i64,
+    pub last_price: f64,
+    /// The quote's time (`None` when absent or unreadable: too old to use).
+    pub ts: Option<elite_warehouse::Timestamp>,
+}
+
+impl From<RawQuote> for Quote {
+    fn from(r: RawQuote) -> Self {
+        let d = r.depth.unwrap_or_default();
+        let top = |v: &[Level]| v.first().map_or((0.0, 0), |l| (l.price, l.quantity));
+        let (bid, bid_qty) = top(&d.buy);
+        let (ask, ask_qty) = top(&d.sell);
+        let ts = chrono::DateTime::parse_from_rfc3339(r.timestamp.trim())
+            .ok()
+            .and_then(|t| elite_warehouse::Timestamp::from_datetime(&t));
+        Quote {
+            instrument_token: r.instrument_token,
+            bid,
+            bid_qty,
+            ask,
+            ask_qty,
+            last_price: r.last_price,
+            ts,
+        }
     }
 }

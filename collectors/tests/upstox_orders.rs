@@ -350,3 +350,23 @@ async fn order_updates_stream_from_the_portfolio_feed_and_reconnect() {
     );
     assert!(updates.drain().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_documented_full_market_quote_decodes_with_its_empty_ask_side() {
+    let (base, seen) = server(vec![(200, fixture("full_market_quote.json"))]);
+    let c = UpstoxOrders::new(&base, "t".into()).unwrap();
+    let q = c
+        .quotes(&["NSE_EQ|INE848E01016".into(), "BSE_EQ|INE848E01016".into()])
+        .await
+        .unwrap();
+    assert_eq!(q.len(), 1, "only what Upstox returned");
+    let q = &q[0];
+    assert_eq!(q.instrument_token, "NSE_EQ|INE848E01016");
+    assert_eq!((q.bid, q.bid_qty, q.ask, q.ask_qty), (52.05, 6917, 0.0, 0));
+    // 05:21:51.099 IST is 23:51:51.099 UTC the day before.
+    assert_eq!(q.ts.unwrap().to_string(), "2023-10-18T23:51:51.099Z");
+    assert_eq!(
+        seen.lock().unwrap()[0].path,
+        "/v2/market-quote/quotes?instrument_key=NSE_EQ%7CINE848E01016%2CBSE_EQ%7CINE848E01016"
+    );
+}

@@ -48,7 +48,7 @@ use serde::{Deserialize, Serialize};
 use crate::backtest::{
     BacktestConfig, Prepared, Written, build_engine, load_bars, run_id, write_journal,
 };
-use crate::brokers::{Product, upstox_order, upstox_tag};
+use crate::brokers::{Product, upstox_order, upstox_routed_order, upstox_tag};
 use crate::{Error, Result};
 
 /// `[broker]` in a trader config.
@@ -73,10 +73,42 @@ pub struct BrokerConfig {
     pub order_updates: bool,
     #[serde(default = "d_poll_every")]
     pub poll_every: usize,
+    /// Symbol → more instrument keys of the same ISIN on other venues (`RELIANCE =
+    /// ["BSE_EQ|INE002A01018"]`): market orders are then routed by best price among the primary
+    /// (`instruments`) and these, from Upstox's full market quotes at the time of sending.
+    #[serde(default)]
+    pub venues: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub routing: RoutingConfig,
     /// Symbol → Upstox instrument key (`GOOG = "NSE_EQ|INE..."`); a symbol without one is not
     /// traded live (its orders are refused with the reason).
     #[serde(default)]
     pub instruments: BTreeMap<String, String>,
+}
+
+/// `[broker.routing]`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingConfig {
+    /// Quotes older than this are not used.
+    #[serde(default = "d_max_age_ms")]
+    pub max_age_ms: u64,
+    /// Leave the primary venue only for at least this price improvement.
+    #[serde(default)]
+    pub min_gain_bps: f64,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        RoutingConfig {
+            max_age_ms: d_max_age_ms(),
+            min_gain_bps: 0.0,
+        }
+    }
+}
+
+fn d_max_age_ms() -> u64 {
+    2_000
 }
 
 fn dtrue() -> bool {
@@ -126,6 +158,14 @@ pub enum Report {
         reason: String,
         ts_recv: Timestamp,
     },
+    /// Where an order was routed, and why (recorded in `risk_events` as check `route`).
+    Route {
+        order_id: String,
+        sym: u32,
+        venue: String,
+        detail: String,
+        ts_recv: Timestamp,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -162,6 +202,9 @@ pub struct LiveStats {
     pub cancels: usize,
     /// Book reads (each a trade-book and an order-book request).
     pub polls: usize,
+    /// Orders routed among venues (see `[broker] venues`); those sent away from the primary.
+    pub routed: usize,
+    pub rerouted: usize,
     /// Order updates received from the feed, and how many were for this run's orders.
     pub updates: usize,
     pub our_updates: usize,
@@ -184,6 +227,9 @@ pub struct LiveTrader<'a> {
     pub engine: Engine,
     symbols: Vec<String>,
     instruments: Vec<Option<String>>,
+    /// Per symbol: more venues' instrument keys (smart routing).
+    venues: Vec<Vec<String>>,
+    router: elite_trade::routing::Router,
     bars: Vec<Bar>,
     offset: usize,
     written: Written,
@@ -245,6 +291,14 @@ impl<'a> LiveTrader<'a> {
             .iter()
             .map(|s| broker.instruments.get(s).cloned())
             .collect();
+        let venues = symbols
+            .iter()
+            .map(|s| broker.venues.get(s).cloned().unwrap_or_default())
+            .collect();
+        let router = elite_trade::routing::Router {
+            max_age_ns: (broker.routing.max_age_ms as i64).saturating_mul(1_000_000),
+            min_gain_bps: broker.routing.min_gain_bps,
+        };
         let mut t = LiveTrader {
             wh,
             client,
@@ -255,6 +309,8 @@ impl<'a> LiveTrader<'a> {
             engine,
             symbols,
             instruments,
+            venues,
+            router,
             bars,
             offset: 0,
             written: Written::default(),
@@ -381,6 +437,24 @@ impl<'a> LiveTrader<'a> {
                     .on_order_status(order_id, *status, reason, *ts_recv)
                     .map_err(engine_err)?;
             }
+            Report::Route {
+                order_id,
+                sym,
+                venue,
+                detail,
+                ts_recv,
+            } => self.engine.journal.risk.push(elite_trade::risk::RiskEvent {
+                ts: *ts_recv,
+                order_id: order_id.clone(),
+                sym: Some(*sym),
+                decision: elite_trade::risk::Decision::Approved,
+                check: "route".into(),
+                detail: if detail.starts_with(venue.as_str()) {
+                    detail.clone()
+                } else {
+                    format!("{venue}: {detail}")
+                },
+            }),
         }
         Ok(())
     }
@@ -391,6 +465,7 @@ impl<'a> LiveTrader<'a> {
         match &r {
             Report::Fill { .. } => self.stats.fills += 1,
             Report::End { .. } => self.stats.ends += 1,
+            Report::Route { .. } => self.stats.routed += 1,
         }
         self.reports.push((self.offset as u64, r));
         Ok(())
@@ -535,6 +610,38 @@ impl<'a> LiveTrader<'a> {
         Ok(())
     }
 
+    /// Top of book on the primary venue and the alternates, in that order, from Upstox's full
+    /// market quotes; a venue without a usable answer gets an empty quote (never chosen).
+    async fn venue_quotes(
+        &mut self,
+        primary: &str,
+        alternates: &[String],
+    ) -> Vec<elite_trade::routing::VenueQuote> {
+        let keys: Vec<String> = std::iter::once(primary.to_string())
+            .chain(alternates.iter().cloned())
+            .collect();
+        let got = match self.client.quotes(&keys).await {
+            Ok(q) => q,
+            Err(e) => {
+                tracing::warn!(reason = %e, "market quotes unavailable: routing to the primary venue");
+                vec![]
+            }
+        };
+        keys.iter()
+            .map(|k| {
+                let q = got.iter().find(|q| &q.instrument_token == k);
+                elite_trade::routing::VenueQuote {
+                    venue: k.clone(),
+                    bid: q.map_or(0.0, |q| q.bid),
+                    bid_qty: q.map_or(0, |q| q.bid_qty),
+                    ask: q.map_or(0.0, |q| q.ask),
+                    ask_qty: q.map_or(0, |q| q.ask_qty),
+                    ts: q.and_then(|q| q.ts).unwrap_or(Timestamp::from_nanos(0)),
+                }
+            })
+            .collect()
+    }
+
     /// Refuse `id` in the engine (before bar `offset + 1`: it was decided on bar `offset`).
     fn refuse(&mut self, id: String, reason: String, now: Timestamp) -> Result<()> {
         self.stats.refused += 1;
@@ -574,7 +681,37 @@ impl<'a> LiveTrader<'a> {
                 )?;
                 continue;
             };
-            let req = match upstox_order(&a, &key, self.product) {
+            let alternates = self.venues.get(o.sym as usize).cloned().unwrap_or_default();
+            let mapped = if alternates.is_empty() || o.kind != elite_trade::order::OrderKind::Market
+            {
+                upstox_order(&a, &key, self.product)
+            } else {
+                let quotes = self.venue_quotes(&key, &alternates).await;
+                upstox_routed_order(&a, &quotes, &self.router, self.product, now)
+                    .map(|(req, route)| {
+                        self.stats.routed += 1;
+                        if route.venue > 0 {
+                            self.stats.rerouted += 1;
+                        }
+                        let r = Report::Route {
+                            order_id: id.clone(),
+                            sym: o.sym,
+                            venue: quotes[route.venue].venue.clone(),
+                            detail: match route.price {
+                                Some(p) => format!("{}; price {p}", route.reason),
+                                None => route.reason.clone(),
+                            },
+                            ts_recv: now,
+                        };
+                        self.reports.push((self.offset as u64 + 1, r.clone()));
+                        (req, r)
+                    })
+                    .and_then(|(req, r)| {
+                        self.apply(&r)?;
+                        Ok(req)
+                    })
+            };
+            let req = match mapped {
                 Ok(mut r) => {
                     r.tag = tag.clone();
                     r

@@ -69,6 +69,9 @@ struct Venue {
     /// Fill only on every n-th bar (orders then rest a while), when set.
     fill_every: Option<usize>,
     bars: usize,
+    /// Quotes for smart routing: (last price, time) set by the test; BSE quotes a tighter ask
+    /// and a lower bid than NSE.
+    quote_at: Option<(f64, elite_warehouse::Timestamp)>,
 }
 
 impl Venue {
@@ -205,6 +208,37 @@ impl Venue {
                 (200, json!({"status": "success", "data": {"order_id": id}}))
             }
             ("GET", "/v2/order/retrieve-all") => (200, self.book()),
+            ("GET", "/v2/market-quote/quotes") => {
+                let (px, ts) = self.quote_at.expect("a quote price");
+                let ist = chrono::FixedOffset::east_opt(5 * 3600 + 1800).unwrap();
+                let stamp = ts
+                    .to_datetime()
+                    .with_timezone(&ist)
+                    .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
+                    .to_string();
+                let keys = path
+                    .split("instrument_key=")
+                    .nth(1)
+                    .unwrap_or("")
+                    .replace("%7C", "|");
+                let template = fixture("full_market_quote.json")["data"]["NSE_EQ:NHPC"].clone();
+                let mut data = serde_json::Map::new();
+                for k in keys.split("%2C") {
+                    let (bid, ask) = if k.starts_with("BSE") {
+                        (px * 0.998, px * 1.0005)
+                    } else {
+                        (px * 0.999, px * 1.001)
+                    };
+                    let mut q = template.clone();
+                    q["instrument_token"] = json!(k);
+                    q["depth"]["buy"][0] = json!({"quantity": 100000, "price": bid, "orders": 5});
+                    q["depth"]["sell"][0] = json!({"quantity": 100000, "price": ask, "orders": 5});
+                    q["timestamp"] = json!(stamp);
+                    q["last_price"] = json!(px);
+                    data.insert(k.replace('|', ":"), q);
+                }
+                (200, json!({"status": "success", "data": data}))
+            }
             ("GET", "/v2/feed/portfolio-stream-feed/authorize") if self.feed.is_some() => {
                 let url = self.feed.as_ref().unwrap().0.clone();
                 (
@@ -679,6 +713,95 @@ async fn the_order_update_feed_replaces_polling_every_bar() {
         .count();
     assert!(rejected > 0);
     assert_eq!(ended, rejected);
+    t.engine
+        .ledger
+        .reconcile(Some(&t.engine.journal.fills))
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn market_orders_are_routed_to_the_better_venue_and_replayed_on_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wh = warehouse(tmp.path()).await;
+    let (base, v) = venue();
+    let mut cfg = config(&base, "");
+    let b = cfg.broker.as_mut().unwrap();
+    b.order_updates = false;
+    b.venues
+        .insert("GOOG".into(), vec!["BSE_EQ|INE000GOOG01".into()]);
+    let opts = LiveOptions {
+        name: "route".into(),
+        state_dir: tmp.path().join("_state"),
+        fresh: false,
+    };
+    let drive_quoting = async |t: &mut LiveTrader<'_>, upto: Option<usize>| {
+        let mut n = 0;
+        while let Some(b) = t.peek().copied() {
+            if upto.is_some_and(|u| n >= u) {
+                break;
+            }
+            {
+                let mut venue = v.lock().unwrap();
+                venue.open_bar(&b);
+                venue.quote_at = Some((b.close, b.ts_recv));
+            }
+            t.step().await.unwrap();
+            n += 1;
+        }
+    };
+    let mut t = LiveTrader::open(&wh, &cfg, &opts, client(&base))
+        .await
+        .unwrap();
+    drive_quoting(&mut t, Some(1000)).await;
+    t.commit().await.unwrap();
+    drop(t);
+    // The restart replays the recorded routing decisions: the rebuilt journal matches.
+    let mut t = LiveTrader::open(&wh, &cfg, &opts, client(&base))
+        .await
+        .unwrap();
+    drive_quoting(&mut t, None).await;
+    t.commit().await.unwrap();
+
+    let venue = v.lock().unwrap();
+    assert!(venue.orders.len() > 20);
+    for o in &venue.orders {
+        let want = if o.side == "BUY" {
+            "BSE_EQ|"
+        } else {
+            "NSE_EQ|"
+        };
+        assert!(
+            o.instrument.starts_with(want),
+            "{} went to {}",
+            o.side,
+            o.instrument
+        );
+    }
+    let routes: Vec<_> = t
+        .engine
+        .journal
+        .risk
+        .iter()
+        .filter(|r| r.check == "route")
+        .collect();
+    assert_eq!(
+        routes.len(),
+        venue.orders.len(),
+        "one decision per order, across the restart"
+    );
+    let buys = routes
+        .iter()
+        .filter(|r| r.detail.starts_with("BSE_EQ|"))
+        .count();
+    assert!(buys > 0 && buys < routes.len());
+    // Buys save 5 bps of ask on BSE; sells get a bid 10 bps higher on NSE (the primary).
+    assert!(
+        routes
+            .iter()
+            .filter(|r| r.detail.starts_with("BSE_EQ|"))
+            .all(|r| r.detail.contains("better by 5.00 bps")),
+        "{routes:?}"
+    );
     t.engine
         .ledger
         .reconcile(Some(&t.engine.journal.fills))
