@@ -219,6 +219,7 @@ pub struct LiveStats {
 /// A live trader: the engine, its Upstox link and what makes a restart safe.
 pub struct LiveTrader<'a> {
     wh: &'a Warehouse,
+    cfg: BacktestConfig,
     client: UpstoxOrders,
     product: Product,
     path: PathBuf,
@@ -301,6 +302,7 @@ impl<'a> LiveTrader<'a> {
         };
         let mut t = LiveTrader {
             wh,
+            cfg: cfg.clone(),
             client,
             product,
             path,
@@ -499,6 +501,33 @@ impl<'a> LiveTrader<'a> {
     /// traders (or two configs) with the same strategy names never share a tag.
     pub fn tag(&self, id: &str) -> String {
         upstox_tag(&format!("{}|{id}", self.run_id))
+    }
+
+    /// Read the bars table again and append the bars that landed since (the `--follow` loop).
+    /// The bars already processed must be unchanged, and so must the symbol set: otherwise the
+    /// book would have been built on different data, and the trader stops. Returns how many
+    /// new bars there are.
+    pub async fn refresh(&mut self) -> Result<usize> {
+        let p = load_bars(self.wh, &self.cfg, None).await?;
+        if p.symbols != self.symbols {
+            return Err(Error::Config(format!(
+                "the symbols changed from {:?} to {:?}: restart the trader to trade a new set",
+                self.symbols, p.symbols
+            )));
+        }
+        let n = self.bars.len();
+        if p.bars.len() < n || p.bars[..n] != self.bars[..] {
+            let at = (0..n.min(p.bars.len()))
+                .find(|&i| p.bars[i] != self.bars[i])
+                .unwrap_or(n.min(p.bars.len()));
+            return Err(Error::Internal(format!(
+                "the bars this trader has seen changed in the warehouse (first difference at bar {at} of {n}): \
+                 not trading on a history that was rewritten"
+            )));
+        }
+        let added = p.bars.len() - n;
+        self.bars = p.bars;
+        Ok(added)
     }
 
     /// The next bar to process, if any.

@@ -807,3 +807,51 @@ async fn market_orders_are_routed_to_the_better_venue_and_replayed_on_restart() 
         .reconcile(Some(&t.engine.journal.fills))
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn following_the_bars_table_trades_bars_as_they_land() {
+    // The first 1,000 GOOG days land, the trader trades them; then the rest lands and
+    // `refresh` hands them over: the result equals a backtest over everything.
+    let tmp = tempfile::tempdir().unwrap();
+    let full = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap())
+        .join("../collectors/fixtures/bars/GOOG_1d.csv");
+    let text = std::fs::read_to_string(&full).unwrap();
+    let part = tmp.path().join("GOOG_part.csv");
+    std::fs::write(
+        &part,
+        text.lines().take(1001).collect::<Vec<_>>().join("\n") + "\n",
+    )
+    .unwrap();
+    let wh = Warehouse::open(tmp.path().join("wh").to_str().unwrap()).unwrap();
+    let ing = Ingestor::new(wh.clone(), Arc::new(SystemClock));
+    let ingest = async |p: &Path| {
+        let mut o = BarsOptions::new("", Timeframe::parse("1d").unwrap());
+        o.symbol = Some(Symbol::new("GOOG").unwrap());
+        ing.ingest_file(&FileIngest::new(p, FileFormat::Csv, o), &())
+            .await
+            .unwrap();
+    };
+    ingest(&part).await;
+    let (base, v) = venue();
+    let mut cfg = config(&base, "");
+    cfg.broker.as_mut().unwrap().order_updates = false;
+    let opts = LiveOptions {
+        name: "follow".into(),
+        state_dir: tmp.path().join("_state"),
+        fresh: false,
+    };
+    let mut t = LiveTrader::open(&wh, &cfg, &opts, client(&base))
+        .await
+        .unwrap();
+    assert_eq!(t.remaining(), 1000);
+    drive(&mut t, &v, None).await;
+    t.commit().await.unwrap();
+    assert_eq!(t.refresh().await.unwrap(), 0, "nothing new yet");
+    ingest(&full).await;
+    assert_eq!(t.refresh().await.unwrap(), 1148);
+    drive(&mut t, &v, None).await;
+    t.commit().await.unwrap();
+    let bt = backtest(&wh, &cfg).await;
+    assert_eq!(fills(&t.engine), fills(&bt));
+    assert_eq!(t.engine.ledger.cash, bt.ledger.cash);
+}

@@ -293,10 +293,38 @@ async fn live_trader(
         Err(elite_jobs::Error::Config(m)) => return Err(super::UserError(m).into()),
         Err(e) => return Err(anyhow::Error::new(e).context(format!("live trader {}", a.name))),
     };
-    let todo = t.remaining();
+    let mut todo = t.remaining();
     elite_jobs::live::run_live(&mut t, a.commit_every)
         .await
         .with_context(|| format!("live trader {} (run {})", a.name, t.run_id))?;
+    if let Some(secs) = a.follow {
+        if !(secs.is_finite() && secs > 0.0) {
+            user_bail!("--follow needs a positive number of seconds");
+        }
+        printer.note(format!(
+            "LIVE trader {}: {todo} bars done; following the bars table every {secs} s (Ctrl-C to stop)",
+            a.name
+        ));
+        let stop = tokio::signal::ctrl_c();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tokio::time::sleep(std::time::Duration::from_secs_f64(secs)) => {}
+            }
+            let added = t
+                .refresh()
+                .await
+                .with_context(|| format!("live trader {} (run {})", a.name, t.run_id))?;
+            if added > 0 {
+                todo += added;
+                elite_jobs::live::run_live(&mut t, a.commit_every)
+                    .await
+                    .with_context(|| format!("live trader {} (run {})", a.name, t.run_id))?;
+            }
+        }
+        t.commit().await?;
+    }
     let s = &t.stats;
     printer.note(format!(
         "LIVE trader {} (run {}): {todo} new bars; {} orders placed, {} found already at the broker, \
