@@ -307,9 +307,17 @@ fn live_gate_and_run(home: &Path) {
             .env("ELITE_TEST_TOKEN", "t")
             .assert()
             .success();
-        String::from_utf8_lossy(&out.get_output().stderr).to_string()
+        (
+            String::from_utf8_lossy(&out.get_output().stderr).to_string(),
+            String::from_utf8_lossy(&out.get_output().stdout).to_string(),
+        )
     };
-    let note = run();
+    let (note, sheet) = run();
+    // The tear sheet as of the last bar (nothing filled: the equity never moved).
+    assert!(
+        sheet.contains("total_return") && sheet.contains("max_drawdown"),
+        "{sheet}"
+    );
     let placed = tags.lock().unwrap().clone();
     assert!(!placed.is_empty(), "{note}");
     assert!(
@@ -338,7 +346,7 @@ fn live_gate_and_run(home: &Path) {
     );
     assert_eq!(n("SELECT count(*) FROM fills WHERE run_id = '{run}'"), 0);
     // A second run: no new bars, nothing sent.
-    let note = run();
+    let (note, _) = run();
     assert!(note.contains(" 0 new bars"), "{note}");
     assert_eq!(tags.lock().unwrap().len(), placed.len());
 }

@@ -38,10 +38,24 @@ pub async fn run(a: BacktestArgs, settings: &Settings, printer: &Printer) -> Res
         report.refusals,
         report.rows_added
     ));
-    let sheet = serde_json::to_value(&report.tear_sheet)?;
+    let rows = sheet_rows(&report.run_id, &report.tear_sheet)?;
+    printer.records(&rows)?;
+    if report.strategies.len() > 1 {
+        printer.heading("by strategy (each strategy's own book)");
+        printer.records(&report.strategies)?;
+    }
+    Ok(())
+}
+
+/// A tear sheet as (metric, value) rows, the run id first.
+pub(crate) fn sheet_rows(
+    run_id: &str,
+    sheet: &elite_trade::metrics::TearSheet,
+) -> Result<Vec<impl Serialize + use<>>> {
+    let sheet = serde_json::to_value(sheet)?;
     let mut rows = vec![Metric {
         metric: "run_id".into(),
-        value: report.run_id.clone(),
+        value: run_id.to_string(),
     }];
     if let serde_json::Value::Object(m) = sheet {
         for (k, v) in m {
@@ -60,10 +74,5 @@ pub async fn run(a: BacktestArgs, settings: &Settings, printer: &Printer) -> Res
             rows.push(Metric { metric: k, value });
         }
     }
-    printer.records(&rows)?;
-    if report.strategies.len() > 1 {
-        printer.heading("by strategy (each strategy's own book)");
-        printer.records(&report.strategies)?;
-    }
-    Ok(())
+    Ok(rows)
 }

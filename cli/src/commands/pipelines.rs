@@ -340,6 +340,17 @@ async fn live_trader(
         s.polls,
         t.working()
     ));
+    // The run so far (a live run has no end: this is as of its last bar).
+    let j = &t.engine.journal;
+    if !j.equity.is_empty() {
+        let sheet = elite_trade::metrics::tear_sheet(
+            &j.equity,
+            &j.fills,
+            cfg.initial_cash,
+            cfg.periods_per_year,
+        );
+        printer.records(&super::backtest::sheet_rows(&t.run_id, &sheet)?)?;
+    }
     Ok(())
 }
 
