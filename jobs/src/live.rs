@@ -243,6 +243,8 @@ pub struct LiveTrader<'a> {
     trades: HashSet<String>,
     pending: Vec<Approved>,
     updates: Option<elite_collectors::upstox_orders::OrderUpdates>,
+    /// Updates received by [`LiveTrader::wait_updates`], for the next sync.
+    received: Vec<elite_collectors::upstox_orders::OrderStatus>,
     poll_every: usize,
     since_poll: usize,
     pub stats: LiveStats,
@@ -323,6 +325,7 @@ impl<'a> LiveTrader<'a> {
             trades: HashSet::new(),
             pending: vec![],
             updates: None,
+            received: vec![],
             poll_every: broker.poll_every.max(1),
             since_poll: 0,
             stats: LiveStats {
@@ -530,6 +533,27 @@ impl<'a> LiveTrader<'a> {
         Ok(added)
     }
 
+    /// Wait at most `timeout` for `n` order updates from the feed (kept for the next bar's
+    /// sync); how many arrived. 0 at once without a feed.
+    pub async fn wait_updates(&mut self, n: usize, timeout: std::time::Duration) -> usize {
+        let Some(u) = self.updates.as_mut() else {
+            return 0;
+        };
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut got = 0;
+        while got < n {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match u.next(left).await {
+                Some(o) => {
+                    self.received.push(o);
+                    got += 1;
+                }
+                None => break,
+            }
+        }
+        got
+    }
+
     /// The next bar to process, if any.
     pub fn peek(&self) -> Option<&Bar> {
         self.bars.get(self.offset)
@@ -553,7 +577,9 @@ impl<'a> LiveTrader<'a> {
     async fn sync(&mut self, now: Timestamp) -> Result<()> {
         let mut rang = false;
         if let Some(u) = self.updates.as_mut() {
-            for o in u.drain() {
+            let mut got = std::mem::take(&mut self.received);
+            got.extend(u.drain());
+            for o in got {
                 self.stats.updates += 1;
                 if self.ours.contains_key(&o.order_id) {
                     self.stats.our_updates += 1;

@@ -662,13 +662,18 @@ async fn the_order_update_feed_replaces_polling_every_bar() {
         .unwrap();
     assert_eq!(t.stats.feed, "connected");
     let mut bars_working = 0;
+    let mut waited = 0;
     while let Some(b) = t.peek().copied() {
-        let before = v.lock().unwrap().pushed;
         v.lock().unwrap().open_bar(&b);
-        if v.lock().unwrap().pushed > before {
-            // Let the update cross the socket (an update later than the read is acted on at
-            // the next bar, which is also correct).
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        // Fills of this open and rejections of the last placements: let every update cross the
+        // socket before the bar is processed (so the run does not depend on timing).
+        let pushed = v.lock().unwrap().pushed;
+        if pushed > waited {
+            let got = t
+                .wait_updates(pushed - waited, std::time::Duration::from_secs(10))
+                .await;
+            assert_eq!(got, pushed - waited);
+            waited = pushed;
         }
         if t.working() > 0 {
             bars_working += 1;
@@ -686,37 +691,59 @@ async fn the_order_update_feed_replaces_polling_every_bar() {
         "{bars_working} bars with orders working, {s:?}"
     );
     // Every venue trade is booked once, every rejection ended with Upstox's message.
-    let venue = v.lock().unwrap();
-    let traded: i64 = venue
-        .trades
-        .iter()
-        .map(|t| t["quantity"].as_i64().unwrap())
-        .sum();
-    let booked: i64 = t.engine.journal.fills.iter().map(|f| f.qty).sum();
-    let still_open = venue.orders.iter().filter(|o| o.status == "open").count();
-    assert!(
-        still_open <= 2,
-        "only the last bar's orders wait for a next open"
-    );
-    assert_eq!(booked, traded);
-    let rejected = venue
-        .orders
-        .iter()
-        .filter(|o| o.status == "rejected")
-        .count();
-    let ended = t
-        .engine
-        .journal
-        .order_events
-        .iter()
-        .filter(|e| e.status == OrderStatus::Rejected)
-        .count();
-    assert!(rejected > 0);
-    assert_eq!(ended, rejected);
-    t.engine
-        .ledger
-        .reconcile(Some(&t.engine.journal.fills))
+    {
+        let vs = v.lock().unwrap();
+        let traded: i64 = vs
+            .trades
+            .iter()
+            .map(|t| t["quantity"].as_i64().unwrap())
+            .sum();
+        let booked: i64 = t.engine.journal.fills.iter().map(|f| f.qty).sum();
+        let still_open = vs.orders.iter().filter(|o| o.status == "open").count();
+        assert!(
+            still_open <= 2,
+            "only the last bar's orders wait for a next open"
+        );
+        assert_eq!(booked, traded);
+        let rejected = vs.orders.iter().filter(|o| o.status == "rejected").count();
+        let ended = t
+            .engine
+            .journal
+            .order_events
+            .iter()
+            .filter(|e| e.status == OrderStatus::Rejected)
+            .count();
+        assert!(rejected > 0);
+        assert_eq!(ended, rejected);
+        t.engine
+            .ledger
+            .reconcile(Some(&t.engine.journal.fills))
+            .unwrap();
+    }
+
+    // The same venue behaviour without the feed: the books are read every bar orders work, and
+    // the trading is exactly the same.
+    let (base2, v2) = venue();
+    {
+        let mut venue = v2.lock().unwrap();
+        venue.reject_every = Some(4);
+        venue.fill_every = Some(3);
+    }
+    let mut cfg2 = config(&base2, "");
+    cfg2.broker.as_mut().unwrap().order_updates = false;
+    let opts2 = LiveOptions {
+        name: "p".into(),
+        state_dir: tmp.path().join("_state"),
+        fresh: false,
+    };
+    let mut polled = LiveTrader::open(&wh, &cfg2, &opts2, client(&base2))
+        .await
         .unwrap();
+    drive(&mut polled, &v2, None).await;
+    assert_eq!(polled.stats.feed, "off");
+    assert_eq!(polled.stats.polls, bars_working);
+    assert!(s.polls < polled.stats.polls);
+    assert_eq!(fills(&polled.engine), fills(&t.engine));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
