@@ -679,13 +679,15 @@ impl Engine {
         self.journal.sync_order_log();
     }
 
-    /// [`Strategy::on_instant_close`] for every strategy, then their requests (at `ts`, the
-    /// closed instant's time: orders fill from the next instant on).
-    fn strategies_close(&mut self, ts: Timestamp) {
-        let equity = self.equity();
+    /// Run `f` for every strategy with its context at `now` (its own book and capital).
+    fn for_strategies(
+        &mut self,
+        now: Timestamp,
+        mut f: impl FnMut(&mut dyn Strategy, &mut Ctx<'_>),
+    ) {
         for ((s, sub), tag) in self.strategies.iter_mut().zip(&self.subs).zip(&self.names) {
             let mut ctx = Ctx {
-                now: ts,
+                now,
                 book: &sub.ledger,
                 prices: &self.prices,
                 capital: sub.equity_now(),
@@ -697,8 +699,15 @@ impl Engine {
                 seq: &mut self.seq,
                 tag,
             };
-            s.on_instant_close(&mut ctx);
+            f(s.as_mut(), &mut ctx);
         }
+    }
+
+    /// [`Strategy::on_instant_close`] for every strategy, then their requests (at `ts`, the
+    /// closed instant's time: orders fill from the next instant on).
+    fn strategies_close(&mut self, ts: Timestamp) {
+        let equity = self.equity();
+        self.for_strategies(ts, |s, ctx| s.on_instant_close(ctx));
         self.process_requests(ts, None, equity);
     }
 
@@ -798,22 +807,7 @@ impl Engine {
         self.apply_rules(bar);
 
         let equity = self.equity();
-        for ((s, sub), tag) in self.strategies.iter_mut().zip(&self.subs).zip(&self.names) {
-            let mut ctx = Ctx {
-                now: bar.ts_recv,
-                book: &sub.ledger,
-                prices: &self.prices,
-                capital: sub.equity_now(),
-                broker: &self.broker,
-                parents: &self.parents,
-                vol: &self.vol,
-                periods_per_year: self.periods_per_year,
-                requests: &mut self.requests,
-                seq: &mut self.seq,
-                tag,
-            };
-            s.on_bar(bar, &mut ctx);
-        }
+        self.for_strategies(bar.ts_recv, |s, ctx| s.on_bar(bar, ctx));
         self.process_requests(bar.ts_recv, Some(bar), equity);
         self.send_children(bar, true);
         Ok(())

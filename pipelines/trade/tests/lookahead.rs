@@ -1,6 +1,9 @@
 //! No look-ahead in the backtest: on real GOOG daily bars, every built-in strategy together,
 //! changing every bar after t changes no order, fill, risk decision or equity point at or before t.
 
+mod common;
+use common::goog;
+
 use elite_trade::Money;
 use elite_trade::costs::{CostModel, IndiaCharges};
 use elite_trade::engine::{Engine, EngineConfig};
@@ -9,33 +12,6 @@ use elite_trade::sim::{Bar, FillConfig, Slippage};
 use elite_trade::strategies::{Sizing, StrategySpec};
 use elite_warehouse::Timestamp;
 use proptest::prelude::*;
-
-fn goog() -> Vec<Bar> {
-    let path = format!(
-        "{}/../../collectors/fixtures/bars/GOOG_1d.csv",
-        std::env::var("CARGO_MANIFEST_DIR").unwrap()
-    );
-    let mut r = csv::Reader::from_path(path).unwrap();
-    r.records()
-        .map(|rec| {
-            let rec = rec.unwrap();
-            let d = chrono::NaiveDate::parse_from_str(&rec[0], "%Y-%m-%d").unwrap();
-            let open = d.and_hms_opt(14, 30, 0).unwrap().and_utc();
-            let f = |i: usize| rec[i].parse::<f64>().unwrap();
-            Bar {
-                sym: 0,
-                ts_event: Timestamp::from_datetime(&open).unwrap(),
-                ts_recv: Timestamp::from_datetime(&(open + chrono::Duration::minutes(390)))
-                    .unwrap(),
-                open: f(1),
-                high: f(2),
-                low: f(3),
-                close: f(4),
-                volume: f(5),
-            }
-        })
-        .collect()
-}
 
 fn specs() -> Vec<StrategySpec> {
     let size = Sizing::Percent(0.15);
