@@ -212,8 +212,6 @@ pub struct LiveStats {
     pub feed: String,
     /// Trades in the day's book for orders that are not this run's (ignored).
     pub foreign_trades: usize,
-    #[serde(skip)]
-    foreign: HashSet<String>,
 }
 
 /// A live trader: the engine, its Upstox link and what makes a restart safe.
@@ -241,6 +239,8 @@ pub struct LiveTrader<'a> {
     tags: HashMap<String, String>,
     reports: Vec<(u64, Report)>,
     trades: HashSet<String>,
+    /// Trade ids in the day's book that are not this run's.
+    foreign: HashSet<String>,
     pending: Vec<Approved>,
     updates: Option<elite_collectors::upstox_orders::OrderUpdates>,
     /// Updates received by [`LiveTrader::wait_updates`], for the next sync.
@@ -323,6 +323,7 @@ impl<'a> LiveTrader<'a> {
             tags: HashMap::new(),
             reports: vec![],
             trades: HashSet::new(),
+            foreign: HashSet::new(),
             pending: vec![],
             updates: None,
             received: vec![],
@@ -464,15 +465,22 @@ impl<'a> LiveTrader<'a> {
         Ok(())
     }
 
-    /// Apply a new report now (before bar `offset`) and keep it for replay.
+    /// Apply a new report now and keep it for replay, before bar `offset` (what the broker
+    /// reported while syncing for that bar).
     fn record(&mut self, r: Report) -> Result<()> {
+        self.record_before(self.offset as u64, r)
+    }
+
+    /// Apply a new report now and keep it for replay before bar `before`: decisions taken while
+    /// sending the orders of bar `offset` are replayed after it, before bar `offset + 1`.
+    fn record_before(&mut self, before: u64, r: Report) -> Result<()> {
         self.apply(&r)?;
         match &r {
             Report::Fill { .. } => self.stats.fills += 1,
             Report::End { .. } => self.stats.ends += 1,
             Report::Route { .. } => self.stats.routed += 1,
         }
-        self.reports.push((self.offset as u64, r));
+        self.reports.push((before, r));
         Ok(())
     }
 
@@ -599,15 +607,11 @@ impl<'a> LiveTrader<'a> {
         self.stats.polls += 1;
         let mut trades = self.client.trades().await?;
         let book = self.read_tags().await?;
-        trades.sort_by(|a, b| {
-            let ta = upstox_time(&a.exchange_timestamp);
-            let tb = upstox_time(&b.exchange_timestamp);
-            ta.cmp(&tb).then_with(|| a.trade_id.cmp(&b.trade_id))
-        });
+        trades.sort_by_cached_key(|t| (upstox_time(&t.exchange_timestamp), t.trade_id.clone()));
         for t in trades {
             let Some(id) = self.ours.get(&t.order_id).cloned() else {
-                self.stats.foreign.insert(t.trade_id);
-                self.stats.foreign_trades = self.stats.foreign.len();
+                self.foreign.insert(t.trade_id);
+                self.stats.foreign_trades = self.foreign.len();
                 continue;
             };
             if self.trades.contains(&t.trade_id) {
@@ -706,10 +710,7 @@ impl<'a> LiveTrader<'a> {
             reason,
             ts_recv: now,
         };
-        self.apply(&r)?;
-        self.stats.ends += 1;
-        self.reports.push((self.offset as u64 + 1, r));
-        Ok(())
+        self.record_before(self.offset as u64 + 1, r)
     }
 
     async fn send(&mut self, cancels: Vec<String>, now: Timestamp) -> Result<()> {
@@ -742,9 +743,8 @@ impl<'a> LiveTrader<'a> {
                 upstox_order(&a, &key, self.product)
             } else {
                 let quotes = self.venue_quotes(&key, &alternates).await;
-                upstox_routed_order(&a, &quotes, &self.router, self.product, now)
-                    .map(|(req, route)| {
-                        self.stats.routed += 1;
+                match upstox_routed_order(&a, &quotes, &self.router, self.product, now) {
+                    Ok((req, route)) => {
                         if route.venue > 0 {
                             self.stats.rerouted += 1;
                         }
@@ -754,17 +754,15 @@ impl<'a> LiveTrader<'a> {
                             venue: quotes[route.venue].venue.clone(),
                             detail: match route.price {
                                 Some(p) => format!("{}; price {p}", route.reason),
-                                None => route.reason.clone(),
+                                None => route.reason,
                             },
                             ts_recv: now,
                         };
-                        self.reports.push((self.offset as u64 + 1, r.clone()));
-                        (req, r)
-                    })
-                    .and_then(|(req, r)| {
-                        self.apply(&r)?;
+                        self.record_before(self.offset as u64 + 1, r)?;
                         Ok(req)
-                    })
+                    }
+                    Err(e) => Err(e),
+                }
             };
             let req = match mapped {
                 Ok(mut r) => {

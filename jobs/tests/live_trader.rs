@@ -27,6 +27,19 @@ use elite_trade::sim::Bar;
 use elite_warehouse::{Symbol, SystemClock, Timeframe};
 use serde_json::{Value, json};
 
+/// Upstox's documented records, read once: the venue answers with copies of them.
+struct Templates {
+    trade: Value,
+    order: Value,
+    quote: Value,
+}
+
+static TEMPLATES: std::sync::LazyLock<Templates> = std::sync::LazyLock::new(|| Templates {
+    trade: fixture("trades_for_day.json")["data"][0].clone(),
+    order: fixture("order_book.json")["data"][0].clone(),
+    quote: fixture("full_market_quote.json")["data"]["NSE_EQ:NHPC"].clone(),
+});
+
 fn fixture(name: &str) -> Value {
     let p = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap())
         .join("../collectors/fixtures/upstox/orders")
@@ -95,7 +108,7 @@ impl Venue {
             t.format("%Y-%m-%d %H:%M:%S").to_string(),
         );
         let price = elite_trade::Money::from_f64(bar.open).unwrap().to_f64();
-        let template = fixture("trades_for_day.json")["data"][0].clone();
+        let template = &TEMPLATES.trade;
         for o in &mut self.orders {
             if o.status != "open" || o.order_type != "MARKET" {
                 continue;
@@ -136,7 +149,7 @@ impl Venue {
 
     /// An order as Upstox's documented order record, with this order's fields.
     fn row(o: &VOrder) -> Value {
-        let mut r = fixture("order_book.json")["data"][0].clone();
+        let mut r = TEMPLATES.order.clone();
         r["order_id"] = json!(o.order_id);
         r["tag"] = json!(o.tag);
         r["status"] = json!(o.status);
@@ -221,7 +234,7 @@ impl Venue {
                     .nth(1)
                     .unwrap_or("")
                     .replace("%7C", "|");
-                let template = fixture("full_market_quote.json")["data"]["NSE_EQ:NHPC"].clone();
+                let template = &TEMPLATES.quote;
                 let mut data = serde_json::Map::new();
                 for k in keys.split("%2C") {
                     let (bid, ask) = if k.starts_with("BSE") {

@@ -123,6 +123,22 @@ pub fn training_set(
     Ok((xs, data.targets(rows)?))
 }
 
+/// Fit a sequence net on `rows`: standardize on them, build the net from the scaler with
+/// `init`, and train it on their windows with schedule `s`.
+pub fn fit<N: SeqNet>(
+    data: &Dataset,
+    rows: &[usize],
+    seq_len: usize,
+    s: Schedule,
+    init: impl FnOnce(Standardizer) -> Result<N>,
+) -> Result<N> {
+    let scaler = Standardizer::fit(data, rows);
+    let (xs, ys) = training_set(&scaler, data, rows, seq_len)?;
+    let mut net = init(scaler)?;
+    train(&mut net, &xs, &ys, s);
+    Ok(net)
+}
+
 /// Mini-batch Adam over shuffled windows, the global gradient norm clipped at 5.
 pub fn train<N: SeqNet>(net: &mut N, xs: &[Vec<f64>], ys: &[f64], s: Schedule) {
     let mut m = net.weights().zeroed();

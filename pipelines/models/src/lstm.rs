@@ -312,28 +312,22 @@ impl LstmLearner {
         if rows.is_empty() || pr.seq_len == 0 || pr.hidden == 0 || pr.batch == 0 {
             return Err(input("lstm", "needs rows, seq_len, hidden and batch > 0"));
         }
-        let scaler = Standardizer::fit(data, rows);
-        let mut net = Lstm::init(
-            data.features.clone(),
-            scaler,
-            pr.seq_len,
-            pr.hidden,
-            pr.seed,
-        );
-        let (xs, ys) = deep::training_set(&net.scaler, data, rows, pr.seq_len)?;
-        deep::train(
-            &mut net,
-            &xs,
-            &ys,
-            deep::Schedule {
-                epochs: pr.epochs,
-                batch: pr.batch,
-                learning_rate: pr.learning_rate,
-                weight_decay: pr.weight_decay,
-                seed: pr.seed,
-            },
-        );
-        Ok(net)
+        let schedule = deep::Schedule {
+            epochs: pr.epochs,
+            batch: pr.batch,
+            learning_rate: pr.learning_rate,
+            weight_decay: pr.weight_decay,
+            seed: pr.seed,
+        };
+        deep::fit(data, rows, pr.seq_len, schedule, |scaler| {
+            Ok(Lstm::init(
+                data.features.clone(),
+                scaler,
+                pr.seq_len,
+                pr.hidden,
+                pr.seed,
+            ))
+        })
     }
 }
 

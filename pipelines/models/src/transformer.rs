@@ -594,22 +594,16 @@ impl TransformerLearner {
         if rows.is_empty() || pr.batch == 0 {
             return Err(input("transformer", "needs rows and batch > 0"));
         }
-        let scaler = Standardizer::fit(data, rows);
-        let mut net = Transformer::init(data.features.clone(), scaler, pr)?;
-        let (xs, ys) = deep::training_set(&net.scaler, data, rows, pr.seq_len)?;
-        deep::train(
-            &mut net,
-            &xs,
-            &ys,
-            deep::Schedule {
-                epochs: pr.epochs,
-                batch: pr.batch,
-                learning_rate: pr.learning_rate,
-                weight_decay: pr.weight_decay,
-                seed: pr.seed,
-            },
-        );
-        Ok(net)
+        let schedule = deep::Schedule {
+            epochs: pr.epochs,
+            batch: pr.batch,
+            learning_rate: pr.learning_rate,
+            weight_decay: pr.weight_decay,
+            seed: pr.seed,
+        };
+        deep::fit(data, rows, pr.seq_len, schedule, |scaler| {
+            Transformer::init(data.features.clone(), scaler, pr)
+        })
     }
 }
 

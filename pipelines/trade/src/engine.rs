@@ -512,7 +512,6 @@ pub struct Engine {
     requests: Vec<OrderRequest>,
     /// Keep every risk approval in the journal (refusals are always kept).
     pub log_approvals: bool,
-    strategies_at_close: bool,
 }
 
 impl Engine {
@@ -543,7 +542,6 @@ impl Engine {
             fills: vec![],
             requests: vec![],
             log_approvals: true,
-            strategies_at_close: true,
         }
     }
 
@@ -615,7 +613,9 @@ impl Engine {
         self.ledger.cash.to_f64() + self.mv
     }
 
-    fn close_instant(&mut self, ts: Timestamp) {
+    /// Close instant `ts`; strategies then decide on it unless it is the `last` (nothing trades
+    /// after the last bar).
+    fn close_instant(&mut self, ts: Timestamp, last: bool) {
         let px: Vec<f64> = self
             .prices
             .iter()
@@ -673,7 +673,7 @@ impl Engine {
             }
             self.allocate_now(ts);
         }
-        if self.strategies_at_close {
+        if !last {
             self.strategies_close(ts);
         }
         self.journal.sync_order_log();
@@ -727,7 +727,7 @@ impl Engine {
                     after: t,
                 });
             }
-            Some(t) if bar.ts_recv > t => self.close_instant(t),
+            Some(t) if bar.ts_recv > t => self.close_instant(t, false),
             _ => {}
         }
         self.current = Some(bar.ts_recv);
@@ -1100,7 +1100,7 @@ impl Engine {
                 after: t,
             }),
             Some(t) if ts_recv > t => {
-                self.close_instant(t);
+                self.close_instant(t, false);
                 self.current = Some(ts_recv);
                 Ok(())
             }
@@ -1169,10 +1169,7 @@ impl Engine {
     /// Close the last instant (call after the last bar).
     pub fn finish(&mut self) {
         if let Some(t) = self.current.take() {
-            // Nothing trades after the last bar: strategies do not decide at its close.
-            self.strategies_at_close = false;
-            self.close_instant(t);
-            self.strategies_at_close = true;
+            self.close_instant(t, true);
         }
     }
 }

@@ -9,7 +9,7 @@ use common::goog;
 use elite_trade::Money;
 use elite_trade::costs::{CostModel, IndiaCharges};
 use elite_trade::engine::{Engine, EngineConfig, EngineError};
-use elite_trade::order::{OrderRequest, OrderStatus, Side};
+use elite_trade::order::OrderStatus;
 use elite_trade::risk::RiskLimits;
 use elite_trade::sim::{FillConfig, Slippage};
 use elite_trade::strategies::{Sizing, StrategySpec};
@@ -205,12 +205,19 @@ fn broker_reports_that_do_not_fit_are_refused_and_change_nothing() {
         (OrderStatus::Rejected, 1, "RMS: margin")
     );
     e.ledger.reconcile(Some(&e.journal.fills)).unwrap();
-    // A status that is not an end is not a broker's to set.
-    let _ = OrderRequest::market("x", 0, Side::Buy, 1);
+    // A status that is not an end is not a broker's to set: a working order stays working.
+    let mut k = 41;
+    while e.broker.working().next().is_none() {
+        e.on_bar(&bars[k]).unwrap();
+        k += 1;
+    }
+    let other = e.broker.working().next().unwrap().req.id.clone();
+    let now = bars[k - 1].ts_recv;
     assert!(
-        !e.on_order_status(&working.last().unwrap().0, OrderStatus::Filled, "", now)
+        !e.on_order_status(&other, OrderStatus::Filled, "", now)
             .unwrap()
     );
+    assert!(e.broker.working().any(|w| w.req.id == other));
 }
 
 #[test]
