@@ -71,7 +71,8 @@ pub enum Command {
   elite warehouse describe bars
   elite warehouse history bars --limit 10
   elite warehouse optimize bars
-  elite warehouse vacuum bars --dry-run"
+  elite warehouse vacuum bars --dry-run
+  elite warehouse attach trades_py /data/delta/trades"
     )]
     Warehouse(WarehouseCommand),
     /// Run read-only SQL over the warehouse (interactive when no query is given on a terminal)
@@ -270,7 +271,7 @@ pub struct FeaturesBuildArgs {
     #[command(flatten)]
     pub bars: BarSelection,
     /// Forward-label horizons in bars (repeat); none: no labels
-    #[arg(long = "horizon")]
+    #[arg(long = "horizon", value_parser = positive)]
     pub horizons: Vec<usize>,
     /// Add higher-timeframe features (htf_trend, htf_dist_sma_20, htf_rsi_14) built along --calendar
     #[command(flatten)]
@@ -292,7 +293,7 @@ pub struct SignalsShowArgs {
     #[command(flatten)]
     pub mtf: MtfArgs,
     /// Print at most this many (the newest)
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = positive)]
     pub limit: usize,
 }
 
@@ -322,16 +323,16 @@ pub struct RunTraderArgs {
     pub confirm: Option<String>,
     /// With --live: keep running, reading the bars table every SECONDS for bars that landed
     /// since (until Ctrl-C, which commits and exits)
-    #[arg(long, value_name = "SECONDS", requires = "live")]
+    #[arg(long, value_name = "SECONDS", requires = "live", value_parser = positive_f64)]
     pub follow: Option<f64>,
     /// Trader name (its checkpoint is <state-dir>/trader-<name>.json; live-<name>.json with --live)
     #[arg(long, default_value = "default")]
     pub name: String,
     /// Bars per commit and checkpoint (a live run also commits when it ends)
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = positive)]
     pub commit_every: usize,
     /// Paper replay pace in bars per second [default: as fast as possible]
-    #[arg(long)]
+    #[arg(long, value_parser = positive_f64)]
     pub rate: Option<f64>,
     /// Where checkpoints live [default: <home>/_state for a local warehouse]
     #[arg(long)]
@@ -351,10 +352,10 @@ pub struct RunSignalsArgs {
     #[arg(long, default_value = "default")]
     pub name: String,
     /// Bars per signals commit and checkpoint
-    #[arg(long, default_value_t = 5000)]
+    #[arg(long, default_value_t = 5000, value_parser = positive)]
     pub commit_every: usize,
     /// Replay pace in bars per second [default: as fast as possible]
-    #[arg(long)]
+    #[arg(long, value_parser = positive_f64)]
     pub rate: Option<f64>,
     /// Where checkpoints live [default: <home>/_state for a local warehouse]
     #[arg(long)]
@@ -397,22 +398,48 @@ pub enum BenchCommand {
     /// One trade-runner decision cycle: covariance, constrained mean-variance, risk checks, orders
     #[command(after_help = "Example:\n  elite bench cycle --assets 500")]
     Cycle(BenchCycleArgs),
+    /// Mutation fuzzing of every decoder (CSV, Parquet, Yahoo, Upstox candles, feed frames, orders)
+    /// from the recorded fixtures: no panics, every record landed, quarantined or refused with a reason
+    #[command(after_help = "Examples:
+  elite bench fuzz                          # 1,000,000 inputs per decoder
+  elite bench fuzz --decoder upstox-feed --inputs 100000 --seed 7")]
+    Fuzz(BenchFuzzArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchFuzzArgs {
+    /// Inputs per decoder
+    #[arg(long, default_value_t = 1_000_000, value_parser = positive)]
+    pub inputs: usize,
+    /// Only these decoders (repeat): csv-bars, parquet-bars, yahoo-chart, upstox-candles,
+    /// upstox-feed, upstox-orders [default: all]
+    #[arg(long = "decoder")]
+    pub decoders: Vec<String>,
+    /// Random seed (the run is deterministic for a seed)
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The recorded fixtures the inputs are mutated from
+    #[arg(long, default_value = "collectors/fixtures")]
+    pub fixtures: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct BenchModelsArgs {
     /// Training rows
-    #[arg(long, default_value_t = 200_000)]
+    #[arg(long, default_value_t = 200_000, value_parser = positive)]
     pub rows: usize,
     /// Features per row
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = at_least_two)]
     pub features: usize,
     /// Boosting iterations
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = positive_u32)]
     pub iterations: u32,
     /// Training threads (both engines)
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = positive_u32)]
     pub threads: u32,
+    /// Training runs per engine (the median is reported)
+    #[arg(long, default_value_t = 3, value_parser = positive)]
+    pub repeat: usize,
     /// Python with lightgbm and onnxruntime installed
     #[arg(long, env = "ELITE_PYTHON", default_value = "python3")]
     pub python: String,
@@ -421,26 +448,26 @@ pub struct BenchModelsArgs {
 #[derive(Debug, Args)]
 pub struct BenchCycleArgs {
     /// Assets in the portfolio
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = positive)]
     pub assets: usize,
     /// Returns in the covariance window
-    #[arg(long, default_value_t = 252)]
+    #[arg(long, default_value_t = 252, value_parser = at_least_two)]
     pub lookback: usize,
     /// Cycles to time
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = positive)]
     pub cycles: usize,
 }
 
 #[derive(Debug, Args)]
 pub struct BenchBacktestArgs {
     /// Symbols
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = positive)]
     pub symbols: usize,
     /// Daily bars per symbol (2520 = 10 years)
-    #[arg(long, default_value_t = 2520)]
+    #[arg(long, default_value_t = 2520, value_parser = positive)]
     pub bars: usize,
-    /// Elite runs (the best is reported)
-    #[arg(long, default_value_t = 3)]
+    /// Timed runs per engine (the median is reported for every engine)
+    #[arg(long, default_value_t = 5, value_parser = positive)]
     pub repeat: usize,
     /// Peers to run: vectorbt, backtrader (comma-separated)
     #[arg(long, default_value = "vectorbt,backtrader")]
@@ -453,10 +480,10 @@ pub struct BenchBacktestArgs {
 #[derive(Debug, Args)]
 pub struct BenchSignalsArgs {
     /// Universe sizes to measure (repeat)
-    #[arg(long = "symbols", default_values_t = [1000usize, 5000])]
+    #[arg(long = "symbols", default_values_t = [1000usize, 5000], value_parser = positive)]
     pub symbols: Vec<usize>,
     /// Timed rounds (one tick per symbol each)
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = positive)]
     pub rounds: usize,
     /// Untimed warm-up rounds
     #[arg(long, default_value_t = 60)]
@@ -469,11 +496,14 @@ pub struct BenchSignalsArgs {
 #[derive(Debug, Args)]
 pub struct BenchIndicatorsArgs {
     /// Symbols
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = positive)]
     pub symbols: usize,
     /// Bars per symbol
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = positive)]
     pub bars: usize,
+    /// Timed passes per side (the median is reported)
+    #[arg(long, default_value_t = 5, value_parser = positive)]
+    pub repeat: usize,
     /// Python with TA-Lib installed
     #[arg(long, env = "ELITE_PYTHON", default_value = "python3")]
     pub python: String,
@@ -482,14 +512,17 @@ pub struct BenchIndicatorsArgs {
 #[derive(Debug, Args)]
 pub struct BenchIngestArgs {
     /// Rows to generate
-    #[arg(long, default_value_t = 10_000_000)]
+    #[arg(long, default_value_t = 10_000_000, value_parser = positive)]
     pub rows: usize,
     /// Symbols to spread them over
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = positive)]
     pub symbols: usize,
     /// Python with polars installed
     #[arg(long, env = "ELITE_PYTHON", default_value = "python3")]
     pub python: String,
+    /// Runs per engine (the median is reported)
+    #[arg(long, default_value_t = 3, value_parser = positive)]
+    pub repeat: usize,
     /// Working directory [default: a temporary one]
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -658,10 +691,10 @@ pub struct UpstoxFeedArgs {
     #[arg(long, value_enum, default_value = "full")]
     pub mode: FeedModeArg,
     /// Stop after this many frames
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub max_frames: Option<usize>,
     /// Frames per warehouse commit
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = positive)]
     pub flush_every: usize,
     /// WebSocket URL (skips the authorize call; for tests and proxies)
     #[arg(long, env = "ELITE_UPSTOX_FEED_URL")]
@@ -714,4 +747,50 @@ pub enum WarehouseCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Attach a Delta table written by another tool (Spark, Python deltalake, polars) so SQL can
+    /// query it by NAME, read-only, with time travel (NAME@v3)
+    Attach {
+        /// SQL name for the table (lower-case letters, digits, '_'; not a warehouse table)
+        name: String,
+        /// The table's directory or object-store URL
+        location: String,
+    },
+    /// Forget an attached table (its data is not touched)
+    Detach { name: String },
+    /// List attached tables
+    Attached,
+}
+
+// ---- numeric options are validated when parsed: a bad value is a usage error (exit 2 from clap,
+// with the option named), never a panic or a hang later.
+
+/// An integer >= 1.
+pub fn positive(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("not a whole number: {e}")),
+    }
+}
+
+/// An integer >= 2 (a benchmark needs at least two features or symbols to compare).
+pub fn at_least_two(s: &str) -> Result<usize, String> {
+    match positive(s)? {
+        1 => Err("must be at least 2".into()),
+        n => Ok(n),
+    }
+}
+
+/// A finite number > 0 (a rate, a number of seconds).
+pub fn positive_f64(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        Ok(v) => Err(format!("must be a finite number above 0 (got {v})")),
+        Err(e) => Err(format!("not a number: {e}")),
+    }
+}
+
+/// A positive u32.
+pub fn positive_u32(s: &str) -> Result<u32, String> {
+    u32::try_from(positive(s)?).map_err(|_| "too large".to_string())
 }

@@ -82,6 +82,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args::BenchCommand::Indicators(a)) => {
             commands::bench_indicators::run(a, &settings, &printer)
         }
+        Command::Bench(args::BenchCommand::Fuzz(a)) => {
+            commands::bench_fuzz::run(a, &settings, &printer)
+        }
     }
 }
 

@@ -292,6 +292,7 @@ pub fn decode_bars_csv<R: Read>(
         let mut bad = |reason: String, record: &csv::ByteRecord| {
             quarantine.push(QuarantineRecord {
                 source: opts.source.clone(),
+                unit: String::new(),
                 location: format!("line {line}"),
                 target_table: "bars".into(),
                 reason,

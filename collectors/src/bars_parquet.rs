@@ -14,10 +14,57 @@ use crate::timeparse::TimeParser;
 use crate::{Decoded, Error, Result};
 
 /// Decode a Parquet file of bars.
+///
+/// A corrupt file is an error naming what is wrong, never a panic: the footer's column-chunk
+/// offsets are checked against the file before any page is read (the `parquet` crate asserts on
+/// negative ones), and a panic inside the Parquet reader on a corrupt page is turned into an
+/// error for this file.
 pub fn decode_bars_parquet(bytes: Bytes, opts: &BarsOptions, clock: &dyn Clock) -> Result<Decoded> {
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)?
-        .with_batch_size(65_536)
-        .build()?;
+    let run = std::panic::AssertUnwindSafe(|| decode(bytes, opts, clock));
+    std::panic::catch_unwind(run).unwrap_or_else(|p| {
+        let what = p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        Err(Error::Input {
+            location: opts.source.clone(),
+            reason: format!("corrupt Parquet file (the reader failed: {what})"),
+        })
+    })
+}
+
+/// The footer's column chunks must lie inside the file.
+fn check_footer(
+    meta: &parquet::file::metadata::ParquetMetaData,
+    len: u64,
+    source: &str,
+) -> Result<()> {
+    for (g, rg) in meta.row_groups().iter().enumerate() {
+        for (c, col) in rg.columns().iter().enumerate() {
+            let start = col
+                .dictionary_page_offset()
+                .unwrap_or(col.data_page_offset());
+            let size = col.compressed_size();
+            let end = start.checked_add(size);
+            if start < 0 || size < 0 || end.is_none_or(|e| e as u64 > len) {
+                return Err(Error::Input {
+                    location: format!("{source} row group {g} column {c}"),
+                    reason: format!(
+                        "corrupt Parquet footer: column chunk at offset {start} of {size} bytes, file is {len} bytes"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn decode(bytes: Bytes, opts: &BarsOptions, clock: &dyn Clock) -> Result<Decoded> {
+    let len = bytes.len() as u64;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)?;
+    check_footer(builder.metadata(), len, &opts.source)?;
+    let reader = builder.with_batch_size(65_536).build()?;
     let headers: Vec<String> = reader
         .schema()
         .fields()
@@ -66,6 +113,7 @@ pub fn decode_bars_parquet(bytes: Bytes, opts: &BarsOptions, clock: &dyn Clock) 
             let mut bad = |reason: String| {
                 quarantine.push(QuarantineRecord {
                     source: opts.source.clone(),
+                    unit: String::new(),
                     location: format!("row {row_no}"),
                     target_table: "bars".into(),
                     reason,

@@ -30,6 +30,7 @@
 pub mod bars_csv;
 pub mod bars_parquet;
 mod error;
+pub mod fuzz;
 pub mod http;
 pub mod timeparse;
 pub mod upstox;

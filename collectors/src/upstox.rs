@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use elite_warehouse::{
-    BarsBuilder, Clock, DepthLevel, QuarantineRecord, QuotesBuilder, Symbol, Tick, TicksBuilder,
-    Timeframe, Timestamp, validate_ohlcv,
+    BarsBuilder, Clock, DepthLevel, QuarantineRecord, QuotesBuilder, Secret, Symbol, Tick,
+    TicksBuilder, Timeframe, Timestamp, validate_ohlcv,
 };
 use futures::{SinkExt, StreamExt};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
@@ -204,6 +204,7 @@ fn q(
 ) -> QuarantineRecord {
     QuarantineRecord {
         source: source.into(),
+        unit: String::new(),
         location,
         target_table: table.into(),
         reason,
@@ -225,6 +226,9 @@ pub struct FeedDecoded {
     pub ts_recv: Timestamp,
     /// The decoded message itself (market status frames carry no ticks).
     pub message: Option<FeedResponse>,
+    /// SHA-256 of the frame's bytes: what makes a batch of frames a unit for exactly-once
+    /// landing and for keying its quarantined records.
+    pub frame_sha256: [u8; 32],
 }
 
 impl FeedDecoded {
@@ -238,8 +242,10 @@ impl FeedDecoded {
     }
 }
 
-fn ms(v: i64) -> Timestamp {
-    Timestamp::from_millis(v).unwrap_or_default()
+/// Epoch milliseconds as a timestamp; `None` outside what the warehouse can hold (before 1970 or
+/// after 2262), which the caller quarantines rather than store as a wrong time.
+fn ms(v: i64) -> Option<Timestamp> {
+    (v > 0).then(|| Timestamp::from_millis(v)).flatten()
 }
 
 /// Decode one binary `FeedResponse` frame. A frame that is not valid protobuf is quarantined
@@ -247,30 +253,41 @@ fn ms(v: i64) -> Timestamp {
 pub fn decode_feed(frame: &[u8], location: &str, clock: &dyn Clock) -> FeedDecoded {
     const SOURCE: &str = "upstox-feed";
     let now = clock.now();
+    let frame_sha256: [u8; 32] = {
+        use sha2::Digest;
+        sha2::Sha256::digest(frame).into()
+    };
+    let whole_frame = |reason: String, message: Option<FeedResponse>| FeedDecoded {
+        ticks: vec![],
+        quotes: vec![],
+        quarantine: vec![q(
+            SOURCE,
+            location.into(),
+            "ticks",
+            reason,
+            base64::engine::general_purpose::STANDARD.encode(frame),
+            "base64",
+            now,
+        )],
+        ts_recv: now,
+        message,
+        frame_sha256,
+    };
     let msg = match FeedResponse::decode(frame) {
         Ok(m) => m,
-        Err(e) => {
-            return FeedDecoded {
-                ticks: vec![],
-                quotes: vec![],
-                quarantine: vec![q(
-                    SOURCE,
-                    location.into(),
-                    "ticks",
-                    format!("not a FeedResponse protobuf: {e}"),
-                    base64::engine::general_purpose::STANDARD.encode(frame),
-                    "base64",
-                    now,
-                )],
-                ts_recv: now,
-                message: None,
-            };
-        }
+        Err(e) => return whole_frame(format!("not a FeedResponse protobuf: {e}"), None),
     };
-    let ts_recv = if msg.current_ts > 0 {
-        ms(msg.current_ts)
-    } else {
-        now
+    let ts_recv = match msg.current_ts {
+        0 => now,
+        t => match ms(t) {
+            Some(ts) => ts,
+            None => {
+                return whole_frame(
+                    format!("field `currentTs` {t} ms is outside 1970..2262"),
+                    Some(msg),
+                );
+            }
+        },
     };
     let mut ticks = Vec::new();
     let mut quotes = Vec::new();
@@ -330,12 +347,27 @@ pub fn decode_feed(frame: &[u8], location: &str, clock: &dyn Clock) -> FeedDecod
             ));
             continue;
         };
-        if !l.ltp.is_finite() || l.ltp <= 0.0 || l.ltt <= 0 {
+        let Some(ltt) = ms(l.ltt).filter(|_| l.ltt > 0) else {
             quarantine.push(q(
                 SOURCE,
                 loc,
                 "ticks",
-                format!("LTPC without a trade (ltp {}, ltt {})", l.ltp, l.ltt),
+                format!(
+                    "field `ltpc.ltt` {} ms is outside 1970..2262 (no trade time)",
+                    l.ltt
+                ),
+                feed_json(feed),
+                "json",
+                now,
+            ));
+            continue;
+        };
+        if !l.ltp.is_finite() || l.ltp <= 0.0 {
+            quarantine.push(q(
+                SOURCE,
+                loc,
+                "ticks",
+                format!("field `ltpc.ltp` {} is not a positive price", l.ltp),
                 feed_json(feed),
                 "json",
                 now,
@@ -343,7 +375,7 @@ pub fn decode_feed(frame: &[u8], location: &str, clock: &dyn Clock) -> FeedDecod
             continue;
         }
         tick.price = l.ltp;
-        tick.ts_event = ms(l.ltt);
+        tick.ts_event = ltt;
         tick.size = Some(l.ltq as f64);
         tick.prev_close = Some(l.cp).filter(|v| *v != 0.0);
         for (level, d) in depth.iter().enumerate() {
@@ -367,6 +399,7 @@ pub fn decode_feed(frame: &[u8], location: &str, clock: &dyn Clock) -> FeedDecod
         quarantine,
         ts_recv,
         message: Some(msg),
+        frame_sha256,
     }
 }
 
@@ -390,8 +423,8 @@ fn feed_json(f: &proto::Feed) -> String {
 pub const UPSTOX_BASE: &str = "https://api.upstox.com";
 
 /// Refuse an empty access token up front, saying where one goes.
-pub(crate) fn check_token(token: &str) -> Result<()> {
-    if token.trim().is_empty() {
+pub(crate) fn check_token(token: &Secret) -> Result<()> {
+    if token.is_empty() {
         return Err(Error::Credentials(
             "no Upstox access token: set UPSTOX_ACCESS_TOKEN or `upstox_access_token` in the config file".into(),
         ));
@@ -400,9 +433,9 @@ pub(crate) fn check_token(token: &str) -> Result<()> {
 }
 
 /// `Authorization: Bearer …` (marked sensitive: never logged) and `Accept: application/json`.
-pub(crate) fn auth_headers(token: &str) -> Result<HeaderMap> {
+pub(crate) fn auth_headers(token: &Secret) -> Result<HeaderMap> {
     let mut h = HeaderMap::new();
-    let mut v = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+    let mut v = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
         Error::Credentials(
             "the Upstox access token contains characters not allowed in a header".into(),
         )
@@ -421,12 +454,12 @@ pub(crate) fn auth_headers(token: &str) -> Result<HeaderMap> {
 pub struct UpstoxClient {
     base: reqwest::Url,
     http: HttpClient,
-    token: String,
+    token: Secret,
 }
 
 impl UpstoxClient {
     /// `token` is the OAuth access token (from `UPSTOX_ACCESS_TOKEN` or the config file).
-    pub fn new(base: &str, token: String, retry: Retry) -> Result<Self> {
+    pub fn new(base: &str, token: Secret, retry: Retry) -> Result<Self> {
         let base = reqwest::Url::parse(base)
             .map_err(|e| Error::Options(format!("invalid Upstox base URL {base:?}: {e}")))?;
         check_token(&token)?;
@@ -558,10 +591,29 @@ impl FeedMode {
     }
 }
 
+/// Where the market feed's WebSocket URL comes from.
+#[derive(Clone, Debug)]
+pub enum FeedUrl {
+    /// Ask Upstox for a fresh URL before every connection: the `authorized_redirect_uri` carries
+    /// a one-time code, so a reconnect to the old URL is refused.
+    Authorize(UpstoxClient),
+    /// A fixed URL (a recorded or loopback feed); every connection uses it.
+    Fixed(String),
+}
+
+impl FeedUrl {
+    async fn get(&self) -> Result<String> {
+        match self {
+            Self::Authorize(c) => c.feed_url().await,
+            Self::Fixed(u) => Ok(u.clone()),
+        }
+    }
+}
+
 /// V3 market-feed WebSocket client: connects, subscribes, hands each decoded frame to a callback,
-/// and reconnects with backoff when the connection drops.
+/// and re-authorizes and reconnects with backoff when the connection drops.
 pub struct FeedClient {
-    pub url: String,
+    pub url: FeedUrl,
     pub instrument_keys: Vec<String>,
     pub mode: FeedMode,
     pub retry: Retry,
@@ -592,20 +644,28 @@ impl FeedClient {
         let mut frames = 0usize;
         let mut failures = 0u32;
         loop {
-            let conn = tokio_tungstenite::connect_async(self.url.as_str()).await;
+            let (url, conn) = match self.url.get().await {
+                Ok(url) => {
+                    let conn = tokio_tungstenite::connect_async(url.as_str())
+                        .await
+                        .map_err(|e| e.to_string());
+                    (url, conn)
+                }
+                Err(e) => (String::from("(authorize)"), Err(e.to_string())),
+            };
             let (mut ws, _) = match conn {
                 Ok(c) => {
                     failures = 0;
                     c
                 }
-                Err(e) => {
+                Err(reason) => {
                     failures += 1;
                     if failures >= self.retry.attempts {
                         return Err(Error::Network {
                             source_name: "upstox",
-                            url: redact(&self.url),
+                            url: redact(&url),
                             attempts: failures,
-                            reason: e.to_string(),
+                            reason,
                         });
                     }
                     let wait = self
@@ -622,7 +682,7 @@ impl FeedClient {
                 .await
                 .map_err(|e| Error::Network {
                     source_name: "upstox",
-                    url: redact(&self.url),
+                    url: redact(&url),
                     attempts: 1,
                     reason: e.to_string(),
                 })?;

@@ -12,6 +12,8 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 
+use elite_warehouse::Secret;
+
 use crate::upstox::{ApiErrorItem, api_error, auth_headers, check_token};
 use crate::{Error, Result};
 
@@ -181,11 +183,11 @@ impl Placed {
     }
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct UpstoxOrders {
     base: reqwest::Url,
     http: reqwest::Client,
-    token: String,
+    token: Secret,
 }
 
 enum Outcome {
@@ -196,7 +198,7 @@ enum Outcome {
 }
 
 impl UpstoxOrders {
-    pub fn new(base: &str, token: String) -> Result<Self> {
+    pub fn new(base: &str, token: Secret) -> Result<Self> {
         let base = reqwest::Url::parse(base)
             .map_err(|e| Error::Options(format!("invalid Upstox base URL {base:?}: {e}")))?;
         check_token(&token)?;
@@ -512,6 +514,16 @@ async fn pump(mut ws: Feed, tx: &tokio::sync::mpsc::UnboundedSender<Update>) -> 
         }
     }
     !tx.is_closed()
+}
+
+/// Decode an order-book response (`GET /v2/order/retrieve-all`) as the client does.
+pub fn decode_order_book(status: u16, body: &[u8]) -> Result<Vec<OrderStatus>> {
+    UpstoxOrders::decode(status, body, "order book")
+}
+
+/// Decode a trade-book response (`GET /v2/order/trades/get-trades-for-day`) as the client does.
+pub fn decode_trades(status: u16, body: &[u8]) -> Result<Vec<Trade>> {
+    UpstoxOrders::decode(status, body, "trade book")
 }
 
 /// One feed message: an order update, `None` for other update types, or an error naming it.

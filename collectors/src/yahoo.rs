@@ -205,6 +205,7 @@ pub fn decode_chart(body: &[u8], source: &str, clock: &dyn Clock) -> Result<Deco
 fn q_rec(source: &str, i: usize, reason: String, raw: String, now: Timestamp) -> QuarantineRecord {
     QuarantineRecord {
         source: source.into(),
+        unit: String::new(),
         location: format!("index {i}"),
         target_table: "bars".into(),
         reason,

@@ -314,6 +314,44 @@ fn upstox_feed_frames_become_ticks_and_depth() {
 }
 
 #[test]
+fn upstox_feed_times_out_of_range_are_quarantined_not_1970() {
+    use prost::Message;
+    use upstox::proto::feed::FeedUnion;
+    let bin = std::fs::read(fixture("upstox/vectors/frame_19.bin")).unwrap();
+    let good = upstox::proto::FeedResponse::decode(&bin[..]).unwrap();
+
+    // A trade time past what the warehouse can hold (i64 nanoseconds end in 2262): that feed is
+    // quarantined naming the field; the frame's other feeds still land.
+    let mut msg = good.clone();
+    let key = "BSE_INDEX|SENSEX".to_string();
+    let feed = msg.feeds.get_mut(&key).unwrap();
+    match &mut feed.feed_union {
+        Some(FeedUnion::Ltpc(l)) => l.ltt = i64::MAX / 2,
+        other => panic!("frame_19 {key} is not LTPC: {other:?}"),
+    }
+    let d = upstox::decode_feed(&msg.encode_to_vec(), "frame_19", &clock());
+    assert_eq!(d.ticks.len(), 5);
+    assert!(d.ticks.iter().all(|t| t.symbol != key));
+    assert!(d.ticks.iter().all(|t| t.ts_event.as_nanos() > 0));
+    assert_eq!(d.quarantine.len(), 1);
+    assert_eq!(d.quarantine[0].location, format!("frame_19 feed {key}"));
+    assert!(
+        d.quarantine[0].reason.contains("`ltpc.ltt`"),
+        "{}",
+        d.quarantine[0].reason
+    );
+
+    // A frame time out of range: the whole frame is quarantined (raw bytes), nothing lands at 1970.
+    let mut msg = good;
+    msg.current_ts = i64::MAX;
+    let d = upstox::decode_feed(&msg.encode_to_vec(), "frame_19", &clock());
+    assert!(d.ticks.is_empty() && d.quotes.is_empty());
+    assert_eq!(d.quarantine.len(), 1);
+    assert_eq!(d.quarantine[0].raw_encoding, "base64");
+    assert!(d.quarantine[0].reason.contains("`currentTs`"));
+}
+
+#[test]
 fn upstox_candles_decode_and_errors_are_reported() {
     let key = Symbol::new("NSE_EQ|INE002A01018").unwrap();
     let body = std::fs::read(fixture("upstox/rest/historical_candle_v3_minutes_1.json")).unwrap();

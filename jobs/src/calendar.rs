@@ -35,6 +35,15 @@ pub async fn ingest_calendar(
         source: e,
     })?;
     let source = format!("calendar-csv:{}", path.display());
+    // The unit: this file's content for this calendar (a bad row is keyed by it plus its line).
+    let unit = {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(calendar.as_bytes());
+        h.update([0]);
+        h.update(text.as_bytes());
+        hex::encode(h.finalize())
+    };
     let now = clock.now();
     let mut good = CalendarBuilder::default();
     let mut bad = QuarantineBuilder::default();
@@ -51,6 +60,7 @@ pub async fn ingest_calendar(
         let quarantine = |bad: &mut QuarantineBuilder, reason: String, raw: String| {
             bad.push(QuarantineRecord {
                 source: source.clone(),
+                unit: unit.clone(),
                 location: format!("line {line}"),
                 target_table: "calendar".into(),
                 reason,

@@ -204,7 +204,8 @@ impl Ingestor {
             .map(|q| (q.location.clone(), q.reason.clone()))
             .collect();
         let rows_quarantined = quarantine.len();
-        self.write_quarantine(source, quarantine).await?;
+        self.write_quarantine(source, content_hash, quarantine)
+            .await?;
         reporter.stage(
             &format!("writing {}", spec.name),
             Some(batch.num_rows() as u64),
@@ -229,12 +230,22 @@ impl Ingestor {
         Ok(report)
     }
 
-    async fn write_quarantine(&self, source: &str, records: Vec<QuarantineRecord>) -> Result<()> {
+    /// Quarantine the refused records of one unit, each keyed by the unit's content hash and its
+    /// location: re-landing the same unit adds nothing, another unit's records always land.
+    async fn write_quarantine(
+        &self,
+        source: &str,
+        unit: &str,
+        records: Vec<QuarantineRecord>,
+    ) -> Result<()> {
         if records.is_empty() {
             return Ok(());
         }
         let mut qb = QuarantineBuilder::default();
-        records.into_iter().for_each(|r| qb.push(r));
+        records.into_iter().for_each(|mut r| {
+            r.unit = unit.to_string();
+            qb.push(r)
+        });
         self.wh
             .insert_new(
                 &tables::QUARANTINE,
@@ -464,13 +475,17 @@ impl Ingestor {
             .await
     }
 
-    /// Land a batch of decoded feed frames (`ticks`, `quotes`, `quarantine`) as one unit.
-    pub async fn land_feed(
-        &self,
-        frames: Vec<FeedDecoded>,
-        frame_bytes_hash: String,
-    ) -> Result<FeedReport> {
+    /// Land a batch of decoded feed frames (`ticks`, `quotes`, `quarantine`) as one unit, whose
+    /// content hash is that of the frames' bytes in order.
+    pub async fn land_feed(&self, frames: Vec<FeedDecoded>) -> Result<FeedReport> {
         const SOURCE: &str = "upstox-feed";
+        let frame_bytes_hash = {
+            let mut h = Sha256::new();
+            for f in &frames {
+                h.update(f.frame_sha256);
+            }
+            hex::encode(h.finalize())
+        };
         let (mut tb, mut qb) = (TicksBuilder::default(), QuotesBuilder::default());
         let mut quarantine = Vec::new();
         let n_frames = frames.len();
@@ -490,7 +505,8 @@ impl Ingestor {
             });
         }
         let quarantined = quarantine.len();
-        self.write_quarantine(SOURCE, quarantine).await?;
+        self.write_quarantine(SOURCE, &frame_bytes_hash, quarantine)
+            .await?;
         let ticks = tb.finish()?;
         let last_ts = max_ts(&ticks);
         let rows_read = ticks.num_rows();
@@ -546,20 +562,15 @@ impl Ingestor {
         let mut total = FeedReport::default();
         for (i, chunk) in paths.chunks(flush_every.max(1)).enumerate() {
             let mut frames = Vec::new();
-            let mut hasher = Sha256::new();
             for p in chunk {
                 let bytes = read_input(p)?;
-                hasher.update((bytes.len() as u64).to_le_bytes());
-                hasher.update(&bytes);
                 let name = p
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 frames.push(upstox::decode_feed(&bytes, &name, self.clock.as_ref()));
             }
-            let r = self
-                .land_feed(frames, hex::encode(hasher.finalize()))
-                .await?;
+            let r = self.land_feed(frames).await?;
             total.add(&r);
             reporter.progress(((i + 1) * flush_every.max(1)).min(paths.len()) as u64);
         }

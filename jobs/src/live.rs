@@ -867,5 +867,8 @@ pub fn upstox_client(broker: &BrokerConfig) -> Result<UpstoxOrders> {
             broker.token_env
         ))
     })?;
-    Ok(UpstoxOrders::new(&broker.base_url, token)?)
+    Ok(UpstoxOrders::new(
+        &broker.base_url,
+        elite_warehouse::Secret::new(token),
+    )?)
 }

@@ -138,6 +138,17 @@ pub fn signals_batch(bars: &[BarEvent], mtf: Option<&Mtf>) -> crate::Result<Vec<
     Ok(out)
 }
 
+/// A replay pace must be a finite number of bars per second above 0 (else the producer thread
+/// would panic computing its schedule and the runner would wait for it forever).
+pub fn check_rate(rate: Option<f64>) -> crate::Result<()> {
+    match rate {
+        Some(r) if !(r.is_finite() && r > 0.0) => Err(crate::Error::Config(format!(
+            "rate {r} bars/s: must be a finite number above 0"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Run the signal runner over a replay of the warehouse's bars until the replay ends.
 pub async fn run(
     wh: &Warehouse,
@@ -145,6 +156,7 @@ pub async fn run(
     progress: &dyn crate::progress::Reporter,
 ) -> crate::Result<RunReport> {
     let started = Instant::now();
+    check_rate(opts.rate)?;
     let path = checkpoint_path(opts);
     let cp = if opts.fresh {
         None

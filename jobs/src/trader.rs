@@ -84,6 +84,7 @@ pub async fn run_trader(
     opts: &TraderOptions,
     clock: &dyn Clock,
 ) -> Result<TraderReport> {
+    crate::signals::check_rate(opts.rate)?;
     let path = opts.state_dir.join(format!("trader-{}.json", opts.name));
     let cp = if opts.fresh {
         None

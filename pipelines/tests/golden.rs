@@ -58,13 +58,13 @@ fn check(golden: &str, obs: &[Obs]) -> usize {
                 (None, None) => {}
                 (Some(g), Some(w)) => {
                     compared += 1;
-                    let rel = if g == w {
-                        0.0
-                    } else {
-                        (g - w).abs() / g.abs().max(w.abs())
-                    };
-                    if rel > worst.0 {
-                        worst = (rel, i);
+                    match elite_warehouse::approx::max_rel_diff(&[g], &[w]) {
+                        Ok((rel, _)) if rel > worst.0 => worst = (rel, i),
+                        Ok(_) => {}
+                        Err(e) => {
+                            failures.push(format!("{golden} {name} row {i}: {e}"));
+                            break;
+                        }
                     }
                 }
                 (g, w) => {

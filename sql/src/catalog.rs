@@ -10,7 +10,7 @@ use elite_store::datafusion::datasource::MemTable;
 use elite_store::datafusion::error::{DataFusionError, Result as DfResult};
 use elite_store::datafusion::execution::SessionState;
 use elite_store::datafusion::prelude::SessionContext;
-use elite_store::{At, Warehouse};
+use elite_store::{At, Attached, Warehouse};
 use elite_warehouse::TableSpec;
 use elite_warehouse::tables::ALL;
 
@@ -25,12 +25,15 @@ pub struct TableRef {
 
 /// Parse `bars`, `bars@v3`, `bars@3`, `bars@2026-11-24T10:00:00Z`, `bars@2026-11-24`.
 pub fn parse_table_ref(name: &str) -> std::result::Result<Option<TableRef>, String> {
+    let (base, at) = split_at(name)?;
+    Ok(TableSpec::by_name(base).map(|table| TableRef { table, at }))
+}
+
+/// Split `name@suffix` into the base name and the version it asks for.
+fn split_at(name: &str) -> std::result::Result<(&str, At), String> {
     let (base, suffix) = match name.split_once('@') {
         Some((b, s)) => (b, Some(s)),
         None => (name, None),
-    };
-    let Some(table) = TableSpec::by_name(base) else {
-        return Ok(None);
     };
     let at = match suffix {
         None => At::Latest,
@@ -53,7 +56,7 @@ pub fn parse_table_ref(name: &str) -> std::result::Result<Option<TableRef>, Stri
             }
         }
     };
-    Ok(Some(TableRef { table, at }))
+    Ok((base, at))
 }
 
 #[derive(Debug)]
@@ -61,15 +64,24 @@ struct WarehouseSchema {
     wh: Warehouse,
     state: SessionState,
     views: RwLock<HashMap<String, Arc<dyn TableProvider>>>,
+    /// Delta tables written elsewhere, attached by name (`elite warehouse attach`).
+    attached: HashMap<String, Attached>,
 }
 
-pub(crate) fn install(ctx: &SessionContext, wh: Warehouse) -> Result<()> {
+pub(crate) async fn install(ctx: &SessionContext, wh: Warehouse) -> Result<()> {
+    let attached = wh
+        .attached()
+        .await?
+        .into_iter()
+        .map(|a| (a.name.clone(), a))
+        .collect();
     let catalog = Arc::new(MemoryCatalogProvider::new());
     ctx.register_catalog("elite", catalog.clone());
     let schema = Arc::new(WarehouseSchema {
         wh,
         state: ctx.state(),
         views: RwLock::new(HashMap::new()),
+        attached,
     });
     use elite_store::datafusion::catalog::CatalogProvider;
     catalog
@@ -82,6 +94,7 @@ pub(crate) fn install(ctx: &SessionContext, wh: Warehouse) -> Result<()> {
 impl SchemaProvider for WarehouseSchema {
     fn table_names(&self) -> Vec<String> {
         let mut names: Vec<String> = ALL.iter().map(|t| t.name.to_string()).collect();
+        names.extend(self.attached.keys().cloned());
         names.extend(
             self.views
                 .read()
@@ -94,6 +107,17 @@ impl SchemaProvider for WarehouseSchema {
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
         if let Some(v) = self.views.read().ok().and_then(|v| v.get(name).cloned()) {
             return Ok(Some(v));
+        }
+        let (base, at) = split_at(name).map_err(DataFusionError::Plan)?;
+        if let Some(a) = self.attached.get(base) {
+            let t = self
+                .wh
+                .load_attached(a, at)
+                .await
+                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            t.update_datafusion_session(&self.state)
+                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            return Ok(Some(t.table_provider().await?));
         }
         let Some(r) = parse_table_ref(name).map_err(DataFusionError::Plan)? else {
             return Ok(None);
@@ -132,6 +156,7 @@ impl SchemaProvider for WarehouseSchema {
     fn table_exist(&self, name: &str) -> bool {
         self.views.read().is_ok_and(|v| v.contains_key(name))
             || matches!(parse_table_ref(name), Ok(Some(_)))
+            || split_at(name).is_ok_and(|(base, _)| self.attached.contains_key(base))
     }
 }
 

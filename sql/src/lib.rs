@@ -57,7 +57,7 @@ impl SqlEngine {
             .with_information_schema(true)
             .with_default_catalog_and_schema("elite", "public");
         let ctx = SessionContext::new_with_config(config);
-        catalog::install(&ctx, wh)?;
+        catalog::install(&ctx, wh).await?;
         indicators::register(&ctx);
         for (name, ddl) in VIEWS {
             ctx.sql(ddl).await.map_err(|e| Error::View {

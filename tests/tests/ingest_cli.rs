@@ -174,6 +174,69 @@ fn reingest_adds_nothing_and_malformed_rows_are_quarantined() {
     assert_eq!(sql_scalar(h, "SELECT count(*) FROM quarantine"), 6);
 }
 
+/// The quarantine is keyed by the input unit (content hash) plus the location: two different
+/// files with the same name and a bad row at the same line with the same reason are two records;
+/// re-ingesting either adds nothing.
+#[test]
+fn same_name_same_line_same_reason_in_two_files_is_two_quarantine_rows() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let goog = std::fs::read_to_string(fixture("bars/GOOG_1d.csv")).unwrap();
+    let lines: Vec<&str> = goog.lines().collect();
+    let (a, b) = (home.path().join("a"), home.path().join("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    // Header, a good row, then line 3 refused for the same reason in both; different good rows after.
+    let bad = "2004-08-23,110.75,n/a,109.05,109.4,9137200";
+    let file_a = [lines[0], lines[1], bad, lines[4], lines[5]].join("\n");
+    let file_b = [lines[0], lines[1], bad, lines[6], lines[7]].join("\n");
+    std::fs::write(a.join("day.csv"), file_a).unwrap();
+    std::fs::write(b.join("day.csv"), file_b).unwrap();
+    let ingest = |dir: &std::path::Path, force: bool| {
+        let mut c = elite(h);
+        c.args(["--format", "json", "ingest", "csv"])
+            .arg(dir.join("day.csv"))
+            .args(["--symbol", "GOOG", "--timeframe", "1d"]);
+        if force {
+            c.arg("--force");
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ingest(&a, false);
+    ingest(&b, false);
+    let q = sql_json(
+        h,
+        "SELECT source, unit, location, reason, raw FROM quarantine ORDER BY unit",
+    );
+    assert_eq!(q.len(), 2, "{q:?}");
+    assert_eq!(
+        (q[0]["source"].clone(), q[0]["location"].clone()),
+        (q[1]["source"].clone(), q[1]["location"].clone())
+    );
+    assert_eq!(q[0]["location"], "line 3");
+    assert_eq!(q[0]["reason"], q[1]["reason"]);
+    assert_ne!(q[0]["unit"], q[1]["unit"]);
+    assert!(q.iter().all(|r| r["raw"] == bad));
+    // Each unit is the checkpointed content hash of its file.
+    let units = sql_json(
+        h,
+        "SELECT count(*) AS n FROM quarantine q JOIN ingest_checkpoints c ON q.unit = c.content_hash",
+    );
+    assert_eq!(units[0]["n"], 2);
+    // Again, skipped by the checkpoint and forced through the decoder: nothing added.
+    for force in [false, true] {
+        ingest(&a, force);
+        ingest(&b, force);
+    }
+    assert_eq!(sql_scalar(h, "SELECT count(*) FROM quarantine"), 2);
+    assert_eq!(sql_scalar(h, "SELECT count(*) FROM bars"), 5);
+}
+
 #[test]
 fn time_travel_returns_earlier_contents_after_later_writes() {
     let home = tempfile::tempdir().unwrap();
@@ -483,6 +546,62 @@ fn upstox_history_sends_the_token_but_never_prints_it() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("UPSTOX_ACCESS_TOKEN"));
+}
+
+/// A config file holding a token that does not parse, and a request that fails (HTTP 401 with
+/// Upstox's error envelope, HTTP 500, nothing listening): the error names the file and line or
+/// the failure, never the token.
+#[test]
+fn config_and_request_errors_never_print_the_token() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let token = "tok-8f2c91-secret";
+    let cfg = h.join("elite.toml");
+    // Unquoted: a TOML syntax error whose parser report would quote the line.
+    std::fs::write(
+        &cfg,
+        format!("format = \"json\"\nupstox_access_token = {token}\n"),
+    )
+    .unwrap();
+    let out = elite(h)
+        .env("ELITE_CONFIG", &cfg)
+        .args(["sql", "SELECT 1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("elite.toml") && err.contains("line 2"),
+        "{err}"
+    );
+    assert!(!err.contains(token), "{err}");
+
+    let refused = br#"{"status":"error","errors":[{"errorCode":"UDAPI100050","message":"Invalid token used to access API","propertyPath":null,"invalidValue":null}]}"#;
+    let s401 = ReplayServer::start(vec![(401, refused.to_vec())]);
+    let s500 = ReplayServer::start(vec![(500, b"boom".to_vec()); 8]);
+    for base in [s401.base.as_str(), s500.base.as_str(), "http://127.0.0.1:9"] {
+        let out = elite(h)
+            .env("UPSTOX_ACCESS_TOKEN", token)
+            .args(["-vv", "ingest", "upstox-history", "NSE_EQ|INE002A01018"])
+            .args([
+                "--unit",
+                "minutes",
+                "--interval",
+                "1",
+                "--from",
+                "2024-06-03",
+            ])
+            .args(["--to", "2024-06-03", "--base-url", base])
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.status.success(), "{base}: {all}");
+        assert!(!all.contains(token), "{base}: the token leaked: {all}");
+    }
 }
 
 #[test]

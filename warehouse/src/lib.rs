@@ -32,9 +32,11 @@
 //!   (see DESIGN.md "Tables");
 //! - each table declares its key; writes are idempotent on it (enforced by `elite-store`).
 
+pub mod approx;
 pub mod error;
 pub mod ids;
 pub mod records;
+pub mod secret;
 pub mod tables;
 pub mod time;
 
@@ -46,5 +48,6 @@ pub use records::{
     QuarantineBuilder, QuarantineRecord, QuotesBuilder, SignalRow, SignalsBuilder, Tick,
     TicksBuilder, validate_ohlcv,
 };
+pub use secret::{RedactedMap, Secret};
 pub use tables::TableSpec;
 pub use time::{Clock, FixedClock, SystemClock, Timeframe, Timestamp};

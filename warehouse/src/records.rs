@@ -428,6 +428,9 @@ impl InstrumentsBuilder {
 pub struct QuarantineRecord {
     /// Where the input came from (`csv:/path/file.csv`, `yahoo:AAPL`, `upstox-feed`).
     pub source: String,
+    /// The input unit: the content hash of the file (and options), API response or feed frame
+    /// batch. Decoders leave it empty; the ingest that lands the unit sets it.
+    pub unit: String,
     /// Where in the input (`line 17`, `row 3`, `frame 12 feed NSE_EQ|…`).
     pub location: String,
     /// The table the record was meant for.
@@ -465,14 +468,21 @@ impl QuarantineBuilder {
 
     pub fn finish(&mut self) -> Result<RecordBatch> {
         let rows = std::mem::take(&mut self.rows);
-        let mut s: Vec<StringBuilder> = (0..6).map(|_| StringBuilder::new()).collect();
+        let mut s: Vec<StringBuilder> = (0..7).map(|_| StringBuilder::new()).collect();
         let mut rv = ts_builder(rows.len());
         for q in &rows {
-            let vals = [&q.source, &q.location, &q.target_table, &q.reason, &q.raw];
+            let vals = [
+                &q.source,
+                &q.unit,
+                &q.location,
+                &q.target_table,
+                &q.reason,
+                &q.raw,
+            ];
             for (b, v) in s.iter_mut().zip(vals) {
                 b.append_value(v);
             }
-            s[5].append_value(q.raw_encoding);
+            s[6].append_value(q.raw_encoding);
             rv.append_value(q.ts_recv.as_micros());
         }
         let mut cols: Vec<ArrayRef> = s

@@ -144,12 +144,15 @@ pub static INSTRUMENTS: TableSpec = TableSpec {
 /// Bad records: never dropped silently.
 pub static QUARANTINE: TableSpec = TableSpec {
     name: "quarantine",
-    description: "bad input records with where they came from, why they were refused and the raw payload",
-    key: &["source", "location", "reason"],
+    description: "bad input records with where they came from (the input unit's content hash and the location in it), why they were refused and the raw payload",
+    // The unit (content hash of the file, response or frame batch) plus the location in it: a
+    // different input never dedupes against another's bad record; the same input adds nothing.
+    key: &["unit", "location", "reason"],
     partition_by: &[],
     schema: LazyLock::new(|| {
         Arc::new(Schema::new(vec![
             f("source", DataType::Utf8, false),
+            f("unit", DataType::Utf8, false),
             f("location", DataType::Utf8, false),
             f("target_table", DataType::Utf8, false),
             f("reason", DataType::Utf8, false),

@@ -1,6 +1,18 @@
 //! `elite bench ingest`: CSV -> warehouse throughput and peak memory, beside polars on the same
 //! file in the same run. A benchmark, not a test: it asserts nothing about speed.
 //!
+//! What each side does, every run timed as a whole process (start-up included), `repeat` runs
+//! each, the median reported:
+//! - **elite**: `elite ingest csv` into a fresh warehouse: parse, timestamps to UTC, validate
+//!   OHLC (finite, high ≥ open/close ≥ low, volume ≥ 0), dedupe on (symbol, timeframe, ts_event),
+//!   write the `bars` Delta table partitioned by symbol/year, commit, checkpoint;
+//! - **polars, comparable work**: `read_csv`, parse the timestamps to UTC, the same OHLC checks,
+//!   dedupe on (symbol, ts), add ts_recv and year, `write_parquet` partitioned by symbol/year;
+//! - **polars, plain**: `read_csv` + one `write_parquet` (no parsing of times, no checks, no
+//!   partitions): the floor, shown for reference.
+//!
+//! Both polars runs must report the same row count as Elite lands, else the run fails.
+//!
 //! Both engines run as child processes; wall time is measured here around each, and peak
 //! resident memory is the child's `VmHWM` from `/proc/<pid>/status`, sampled every 5 ms until it
 //! exits (VmHWM only grows, so the last sample is its peak up to 5 ms before exit).
@@ -108,13 +120,31 @@ fn measure(mut cmd: Command) -> Result<Run> {
 
 const POLARS: &str = r#"
 import sys, time
-t = time.perf_counter()
 import polars as pl
-t_import = time.perf_counter() - t
 t = time.perf_counter()
 df = pl.read_csv(sys.argv[1])
 df.write_parquet(sys.argv[2])
-print(f"{time.perf_counter() - t:.3f} {df.height} {pl.__version__} {t_import:.3f}")
+print(f"{time.perf_counter() - t:.3f} {df.height} {pl.__version__}")
+"#;
+
+const POLARS_COMPARABLE: &str = r#"
+import sys, time, shutil
+import polars as pl
+src, out = sys.argv[1], sys.argv[2]
+shutil.rmtree(out, ignore_errors=True)
+t = time.perf_counter()
+df = pl.read_csv(src, schema_overrides={"symbol": pl.Utf8, "ts": pl.Utf8})
+df = df.with_columns(
+    pl.col("ts").str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S").dt.replace_time_zone("UTC").alias("ts_event"))
+c = pl.col
+ok = (c("open").is_finite() & c("high").is_finite() & c("low").is_finite() & c("close").is_finite()
+      & (c("high") >= c("low")) & (c("open") <= c("high")) & (c("open") >= c("low"))
+      & (c("close") <= c("high")) & (c("close") >= c("low")) & (c("volume") >= 0) & c("ts_event").is_not_null())
+good = df.filter(ok).unique(subset=["symbol", "ts_event"], keep="first", maintain_order=True)
+good = good.with_columns((c("ts_event") + pl.duration(minutes=1)).alias("ts_recv"),
+                         c("ts_event").dt.year().alias("year")).drop("ts")
+good.write_parquet(out, partition_by=["symbol", "year"])
+print(f"{time.perf_counter() - t:.3f} {good.height} {pl.__version__} {df.height - good.height}")
 "#;
 
 pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Printer) -> Result<()> {
@@ -134,42 +164,63 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
     let size_mib = std::fs::metadata(&csv)?.len() as f64 / (1 << 20) as f64;
     let rows = args.rows.div_ceil(args.symbols) * args.symbols;
 
-    printer.note("elite ingest csv …");
+    let median = |runs: &[Run]| {
+        super::bench_indicators::median(&runs.iter().map(|r| r.seconds).collect::<Vec<_>>())
+    };
+    let peak = |runs: &[Run]| runs.iter().map(|r| r.peak_rss_mib).fold(0.0, f64::max);
+    printer.note(format!("elite ingest csv × {} …", args.repeat));
     let exe = std::env::current_exe()?;
     let home = dir.join("warehouse");
-    let _ = std::fs::remove_dir_all(&home);
-    let mut cmd = Command::new(&exe);
-    cmd.env("ELITE_CONFIG", "/dev/null")
-        .args(["--no-progress", "--format", "json", "--home"])
-        .arg(&home)
-        .args(["ingest", "csv"])
-        .arg(&csv)
-        .args(["--timeframe", "1m"]);
-    let elite = measure(cmd)?;
-    let report: serde_json::Value = serde_json::from_str(&elite.stdout).unwrap_or_default();
-    let added = report[0]["rows_added"].as_u64().unwrap_or(0) as usize;
-    if added != rows {
-        bail!(
-            "elite added {added} rows, expected {rows}: {}",
-            elite.stdout
-        );
+    let mut elite_runs = Vec::new();
+    for _ in 0..args.repeat {
+        let _ = std::fs::remove_dir_all(&home);
+        let mut cmd = Command::new(&exe);
+        cmd.env("ELITE_CONFIG", "/dev/null")
+            .args(["--no-progress", "--format", "json", "--home"])
+            .arg(&home)
+            .args(["ingest", "csv"])
+            .arg(&csv)
+            .args(["--timeframe", "1m"]);
+        let run = measure(cmd)?;
+        let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_default();
+        let added = report[0]["rows_added"].as_u64().unwrap_or(0) as usize;
+        if added != rows {
+            bail!("elite added {added} rows, expected {rows}: {}", run.stdout);
+        }
+        elite_runs.push(run);
     }
-
-    printer.note(format!(
-        "polars read_csv + write_parquet ({}) …",
-        args.python
-    ));
-    let mut cmd = Command::new(&args.python);
-    cmd.args(["-c", POLARS])
-        .arg(&csv)
-        .arg(dir.join("polars.parquet"));
-    let polars = measure(cmd).context("running polars (install it: tests/dev bench does)")?;
-    let fields: Vec<&str> = polars.stdout.split_whitespace().collect();
-    let polars_inner: f64 = fields
-        .first()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(f64::NAN);
-    let polars_version = fields.get(2).copied().unwrap_or("?").to_string();
+    let mut polars_version = String::from("?");
+    let mut peer = |script: &str, out: PathBuf, what: &str| -> Result<Vec<Run>> {
+        printer.note(format!(
+            "polars {what} ({}) × {} …",
+            args.python, args.repeat
+        ));
+        let mut runs = Vec::new();
+        for _ in 0..args.repeat {
+            let mut cmd = Command::new(&args.python);
+            cmd.args(["-c", script]).arg(&csv).arg(&out);
+            let run = measure(cmd).context("running polars (install it: tests/dev bench does)")?;
+            let fields: Vec<&str> = run.stdout.split_whitespace().collect();
+            let n: usize = fields.get(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+            if n != rows {
+                bail!("polars {what} wrote {n} rows, elite {rows}: {}", run.stdout);
+            }
+            polars_version = fields.get(2).copied().unwrap_or("?").to_string();
+            runs.push(run);
+        }
+        Ok(runs)
+    };
+    let comparable = peer(
+        POLARS_COMPARABLE,
+        dir.join("polars_parts"),
+        "comparable work",
+    )?;
+    let plain = peer(
+        POLARS,
+        dir.join("polars.parquet"),
+        "read_csv + write_parquet",
+    )?;
+    let elite_s = median(&elite_runs);
 
     let schema = Arc::new(Schema::new(vec![
         Field::new("engine", DataType::Utf8, false),
@@ -181,19 +232,22 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
     let r = |x: f64| (x * 1000.0).round() / 1000.0;
     let engines = [
         (
-            "elite ingest csv (CSV -> Delta bars, validated, keyed)".to_string(),
-            elite.seconds,
-            elite.peak_rss_mib,
+            "elite ingest csv (parse, UTC, validate, dedupe, Delta partitioned symbol/year)"
+                .to_string(),
+            elite_s,
+            peak(&elite_runs),
         ),
         (
-            format!("polars {polars_version} read_csv+write_parquet, incl. start-up"),
-            polars.seconds,
-            polars.peak_rss_mib,
+            format!(
+                "polars {polars_version}: parse, UTC, validate, dedupe, Parquet partitioned symbol/year"
+            ),
+            median(&comparable),
+            peak(&comparable),
         ),
         (
-            format!("polars {polars_version} read_csv+write_parquet, timed inside"),
-            polars_inner,
-            polars.peak_rss_mib,
+            format!("polars {polars_version}: read_csv + write_parquet only (no checks, one file)"),
+            median(&plain),
+            peak(&plain),
         ),
     ];
     let col = |f: &dyn Fn(&(String, f64, f64)) -> f64| {
@@ -210,10 +264,15 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
             col(&|e| e.1),
             col(&|e| rows as f64 / e.1 / 1e6),
             col(&|e| e.2),
-            col(&|e| e.1 / elite.seconds),
+            col(&|e| e.1 / elite_s),
         ],
     )?;
-    printer.note(format!("{rows} rows, {size_mib:.0} MiB CSV, {} cores; elite_speedup = engine seconds / elite seconds", std::thread::available_parallelism().map_or(1, |n| n.get())));
+    printer.note(format!(
+        "{rows} rows, {size_mib:.0} MiB CSV, {} cores; whole processes, median of {} runs each, peak RSS the largest; \
+         elite_speedup = engine seconds / elite seconds",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        args.repeat
+    ));
     printer.batches(schema, &[batch])?;
     if !args.keep {
         let _ = std::fs::remove_dir_all(&dir);

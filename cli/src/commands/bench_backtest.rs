@@ -2,11 +2,14 @@
 //! next bar's open, 10 shares, long only, no costs) over `symbols` × `bars` synthetic daily bars,
 //! beside backtrader and vectorbt on the same numbers and rules in the same run.
 //!
-//! Each engine is timed around its backtest only (data already in memory; for vectorbt the
-//! moving averages, crossings and `Portfolio.from_signals`, on a second pass so that numba's
-//! compilation is not counted; for backtrader `cerebro.run()`).
-//! Each reports its trades as (symbol, entry bar, exit bar); the bench prints how many agree with
-//! elite's. A benchmark, not a test: it asserts nothing about speed.
+//! Each engine is timed around its backtest only (data already in memory; Elite: a fresh engine
+//! configured as `elite backtest` runs it, risk decisions journaled, every bar through
+//! `on_bar`; vectorbt: the moving averages, crossings and `Portfolio.from_signals`, after one
+//! untimed pass that compiles numba's kernels; backtrader: `cerebro.run()` on a cerebro built
+//! before the timer). Every engine runs `repeat` times and the median is reported for each.
+//! Each reports its trades as (symbol, entry bar, exit bar); the run fails if a peer's trades are
+//! not exactly Elite's, or if there are none. A benchmark, not a test: it asserts nothing about
+//! speed.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -31,7 +34,8 @@ const PEERS: &str = r#"
 import sys, time, json, warnings
 warnings.filterwarnings("ignore")
 import numpy as np, pandas as pd
-path, S, T, which = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4].split(",")
+path, S, T, which, R = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4].split(","), int(sys.argv[5])
+import statistics
 data = np.fromfile(path, dtype="<f8").reshape(S, 5, T)
 idx = pd.date_range("2010-01-04", periods=T, freq="D")
 cols = [f"S{s}" for s in range(S)]
@@ -40,16 +44,18 @@ if "vectorbt" in which:
     import vectorbt as vbt
     close = pd.DataFrame(data[:, 3, :].T, index=idx, columns=cols)
     open_ = pd.DataFrame(data[:, 0, :].T, index=idx, columns=cols)
-    # the first pass compiles numba's kernels for these arrays; the second, timed, is warm
-    for c, o in ((close, open_), (close, open_)):
+    # pass 0 compiles numba's kernels for these arrays (untimed); passes 1..R are timed
+    times = []
+    for rep in range(R + 1):
         t0 = time.perf_counter()
-        fast = c.rolling(10).mean(); slow = c.rolling(30).mean()
+        fast = close.rolling(10).mean(); slow = close.rolling(30).mean()
         en = fast.vbt.crossed_above(slow).vbt.fshift(1); ex = fast.vbt.crossed_below(slow).vbt.fshift(1)
-        pf = vbt.Portfolio.from_signals(c, en, ex, price=o, size=10, init_cash=1e12, fees=0.0, freq="1D")
+        pf = vbt.Portfolio.from_signals(close, en, ex, price=open_, size=10, init_cash=1e12, fees=0.0, freq="1D")
         rec = pf.trades.values
-        dt = time.perf_counter() - t0
+        if rep > 0:
+            times.append(time.perf_counter() - t0)
     trades = [[int(r["col"]), int(r["entry_idx"]), int(r["exit_idx"]) if int(r["status"]) == 1 else -1] for r in rec]
-    out["vectorbt"] = {"seconds": dt, "version": vbt.__version__, "trades": trades}
+    out["vectorbt"] = {"seconds": statistics.median(times), "runs": times, "version": vbt.__version__, "trades": trades}
 if "backtrader" in which:
     import backtrader as bt
     class SmaCross(bt.Strategy):
@@ -67,17 +73,20 @@ if "backtrader" in which:
             i = self.datas.index(t.data)
             if t.justopened: self.opened[i] = t.baropen - 1
             if t.isclosed: self.trades.append([i, t.baropen - 1, t.barclose - 1]); self.opened.pop(i, None)
-    cerebro = bt.Cerebro(stdstats=False)
-    for s in range(S):
-        df = pd.DataFrame({"open": data[s, 0], "high": data[s, 1], "low": data[s, 2], "close": data[s, 3], "volume": data[s, 4]}, index=idx)
-        cerebro.adddata(bt.feeds.PandasData(dataname=df), name=cols[s])
-    cerebro.addstrategy(SmaCross)
-    cerebro.broker.setcash(1e12)
-    t0 = time.perf_counter()
-    st = cerebro.run()[0]
-    dt = time.perf_counter() - t0
+    frames = [pd.DataFrame({"open": data[s, 0], "high": data[s, 1], "low": data[s, 2], "close": data[s, 3],
+                            "volume": data[s, 4]}, index=idx) for s in range(S)]
+    times = []
+    for rep in range(R):
+        cerebro = bt.Cerebro(stdstats=False)
+        for s in range(S):
+            cerebro.adddata(bt.feeds.PandasData(dataname=frames[s]), name=cols[s])
+        cerebro.addstrategy(SmaCross)
+        cerebro.broker.setcash(1e12)
+        t0 = time.perf_counter()
+        st = cerebro.run()[0]
+        times.append(time.perf_counter() - t0)
     trades = st.trades + [[i, e, -1] for i, e in st.opened.items()]
-    out["backtrader"] = {"seconds": dt, "version": bt.__version__, "trades": trades}
+    out["backtrader"] = {"seconds": statistics.median(times), "runs": times, "version": bt.__version__, "trades": trades}
 print(json.dumps(out))
 "#;
 
@@ -124,20 +133,21 @@ pub fn run(args: BenchBacktestArgs, _settings: &Settings, printer: &Printer) -> 
         size: Sizing::Shares(10),
     };
     let cfg = EngineConfig::new(Money::units(1_000_000_000_000));
-    let mut best = f64::INFINITY;
+    let mut runs = Vec::with_capacity(args.repeat);
     let mut engine = None;
-    for _ in 0..args.repeat.max(1) {
+    for _ in 0..args.repeat {
+        // As `elite backtest` runs it: every risk decision journaled (log_approvals stays on).
         let mut e = Engine::new(cfg.clone(), symbols);
-        e.log_approvals = false;
         e.add(spec.build("sma_cross", &[])?, 1.0);
         let t = Instant::now();
         for b in &events {
             e.on_bar(b)?;
         }
         e.finish();
-        best = best.min(t.elapsed().as_secs_f64());
+        runs.push(t.elapsed().as_secs_f64());
         engine = Some(e);
     }
+    let best = super::bench_indicators::median(&runs);
     let engine = engine.context("at least one run")?;
     engine.ledger.reconcile(Some(&engine.journal.fills))?;
     let mut open: std::collections::HashMap<usize, i64> = Default::default();
@@ -158,6 +168,9 @@ pub fn run(args: BenchBacktestArgs, _settings: &Settings, printer: &Printer) -> 
     }
     mine.extend(open.into_iter().map(|(s, e)| (s, e, -1)));
     let mine: BTreeSet<Trade> = mine.into_iter().collect();
+    if mine.is_empty() {
+        bail!("elite made no trades: nothing to compare");
+    }
 
     // The peers, on the same numbers.
     let dir = std::env::temp_dir().join(format!("elite-bench-bt-{}", std::process::id()));
@@ -171,6 +184,7 @@ pub fn run(args: BenchBacktestArgs, _settings: &Settings, printer: &Printer) -> 
         .arg(symbols.to_string())
         .arg(bars.to_string())
         .arg(&args.peers)
+        .arg(args.repeat.to_string())
         .output()
         .context(
             "running Python with backtrader / vectorbt (tests/dev bench backtest installs them)",
@@ -192,8 +206,13 @@ pub fn run(args: BenchBacktestArgs, _settings: &Settings, printer: &Printer) -> 
         trades_equal_to_elite: mine.len(),
     }];
     for peer in ["vectorbt", "backtrader"] {
-        let Some(p) = v.get(peer) else { continue };
-        let secs = p["seconds"].as_f64().unwrap_or(f64::NAN);
+        if !args.peers.split(',').any(|x| x.trim() == peer) {
+            continue;
+        }
+        let Some(p) = v.get(peer) else {
+            bail!("{peer} was asked for but printed no result")
+        };
+        let secs = p["seconds"].as_f64().context("no median time")?;
         let theirs: BTreeSet<Trade> = p["trades"]
             .as_array()
             .map(|a| {
@@ -208,6 +227,16 @@ pub fn run(args: BenchBacktestArgs, _settings: &Settings, printer: &Printer) -> 
                     .collect()
             })
             .unwrap_or_default();
+        if theirs != mine {
+            let only_theirs: Vec<_> = theirs.difference(&mine).take(3).collect();
+            let only_mine: Vec<_> = mine.difference(&theirs).take(3).collect();
+            bail!(
+                "{peer}'s trades differ from elite's: {} vs {} trades, {} in common; only {peer}: {only_theirs:?}; only elite: {only_mine:?}",
+                theirs.len(),
+                mine.len(),
+                theirs.intersection(&mine).count()
+            );
+        }
         rows.push(Row {
             engine: format!("{peer} {} (Python)", p["version"].as_str().unwrap_or("?")),
             seconds: r3(secs),
@@ -218,9 +247,9 @@ pub fn run(args: BenchBacktestArgs, _settings: &Settings, printer: &Printer) -> 
         });
     }
     printer.note(format!(
-        "{symbols} symbols × {bars} daily bars = {} bars; SMA(10)/SMA(30) cross, market orders filled at the next open, 10 shares, long only; best of {} elite runs",
+        "{symbols} symbols × {bars} daily bars = {} bars; SMA(10)/SMA(30) cross, market orders filled at the next open, 10 shares, long only; median of {} runs per engine; every peer's trades equal elite's",
         symbols * bars,
-        args.repeat.max(1)
+        args.repeat
     ));
     printer.records(&rows)
 }

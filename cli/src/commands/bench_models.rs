@@ -1,7 +1,12 @@
 //! `elite bench models`: LightGBM training beside the Python `lightgbm` package (same LightGBM
 //! 4.7.0, same data and parameters, predictions compared), batch prediction latency for 1000
 //! symbols (LightGBM, logistic), and ONNX LSTM inference for 1000 sequences through ort beside
-//! Python `onnxruntime` on the same model file and inputs. A benchmark: it asserts nothing.
+//! Python `onnxruntime` on the same model file and inputs.
+//!
+//! Same statistic on both sides: the median of `repeat` training runs, and the median of 200
+//! (prediction) or 50 (ONNX) timed calls; inputs are prepared outside every timer. The run fails
+//! if a side errors, or if predictions disagree (LightGBM heads beyond 1e-9, ONNX heads beyond
+//! 1e-5, NaN-aware and length-checked). A benchmark: it asserts nothing about speed.
 
 use std::process::Command;
 use std::time::Instant;
@@ -18,18 +23,22 @@ use crate::printer::Printer;
 use crate::settings::Settings;
 
 const PEERS: &str = r#"
-import sys, time, json
+import sys, time, json, statistics
 import numpy as np
-xpath, ypath, n, p, params, onnx_path, spath, sn, sl, sp = sys.argv[1:11]
-n, p, sn, sl, sp = int(n), int(p), int(sn), int(sl), int(sp)
+xpath, ypath, n, p, params, onnx_path, spath, sn, sl, sp, R = sys.argv[1:12]
+n, p, sn, sl, sp, R = int(n), int(p), int(sn), int(sl), int(sp), int(R)
 X = np.fromfile(xpath, dtype="<f8").reshape(n, p)
 y = np.fromfile(ypath, dtype="<f4")
 params = json.loads(params)
 out = {}
 import lightgbm as lgb
-t0 = time.perf_counter()
-bst = lgb.train(params, lgb.Dataset(X, label=y))
-out["train_seconds"] = time.perf_counter() - t0
+runs = []
+for _ in range(R):
+    ds = lgb.Dataset(X, label=y)
+    t0 = time.perf_counter()
+    bst = lgb.train(params, ds)
+    runs.append(time.perf_counter() - t0)
+out["train_seconds"] = statistics.median(runs)
 out["lightgbm"] = lgb.__version__
 out["pred_head"] = bst.predict(X[:1000], num_threads=1).tolist()
 lat = []
@@ -62,9 +71,8 @@ fn normal(rng: &mut SplitMix64) -> f64 {
     (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
 }
 
-fn p50(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+fn p50(v: Vec<f64>) -> f64 {
+    super::bench_indicators::median(&v)
 }
 
 pub fn run(args: BenchModelsArgs, _settings: &Settings, printer: &Printer) -> Result<()> {
@@ -100,18 +108,25 @@ pub fn run(args: BenchModelsArgs, _settings: &Settings, printer: &Printer) -> Re
         "LightGBM: {n} rows × {p} features, {} iterations, {} threads …",
         args.iterations, args.threads
     ));
-    let t0 = Instant::now();
-    let booster = train_matrix(&x, &y, &names, &params)?;
-    let train_s = t0.elapsed().as_secs_f64();
+    let mut runs = Vec::with_capacity(args.repeat);
+    let mut booster = None;
+    for _ in 0..args.repeat {
+        let t0 = Instant::now();
+        let b = train_matrix(&x, &y, &names, &params)?;
+        runs.push(t0.elapsed().as_secs_f64());
+        booster = Some(b);
+    }
+    let booster = booster.context("at least one training run")?;
+    let train_s = p50(runs);
     let head = &x[..1000.min(n) * p];
     let mine_head = booster.predict_with_params(head, p as i32, true, "num_threads=1")?;
-    let lat: Vec<f64> = (0..200)
-        .map(|_| {
-            let t = Instant::now();
-            let _ = booster.predict_with_params(head, p as i32, true, "num_threads=1");
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
+    let mut lat = Vec::with_capacity(200);
+    for _ in 0..200 {
+        let t = Instant::now();
+        let out = booster.predict_with_params(head, p as i32, true, "num_threads=1")?;
+        lat.push(t.elapsed().as_secs_f64());
+        std::hint::black_box(out);
+    }
     let lgbm_pred = p50(lat);
     // Logistic baseline: 1000 predictions.
     let coef: Vec<f64> = (0..p).map(|_| normal(&mut rng) * 0.1).collect();
@@ -145,13 +160,13 @@ pub fn run(args: BenchModelsArgs, _settings: &Settings, printer: &Printer) -> Re
     let model = elite_onnx::OnnxModel::from_elite(&onnx)?;
     let seqs: Vec<f32> = (0..sn * sl * sp).map(|_| normal(&mut rng) as f32).collect();
     let mut ort_out = vec![];
-    let lat: Vec<f64> = (0..50)
-        .map(|_| {
-            let t = Instant::now();
-            ort_out = model.run(sn, seqs.clone()).unwrap_or_default();
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
+    let mut lat = Vec::with_capacity(50);
+    for _ in 0..50 {
+        let input = seqs.clone(); // outside the timer: Python hands its array over as is
+        let t = Instant::now();
+        ort_out = model.run(sn, input)?;
+        lat.push(t.elapsed().as_secs_f64());
+    }
     let ort_lat = p50(lat);
     let seqs64: Vec<f64> = seqs.iter().map(|&v| v as f64).collect();
     let mut native = vec![];
@@ -163,11 +178,11 @@ pub fn run(args: BenchModelsArgs, _settings: &Settings, printer: &Printer) -> Re
         })
         .collect();
     let native_lat = p50(lat);
-    let parity = ort_out
-        .iter()
-        .zip(&native)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
+    let (parity, _) = elite_warehouse::approx::max_abs_diff(&ort_out, &native)
+        .map_err(|e| anyhow::anyhow!("ONNX vs native LSTM outputs: {e}"))?;
+    if parity > 1e-5 {
+        bail!("ONNX and the native LSTM disagree: max |Δ| {parity:e}");
+    }
 
     // Peers.
     let dir = std::env::temp_dir().join(format!("elite-bench-models-{}", std::process::id()));
@@ -198,7 +213,12 @@ pub fn run(args: BenchModelsArgs, _settings: &Settings, printer: &Printer) -> Re
         ])
         .arg(&op)
         .arg(&sq)
-        .args([sn.to_string(), sl.to_string(), sp.to_string()])
+        .args([
+            sn.to_string(),
+            sl.to_string(),
+            sp.to_string(),
+            args.repeat.to_string(),
+        ])
         .output()
         .context(
             "running Python with lightgbm / onnxruntime (tests/dev bench models installs them)",
@@ -209,24 +229,23 @@ pub fn run(args: BenchModelsArgs, _settings: &Settings, printer: &Printer) -> Re
     }
     let v: serde_json::Value = serde_json::from_slice(&res.stdout).context("peer output")?;
     let f = |k: &str| v[k].as_f64().unwrap_or(f64::NAN);
-    let same = v["pred_head"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .zip(&mine_head)
-                .map(|(t, m)| (t.as_f64().unwrap_or(f64::NAN) - m).abs())
-                .fold(0.0, f64::max)
-        })
-        .unwrap_or(f64::NAN);
-    let onnx_same = v["onnx_head"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .zip(&ort_out)
-                .map(|(t, m)| (t.as_f64().unwrap_or(f64::NAN) - m).abs())
-                .fold(0.0, f64::max)
-        })
-        .unwrap_or(f64::NAN);
+    let floats = |k: &str| -> Vec<f64> {
+        v[k].as_array()
+            .map(|a| a.iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect())
+            .unwrap_or_default()
+    };
+    let (same, _) = elite_warehouse::approx::max_abs_diff(&mine_head, &floats("pred_head"))
+        .map_err(|e| anyhow::anyhow!("LightGBM predictions vs Python's: {e}"))?;
+    if same > 1e-9 {
+        bail!("LightGBM predictions differ from Python lightgbm's: max |Δ| {same:e}");
+    }
+    // Python printed the first output of the first five sequences.
+    let ort_head: Vec<f64> = ort_out.iter().take(5).copied().collect();
+    let (onnx_same, _) = elite_warehouse::approx::max_abs_diff(&ort_head, &floats("onnx_head"))
+        .map_err(|e| anyhow::anyhow!("ONNX outputs vs Python onnxruntime's: {e}"))?;
+    if onnx_same > 1e-5 {
+        bail!("ONNX outputs differ from Python onnxruntime's: max |Δ| {onnx_same:e}");
+    }
     let ms = |s: f64| format!("{:.3} ms", s * 1e3);
     let x_ = |a: f64, b: f64| format!("{:.2}x", b / a);
     let rows = vec![

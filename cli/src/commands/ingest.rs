@@ -8,7 +8,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use chrono::{NaiveDate, Utc};
 use elite_collectors::bars_csv::{BarLabel, BarsOptions, ColumnMap};
 use elite_collectors::http::Retry;
-use elite_collectors::upstox::{FeedClient, FeedMode, UpstoxClient};
+use elite_collectors::upstox::{FeedClient, FeedMode, FeedUrl, UpstoxClient};
 use elite_collectors::yahoo::YahooClient;
 use elite_jobs::ingest::{FeedReport, FileFormat, FileIngest, IngestReport, Ingestor};
 use elite_warehouse::{Symbol, SystemClock, Timeframe};
@@ -213,14 +213,14 @@ async fn upstox_feed(
         if a.keys.is_empty() {
             user_bail!("give --keys to subscribe to (or --replay DIR for recorded frames)");
         }
+        // Authorized afresh for every connection (the URL's code is single-use), unless a
+        // fixed --url is given.
         let url = match &a.url {
-            Some(u) => u.clone(),
+            Some(u) => FeedUrl::Fixed(u.clone()),
             None => {
                 let token = settings.upstox_access_token.clone().unwrap_or_default();
                 let base = a.base_url.as_deref().unwrap_or(&settings.upstox_base_url);
-                UpstoxClient::new(base, token, Retry::default())?
-                    .feed_url()
-                    .await?
+                FeedUrl::Authorize(UpstoxClient::new(base, token, Retry::default())?)
             }
         };
         let client = FeedClient {
@@ -264,7 +264,6 @@ async fn live_feed(
     max_frames: Option<usize>,
     flush_every: usize,
 ) -> Result<FeedReport> {
-    use sha2::Digest;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let task = tokio::spawn(async move {
         client
@@ -275,22 +274,14 @@ async fn live_feed(
     });
     let mut total = FeedReport::default();
     let mut buf = Vec::new();
-    let mut hasher = sha2::Sha256::new();
     while let Some(frame) = rx.recv().await {
-        hasher.update(frame.ts_recv.as_nanos().to_le_bytes());
-        hasher.update(frame.ticks.len().to_le_bytes());
         buf.push(frame);
         if buf.len() >= flush_every.max(1) {
-            let h = hex::encode(std::mem::take(&mut hasher).finalize());
-            total.add(&ingestor.land_feed(std::mem::take(&mut buf), h).await?);
+            total.add(&ingestor.land_feed(std::mem::take(&mut buf)).await?);
         }
     }
     if !buf.is_empty() {
-        total.add(
-            &ingestor
-                .land_feed(buf, hex::encode(hasher.finalize()))
-                .await?,
-        );
+        total.add(&ingestor.land_feed(buf).await?);
     }
     task.await
         .map_err(|e| anyhow::anyhow!("feed task failed: {e}"))??;

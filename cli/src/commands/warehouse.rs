@@ -165,6 +165,36 @@ pub async fn run(cmd: WarehouseCommand, settings: &Settings, printer: &Printer) 
             )?;
             printer.batches(schema, &[batch])
         }
+        WarehouseCommand::Attach { name, location } => {
+            let a = wh.attach(&name, &location).await?;
+            printer.note(format!(
+                "attached {} -> {}; query it with `elite sql \"SELECT * FROM {}\"`",
+                a.name, a.location, a.name
+            ));
+            Ok(())
+        }
+        WarehouseCommand::Detach { name } => {
+            if !wh.detach(&name).await? {
+                user_bail!("no attached table named {name:?}");
+            }
+            printer.note(format!("detached {name}"));
+            Ok(())
+        }
+        WarehouseCommand::Attached => {
+            let list = wh.attached().await?;
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("name", DataType::Utf8, false),
+                Field::new("location", DataType::Utf8, false),
+            ]));
+            let batch = RecordBatch::try_new(
+                Arc::clone(&schema),
+                vec![
+                    strs(list.iter().map(|a| a.name.as_str())),
+                    strs(list.iter().map(|a| a.location.as_str())),
+                ],
+            )?;
+            printer.batches(schema, &[batch])
+        }
     }
 }
 

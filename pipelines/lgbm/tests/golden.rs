@@ -58,12 +58,11 @@ fn boosters_match_python_lightgbm() {
             .iter()
             .map(|v| v.as_f64().unwrap())
             .collect();
-        assert_eq!(got.len(), want.len());
-        let worst = got
-            .iter()
-            .zip(&want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max);
-        assert!(worst < 1e-12, "{name}: max |python − rust| = {worst:e}");
+        let (worst, at) = elite_warehouse::approx::max_abs_diff(&got, &want)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            worst < 1e-12,
+            "{name}: max |python − rust| = {worst:e} at {at}"
+        );
     }
 }

@@ -69,12 +69,8 @@ fn logistic_matches_scikit_learn() {
     let m = learner.fit(&ds, &rows).unwrap();
     let want = floats(&g["logistic"]["prob"]);
     let got = m.predict(&ds, &rows).unwrap();
-    let worst = want
-        .iter()
-        .zip(&got)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
-    assert!(worst < 1e-8, "max |sklearn − elite| = {worst:e}");
+    let (worst, at) = elite_warehouse::approx::max_abs_diff(&want, &got).unwrap();
+    assert!(worst < 1e-8, "max |sklearn − elite| = {worst:e} at {at}");
     let art: Value = serde_json::from_slice(&m.save().unwrap()).unwrap();
     for (a, b) in floats(&art["coef"])
         .iter()

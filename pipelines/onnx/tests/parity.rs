@@ -60,13 +60,8 @@ fn lstm_onnx_matches_the_trained_model() {
     let onnx = OnnxModel::from_elite(&net.to_onnx()).unwrap();
     assert_eq!(onnx.contract().seq_len, 8);
     let served = onnx.predict(&ds, &rows).unwrap();
-    assert_eq!(own.len(), served.len());
-    let worst = own
-        .iter()
-        .zip(&served)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
-    assert!(worst < 1e-5, "max |rust − onnx| = {worst:e}");
+    let (worst, at) = elite_warehouse::approx::max_abs_diff(&own, &served).unwrap();
+    assert!(worst < 1e-5, "max |rust − onnx| = {worst:e} at {at}");
     // Training moved the predictions away from a constant (the test can fail).
     let spread =
         own.iter().cloned().fold(f64::MIN, f64::max) - own.iter().cloned().fold(f64::MAX, f64::min);
@@ -78,13 +73,8 @@ fn parity(own: &[f64], bytes: &[u8], ds: &Dataset, rows: &[usize], seq_len: usiz
     let onnx = OnnxModel::from_elite(bytes).unwrap();
     assert_eq!(onnx.contract().seq_len, seq_len);
     let served = onnx.predict(ds, rows).unwrap();
-    assert_eq!(own.len(), served.len());
-    let worst = own
-        .iter()
-        .zip(&served)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
-    assert!(worst < 1e-5, "max |rust − onnx| = {worst:e}");
+    let (worst, at) = elite_warehouse::approx::max_abs_diff(own, &served).unwrap();
+    assert!(worst < 1e-5, "max |rust − onnx| = {worst:e} at {at}");
     // Training moved the predictions away from a constant (the test can fail).
     let spread =
         own.iter().cloned().fold(f64::MIN, f64::max) - own.iter().cloned().fold(f64::MAX, f64::min);
@@ -277,12 +267,8 @@ fn user_model_from_sklearn_serves_its_own_probabilities() {
         .map(|v| v.as_f64().unwrap())
         .collect();
     assert_eq!(got.len(), 2127);
-    let worst = got
-        .iter()
-        .zip(&want)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
-    assert!(worst < 1e-5, "max |onnx − sklearn| = {worst:e}");
+    let (worst, at) = elite_warehouse::approx::max_abs_diff(&got, &want).unwrap();
+    assert!(worst < 1e-5, "max |onnx − sklearn| = {worst:e} at {at}");
     // The label output is int64: not a probability.
     let mut c = contract.clone();
     c.output = Some("label".into());

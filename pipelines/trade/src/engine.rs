@@ -336,7 +336,7 @@ pub fn allocate(scores: &[f64], floor: f64, cap: f64) -> Vec<f64> {
 }
 
 /// Equity at the close of one instant.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EquityPoint {
     pub ts: Timestamp,
     pub cash: Money,

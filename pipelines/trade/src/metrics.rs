@@ -1,10 +1,19 @@
 //! The tear sheet: performance, risk and trading statistics of an equity curve and its fills.
 //!
-//! Conventions: returns are simple per-instant returns of equity; annualization uses
+//! Conventions (those of `empyrical` and `quantstats`, and tested against them on the same
+//! returns): returns are simple per-instant returns of equity; annualization uses
 //! `periods_per_year` (252 for daily bars, inferred from the median spacing when not given);
-//! Sharpe and Sortino take a zero risk-free rate; the Sortino downside deviation is
-//! `sqrt(mean(min(r, 0)²))` over all periods; CAGR uses calendar time between the first and last
-//! points; VaR and CVaR are one-period, at 95%, as positive loss fractions.
+//! Sharpe and Sortino take a zero risk-free rate, standard deviation with ddof 1, the Sortino
+//! downside deviation `sqrt(mean(min(r, 0)²))` over all periods; CAGR is `empyrical.annual_return`
+//! (compounded growth over `n / periods_per_year` years); max drawdown from the initial equity;
+//! VaR and CVaR are one-period, at 95%, as positive loss fractions: historical VaR is the 5th
+//! percentile (linear interpolation), historical CVaR the mean of the `⌊0.05 (n − 1)⌋ + 1` worst
+//! returns (`empyrical.conditional_value_at_risk`), parametric VaR `mean + z₀.₀₅ · sd`
+//! (`quantstats.value_at_risk`); win rate and profit factor as `quantstats` defines them, applied
+//! to round-trip P&L. The filtered-historical-simulation VaR scales every past return by the
+//! ratio of today's EWMA volatility to the volatility when it happened (Hull & White 1998,
+//! "Incorporating volatility updating into the historical simulation method for value-at-risk";
+//! RiskMetrics λ = 0.94) and takes the 5th percentile of those scenarios.
 
 use std::collections::HashMap;
 
@@ -133,7 +142,8 @@ pub struct TearSheet {
     pub var_95_historical: f64,
     pub cvar_95_historical: f64,
     pub var_95_parametric: f64,
-    pub var_95_monte_carlo: f64,
+    /// Filtered historical simulation (volatility-updated, Hull & White 1998).
+    pub var_95_filtered_hs: f64,
 }
 
 /// Periods per year from the median spacing of the points: daily → 252, weekly → 52, monthly →
@@ -173,46 +183,147 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 /// Standard normal quantile at 5%.
 const Z05: f64 = -1.644_853_626_951_472_2;
 
-/// A small deterministic generator (SplitMix64) for the Monte Carlo VaR: same seed, same number.
-struct SplitMix(u64);
-impl SplitMix {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+fn mean(r: &[f64]) -> f64 {
+    r.iter().sum::<f64>() / r.len() as f64
+}
+
+/// Sample standard deviation (ddof 1).
+fn sd(r: &[f64]) -> f64 {
+    let m = mean(r);
+    (r.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (r.len() as f64 - 1.0)).sqrt()
+}
+
+/// Annualized Sharpe ratio, zero risk-free rate (`empyrical.sharpe_ratio`). NaN when undefined.
+pub fn sharpe(r: &[f64], periods_per_year: f64) -> f64 {
+    if r.len() < 2 {
+        return f64::NAN;
     }
+    mean(r) / sd(r) * periods_per_year.sqrt()
+}
+
+/// Annualized Sortino ratio, zero target (`empyrical.sortino_ratio`). NaN when undefined.
+pub fn sortino(r: &[f64], periods_per_year: f64) -> f64 {
+    if r.is_empty() {
+        return f64::NAN;
+    }
+    let down = (r.iter().map(|x| x.min(0.0).powi(2)).sum::<f64>() / r.len() as f64).sqrt();
+    mean(r) / down * periods_per_year.sqrt()
+}
+
+/// Largest peak-to-trough fall of compounded returns, from the starting value, as a positive
+/// fraction (`-empyrical.max_drawdown`).
+pub fn max_drawdown(r: &[f64]) -> f64 {
+    let (mut v, mut peak, mut mdd) = (1.0f64, 1.0f64, 0.0f64);
+    for x in r {
+        v *= 1.0 + x;
+        peak = peak.max(v);
+        if peak > 0.0 {
+            mdd = mdd.max(1.0 - v / peak);
+        }
+    }
+    mdd
+}
+
+/// Compound annual growth rate over `n / periods_per_year` years (`empyrical.annual_return`).
+pub fn annual_return(r: &[f64], periods_per_year: f64) -> f64 {
+    if r.is_empty() {
+        return f64::NAN;
+    }
+    let growth: f64 = r.iter().map(|x| 1.0 + x).product();
+    let years = r.len() as f64 / periods_per_year;
+    growth.powf(1.0 / years) - 1.0
+}
+
+/// Historical 95% VaR: minus the 5th percentile (`-empyrical.value_at_risk`).
+pub fn var_historical(r: &[f64]) -> f64 {
+    let mut s = r.to_vec();
+    s.sort_by(f64::total_cmp);
+    -quantile(&s, 0.05)
+}
+
+/// Historical 95% CVaR: minus the mean of the `⌊0.05 (n − 1)⌋ + 1` worst returns
+/// (`-empyrical.conditional_value_at_risk`).
+pub fn cvar_historical(r: &[f64]) -> f64 {
+    if r.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = r.to_vec();
+    s.sort_by(f64::total_cmp);
+    let k = ((r.len() - 1) as f64 * 0.05) as usize + 1;
+    -mean(&s[..k])
+}
+
+/// Parametric (normal) 95% VaR: minus `mean + z₀.₀₅ · sd` (`-quantstats.value_at_risk`).
+pub fn var_parametric(r: &[f64]) -> f64 {
+    if r.len() < 2 {
+        return f64::NAN;
+    }
+    -(mean(r) + Z05 * sd(r))
+}
+
+/// Filtered historical simulation 95% VaR (Hull & White 1998, EWMA λ = 0.94): each past return
+/// rescaled by `σ_{T+1} / σ_t` (the EWMA volatility now over the one when it happened, each
+/// estimated from earlier returns only; seeded with the mean square of the first 20), and minus
+/// the 5th percentile of those scenarios.
+pub fn var_filtered_hs(r: &[f64]) -> f64 {
+    const LAMBDA: f64 = 0.94;
+    if r.len() < 2 {
+        return f64::NAN;
+    }
+    let seed = r.len().min(20);
+    let mut var = r[..seed].iter().map(|x| x * x).sum::<f64>() / seed as f64;
+    let mut sig = Vec::with_capacity(r.len());
+    for x in r {
+        sig.push(var.sqrt());
+        var = LAMBDA * var + (1.0 - LAMBDA) * x * x;
+    }
+    let now = var.sqrt();
+    let mut scen: Vec<f64> = r
+        .iter()
+        .zip(&sig)
+        .filter(|(_, s)| **s > 0.0)
+        .map(|(x, s)| x * now / s)
+        .collect();
+    if scen.is_empty() {
+        return f64::NAN;
+    }
+    scen.sort_by(f64::total_cmp);
+    -quantile(&scen, 0.05)
+}
+
+/// Share of winners among the non-zero outcomes (`quantstats.win_rate`).
+pub fn win_rate(x: &[f64]) -> f64 {
+    let nonzero = x.iter().filter(|v| **v != 0.0).count();
+    if nonzero == 0 {
+        return 0.0;
+    }
+    x.iter().filter(|v| **v > 0.0).count() as f64 / nonzero as f64
+}
+
+/// Gains over losses, `|Σ x≥0 / Σ x<0|` (`quantstats.profit_factor`); infinite with no losses.
+pub fn profit_factor(x: &[f64]) -> f64 {
+    let gain: f64 = x.iter().filter(|v| **v >= 0.0).sum();
+    let loss: f64 = x.iter().filter(|v| **v < 0.0).sum();
+    (gain / loss).abs()
 }
 
 /// VaR and CVaR (95%, one period) of a return series: historical VaR, historical CVaR,
-/// parametric (normal) VaR and Monte Carlo VaR (20,000 normal draws, fixed seed).
+/// parametric (normal) VaR and filtered-historical-simulation VaR.
 pub fn var95(returns: &[f64]) -> (f64, f64, f64, f64) {
     if returns.is_empty() {
         return (0.0, 0.0, 0.0, 0.0);
     }
-    let mut s = returns.to_vec();
-    s.sort_by(f64::total_cmp);
-    let q = quantile(&s, 0.05);
-    let tail: Vec<f64> = s.iter().copied().filter(|r| *r <= q).collect();
-    let cvar = -tail.iter().sum::<f64>() / tail.len().max(1) as f64;
-    let n = returns.len() as f64;
-    let mean = returns.iter().sum::<f64>() / n;
-    let sd = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
-    let param = -(mean + Z05 * sd);
-    let mut g = SplitMix(0x5EED);
-    let mut draws: Vec<f64> = (0..10_000)
-        .flat_map(|_| {
-            let (u1, u2) = (g.next(), g.next());
-            let r = (-2.0 * u1.ln()).sqrt();
-            let t = 2.0 * std::f64::consts::PI * u2;
-            [mean + sd * r * t.cos(), mean + sd * r * t.sin()]
-        })
-        .collect();
-    draws.sort_by(f64::total_cmp);
-    let mc = -quantile(&draws, 0.05);
-    (-q, cvar, param, mc)
+    (
+        var_historical(returns),
+        cvar_historical(returns),
+        var_parametric(returns),
+        var_filtered_hs(returns),
+    )
+}
+
+/// A finite value, else 0 (a tear sheet shows 0 where a ratio is undefined, e.g. no variance).
+fn or0(x: f64) -> f64 {
+    if x.is_finite() { x } else { 0.0 }
 }
 
 /// The tear sheet of an equity curve and its fills.
@@ -246,26 +357,22 @@ pub fn tear_sheet(
         eq_sum += e.equity;
     }
     let n = rets.len().max(1) as f64;
-    let mean = rets.iter().sum::<f64>() / n;
-    let sd = (rets.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
-    let down = (rets.iter().map(|r| r.min(0.0).powi(2)).sum::<f64>() / n).sqrt();
+    let dev = if rets.len() > 1 { sd(&rets) } else { 0.0 };
     let final_equity = equity.last().map_or(init, |e| e.equity);
     let years = match (ts.first(), ts.last()) {
         (Some(a), Some(b)) if b > a => (b.as_nanos() - a.as_nanos()) as f64 / (365.25 * 86_400e9),
         _ => 0.0,
     };
-    let cagr = if years > 0.0 && init > 0.0 && final_equity > 0.0 {
-        (final_equity / init).powf(1.0 / years) - 1.0
+    let cagr = if init > 0.0 && final_equity > 0.0 {
+        or0(annual_return(&rets, ppy))
     } else {
         0.0
     };
     let trips = round_trips(fills);
-    let wins = trips.iter().filter(|t| t.pnl.0 > 0).count();
-    let gain: i64 = trips.iter().filter(|t| t.pnl.0 > 0).map(|t| t.pnl.0).sum();
-    let loss: i64 = trips.iter().filter(|t| t.pnl.0 < 0).map(|t| -t.pnl.0).sum();
+    let pnl: Vec<f64> = trips.iter().map(|t| t.pnl.to_f64()).collect();
     let traded: f64 = fills.iter().map(|f| f.price.times(f.qty).to_f64()).sum();
     let avg_eq = eq_sum / n;
-    let (var_h, cvar_h, var_p, var_mc) = var95(&rets);
+    let (var_h, cvar_h, var_p, var_fhs) = var95(&rets);
     let ann = ppy.sqrt();
     TearSheet {
         start: ts.first().copied(),
@@ -280,22 +387,18 @@ pub fn tear_sheet(
             0.0
         },
         cagr,
-        volatility: sd * ann,
-        sharpe: if sd > 0.0 { mean / sd * ann } else { 0.0 },
-        sortino: if down > 0.0 { mean / down * ann } else { 0.0 },
+        volatility: dev * ann,
+        sharpe: if dev > 0.0 {
+            or0(sharpe(&rets, ppy))
+        } else {
+            0.0
+        },
+        sortino: or0(sortino(&rets, ppy)),
         calmar: if mdd > 0.0 { cagr / mdd } else { 0.0 },
         max_drawdown: mdd,
         trades: trips.len(),
-        win_rate: if trips.is_empty() {
-            0.0
-        } else {
-            wins as f64 / trips.len() as f64
-        },
-        profit_factor: if loss > 0 {
-            gain as f64 / loss as f64
-        } else {
-            0.0
-        },
+        win_rate: win_rate(&pnl),
+        profit_factor: or0(profit_factor(&pnl)),
         turnover: if years > 0.0 && avg_eq > 0.0 {
             traded / years / avg_eq
         } else {
@@ -306,6 +409,6 @@ pub fn tear_sheet(
         var_95_historical: var_h,
         cvar_95_historical: cvar_h,
         var_95_parametric: var_p,
-        var_95_monte_carlo: var_mc,
+        var_95_filtered_hs: var_fhs,
     }
 }

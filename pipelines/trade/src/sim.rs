@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use elite_warehouse::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::costs::CostModel;
+use crate::costs::{ContractNote, CostModel};
 use crate::money::Money;
 use crate::order::{Fill, OrderKind, OrderRequest, OrderStatus, Side, Sym, Tif, Trail};
 use crate::risk::Approved;
@@ -135,6 +135,10 @@ pub struct SimBroker {
     outbox: Vec<Approved>,
     #[serde(skip)]
     cancels: Vec<String>,
+    /// The day's contract note: fills are charged its increase (brokerage per order, STT per
+    /// security per day, the rest on the note's totals).
+    #[serde(default)]
+    note: ContractNote,
 }
 
 impl SimBroker {
@@ -292,7 +296,15 @@ impl SimBroker {
             price,
             ts,
             ts_recv,
-            charges: self.costs.charges(w.req.side, qty, price),
+            charges: self.costs.charge_fill(
+                &mut self.note,
+                ts.as_nanos().div_euclid(NANOS_PER_DAY),
+                &w.req.id,
+                w.req.sym,
+                w.req.side,
+                qty,
+                price,
+            ),
             tag: w.req.tag.clone(),
         };
         events.push(event(ts_recv, w, w.status, ""));
@@ -394,7 +406,15 @@ impl SimBroker {
                         let p = clamp(p, w, l, h, cfg.tick);
                         used += q;
                         w.filled += q;
-                        let charges = self.costs.charges(w.req.side, q, p);
+                        let charges = self.costs.charge_fill(
+                            &mut self.note,
+                            day,
+                            &w.req.id,
+                            w.req.sym,
+                            w.req.side,
+                            q,
+                            p,
+                        );
                         fills.push(Fill {
                             order_id: w.req.id.clone(),
                             sym: w.req.sym,

@@ -162,6 +162,27 @@ fn hrp_properties() {
     assert!((w.iter().sum::<f64>() - 1.0).abs() < 1e-12 && w.iter().all(|x| *x > 0.0));
 }
 
+/// HRP weights equal skfolio's HierarchicalRiskParity (single linkage on the Pearson distance,
+/// variance risk measure) on the same sample covariance (golden/gen_hrp.py).
+#[test]
+fn hrp_equals_skfolio() {
+    let path = format!(
+        "{}/golden/hrp_golden.json",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap()
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let cov: Vec<Vec<f64>> = serde_json::from_value(v["covariance"].clone()).unwrap();
+    let want: Vec<f64> = serde_json::from_value(v["weights"].clone()).unwrap();
+    assert_eq!(want.len(), 20);
+    let got = hrp(&cov).unwrap();
+    let (worst, at) = elite_warehouse::approx::max_abs_diff(&got, &want).unwrap();
+    assert!(
+        worst < 1e-10,
+        "max |elite − skfolio| = {worst:e} at {at}: {got:?} vs {want:?}"
+    );
+}
+
 #[test]
 fn kelly_and_drift() {
     // μ = 0.05%, σ² = 0.0001 → full Kelly 5×, half Kelly 2.5×, capped at 2.

@@ -28,8 +28,8 @@ mod warehouse;
 
 pub use error::{Error, Result};
 pub use warehouse::{
-    At, CommitMeta, HistoryEntry, OptimizeOutcome, TableInfo, VacuumOutcome, Warehouse,
-    WriteOutcome,
+    At, Attached, CHECKPOINT_INTERVAL, CommitMeta, HistoryEntry, OptimizeOutcome, TableInfo,
+    VacuumOutcome, Warehouse, WriteOutcome,
 };
 
 pub use deltalake::DeltaTable;

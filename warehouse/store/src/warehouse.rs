@@ -25,6 +25,20 @@ use url::Url;
 
 use crate::{Error, Result};
 
+/// Every table writes a Delta checkpoint (the log's state as one Parquet file, which readers
+/// load instead of replaying every JSON commit) each this many commits
+/// (`delta.checkpointInterval`, set when a table is created; Delta's default is 100).
+pub const CHECKPOINT_INTERVAL: u64 = 10;
+
+/// A Delta table written by something else and attached to the warehouse under a name, so that
+/// SQL can query it (read-only). Kept as one small JSON object per name under `<root>/_attached/`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Attached {
+    pub name: String,
+    /// The table's location: a path or an object-store URL.
+    pub location: String,
+}
+
 /// Which version of a table to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum At {
@@ -112,7 +126,7 @@ pub struct VacuumOutcome {
 }
 
 /// The versioned warehouse under one root location.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Warehouse {
     root: Url,
     options: HashMap<String, String>,
@@ -306,6 +320,159 @@ impl Warehouse {
         }
     }
 
+    fn store_at(&self, dir: &str) -> Result<Arc<dyn ObjectStore>> {
+        let url = self.root.join(dir).map_err(|e| Error::InvalidLocation {
+            location: self.root.to_string(),
+            reason: e.to_string(),
+        })?;
+        let mut b = DeltaTableBuilder::from_url(url.clone())
+            .map_err(|e| Error::delta(dir, e))?
+            .with_storage_options(self.options.clone());
+        if let Some(store) = &self.memory {
+            b = b.with_storage_backend(Arc::clone(store), url);
+        }
+        Ok(b.build_storage()
+            .map_err(|e| Error::delta(dir, e))?
+            .object_store(None))
+    }
+
+    /// The URL of a location given by a user: an object-store URL as is, a local path made
+    /// absolute (it must exist).
+    fn location_url(location: &str) -> Result<Url> {
+        match Url::parse(location) {
+            Ok(url) if url.scheme().len() > 1 => Ok(url),
+            _ => {
+                let abs = std::fs::canonicalize(location).map_err(|e| Error::InvalidLocation {
+                    location: location.into(),
+                    reason: e.to_string(),
+                })?;
+                Url::from_directory_path(&abs).map_err(|()| Error::InvalidLocation {
+                    location: location.into(),
+                    reason: "not an absolute path".into(),
+                })
+            }
+        }
+    }
+
+    /// Open a Delta table at any location with this warehouse's storage options.
+    async fn open_location(&self, name: &str, location: &str, at: At) -> Result<DeltaTable> {
+        let url = Self::location_url(location)?;
+        let mut table = DeltaTableBuilder::from_url(url)
+            .map_err(|e| Error::delta(name, e))?
+            .with_storage_options(self.options.clone())
+            .build()
+            .map_err(|e| Error::delta(name, e))?;
+        let loaded = match at {
+            At::Latest => table.load().await,
+            At::Version(v) => table.load_version(v).await,
+            At::Time(t) => table.load_with_datetime(t).await,
+        };
+        loaded.map_err(|e| match at {
+            At::Latest => Error::delta(name, e),
+            _ => Error::NoSuchVersion {
+                name: name.into(),
+                at: at.to_string(),
+                reason: e.to_string(),
+            },
+        })?;
+        Ok(table)
+    }
+
+    /// Attach the Delta table at `location` as `name` (checked to be a readable Delta table,
+    /// and not to shadow a warehouse table). Attaching the same name again re-points it.
+    pub async fn attach(&self, name: &str, location: &str) -> Result<Attached> {
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            return Err(Error::Refused(format!(
+                "attach name {name:?}: use lower-case letters, digits and '_' (a SQL identifier)"
+            )));
+        }
+        if TableSpec::by_name(name).is_some() {
+            return Err(Error::Refused(format!(
+                "attach name {name:?} is a warehouse table; choose another name"
+            )));
+        }
+        let table = self.open_location(name, location, At::Latest).await?;
+        let location = table.table_url().to_string();
+        let a = Attached {
+            name: name.into(),
+            location,
+        };
+        let body = serde_json::to_vec(&a).map_err(|e| Error::Artifact {
+            path: format!("_attached/{name}.json"),
+            reason: e.to_string(),
+        })?;
+        self.store_at("_attached/")?
+            .put(&Self::artifact_path(&format!("{name}.json"))?, body.into())
+            .await
+            .map_err(|e| Error::Artifact {
+                path: format!("_attached/{name}.json"),
+                reason: e.to_string(),
+            })?;
+        Ok(a)
+    }
+
+    /// Forget an attached table (its data is not touched). `false` if none had that name.
+    pub async fn detach(&self, name: &str) -> Result<bool> {
+        let known = self.attached().await?.iter().any(|a| a.name == name);
+        if known {
+            self.store_at("_attached/")?
+                .delete(&Self::artifact_path(&format!("{name}.json"))?)
+                .await
+                .map_err(|e| Error::Artifact {
+                    path: format!("_attached/{name}.json"),
+                    reason: e.to_string(),
+                })?;
+        }
+        Ok(known)
+    }
+
+    /// The attached tables, by name.
+    pub async fn attached(&self) -> Result<Vec<Attached>> {
+        let store = self.store_at("_attached/")?;
+        let metas: Vec<_> = match store.list(None).try_collect().await {
+            Ok(m) => m,
+            Err(deltalake::ObjectStoreError::NotFound { .. }) => Vec::new(),
+            Err(e) => {
+                return Err(Error::Artifact {
+                    path: "_attached/".into(),
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let mut out = Vec::new();
+        for m in metas {
+            let path = m.location.to_string();
+            if !path.ends_with(".json") {
+                continue;
+            }
+            let bad = |reason: String| Error::Artifact {
+                path: format!("_attached/{path}"),
+                reason,
+            };
+            let bytes = store
+                .get(&m.location)
+                .await
+                .map_err(|e| bad(e.to_string()))?
+                .bytes()
+                .await
+                .map_err(|e| bad(e.to_string()))?;
+            out.push(serde_json::from_slice::<Attached>(&bytes).map_err(|e| bad(e.to_string()))?);
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Load an attached table at a version.
+    pub async fn load_attached(&self, a: &Attached, at: At) -> Result<DeltaTable> {
+        self.open_location(&a.name, &a.location, at).await
+    }
+
     /// Every declared table with its current version and file count.
     pub async fn tables(&self) -> Result<Vec<TableInfo>> {
         let mut out = Vec::new();
@@ -447,6 +614,11 @@ impl Warehouse {
             .write(vec![fresh])
             .with_save_mode(SaveMode::Append)
             .with_partition_columns(spec.partition_by.iter().copied())
+            // Only applies when this write creates the table.
+            .with_configuration([(
+                "delta.checkpointInterval",
+                Some(CHECKPOINT_INTERVAL.to_string()),
+            )])
             .with_writer_properties(writer_properties())
             .with_commit_properties(CommitProperties::default().with_metadata(md))
             .await
@@ -619,6 +791,17 @@ impl Warehouse {
             dry_run: metrics.dry_run,
             files: metrics.files_deleted,
         })
+    }
+}
+
+/// The root and the names of the storage options, never their values (credentials).
+impl std::fmt::Debug for Warehouse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Warehouse")
+            .field("root", &self.root.as_str())
+            .field("options", &elite_warehouse::RedactedMap(&self.options))
+            .field("memory", &self.memory.is_some())
+            .finish()
     }
 }
 
