@@ -34,6 +34,9 @@ pub struct FuzzReport {
     pub panics: u64,
     /// Inputs refused whole, with an error.
     pub refused: u64,
+    /// Of those, refusals by the Parquet decoder's guard around the `parquet` crate: a panic of
+    /// that crate on a corrupt page, caught and turned into an error for the file.
+    pub third_party_panics_caught: u64,
     /// Records that decoded into rows.
     pub records_landed: u64,
     /// Records quarantined with a location and a reason.
@@ -313,6 +316,9 @@ pub fn fuzz(decoder: &str, seeds: &[Vec<u8>], n: u64, seed: u64) -> FuzzReport {
             }
             Ok(Outcome::Refused(msg)) => {
                 r.refused += 1;
+                if msg.contains("the reader failed") {
+                    r.third_party_panics_caught += 1;
+                }
                 if msg.trim().is_empty() {
                     fail(&mut r, format!("input {i}: refused with an empty message"));
                 }

@@ -63,6 +63,11 @@ fn alpha158_matches_the_numpy_reference() {
         out.clear();
         a.update(&bars[i], &mut out);
         assert_eq!(out.len(), 158);
+        assert_eq!(
+            row.len(),
+            159,
+            "row {i}: the golden row has the date and 158 values"
+        );
         for (k, (got, want)) in out.iter().zip(&row[1..]).enumerate() {
             let want = (!want.is_empty()).then(|| want.parse::<f64>().unwrap());
             match (got, want) {

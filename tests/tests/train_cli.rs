@@ -518,6 +518,10 @@ fn a_users_onnx_model_is_imported_scored_after_its_training_and_served() {
     );
     let g: serde_json::Value =
         serde_json::from_slice(&std::fs::read(golden.join("user_gbm.json")).unwrap()).unwrap();
+    assert_eq!(
+        g["dates"].as_array().unwrap().len(),
+        g["prob"].as_array().unwrap().len()
+    );
     let want: std::collections::HashMap<&str, f64> = g["dates"]
         .as_array()
         .unwrap()

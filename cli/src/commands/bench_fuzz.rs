@@ -66,6 +66,7 @@ pub fn run(args: BenchFuzzArgs, _settings: &Settings, printer: &Printer) -> Resu
         Field::new("panics", DataType::UInt64, false),
         Field::new("violations", DataType::UInt64, false),
         Field::new("refused", DataType::UInt64, false),
+        Field::new("parquet_crate_panics_caught", DataType::UInt64, false),
         Field::new("records_landed", DataType::UInt64, false),
         Field::new("records_quarantined", DataType::UInt64, false),
         Field::new("seconds", DataType::UInt64, false),
@@ -85,6 +86,7 @@ pub fn run(args: BenchFuzzArgs, _settings: &Settings, printer: &Printer) -> Resu
             u(&|r| r.panics),
             u(&|r| r.violations),
             u(&|r| r.refused),
+            u(&|r| r.third_party_panics_caught),
             u(&|r| r.records_landed),
             u(&|r| r.records_quarantined),
             Arc::new(UInt64Array::from_iter_values(

@@ -42,7 +42,10 @@ fn ledoit_wolf_equals_scikit_learn() {
         "{shrinkage} vs {}",
         g.shrinkage
     );
-    for (a, b) in cov.iter().flatten().zip(g.lw.iter().flatten()) {
+    let flat = |m: &[Vec<f64>]| m.iter().flatten().copied().collect::<Vec<f64>>();
+    let (a, b) = (flat(&cov), flat(&g.lw));
+    elite_warehouse::approx::max_abs_diff(&a, &b).unwrap();
+    for (a, b) in a.iter().zip(&b) {
         assert!((a - b).abs() <= 1e-12 * b.abs().max(1e-6), "{a} vs {b}");
     }
 }
@@ -61,9 +64,8 @@ fn min_variance_matches_scipy() {
         "{v} vs {}",
         g.min_var_value
     );
-    for (a, b) in w.iter().zip(&g.min_var) {
-        assert!((a - b).abs() < 1e-3, "{a} vs {b}");
-    }
+    let (worst, at) = elite_warehouse::approx::max_abs_diff(&w, &g.min_var).unwrap();
+    assert!(worst < 1e-3, "weight {at}: |Δ| {worst}");
 }
 
 #[test]
@@ -75,9 +77,8 @@ fn risk_parity_matches_scipy_and_equalizes_contributions() {
         let rc = wi * g.lw[i].iter().zip(&w).map(|(c, x)| c * x).sum::<f64>();
         assert!((rc / total - 1.0 / w.len() as f64).abs() < 1e-9);
     }
-    for (a, b) in w.iter().zip(&g.erc) {
-        assert!((a - b).abs() < 1e-4, "{a} vs {b}");
-    }
+    let (worst, at) = elite_warehouse::approx::max_abs_diff(&w, &g.erc).unwrap();
+    assert!(worst < 1e-4, "weight {at}: |Δ| {worst}");
 }
 
 #[test]
