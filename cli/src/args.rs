@@ -321,9 +321,9 @@ pub struct RunTraderArgs {
     /// With --live: the config's `name`, confirming that real orders may be placed
     #[arg(long, value_name = "CONFIG_NAME", requires = "live")]
     pub confirm: Option<String>,
-    /// With --live: keep running, reading the bars table every SECONDS for bars that landed
-    /// since (until Ctrl-C, which commits and exits)
-    #[arg(long, value_name = "SECONDS", requires = "live", value_parser = positive_f64)]
+    /// Keep running, reading the warehouse every SECONDS for the bars, predictions and signal
+    /// events that landed since (until Ctrl-C, which commits and exits)
+    #[arg(long, value_name = "SECONDS", value_parser = positive_f64)]
     pub follow: Option<f64>,
     /// Trader name (its checkpoint is <state-dir>/trader-<name>.json; live-<name>.json with --live)
     #[arg(long, default_value = "default")]

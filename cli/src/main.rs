@@ -112,51 +112,24 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-fn collector_expected(e: &elite_collectors::Error) -> bool {
-    use elite_collectors::Error as C;
-    matches!(
-        e,
-        C::Options(_) | C::Input { .. } | C::Api { .. } | C::Credentials(_) | C::Records(_)
-    )
-}
-
-fn store_expected(e: &elite_store::Error) -> bool {
-    use elite_store::Error as S;
-    matches!(
-        e,
-        S::InvalidLocation { .. }
-            | S::UnknownTable { .. }
-            | S::EmptyTable { .. }
-            | S::NoSuchVersion { .. }
-            | S::Refused(_)
-    )
-}
-
 /// 1 for failures the user can fix (bad input, bad options, refusals); 2 for everything else.
 fn exit_code(err: &anyhow::Error) -> u8 {
     let expected = err.chain().any(|c| {
         if let Some(e) = c.downcast_ref::<elite_collectors::Error>() {
-            return collector_expected(e);
+            return e.is_user_error();
         }
         if let Some(e) = c.downcast_ref::<elite_store::Error>() {
-            return store_expected(e);
+            return e.is_user_error();
         }
         if let Some(e) = c.downcast_ref::<elite_sql::Error>() {
             return match e {
                 elite_sql::Error::ReadOnly { .. } | elite_sql::Error::Query(_) => true,
-                elite_sql::Error::Store(s) => store_expected(s),
+                elite_sql::Error::Store(s) => s.is_user_error(),
                 elite_sql::Error::View { .. } => false,
             };
         }
         if let Some(e) = c.downcast_ref::<elite_jobs::Error>() {
-            return match e {
-                elite_jobs::Error::Read { .. }
-                | elite_jobs::Error::Records(_)
-                | elite_jobs::Error::Config(_) => true,
-                elite_jobs::Error::Collector(c) => collector_expected(c),
-                elite_jobs::Error::Store(s) => store_expected(s),
-                elite_jobs::Error::Internal(_) => false,
-            };
+            return e.is_user_error();
         }
         c.downcast_ref::<elite_warehouse::Error>().is_some()
             || c.downcast_ref::<commands::UserError>().is_some()

@@ -36,3 +36,18 @@ pub enum Error {
     #[error("arrow: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
 }
+
+impl Error {
+    /// True for failures the user can fix (bad input, bad options, a refused or missing
+    /// credential, bad records); false for faults of the program or its environment.
+    pub fn is_user_error(&self) -> bool {
+        matches!(
+            self,
+            Error::Options(_)
+                | Error::Input { .. }
+                | Error::Api { .. }
+                | Error::Credentials(_)
+                | Error::Records(_)
+        )
+    }
+}

@@ -22,7 +22,60 @@ pub enum Error {
     /// A job configuration that cannot be used (names the field).
     #[error("{0}")]
     Config(String),
+    /// A strategy or engine configuration the trade crate refuses.
+    #[error(transparent)]
+    Trade(#[from] elite_trade::Error),
+    /// The engine refused an event (out of order, or a broker report it cannot apply).
+    #[error(transparent)]
+    Engine(#[from] elite_trade::engine::EngineError),
+    /// A book that does not add up: a bug.
+    #[error(transparent)]
+    Reconcile(#[from] elite_trade::ledger::ReconcileError),
+    #[error(transparent)]
+    Models(#[from] elite_models::Error),
+    #[error(transparent)]
+    Pipelines(#[from] elite_pipelines::Error),
+    /// What was being done when `source` happened.
+    #[error("{context}: {source}")]
+    Context {
+        context: String,
+        #[source]
+        source: Box<Error>,
+    },
     /// A worker task failed: a bug.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl Error {
+    /// Wrap with what was being done.
+    pub fn context(self, context: impl Into<String>) -> Error {
+        Error::Context {
+            context: context.into(),
+            source: Box::new(self),
+        }
+    }
+
+    /// Whether the user can fix it (bad input, options or config; refusals; missing data) rather
+    /// than it being a failure of the platform: decides the CLI's exit code (1 or 2).
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            Error::Read { .. } | Error::Records(_) | Error::Config(_) => true,
+            Error::Collector(c) => c.is_user_error(),
+            Error::Store(s) => s.is_user_error(),
+            Error::Trade(t) => matches!(t, elite_trade::Error::Config(_)),
+            Error::Models(m) => matches!(
+                m,
+                elite_models::Error::Input { .. } | elite_models::Error::Contract(_)
+            ),
+            Error::Pipelines(p) => matches!(
+                p,
+                elite_pipelines::Error::Spec { .. }
+                    | elite_pipelines::Error::Calendar { .. }
+                    | elite_pipelines::Error::Input { .. }
+            ),
+            Error::Context { source, .. } => source.is_user_error(),
+            Error::Engine(_) | Error::Reconcile(_) | Error::Internal(_) => false,
+        }
+    }
 }

@@ -38,6 +38,7 @@ pub mod models;
 pub mod onnx_import;
 pub mod progress;
 pub mod resample;
+pub mod run;
 pub mod signals;
 pub mod trader;
 pub mod transport;

@@ -1,25 +1,27 @@
 //! `elite run trader --live`: the trade engine of the backtest and the paper trader, with its
 //! orders worked by Upstox instead of the fill simulator.
 //!
-//! The engine runs in external mode ([`Engine::set_external`]): strategies, risk, execution
-//! algorithms, exit rules and the kill switch are unchanged, but bars fill nothing. Each step
-//! (one bar) is:
+//! The engine's broker is the [`Outbox`]: strategies, risk, execution algorithms, exit rules and
+//! the kill switch are unchanged, but bars fill nothing. The run's events come from the same
+//! [`Intake`] as a backtest's (bars, predictions, signal events). Each step (the inputs before
+//! one bar, then the bar) is:
 //!
 //! 1. **Sync**: while orders are working at Upstox, read the day's trade book and order book
 //!    (every bar, or when the order-update feed says something happened; see below).
-//!    Every trade of one of our orders not booked yet becomes a fill (`Engine::on_fill`: its
-//!    quantity and price, charges from the config's cost model); an order Upstox rejected or
-//!    cancelled ends (`Engine::on_order_status`) once its trades are all booked.
-//! 2. **Bar**: `Engine::on_bar`, exactly as in a backtest.
+//!    Every trade of one of our orders not booked yet becomes a fill report
+//!    ([`Event::Fill`]: its quantity and price, charges from the config's cost model); an order
+//!    Upstox rejected or cancelled ends ([`Event::Status`]) once its trades are all booked.
+//! 2. **Bar**: `Engine::process(Event::Bar)`, exactly as in a backtest.
 //! 3. **Send**: the engine's outbox (risk-approved orders only: [`Approved`]) is mapped to
 //!    Upstox orders ([`crate::brokers::upstox_order`]) and placed with our client order id as the
 //!    Upstox `tag`; an order Upstox has no form for, or refuses, ends as rejected with the reason.
 //!    Kill-switch cancels are sent as cancels; the orders stay working until Upstox says so.
 //!
-//! **Restart.** Every report applied (fill or end) is kept with the bar offset it was applied
-//! before, and the map client order id → Upstox order id; both go into the atomic checkpoint
-//! with the journal rows written to the warehouse. On restart the engine is rebuilt by replaying
-//! the bars with the recorded reports at the same points, the rebuilt journal must equal what was
+//! **Restart.** Every report applied (fill, end, route) is kept with the event offset it was
+//! applied before, and the map client order id → Upstox order id; both go into the atomic
+//! checkpoint with the journal rows written to the warehouse. On restart the engine is rebuilt by
+//! [`crate::run::replay`] (the paper trader's too): the intake's events with the recorded reports
+//! at the same points, the rebuilt journal must equal what was
 //! recorded, and the day's order book is read: an order the rebuilt engine decided whose tag is
 //! already in the book is adopted, never placed again. A trade applied after the last checkpoint
 //! is read again from the trade book and booked once.
@@ -37,147 +39,25 @@ use std::path::PathBuf;
 
 use elite_collectors::upstox_orders::{OrderState, Placed, UpstoxOrders, upstox_time};
 use elite_store::Warehouse;
-use elite_trade::engine::Engine;
+use elite_trade::broker::Outbox;
+use elite_trade::event::Event;
 use elite_trade::money::Money;
 use elite_trade::order::OrderStatus;
 use elite_trade::risk::Approved;
-use elite_trade::sim::Bar;
+use elite_trade::types::Bar;
 use elite_warehouse::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::backtest::{
-    BacktestConfig, Prepared, Written, build_engine, load_bars, run_id, write_journal,
-};
 use crate::brokers::{Product, upstox_order, upstox_routed_order, upstox_tag};
+use crate::run::session::load_checkpoint;
+use crate::run::{BrokerConfig, Intake, RunConfig, Session, build_engine, run_id};
 use crate::{Error, Result};
 
-/// `[broker]` in a trader config.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct BrokerConfig {
-    /// `upstox` (the only live broker).
-    pub kind: String,
-    /// API base URL.
-    #[serde(default = "default_base")]
-    pub base_url: String,
-    /// Environment variable holding the access token (never the token itself in a file).
-    #[serde(default = "default_token_env")]
-    pub token_env: String,
-    /// `delivery` (default) or `intraday`.
-    #[serde(default = "default_product")]
-    pub product: String,
-    /// Listen to Upstox's order-update feed (portfolio stream): the books are then read when an
-    /// update for one of this run's orders arrives, and every `poll_every` bars as a safety net;
-    /// without the feed (or when it cannot connect) they are read every bar orders are working.
-    #[serde(default = "dtrue")]
-    pub order_updates: bool,
-    #[serde(default = "d_poll_every")]
-    pub poll_every: usize,
-    /// Symbol → more instrument keys of the same ISIN on other venues (`RELIANCE =
-    /// ["BSE_EQ|INE002A01018"]`): market orders are then routed by best price among the primary
-    /// (`instruments`) and these, from Upstox's full market quotes at the time of sending.
-    #[serde(default)]
-    pub venues: BTreeMap<String, Vec<String>>,
-    #[serde(default)]
-    pub routing: RoutingConfig,
-    /// Symbol → Upstox instrument key (`GOOG = "NSE_EQ|INE..."`); a symbol without one is not
-    /// traded live (its orders are refused with the reason).
-    #[serde(default)]
-    pub instruments: BTreeMap<String, String>,
-}
-
-/// `[broker.routing]`.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RoutingConfig {
-    /// Quotes older than this are not used.
-    #[serde(default = "d_max_age_ms")]
-    pub max_age_ms: u64,
-    /// Leave the primary venue only for at least this price improvement.
-    #[serde(default)]
-    pub min_gain_bps: f64,
-}
-
-impl Default for RoutingConfig {
-    fn default() -> Self {
-        RoutingConfig {
-            max_age_ms: d_max_age_ms(),
-            min_gain_bps: 0.0,
-        }
-    }
-}
-
-fn d_max_age_ms() -> u64 {
-    2_000
-}
-
-fn dtrue() -> bool {
-    true
-}
-fn d_poll_every() -> usize {
-    20
-}
-
-fn default_base() -> String {
-    "https://api.upstox.com/".into()
-}
-fn default_token_env() -> String {
-    "UPSTOX_ACCESS_TOKEN".into()
-}
-fn default_product() -> String {
-    "delivery".into()
-}
-
-impl BrokerConfig {
-    fn product(&self) -> Result<Product> {
-        match self.product.as_str() {
-            "delivery" => Ok(Product::Delivery),
-            "intraday" => Ok(Product::Intraday),
-            p => Err(Error::Config(format!(
-                "broker.product {p:?}: expected delivery or intraday"
-            ))),
-        }
-    }
-}
-
-/// A broker report the engine applied.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Report {
-    Fill {
-        order_id: String,
-        trade_id: String,
-        qty: i64,
-        price: Money,
-        ts: Timestamp,
-        ts_recv: Timestamp,
-    },
-    End {
-        order_id: String,
-        status: OrderStatus,
-        reason: String,
-        ts_recv: Timestamp,
-    },
-    /// Where an order was routed, and why (recorded in `risk_events` as check `route`).
-    Route {
-        order_id: String,
-        sym: u32,
-        venue: String,
-        detail: String,
-        ts_recv: Timestamp,
-    },
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Checkpoint {
-    name: String,
-    run_id: String,
-    next_offset: u64,
-    written: Written,
+/// What the live trader adds to a session's checkpoint.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct LiveState {
     /// Client order id → Upstox order id.
     placed: BTreeMap<String, String>,
-    /// (bar offset the report was applied before, report), in the order applied.
-    reports: Vec<(u64, Report)>,
 }
 
 /// How the live trader runs.
@@ -212,32 +92,27 @@ pub struct LiveStats {
     pub feed: String,
     /// Trades in the day's book for orders that are not this run's (ignored).
     pub foreign_trades: usize,
+    /// Predictions or signal events that landed after their bar was processed (never used).
+    pub late_inputs: usize,
 }
 
 /// A live trader: the engine, its Upstox link and what makes a restart safe.
 pub struct LiveTrader<'a> {
     wh: &'a Warehouse,
-    cfg: BacktestConfig,
+    cfg: RunConfig,
     client: UpstoxOrders,
     product: Product,
-    path: PathBuf,
-    name: String,
-    pub run_id: String,
-    pub engine: Engine,
-    symbols: Vec<String>,
+    /// The run: engine (with the [`Outbox`] broker), intake, offset, reports, checkpoint.
+    pub session: Session,
     instruments: Vec<Option<String>>,
     /// Per symbol: more venues' instrument keys (smart routing).
     venues: Vec<Vec<String>>,
     router: elite_trade::routing::Router,
-    bars: Vec<Bar>,
-    offset: usize,
-    written: Written,
     placed: BTreeMap<String, String>,
     /// Upstox order id → client order id.
     ours: HashMap<String, String>,
     /// Tag → Upstox order id, from the last order book read.
     tags: HashMap<String, String>,
-    reports: Vec<(u64, Report)>,
     trades: HashSet<String>,
     /// Trade ids in the day's book that are not this run's.
     foreign: HashSet<String>,
@@ -250,17 +125,13 @@ pub struct LiveTrader<'a> {
     pub stats: LiveStats,
 }
 
-fn engine_err(e: elite_trade::engine::EngineError) -> Error {
-    Error::Internal(e.to_string())
-}
-
 impl<'a> LiveTrader<'a> {
     /// Open (or resume) the live trader `opts.name` for `cfg`, talking to Upstox through
     /// `client`. Reads the latest bars; resuming replays them up to the checkpoint with the
     /// recorded broker reports and checks the result against the checkpoint.
     pub async fn open(
         wh: &'a Warehouse,
-        cfg: &BacktestConfig,
+        cfg: &RunConfig,
         opts: &LiveOptions,
         client: UpstoxOrders,
     ) -> Result<LiveTrader<'a>> {
@@ -275,21 +146,15 @@ impl<'a> LiveTrader<'a> {
         }
         let product = broker.product()?;
         let path = opts.state_dir.join(format!("live-{}.json", opts.name));
-        let cp = if opts.fresh {
-            None
-        } else {
-            crate::checkpoint::load::<Checkpoint>(&path)?
-        };
-        let Prepared {
-            bars,
-            symbols,
-            inputs,
-            ..
-        } = load_bars(wh, cfg, None).await?;
+        let cp = load_checkpoint::<LiveState>(&path, &opts.name, opts.fresh)?;
+        let late = cp.as_ref().map(|c| c.late.clone()).unwrap_or_default();
+        let intake = Intake::load(wh, cfg, None, &late).await?;
         // A live run is the config, not one bars version: new bars extend it.
         let run = run_id(cfg, None, "", "live")?;
-        let mut engine = build_engine(cfg, &symbols, &inputs)?;
-        engine.set_external(true);
+        let outbox = Outbox::new(cfg.fills.clone(), cfg.costs.clone());
+        let engine = build_engine(cfg, &intake.symbols, &intake.inputs, Some(Box::new(outbox)))?;
+        let symbols = intake.symbols.clone();
+        let session = Session::open(&opts.name, path, run, engine, intake, cp.as_ref())?;
         let instruments = symbols
             .iter()
             .map(|s| broker.instruments.get(s).cloned())
@@ -307,21 +172,13 @@ impl<'a> LiveTrader<'a> {
             cfg: cfg.clone(),
             client,
             product,
-            path,
-            name: opts.name.clone(),
-            run_id: run,
-            engine,
-            symbols,
+            session,
             instruments,
             venues,
             router,
-            bars,
-            offset: 0,
-            written: Written::default(),
             placed: BTreeMap::new(),
             ours: HashMap::new(),
             tags: HashMap::new(),
-            reports: vec![],
             trades: HashSet::new(),
             foreign: HashSet::new(),
             pending: vec![],
@@ -349,6 +206,7 @@ impl<'a> LiveTrader<'a> {
         if let Some(cp) = cp {
             t.resume(cp)?;
         }
+        let _ = symbols;
         // The day's order book: orders this trader decided before a crash but had not recorded
         // as placed are found by their tag and adopted, never placed again.
         t.collect_outbox();
@@ -356,141 +214,58 @@ impl<'a> LiveTrader<'a> {
         Ok(t)
     }
 
-    fn resume(&mut self, cp: Checkpoint) -> Result<()> {
-        if cp.name != self.name {
-            return Err(Error::Internal(format!(
-                "checkpoint {} belongs to trader {}",
-                self.path.display(),
-                cp.name
-            )));
-        }
-        if cp.run_id != self.run_id {
-            return Err(Error::Config(format!(
-                "checkpoint {} is for run {} but this config makes run {}; use --fresh or another --name",
-                self.path.display(),
-                cp.run_id,
-                self.run_id
-            )));
-        }
-        let start = cp.next_offset as usize;
-        if start > self.bars.len() {
-            return Err(Error::Internal(format!(
-                "checkpoint offset {start} is past the {} bars in the warehouse",
-                self.bars.len()
-            )));
-        }
-        let mut k = 0;
-        for i in 0..start {
-            while k < cp.reports.len() && cp.reports[k].0 as usize <= i {
-                self.apply(&cp.reports[k].1)?;
-                k += 1;
-            }
-            self.engine.on_bar(&self.bars[i]).map_err(engine_err)?;
-        }
-        while k < cp.reports.len() {
-            self.apply(&cp.reports[k].1)?;
-            k += 1;
-        }
-        let rebuilt = Written::all_of(&self.engine.journal);
-        if rebuilt != cp.written {
-            return Err(Error::Internal(format!(
-                "replay up to bar {start} with the recorded broker reports rebuilt {rebuilt:?} but the \
-                 checkpoint recorded {:?}: not trading on a book that does not reconcile",
-                cp.written
-            )));
-        }
-        self.offset = start;
-        self.written = cp.written;
+    /// Take over what the checkpoint recorded (the session was rebuilt from it by replay).
+    fn resume(&mut self, cp: crate::run::Checkpoint<LiveState>) -> Result<()> {
+        self.session
+            .check_rebuilt(&cp, " (with the recorded broker reports)")?;
         self.ours = cp
+            .extra
             .placed
             .iter()
             .map(|(c, b)| (b.clone(), c.clone()))
             .collect();
-        self.placed = cp.placed;
+        self.placed = cp.extra.placed;
         self.trades = cp
             .reports
             .iter()
             .filter_map(|(_, r)| match r {
-                Report::Fill { trade_id, .. } => Some(trade_id.clone()),
+                Event::Fill { trade_id, .. } => Some(trade_id.clone()),
                 _ => None,
             })
             .collect();
-        self.reports = cp.reports;
-        Ok(())
-    }
-
-    fn apply(&mut self, r: &Report) -> Result<()> {
-        match r {
-            Report::Fill {
-                order_id,
-                qty,
-                price,
-                ts,
-                ts_recv,
-                ..
-            } => {
-                self.engine
-                    .on_fill(order_id, *qty, *price, *ts, *ts_recv)
-                    .map_err(engine_err)?;
-            }
-            Report::End {
-                order_id,
-                status,
-                reason,
-                ts_recv,
-            } => {
-                self.engine
-                    .on_order_status(order_id, *status, reason, *ts_recv)
-                    .map_err(engine_err)?;
-            }
-            Report::Route {
-                order_id,
-                sym,
-                venue,
-                detail,
-                ts_recv,
-            } => self.engine.journal.risk.push(elite_trade::risk::RiskEvent {
-                ts: *ts_recv,
-                order_id: order_id.clone(),
-                sym: Some(*sym),
-                decision: elite_trade::risk::Decision::Approved,
-                check: "route".into(),
-                detail: if detail.starts_with(venue.as_str()) {
-                    detail.clone()
-                } else {
-                    format!("{venue}: {detail}")
-                },
-            }),
-        }
         Ok(())
     }
 
     /// Apply a new report now and keep it for replay, before bar `offset` (what the broker
     /// reported while syncing for that bar).
-    fn record(&mut self, r: Report) -> Result<()> {
-        self.record_before(self.offset as u64, r)
+    fn record(&mut self, r: Event) -> Result<()> {
+        self.record_before(self.session.offset as u64, r)
     }
 
     /// Apply a new report now and keep it for replay before bar `before`: decisions taken while
     /// sending the orders of bar `offset` are replayed after it, before bar `offset + 1`.
-    fn record_before(&mut self, before: u64, r: Report) -> Result<()> {
-        self.apply(&r)?;
+    fn record_before(&mut self, before: u64, r: Event) -> Result<()> {
         match &r {
-            Report::Fill { .. } => self.stats.fills += 1,
-            Report::End { .. } => self.stats.ends += 1,
-            Report::Route { .. } => self.stats.routed += 1,
+            Event::Fill { .. } => self.stats.fills += 1,
+            Event::Status { .. } => self.stats.ends += 1,
+            Event::Route { .. } => self.stats.routed += 1,
+            _ => {}
         }
-        self.reports.push((before, r));
-        Ok(())
+        self.session.record(before, r)
     }
 
     /// Move what the engine decided into `pending` (skipping what is already at Upstox or ended)
     /// and send its cancels.
     fn collect_outbox(&mut self) -> Vec<String> {
-        let (orders, cancels) = self.engine.take_outbox();
+        let (orders, cancels) = self.session.engine.take_outbox();
         for a in orders {
             let id = &a.order().id;
-            let working = self.engine.broker.working().any(|w| &w.req.id == id);
+            let working = self
+                .session
+                .engine
+                .broker
+                .working()
+                .any(|w| &w.req.id == id);
             if !self.placed.contains_key(id) && working {
                 self.pending.push(a);
             }
@@ -511,34 +286,22 @@ impl<'a> LiveTrader<'a> {
     /// The Upstox tag of client order id `id`: a hash of this run's id and `id`, so that two
     /// traders (or two configs) with the same strategy names never share a tag.
     pub fn tag(&self, id: &str) -> String {
-        upstox_tag(&format!("{}|{id}", self.run_id))
+        upstox_tag(&format!("{}|{id}", self.session.run_id))
     }
 
-    /// Read the bars table again and append the bars that landed since (the `--follow` loop).
-    /// The bars already processed must be unchanged, and so must the symbol set: otherwise the
-    /// book would have been built on different data, and the trader stops. Returns how many
-    /// new bars there are.
+    /// Read the tables again and take in what landed since (the `--follow` loop): bars, and the
+    /// predictions and signal events the strategies trade (see [`Intake::refresh`]). The bars
+    /// already processed must be unchanged, and so must the symbol set: otherwise the book would
+    /// have been built on different data, and the trader stops. Returns how many new bars there
+    /// are.
     pub async fn refresh(&mut self) -> Result<usize> {
-        let p = load_bars(self.wh, &self.cfg, None).await?;
-        if p.symbols != self.symbols {
-            return Err(Error::Config(format!(
-                "the symbols changed from {:?} to {:?}: restart the trader to trade a new set",
-                self.symbols, p.symbols
-            )));
-        }
-        let n = self.bars.len();
-        if p.bars.len() < n || p.bars[..n] != self.bars[..] {
-            let at = (0..n.min(p.bars.len()))
-                .find(|&i| p.bars[i] != self.bars[i])
-                .unwrap_or(n.min(p.bars.len()));
-            return Err(Error::Internal(format!(
-                "the bars this trader has seen changed in the warehouse (first difference at bar {at} of {n}): \
-                 not trading on a history that was rewritten"
-            )));
-        }
-        let added = p.bars.len() - n;
-        self.bars = p.bars;
-        Ok(added)
+        let (bars, _, late) = self
+            .session
+            .intake
+            .refresh(self.wh, &self.cfg, self.session.offset)
+            .await?;
+        self.stats.late_inputs += late;
+        Ok(bars)
     }
 
     /// Wait at most `timeout` for `n` order updates from the feed (kept for the next bar's
@@ -564,17 +327,23 @@ impl<'a> LiveTrader<'a> {
 
     /// The next bar to process, if any.
     pub fn peek(&self) -> Option<&Bar> {
-        self.bars.get(self.offset)
+        self.session.intake.events[self.session.offset..]
+            .iter()
+            .find_map(|e| match e {
+                Event::Bar(b) => Some(b),
+                _ => None,
+            })
     }
 
     /// Bars not processed yet.
     pub fn remaining(&self) -> usize {
-        self.bars.len() - self.offset
+        self.session.intake.bars_from(self.session.offset)
     }
 
     /// Orders working at Upstox (placed, not ended in the engine).
     pub fn working(&self) -> usize {
-        self.engine
+        self.session
+            .engine
             .broker
             .working()
             .filter(|w| self.placed.contains_key(&w.req.id))
@@ -629,7 +398,7 @@ impl<'a> LiveTrader<'a> {
                 .map(|x| x.min(now))
                 .unwrap_or(now);
             self.trades.insert(t.trade_id.clone());
-            self.record(Report::Fill {
+            self.record(Event::Fill {
                 order_id: id,
                 trade_id: t.trade_id,
                 qty: t.quantity,
@@ -642,7 +411,13 @@ impl<'a> LiveTrader<'a> {
             let Some(id) = self.ours.get(&o.order_id).cloned() else {
                 continue;
             };
-            let Some(w) = self.engine.broker.working().find(|w| w.req.id == id) else {
+            let Some(w) = self
+                .session
+                .engine
+                .broker
+                .working()
+                .find(|w| w.req.id == id)
+            else {
                 continue;
             };
             let status = match o.state() {
@@ -659,7 +434,7 @@ impl<'a> LiveTrader<'a> {
             } else {
                 format!("upstox: {}: {}", o.status, o.status_message)
             };
-            self.record(Report::End {
+            self.record(Event::Status {
                 order_id: id,
                 status,
                 reason,
@@ -704,13 +479,13 @@ impl<'a> LiveTrader<'a> {
     /// Refuse `id` in the engine (before bar `offset + 1`: it was decided on bar `offset`).
     fn refuse(&mut self, id: String, reason: String, now: Timestamp) -> Result<()> {
         self.stats.refused += 1;
-        let r = Report::End {
+        let r = Event::Status {
             order_id: id,
             status: OrderStatus::Rejected,
             reason,
             ts_recv: now,
         };
-        self.record_before(self.offset as u64 + 1, r)
+        self.record_before(self.session.offset as u64 + 1, r)
     }
 
     async fn send(&mut self, cancels: Vec<String>, now: Timestamp) -> Result<()> {
@@ -726,6 +501,8 @@ impl<'a> LiveTrader<'a> {
             }
             let Some(key) = self.instruments.get(o.sym as usize).cloned().flatten() else {
                 let sym = self
+                    .session
+                    .intake
                     .symbols
                     .get(o.sym as usize)
                     .cloned()
@@ -748,7 +525,7 @@ impl<'a> LiveTrader<'a> {
                         if route.venue > 0 {
                             self.stats.rerouted += 1;
                         }
-                        let r = Report::Route {
+                        let r = Event::Route {
                             order_id: id.clone(),
                             sym: o.sym,
                             venue: quotes[route.venue].venue.clone(),
@@ -758,7 +535,7 @@ impl<'a> LiveTrader<'a> {
                             },
                             ts_recv: now,
                         };
-                        self.record_before(self.offset as u64 + 1, r)?;
+                        self.record_before(self.session.offset as u64 + 1, r)?;
                         Ok(req)
                     }
                     Err(e) => Err(e),
@@ -806,43 +583,37 @@ impl<'a> LiveTrader<'a> {
         Ok(())
     }
 
-    /// Process the next bar: sync with Upstox, feed the bar, send what the engine decided.
-    /// `None` when there is no bar left.
+    /// Process the next bar: the inputs that come before it, then sync with Upstox, feed the
+    /// bar, send what the engine decided. `None` when there is no bar left (inputs after the last
+    /// bar are processed too).
     pub async fn step(&mut self) -> Result<Option<Bar>> {
-        let Some(bar) = self.bars.get(self.offset).copied() else {
-            return Ok(None);
-        };
-        let now = bar.ts_recv;
-        self.sync(now).await?;
-        self.engine.on_bar(&bar).map_err(engine_err)?;
-        let cancels = self.collect_outbox();
-        self.send(cancels, now).await?;
-        self.offset += 1;
-        self.stats.bars += 1;
-        Ok(Some(bar))
+        loop {
+            let Some(e) = self.session.intake.events.get(self.session.offset).cloned() else {
+                return Ok(None);
+            };
+            let Event::Bar(bar) = e else {
+                self.session.engine.process(&e)?;
+                self.session.offset += 1;
+                continue;
+            };
+            let now = bar.ts_recv;
+            self.sync(now).await?;
+            self.session.engine.process(&e)?;
+            let cancels = self.collect_outbox();
+            self.send(cancels, now).await?;
+            self.session.offset += 1;
+            self.stats.bars += 1;
+            return Ok(Some(bar));
+        }
     }
 
     /// Write the journal since the last commit, then the checkpoint (atomically).
     pub async fn commit(&mut self) -> Result<()> {
-        write_journal(
-            self.wh,
-            &self.run_id,
-            &self.engine,
-            &self.symbols,
-            &mut self.written,
-        )
-        .await?;
-        crate::checkpoint::save(
-            &self.path,
-            &Checkpoint {
-                name: self.name.clone(),
-                run_id: self.run_id.clone(),
-                next_offset: self.offset as u64,
-                written: self.written,
-                placed: self.placed.clone(),
-                reports: self.reports.clone(),
-            },
-        )
+        let state = LiveState {
+            placed: self.placed.clone(),
+        };
+        self.session.commit(self.wh, None, state).await?;
+        Ok(())
     }
 }
 

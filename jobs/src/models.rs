@@ -26,8 +26,8 @@ use elite_warehouse::{Clock, Symbol, Timeframe, tables};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::backtest::code_version;
 use crate::bars::{BarQuery, read_bars};
+use crate::run::code_version;
 use crate::{Error, Result};
 
 /// A training run as its TOML file describes it.
@@ -735,7 +735,7 @@ pub async fn train(wh: &Warehouse, cfg: &TrainConfig, clock: &dyn Clock) -> Resu
             None,
             Some(&p.fold_of),
         );
-        added += crate::backtest::insert(wh, &tables::PREDICTIONS, &rows, meta()).await?;
+        added += crate::run::journal::insert(wh, &tables::PREDICTIONS, &rows, meta()).await?;
         base.push((pred, secs));
     }
     let wf = assemble(cfg, &ds, version, &p, base)?;
@@ -809,7 +809,7 @@ pub async fn train(wh: &Warehouse, cfg: &TrainConfig, clock: &dyn Clock) -> Resu
             ts_recv: now,
         });
         // The artifact is in place: the registry row makes the model visible.
-        added += crate::backtest::insert(wh, &tables::MODELS, &rows, meta()).await?;
+        added += crate::run::journal::insert(wh, &tables::MODELS, &rows, meta()).await?;
         rows.clear();
         registered.push(Registered {
             model_id: id,
@@ -959,7 +959,7 @@ pub async fn train(wh: &Warehouse, cfg: &TrainConfig, clock: &dyn Clock) -> Resu
             ts_recv: now,
         })
         .collect();
-    added += crate::backtest::insert(wh, &tables::MODEL_EVENTS, &event_rows, meta()).await?;
+    added += crate::run::journal::insert(wh, &tables::MODEL_EVENTS, &event_rows, meta()).await?;
 
     // The ensembles' out-of-sample predictions (the base models' landed above).
     let ids: Vec<String> = registered.iter().map(|r| r.model_id.clone()).collect();
@@ -981,7 +981,7 @@ pub async fn train(wh: &Warehouse, cfg: &TrainConfig, clock: &dyn Clock) -> Resu
             Some(&wf.fold_of),
         ));
     }
-    added += crate::backtest::insert(wh, &tables::PREDICTIONS, &preds, meta()).await?;
+    added += crate::run::journal::insert(wh, &tables::PREDICTIONS, &preds, meta()).await?;
     Ok(TrainReport {
         walk_forward: wf,
         resumed,
@@ -1324,7 +1324,7 @@ pub async fn serve(wh: &Warehouse, group: &str) -> Result<(Vec<Served>, usize)> 
             .collect();
         let pred = model.predict(&ds, &rows).map_err(model_err)?;
         let recs = prediction_rows(&id, &stage, &ds, &rows, &pred, None, None);
-        added += crate::backtest::insert(
+        added += crate::run::journal::insert(
             wh,
             &tables::PREDICTIONS,
             &recs,
@@ -1502,7 +1502,7 @@ pub async fn insert_predictions(
     rows: &[PredictionRow],
     meta: CommitMeta,
 ) -> Result<usize> {
-    crate::backtest::insert(wh, &tables::PREDICTIONS, rows, meta).await
+    crate::run::journal::insert(wh, &tables::PREDICTIONS, rows, meta).await
 }
 
 /// A drift detection.
@@ -1718,7 +1718,7 @@ pub async fn retrain(
                     ts_recv: now,
                 })
                 .collect();
-            added += crate::backtest::insert(
+            added += crate::run::journal::insert(
                 wh,
                 &tables::DRIFT_EVENTS,
                 &rows,

@@ -181,7 +181,7 @@ pub async fn import(
         bars_version: version,
         train_rows: 0,
         train_from: 0,
-        code_version: crate::backtest::code_version(),
+        code_version: crate::run::code_version(),
         config: json(&cfg),
         metrics: json(&scores),
         importance: "[]".into(),
@@ -190,7 +190,7 @@ pub async fn import(
         ts_event: us(cut),
         ts_recv: now,
     };
-    added += crate::backtest::insert(wh, &tables::MODELS, &[row], meta()).await?;
+    added += crate::run::journal::insert(wh, &tables::MODELS, &[row], meta()).await?;
 
     let mut events: Vec<(String, String, String)> = vec![(
         id.clone(),
@@ -234,7 +234,7 @@ pub async fn import(
             ts_recv: now,
         })
         .collect();
-    added += crate::backtest::insert(wh, &tables::MODEL_EVENTS, &rows_ev, meta()).await?;
+    added += crate::run::journal::insert(wh, &tables::MODEL_EVENTS, &rows_ev, meta()).await?;
     Ok(ImportReport {
         model_id: id,
         group: cfg.name.clone(),

@@ -1,15 +1,24 @@
 //! `elite run trader`: the trade engine fed by a stream, against the paper broker.
 //!
-//! Bars come through a [`Source`](crate::transport::Source) — here the embedded transport fed by
-//! a replay of the `bars` table at one version in `ts_recv` order, optionally paced — exactly as
-//! a live feed would deliver them; the engine, strategies, risk and execution are the backtest's
+//! The run's events (its [`Intake`]: bars at one version with the predictions and signal events
+//! its strategies trade, in delivery order) come through a [`Source`](crate::transport::Source) —
+//! here the embedded transport fed by a replay of the intake, optionally paced — exactly as a
+//! live feed would deliver them; the engine, strategies, risk and execution are the backtest's
 //! (`elite backtest` on the same config gives the same orders and fills: tested).
+//!
+//! Following (`--follow`): the trader keeps its session open, reads the tables again
+//! ([`PaperTrader::refresh`], the same [`Intake::refresh`] as the live trader) and streams what
+//! landed since — bars, and the predictions and signal events its `ml` and `event` strategies
+//! trade — so inputs that land after it started are traded exactly as a backtest over the whole
+//! period trades them (tested). A following run is the config (its run id does not depend on a
+//! bars version, as a live run's), and has no end: it commits and stops when asked.
 //!
 //! Durability: every `commit_every` bars the journal entries since the last commit (orders,
 //! fills, risk decisions, equity) are written to the warehouse, keyed by (run id, sequence
 //! number), and then a checkpoint (bars version, next offset, rows written) is replaced
 //! atomically under `<state_dir>/trader-<name>.json`. On restart the runner rebuilds the engine
-//! by replaying the bars before the checkpoint without sending anything, checks that the rebuilt
+//! by replaying the events before the checkpoint ([`crate::run::replay`], as the live trader
+//! does) without sending anything, checks that the rebuilt
 //! journal equals what the warehouse recorded (the paper broker's books: the fills), and only then
 //! goes on from the checkpoint. Orders already recorded are never sent again (their sequence
 //! numbers are below the checkpoint, and the idempotent insert refuses a second copy); a rebuilt
@@ -19,14 +28,12 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use elite_store::{At, Warehouse};
-use elite_trade::sim::Bar;
+use elite_trade::event::Event;
 use elite_warehouse::Clock;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::backtest::{
-    BacktestConfig, BacktestReport, Prepared, Written, build_engine, finish_run, load_bars, run_id,
-    write_journal,
-};
+use crate::run::session::load_checkpoint;
+use crate::run::{Intake, RunConfig, RunReport, Session, build_engine, finish_run, run_id};
 use crate::transport::{Polled, Sink, Source, Topic};
 use crate::{Error, Result};
 
@@ -42,15 +49,9 @@ pub struct TraderOptions {
     pub rate: Option<f64>,
     /// Ignore any checkpoint.
     pub fresh: bool,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Checkpoint {
-    name: String,
-    run_id: String,
-    bars_version: Option<u64>,
-    next_offset: u64,
-    written: Written,
+    /// Keep the session open for what lands later ([`PaperTrader::refresh`]): the run is the
+    /// config, not one bars version, and it does not end when the events do.
+    pub follow: bool,
 }
 
 /// What a trader run did.
@@ -64,8 +65,10 @@ pub struct TraderReport {
     pub commits: u64,
     pub orders_sent: usize,
     pub fills: usize,
-    /// The final run summary (written when the stream ends).
-    pub summary: Option<BacktestReport>,
+    /// Inputs (predictions, signal events) that landed after their bar was processed, left out.
+    pub late_inputs: usize,
+    /// The final run summary (written when the stream ends; never while following).
+    pub summary: Option<RunReport>,
 }
 
 /// Fills the warehouse holds for a run (the paper broker's record).
@@ -77,173 +80,227 @@ async fn recorded_fills(wh: &Warehouse, run_id: &str) -> Result<usize> {
     Ok(batches.iter().map(|b| b.num_rows()).sum())
 }
 
-/// Run the paper trader over the config's bars, resuming from a checkpoint if there is one.
+/// A paper trading session: the run's [`Session`] fed through a transport topic.
+pub struct PaperTrader {
+    pub session: Session,
+    cfg: RunConfig,
+    opts: TraderOptions,
+    /// Bars processed since the last commit.
+    since: usize,
+    sent_before: usize,
+    fills_before: usize,
+    pub report: TraderReport,
+}
+
+impl PaperTrader {
+    /// Open (or resume) paper trader `opts.name` for `cfg`: resuming replays the intake up to
+    /// the checkpoint and checks the rebuilt journal against it and the warehouse.
+    pub async fn open(wh: &Warehouse, cfg: &RunConfig, opts: &TraderOptions) -> Result<Self> {
+        crate::signals::check_rate(opts.rate)?;
+        let path = opts.state_dir.join(format!("trader-{}.json", opts.name));
+        let cp = load_checkpoint::<()>(&path, &opts.name, opts.fresh)?;
+        let cp_version = if opts.follow {
+            None
+        } else {
+            cp.as_ref().and_then(|c| c.bars_version)
+        };
+        let late = cp.as_ref().map(|c| c.late.clone()).unwrap_or_default();
+        let intake = Intake::load(wh, cfg, cp_version, &late).await?;
+        let run = if opts.follow {
+            run_id(cfg, None, "", "paper")?
+        } else {
+            run_id(cfg, intake.version, &intake.inputs_id, "paper")?
+        };
+        let engine = build_engine(cfg, &intake.symbols, &intake.inputs, None)?;
+        let version = intake.version;
+        let mut s = Session::open(&opts.name, path, run, engine, intake, cp.as_ref())?;
+        let start = s.offset;
+        if start == s.intake.events.len() && !opts.follow {
+            s.engine.finish(); // the run had ended: its last instant was closed
+        }
+        if let Some(cp) = &cp
+            && start > 0
+        {
+            let recorded = recorded_fills(wh, &s.run_id).await?;
+            s.check_rebuilt(cp, "")?;
+            if recorded < cp.written.fills {
+                return Err(Error::Internal(format!(
+                    "the checkpoint recorded {} fills but the warehouse holds {recorded}: \
+                     not trading on a book that does not reconcile",
+                    cp.written.fills
+                )));
+            }
+        }
+        let report = TraderReport {
+            run_id: s.run_id.clone(),
+            mode: "paper",
+            bars_version: version,
+            resumed_from: start as u64,
+            bars_processed: 0,
+            commits: 0,
+            orders_sent: 0,
+            fills: 0,
+            late_inputs: 0,
+            summary: None,
+        };
+        Ok(PaperTrader {
+            sent_before: s.engine.journal.submitted.len(),
+            fills_before: s.engine.journal.fills.len(),
+            session: s,
+            cfg: cfg.clone(),
+            opts: opts.clone(),
+            since: 0,
+            report,
+        })
+    }
+
+    /// Bars not processed yet.
+    pub fn remaining(&self) -> usize {
+        self.session.intake.bars_from(self.session.offset)
+    }
+
+    /// Stream the events not processed yet through a topic (bars paced when asked) and process
+    /// them, committing every `commit_every` bars. Returns the bars processed.
+    pub async fn run(&mut self, wh: &Warehouse) -> Result<u64> {
+        let s = &mut self.session;
+        let start = s.offset;
+        let events: Vec<Event> = s.intake.events[start..].to_vec();
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let topic: Topic<Event> = Topic::new();
+        let mut producer = topic.producer();
+        let rate = self.opts.rate;
+        let keys: Vec<std::sync::Arc<str>> = s
+            .intake
+            .symbols
+            .iter()
+            .map(|x| std::sync::Arc::from(x.as_str()))
+            .collect();
+        let feed = std::thread::spawn(move || {
+            let t0 = Instant::now();
+            let mut paced = 0usize;
+            for e in events {
+                let sym = match &e {
+                    Event::Bar(b) => b.sym,
+                    other => other.input_key().map_or(0, |k| k.0),
+                };
+                if let (Some(r), Event::Bar(_)) = (rate, &e) {
+                    let due = Duration::from_secs_f64(paced as f64 / r);
+                    if let Some(wait) = due.checked_sub(t0.elapsed()) {
+                        std::thread::sleep(wait);
+                    }
+                    paced += 1;
+                }
+                let key = keys.get(sym as usize).cloned().unwrap_or_else(|| "".into());
+                if producer.send(key, e).is_err() {
+                    break;
+                }
+            }
+            producer.close();
+        });
+        let mut consumer = topic.consumer(0);
+        let mut batch = vec![];
+        let mut bars = 0u64;
+        let result: Result<()> = async {
+            loop {
+                batch.clear();
+                let polled = tokio::task::block_in_place(|| {
+                    consumer.poll(1024, Duration::from_millis(50), &mut batch)
+                })?;
+                for rec in &batch {
+                    self.session.engine.process(&rec.value)?;
+                    self.session.offset = start + rec.offset as usize + 1;
+                    if matches!(rec.value, Event::Bar(_)) {
+                        self.since += 1;
+                        bars += 1;
+                    }
+                    if self.since >= self.opts.commit_every.max(1) {
+                        self.commit(wh).await?;
+                        self.since = 0;
+                    }
+                }
+                if matches!(polled, Polled::Closed) {
+                    return Ok(());
+                }
+            }
+        }
+        .await;
+        // On an error the feed is left to finish on its own (a paced one may still be sleeping).
+        result?;
+        let _ = feed.join();
+        self.report.bars_processed += bars;
+        Ok(bars)
+    }
+
+    /// Read the tables again and take in what landed since (the `--follow` loop; see
+    /// [`Intake::refresh`]). Returns (new bars, new inputs); late inputs are counted in the
+    /// report.
+    pub async fn refresh(&mut self, wh: &Warehouse) -> Result<(usize, usize)> {
+        let (bars, inputs, late) = self
+            .session
+            .intake
+            .refresh(wh, &self.cfg, self.session.offset)
+            .await?;
+        self.report.late_inputs += late;
+        if bars > 0 {
+            self.report.bars_version = self.session.intake.version;
+        }
+        Ok((bars, inputs))
+    }
+
+    /// Write the journal since the last commit, then the checkpoint.
+    pub async fn commit(&mut self, wh: &Warehouse) -> Result<()> {
+        let version = if self.opts.follow {
+            None
+        } else {
+            self.session.intake.version
+        };
+        self.session.commit(wh, version, ()).await?;
+        self.report.commits += 1;
+        Ok(())
+    }
+
+    /// Commit and report. A run that is not following and has processed all its events ends:
+    /// its last instant is closed and its summary written to `runs`.
+    pub async fn close(mut self, wh: &Warehouse, clock: &dyn Clock) -> Result<TraderReport> {
+        let n = self.session.intake.events.len();
+        let ends = !self.opts.follow && self.session.offset == n;
+        if ends && self.report.resumed_from < n as u64 {
+            self.session.engine.finish();
+        }
+        self.commit(wh).await?;
+        let s = &self.session;
+        s.engine.ledger.reconcile(Some(&s.engine.journal.fills))?;
+        self.report.orders_sent = s.engine.journal.submitted.len() - self.sent_before;
+        self.report.fills = s.engine.journal.fills.len() - self.fills_before;
+        if ends {
+            let summary = finish_run(
+                wh,
+                &self.cfg,
+                &s.run_id,
+                "paper",
+                s.intake.version,
+                &s.engine,
+                &s.intake.symbols,
+                s.intake.bars.len(),
+                clock,
+            )
+            .await?;
+            self.report.summary = Some(summary);
+        }
+        Ok(self.report)
+    }
+}
+
+/// Run the paper trader over the config's events, resuming from a checkpoint if there is one.
 pub async fn run_trader(
     wh: &Warehouse,
-    cfg: &BacktestConfig,
+    cfg: &RunConfig,
     opts: &TraderOptions,
     clock: &dyn Clock,
 ) -> Result<TraderReport> {
-    crate::signals::check_rate(opts.rate)?;
-    let path = opts.state_dir.join(format!("trader-{}.json", opts.name));
-    let cp = if opts.fresh {
-        None
-    } else {
-        crate::checkpoint::load::<Checkpoint>(&path)?
-    };
-    if let Some(cp) = &cp
-        && cp.name != opts.name
-    {
-        return Err(Error::Internal(format!(
-            "checkpoint {} belongs to trader {}",
-            path.display(),
-            cp.name
-        )));
-    }
-    let Prepared {
-        bars,
-        symbols,
-        version,
-        inputs,
-        inputs_id,
-    } = load_bars(wh, cfg, cp.as_ref().map(|c| c.bars_version).unwrap_or(None)).await?;
-    let run = run_id(cfg, version, &inputs_id, "paper")?;
-    let mut engine = build_engine(cfg, &symbols, &inputs)?;
-    let (start, mut written) = match &cp {
-        Some(c) if c.run_id != run => {
-            return Err(Error::Config(format!(
-                "checkpoint {} is for run {} but this config and data make run {run}; use --fresh or another --name",
-                path.display(),
-                c.run_id
-            )));
-        }
-        Some(c) => (c.next_offset as usize, c.written),
-        None => (0, Written::default()),
-    };
-    if start > bars.len() {
-        return Err(Error::Internal(format!(
-            "checkpoint offset {start} is past the {} bars of version {version:?}",
-            bars.len()
-        )));
-    }
-    // Rebuild: replay what was processed before the checkpoint, sending nothing.
-    for b in &bars[..start] {
-        engine
-            .on_bar(b)
-            .map_err(|e| Error::Internal(e.to_string()))?;
-    }
-    if start == bars.len() {
-        engine.finish(); // the run had ended: its last instant was closed
-    }
-    if start > 0 {
-        let rebuilt = Written::all_of(&engine.journal);
-        let recorded = recorded_fills(wh, &run).await?;
-        if rebuilt != written || recorded < written.fills {
-            return Err(Error::Internal(format!(
-                "replay up to offset {start} rebuilt {rebuilt:?} but the checkpoint recorded {written:?} \
-                 and the warehouse holds {recorded} fills: not trading on a book that does not reconcile"
-            )));
-        }
-    }
-    let mut report = TraderReport {
-        run_id: run.clone(),
-        mode: "paper",
-        bars_version: version,
-        resumed_from: start as u64,
-        bars_processed: 0,
-        commits: 0,
-        orders_sent: 0,
-        fills: 0,
-        summary: None,
-    };
-    let sent_before = engine.journal.submitted.len();
-    let fills_before = engine.journal.fills.len();
-
-    // The stream: the replay from the checkpoint on, paced when asked.
-    let topic: Topic<Bar> = Topic::new();
-    let mut producer = topic.producer();
-    let rate = opts.rate;
-    let n = bars.len();
-    let keys: Vec<std::sync::Arc<str>> = symbols
-        .iter()
-        .map(|s| std::sync::Arc::from(s.as_str()))
-        .collect();
-    let feed = std::thread::spawn(move || {
-        let t0 = Instant::now();
-        for (i, b) in bars.into_iter().enumerate() {
-            if let Some(r) = rate.filter(|_| i >= start) {
-                let due = Duration::from_secs_f64((i - start) as f64 / r);
-                if let Some(wait) = due.checked_sub(t0.elapsed()) {
-                    std::thread::sleep(wait);
-                }
-            }
-            let key = std::sync::Arc::clone(&keys[b.sym as usize]);
-            if producer.send(key, b).is_err() {
-                break;
-            }
-        }
-        producer.close();
-    });
-    let mut consumer = topic.consumer(0);
-    consumer.seek(start as u64);
-    let mut batch = vec![];
-    let mut next = start as u64;
-    let mut since = 0usize;
-    let commit = async |engine: &elite_trade::engine::Engine,
-                        written: &mut Written,
-                        next: u64,
-                        report: &mut TraderReport|
-           -> Result<()> {
-        write_journal(wh, &run, engine, &symbols, written).await?;
-        crate::checkpoint::save(
-            &path,
-            &Checkpoint {
-                name: opts.name.clone(),
-                run_id: run.clone(),
-                bars_version: version,
-                next_offset: next,
-                written: *written,
-            },
-        )?;
-        report.commits += 1;
-        Ok(())
-    };
-    loop {
-        batch.clear();
-        let polled = tokio::task::block_in_place(|| {
-            consumer.poll(1024, Duration::from_millis(50), &mut batch)
-        })?;
-        for rec in &batch {
-            engine
-                .on_bar(&rec.value)
-                .map_err(|e| Error::Internal(e.to_string()))?;
-            next = rec.offset + 1;
-            since += 1;
-            report.bars_processed += 1;
-            if since >= opts.commit_every.max(1) {
-                commit(&engine, &mut written, next, &mut report).await?;
-                since = 0;
-            }
-        }
-        if matches!(polled, Polled::Closed) {
-            break;
-        }
-    }
-    let _ = feed.join();
-    if next as usize == n {
-        engine.finish();
-    }
-    commit(&engine, &mut written, next, &mut report).await?;
-    engine
-        .ledger
-        .reconcile(Some(&engine.journal.fills))
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    report.orders_sent = engine.journal.submitted.len() - sent_before;
-    report.fills = engine.journal.fills.len() - fills_before;
-    if next as usize == n {
-        let summary =
-            finish_run(wh, cfg, &run, "paper", version, &engine, &symbols, n, clock).await?;
-        report.summary = Some(summary);
-    }
-    Ok(report)
+    let mut t = PaperTrader::open(wh, cfg, opts).await?;
+    t.run(wh).await?;
+    t.close(wh, clock).await
 }

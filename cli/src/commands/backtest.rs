@@ -1,7 +1,8 @@
 //! `elite backtest FILE`
 
 use anyhow::{Context, Result};
-use elite_jobs::backtest::{BacktestConfig, run_backtest};
+use elite_jobs::backtest::run_backtest;
+use elite_jobs::run::RunConfig;
 use elite_warehouse::SystemClock;
 use serde::Serialize;
 
@@ -18,7 +19,7 @@ struct Metric {
 pub async fn run(a: BacktestArgs, settings: &Settings, printer: &Printer) -> Result<()> {
     let text = std::fs::read_to_string(&a.file)
         .with_context(|| format!("reading {}", a.file.display()))?;
-    let cfg = BacktestConfig::from_toml(&text)
+    let cfg = RunConfig::from_toml(&text)
         .map_err(|e| super::UserError(format!("{}: {e}", a.file.display())))?;
     let wh = settings.warehouse()?;
     let report = match run_backtest(&wh, &cfg, &SystemClock).await {

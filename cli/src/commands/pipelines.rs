@@ -163,7 +163,7 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
             }
             let text = std::fs::read_to_string(&a.file)
                 .with_context(|| format!("reading {}", a.file.display()))?;
-            let cfg = elite_jobs::backtest::BacktestConfig::from_toml(&text)
+            let cfg = elite_jobs::run::RunConfig::from_toml(&text)
                 .map_err(|e| super::UserError(format!("{}: {e}", a.file.display())))?;
             if a.live {
                 return live_trader(&wh, &cfg, &a, state_dir, printer).await;
@@ -174,23 +174,15 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
                 commit_every: a.commit_every,
                 rate: a.rate,
                 fresh: a.fresh,
+                follow: a.follow.is_some(),
             };
-            let report = match elite_jobs::trader::run_trader(
-                &wh,
-                &cfg,
-                &opts,
-                &elite_warehouse::SystemClock,
-            )
-            .await
-            {
-                Ok(r) => r,
-                Err(elite_jobs::Error::Config(m)) => return Err(super::UserError(m).into()),
-                Err(e) => return Err(anyhow::Error::new(e).context(format!("trader {}", a.name))),
-            };
+            let report = paper_trader(&wh, &cfg, &opts, a.follow, printer)
+                .await
+                .with_context(|| format!("trader {}", a.name))?;
             printer.note(format!(
-                "paper trader {} (run {}): resumed at bar {}, {} bars, {} commits, {} orders sent, {} fills",
+                "paper trader {} (run {}): resumed at event {}, {} bars, {} commits, {} orders sent, {} fills, {} late inputs left out",
                 a.name, report.run_id, report.resumed_from, report.bars_processed, report.commits,
-                report.orders_sent, report.fills
+                report.orders_sent, report.fills, report.late_inputs
             ));
             if let Some(s) = &report.summary {
                 printer.records(&s.strategies)?;
@@ -237,11 +229,45 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
     }
 }
 
+/// `elite run trader --paper`: stream the config's events to the paper broker; with `--follow`,
+/// keep reading the tables every SECONDS for bars, predictions and signal events that landed
+/// since, until Ctrl-C (which commits and exits).
+async fn paper_trader(
+    wh: &elite_store::Warehouse,
+    cfg: &elite_jobs::run::RunConfig,
+    opts: &elite_jobs::trader::TraderOptions,
+    follow: Option<f64>,
+    printer: &Printer,
+) -> Result<elite_jobs::trader::TraderReport> {
+    let mut t = elite_jobs::trader::PaperTrader::open(wh, cfg, opts).await?;
+    t.run(wh).await?;
+    if let Some(secs) = follow {
+        printer.note(format!(
+            "paper trader {}: {} bars done; following the warehouse every {secs} s (Ctrl-C to stop)",
+            opts.name, t.report.bars_processed
+        ));
+        let stop = tokio::signal::ctrl_c();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tokio::time::sleep(std::time::Duration::from_secs_f64(secs)) => {}
+            }
+            let (bars, inputs) = t.refresh(wh).await?;
+            if bars + inputs > 0 {
+                t.run(wh).await?;
+                t.commit(wh).await?;
+            }
+        }
+    }
+    Ok(t.close(wh, &elite_warehouse::SystemClock).await?)
+}
+
 /// Where a runner keeps its checkpoints: `--state-dir`, else `<home>/_state` for a local warehouse.
 /// `elite run trader --live`: real orders through the config's broker, after confirmation.
 async fn live_trader(
     wh: &elite_store::Warehouse,
-    cfg: &elite_jobs::backtest::BacktestConfig,
+    cfg: &elite_jobs::run::RunConfig,
     a: &crate::args::RunTraderArgs,
     state_dir: PathBuf,
     printer: &Printer,
@@ -296,7 +322,7 @@ async fn live_trader(
     let mut todo = t.remaining();
     elite_jobs::live::run_live(&mut t, a.commit_every)
         .await
-        .with_context(|| format!("live trader {} (run {})", a.name, t.run_id))?;
+        .with_context(|| format!("live trader {} (run {})", a.name, t.session.run_id))?;
     if let Some(secs) = a.follow {
         if !(secs.is_finite() && secs > 0.0) {
             user_bail!("--follow needs a positive number of seconds");
@@ -315,12 +341,14 @@ async fn live_trader(
             let added = t
                 .refresh()
                 .await
-                .with_context(|| format!("live trader {} (run {})", a.name, t.run_id))?;
+                .with_context(|| format!("live trader {} (run {})", a.name, t.session.run_id))?;
             if added > 0 {
                 todo += added;
                 elite_jobs::live::run_live(&mut t, a.commit_every)
                     .await
-                    .with_context(|| format!("live trader {} (run {})", a.name, t.run_id))?;
+                    .with_context(|| {
+                        format!("live trader {} (run {})", a.name, t.session.run_id)
+                    })?;
             }
         }
         t.commit().await?;
@@ -331,7 +359,7 @@ async fn live_trader(
          {} refused, {} fills, {} cancels sent, {} book reads; {} orders working at the broker \
          (their fills are booked at the next bar)",
         a.name,
-        t.run_id,
+        t.session.run_id,
         s.placed,
         s.adopted,
         s.refused,
@@ -341,7 +369,7 @@ async fn live_trader(
         t.working()
     ));
     // The run so far (a live run has no end: this is as of its last bar).
-    let j = &t.engine.journal;
+    let j = &t.session.engine.journal;
     if !j.equity.is_empty() {
         let sheet = elite_trade::metrics::tear_sheet(
             &j.equity,
@@ -349,7 +377,7 @@ async fn live_trader(
             cfg.initial_cash,
             cfg.periods_per_year,
         );
-        printer.records(&super::backtest::sheet_rows(&t.run_id, &sheet)?)?;
+        printer.records(&super::backtest::sheet_rows(&t.session.run_id, &sheet)?)?;
     }
     Ok(())
 }

@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::money::{Money, Rate};
-use crate::order::Side;
+use crate::types::Side;
 
 /// What a fill cost, by component (all ≥ 0).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

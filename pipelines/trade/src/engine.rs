@@ -14,12 +14,16 @@
 use elite_warehouse::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::broker::Broker;
 use crate::costs::CostModel;
+use crate::event::Event;
+use crate::inputs::Inputs;
 use crate::ledger::Ledger;
 use crate::money::Money;
-use crate::order::{Fill, OrderKind, OrderRequest, OrderStatus, Side, Sym};
+use crate::order::{Fill, OrderKind, OrderRequest, OrderStatus};
 use crate::risk::{Book, RiskEngine, RiskEvent, RiskLimits};
-use crate::sim::{Bar, FillConfig, OrderEvent, SimBroker, Submitted};
+use crate::sim::{FillConfig, OrderEvent, SimBroker, Submitted};
+use crate::types::{Bar, Side, Sym};
 
 /// A trading strategy: sees each closed bar and requests orders through [`Ctx`].
 pub trait Strategy {
@@ -39,7 +43,9 @@ pub struct Ctx<'a> {
     pub prices: &'a [f64],
     /// Capital this strategy manages: its book's equity at last prices.
     pub capital: f64,
-    broker: &'a SimBroker,
+    /// Predictions, signal events and calendars received so far.
+    pub inputs: &'a Inputs,
+    broker: &'a dyn Broker,
     parents: &'a [Parent],
     vol: &'a [Option<(f64, f64, usize)>],
     periods_per_year: f64,
@@ -484,7 +490,9 @@ pub enum EngineError {
 }
 
 pub struct Engine {
-    pub broker: SimBroker,
+    pub broker: Box<dyn Broker>,
+    /// Predictions and signal events received so far, and the calendars (see [`Inputs`]).
+    pub inputs: Inputs,
     pub risk: RiskEngine,
     pub ledger: Ledger,
     pub prices: Vec<f64>,
@@ -515,11 +523,20 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine whose orders the fill simulator works.
     pub fn new(cfg: EngineConfig, n_symbols: usize) -> Self {
+        let broker = Box::new(SimBroker::new(cfg.fills.clone(), cfg.costs.clone()));
+        Self::with_broker(cfg, n_symbols, broker)
+    }
+
+    /// An engine whose orders `broker` works (e.g. [`crate::broker::Outbox`] for live trading;
+    /// `cfg.fills` and `cfg.costs` then matter only as far as `broker` uses them).
+    pub fn with_broker(cfg: EngineConfig, n_symbols: usize, broker: Box<dyn Broker>) -> Self {
         let mut ledger = Ledger::new(cfg.initial_cash);
         ledger.positions.resize(n_symbols, Default::default());
         Engine {
-            broker: SimBroker::new(cfg.fills, cfg.costs),
+            broker,
+            inputs: Inputs::default(),
             risk: RiskEngine::new(cfg.risk),
             ledger,
             prices: vec![f64::NAN; n_symbols],
@@ -691,7 +708,8 @@ impl Engine {
                 book: &sub.ledger,
                 prices: &self.prices,
                 capital: sub.equity_now(),
-                broker: &self.broker,
+                inputs: &self.inputs,
+                broker: self.broker.as_ref(),
                 parents: &self.parents,
                 vol: &self.vol,
                 periods_per_year: self.periods_per_year,
@@ -821,7 +839,7 @@ impl Engine {
         }
         let requests = std::mem::take(&mut self.requests);
         for r in requests {
-            let broker = &self.broker;
+            let broker = self.broker.as_ref();
             let parents = &self.parents;
             let pending = |s: Sym| {
                 let (b, se) = broker.pending(s, None);
@@ -1078,16 +1096,65 @@ impl Engine {
         self.journal.fills.push(f);
     }
 
-    /// Orders are worked by an outside broker (live trading): bars fill nothing; the broker's
-    /// executions and status changes come through [`Engine::on_fill`] and
-    /// [`Engine::on_order_status`]. Everything else (strategies, risk, execution algorithms,
-    /// rules, the kill switch) is unchanged.
-    pub fn set_external(&mut self, external: bool) {
-        self.broker.external = external;
+    /// Feed one event: a bar, a broker report, a prediction or signal event (stored for the
+    /// strategies; they do not move the clock), or a timer. Returns the fill a fill report
+    /// booked.
+    pub fn process(&mut self, e: &Event) -> Result<Option<Fill>, EngineError> {
+        match e {
+            Event::Bar(b) => self.on_bar(b).map(|()| None),
+            Event::Fill {
+                order_id,
+                qty,
+                price,
+                ts,
+                ts_recv,
+                ..
+            } => self
+                .on_fill(order_id, *qty, *price, *ts, *ts_recv)
+                .map(Some),
+            Event::Status {
+                order_id,
+                status,
+                reason,
+                ts_recv,
+            } => self
+                .on_order_status(order_id, *status, reason, *ts_recv)
+                .map(|_| None),
+            Event::Route {
+                order_id,
+                sym,
+                venue,
+                detail,
+                ts_recv,
+            } => {
+                self.journal.risk.push(RiskEvent {
+                    ts: *ts_recv,
+                    order_id: order_id.clone(),
+                    sym: Some(*sym),
+                    decision: crate::risk::Decision::Approved,
+                    check: "route".into(),
+                    detail: if detail.starts_with(venue.as_str()) {
+                        detail.clone()
+                    } else {
+                        format!("{venue}: {detail}")
+                    },
+                });
+                Ok(None)
+            }
+            Event::Prediction { .. } | Event::Signal { .. } => {
+                self.inputs.add(e);
+                Ok(None)
+            }
+            Event::Timer { ts_recv } => {
+                self.advance(*ts_recv)?;
+                self.journal.sync_order_log();
+                Ok(None)
+            }
+        }
     }
 
-    /// External mode: the approved orders to place and the client order ids to cancel since the
-    /// last call (see [`SimBroker::take_outbox`]).
+    /// The approved orders to place and the client order ids to cancel since the last call
+    /// (see [`Broker::take_outbox`]; always empty with the fill simulator).
     pub fn take_outbox(&mut self) -> (Vec<crate::risk::Approved>, Vec<String>) {
         self.broker.take_outbox()
     }
@@ -1126,7 +1193,7 @@ impl Engine {
         self.advance(ts_recv)?;
         let f = self
             .broker
-            .fill_external(id, qty, price, ts, ts_recv, &mut self.journal.order_events)
+            .report_fill(id, qty, price, ts, ts_recv, &mut self.journal.order_events)
             .map_err(|reason| EngineError::Broker { reason })?;
         let i = f.sym as usize;
         let mark = self
@@ -1155,13 +1222,9 @@ impl Engine {
         ts_recv: Timestamp,
     ) -> Result<bool, EngineError> {
         self.advance(ts_recv)?;
-        let done = self.broker.status_external(
-            id,
-            status,
-            reason,
-            ts_recv,
-            &mut self.journal.order_events,
-        );
+        let done =
+            self.broker
+                .report_end(id, status, reason, ts_recv, &mut self.journal.order_events);
         self.journal.sync_order_log();
         Ok(done)
     }

@@ -3,6 +3,9 @@
 //! - [`money`]: fixed-point money (1/10,000 of a unit) and exact rates;
 //! - [`order`]: order types (market, limit, stop, stop-limit, trailing stop, bracket/OCO,
 //!   iceberg), time in force, client order ids, fills;
+//! - [`types`]: the leaf types (symbol index, side, bar); [`event`]: the one event type the
+//!   engine consumes; [`inputs`]: predictions, signal events and calendars strategies read;
+//! - [`broker`]: the broker seam (the simulator, or the outbox a live broker adapter drains);
 //! - [`sim`]: the simulated broker — fills against bars without look-ahead, partial fills capped by
 //!   volume participation, slippage and impact, latency;
 //! - [`costs`]: Indian contract-note charges and a simple bps/per-share model;
@@ -15,9 +18,12 @@
 //! Like `elite-pipelines`, nothing here reads a clock or does I/O: the runner in `elite-jobs` feeds
 //! events (history for a backtest, a stream for paper/live) and persists what the engine journals.
 
+pub mod broker;
 pub mod costs;
 pub mod engine;
+pub mod event;
 pub mod execution;
+pub mod inputs;
 pub mod ledger;
 pub mod metrics;
 pub mod money;
@@ -28,6 +34,7 @@ pub mod risk;
 pub mod routing;
 pub mod sim;
 pub mod strategies;
+pub mod types;
 
 pub use money::{Money, Rate};
 

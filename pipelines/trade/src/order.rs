@@ -5,37 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::Money;
 
-/// Index of an instrument in the engine's symbol table.
-pub type Sym = u32;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Side {
-    Buy,
-    Sell,
-}
-
-impl Side {
-    /// +1 for a buy, -1 for a sell.
-    pub fn sign(self) -> i64 {
-        match self {
-            Side::Buy => 1,
-            Side::Sell => -1,
-        }
-    }
-    pub fn opposite(self) -> Side {
-        match self {
-            Side::Buy => Side::Sell,
-            Side::Sell => Side::Buy,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Side::Buy => "buy",
-            Side::Sell => "sell",
-        }
-    }
-}
+pub use crate::types::{Side, Sym};
 
 /// How far a trailing stop follows the best price since it was placed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,7 +12,7 @@
 use elite_warehouse::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::order::Side;
+use crate::types::Side;
 
 /// One venue's top of book.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -26,23 +26,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::costs::{ContractNote, CostModel};
 use crate::money::Money;
-use crate::order::{Fill, OrderKind, OrderRequest, OrderStatus, Side, Sym, Tif, Trail};
+use crate::order::{Fill, OrderKind, OrderRequest, OrderStatus, Tif, Trail};
 use crate::risk::Approved;
+use crate::types::{Side, Sym};
 
 const NANOS_PER_DAY: i64 = 86_400_000_000_000;
 
-/// A bar as the engine and the simulated broker see it.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Bar {
-    pub sym: Sym,
-    pub ts_event: Timestamp,
-    pub ts_recv: Timestamp,
-    pub open: f64,
-    pub high: f64,
-    pub low: f64,
-    pub close: f64,
-    pub volume: f64,
-}
+pub use crate::types::Bar;
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "model", rename_all = "snake_case")]
@@ -125,16 +115,6 @@ pub struct SimBroker {
     /// Every client order id ever accepted, with its final status once done.
     seen: HashMap<String, OrderStatus>,
     vol: Vec<Option<(f64, f64)>>,
-    /// Orders are worked by an outside broker: bars fill nothing here; fills and status changes
-    /// arrive through [`SimBroker::fill_external`] and [`SimBroker::status_external`].
-    #[serde(default)]
-    pub external: bool,
-    /// External mode: orders accepted and cancels requested since the last
-    /// [`SimBroker::take_outbox`], for the outside broker.
-    #[serde(skip)]
-    outbox: Vec<Approved>,
-    #[serde(skip)]
-    cancels: Vec<String>,
     /// The day's contract note: fills are charged its increase (brokerage per order, STT per
     /// security per day, the rest on the note's totals).
     #[serde(default)]
@@ -164,9 +144,6 @@ impl SimBroker {
     pub fn submit(&mut self, order: Approved, now: Timestamp, last: Money) -> Submitted {
         if self.seen.contains_key(&order.order().id) {
             return Submitted::Duplicate;
-        }
-        if self.external {
-            self.outbox.push(order.clone());
         }
         let req = order.into_inner();
         self.seen.insert(req.id.clone(), OrderStatus::Open);
@@ -214,13 +191,6 @@ impl SimBroker {
 
     /// Cancel one order; false when it is not working.
     pub fn cancel(&mut self, id: &str, now: Timestamp, events: &mut Vec<OrderEvent>) -> bool {
-        if self.external {
-            let working = self.find(id).is_some();
-            if working {
-                self.cancels.push(id.to_string());
-            }
-            return working;
-        }
         for v in &mut self.open {
             if let Some(i) = v.iter().position(|w| w.req.id == id) {
                 let w = v.remove(i);
@@ -232,23 +202,8 @@ impl SimBroker {
         false
     }
 
-    /// What the outside broker must be told since the last call: approved orders to place, and
-    /// client order ids to cancel (external mode only; both empty otherwise).
-    pub fn take_outbox(&mut self) -> (Vec<Approved>, Vec<String>) {
-        (
-            std::mem::take(&mut self.outbox),
-            std::mem::take(&mut self.cancels),
-        )
-    }
-
-    /// Cancel every working order (kill switch). In external mode the cancels go to the outside
-    /// broker and the orders stay working until it reports them ended (they may still fill).
+    /// Cancel every working order (kill switch).
     pub fn cancel_all(&mut self, now: Timestamp, reason: &str, events: &mut Vec<OrderEvent>) {
-        if self.external {
-            let ids: Vec<String> = self.working().map(|w| w.req.id.clone()).collect();
-            self.cancels.extend(ids);
-            return;
-        }
         for v in &mut self.open {
             for w in v.drain(..) {
                 self.seen.insert(w.req.id.clone(), OrderStatus::Cancelled);
@@ -340,7 +295,7 @@ impl SimBroker {
         true
     }
 
-    fn find(&self, id: &str) -> Option<(usize, usize)> {
+    pub(crate) fn find(&self, id: &str) -> Option<(usize, usize)> {
         self.open
             .iter()
             .enumerate()
@@ -357,7 +312,7 @@ impl SimBroker {
             .flatten()
             .map(|v| v.1.sqrt());
         let mut orders = std::mem::take(self.slot(bar.sym));
-        if !orders.is_empty() && !self.external {
+        if !orders.is_empty() {
             let cap = if bar.volume.is_finite() && bar.volume > 0.0 {
                 (cfg.max_participation * bar.volume).floor() as i64
             } else {

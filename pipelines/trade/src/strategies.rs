@@ -243,33 +243,7 @@ fn d055() -> f64 {
     0.55
 }
 
-/// One model's predictions, as a strategy reads them: (symbol index, bar ts_event ns) →
-/// (score, ts_recv ns: when the prediction could first be known).
-pub type Predictions = std::collections::HashMap<(Sym, i64), (f64, i64)>;
-
-/// One recorded event: rule, direction, strength, and when it was known (ts_recv, ns).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Event {
-    pub rule: String,
-    pub direction: i8,
-    pub strength: f64,
-    pub known: i64,
-}
-
-/// Events by (symbol index, bar ts_event ns).
-pub type Events = std::collections::HashMap<(Sym, i64), Vec<Event>>;
-
-/// Side inputs strategies may need beyond bars: model predictions by the `model` name the
-/// config uses, rule-signal events, and holidays per calendar (UTC dates).
-#[derive(Clone, Debug, Default)]
-pub struct Inputs {
-    pub predictions: std::collections::HashMap<String, std::sync::Arc<Predictions>>,
-    pub events: std::sync::Arc<Events>,
-    pub holidays: std::collections::HashMap<
-        String,
-        std::sync::Arc<std::collections::BTreeSet<chrono::NaiveDate>>,
-    >,
-}
+pub use crate::inputs::{Events, Inputs, Predictions, SignalEvent};
 
 fn d05() -> f64 {
     0.5
@@ -349,10 +323,11 @@ impl StrategySpec {
             ..
         } = self
         {
-            let preds = inputs
-                .predictions
-                .get(model)
-                .ok_or_else(|| bad(format!("no predictions of model {model:?} were loaded")))?;
+            if !inputs.predictions.contains_key(model) {
+                return Err(bad(format!(
+                    "no predictions of model {model:?} were loaded"
+                )));
+            }
             if short_below.is_some_and(|s| s > *neutral) || *long_above < *neutral {
                 return Err(bad(format!(
                     "short_below ≤ neutral ≤ long_above is needed (got {short_below:?}, {neutral}, {long_above})"
@@ -360,7 +335,7 @@ impl StrategySpec {
             }
             return Ok(Box::new(MlSignal {
                 name: name.into(),
-                preds: std::sync::Arc::clone(preds),
+                model: model.clone(),
                 long_above: *long_above,
                 short_below: *short_below,
                 neutral: *neutral,
@@ -425,7 +400,6 @@ impl StrategySpec {
             };
             return Ok(Box::new(EventDriven {
                 name: name.into(),
-                events: std::sync::Arc::clone(&inputs.events),
                 rules: rules.clone(),
                 min_strength: *min_strength,
                 hold: *hold,
@@ -1054,7 +1028,8 @@ impl Strategy for Pairs {
 /// Trades a model's predictions (see [`StrategySpec::Ml`]).
 struct MlSignal {
     name: String,
-    preds: std::sync::Arc<Predictions>,
+    /// The model whose predictions (in [`Ctx::inputs`]) it trades.
+    model: String,
     long_above: f64,
     short_below: Option<f64>,
     neutral: f64,
@@ -1068,7 +1043,12 @@ impl Strategy for MlSignal {
         &self.name
     }
     fn on_bar(&mut self, bar: &Bar, ctx: &mut Ctx<'_>) {
-        let Some(&(p, known)) = self.preds.get(&(bar.sym, bar.ts_event.as_nanos())) else {
+        let Some(&(p, known)) = ctx
+            .inputs
+            .predictions
+            .get(&self.model)
+            .and_then(|m| m.get(&(bar.sym, bar.ts_event.as_nanos())))
+        else {
             return;
         };
         // A prediction is usable only once it exists: at or before this bar's close.
@@ -1095,7 +1075,6 @@ impl Strategy for MlSignal {
 /// Acts on recorded events (see [`StrategySpec::Event`]).
 struct EventDriven {
     name: String,
-    events: std::sync::Arc<Events>,
     rules: Vec<String>,
     min_strength: f64,
     hold: usize,
@@ -1151,7 +1130,8 @@ impl Strategy for EventDriven {
         }
         // The strongest known event of this bar among the rules acted on.
         let now = ctx.now.as_nanos();
-        let event = self
+        let event = ctx
+            .inputs
             .events
             .get(&(bar.sym, bar.ts_event.as_nanos()))
             .into_iter()

@@ -8,7 +8,7 @@ use elite_trade::Money;
 use elite_trade::engine::{Engine, EngineConfig};
 use elite_trade::risk::RiskLimits;
 use elite_trade::sim::Bar;
-use elite_trade::strategies::{Event, Events, Inputs, Sizing, StrategySpec};
+use elite_trade::strategies::{Events, Inputs, SignalEvent as Event, Sizing, StrategySpec};
 use elite_warehouse::Timestamp;
 
 const DAY: i64 = 86_400_000_000_000;
@@ -68,7 +68,7 @@ fn run(events: Events, hold: usize, calendar: bool, short: bool) -> Vec<(usize, 
     let holidays: BTreeSet<chrono::NaiveDate> =
         [chrono::NaiveDate::from_ymd_opt(2019, 7, 4).unwrap()].into();
     let inputs = Inputs {
-        events: Arc::new(events),
+        events,
         holidays: HashMap::from([("NYSE".to_string(), Arc::new(holidays))]),
         ..Default::default()
     };
@@ -76,6 +76,7 @@ fn run(events: Events, hold: usize, calendar: bool, short: bool) -> Vec<(usize, 
         spec.build_with("events", &["A".into()], &inputs).unwrap(),
         1.0,
     );
+    e.inputs = inputs;
     let days: Vec<i64> = (0..30).map(day).collect();
     for k in 0..30 {
         e.on_bar(&bar(k)).unwrap();

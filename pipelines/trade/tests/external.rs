@@ -1,5 +1,5 @@
 //! Live trading's broker seam: an engine whose orders are worked by an outside broker
-//! (`set_external`), told each execution as the broker reports it, ends in exactly the state of
+//! (the `Outbox` broker), told each execution as the broker reports it, ends in exactly the state of
 //! the simulated run that produced those executions: the same orders, fills, positions, risk
 //! decisions and equity curve. So live differs from paper only in who fills.
 
@@ -7,6 +7,7 @@ mod common;
 use common::goog;
 
 use elite_trade::Money;
+use elite_trade::broker::Outbox;
 use elite_trade::costs::{CostModel, IndiaCharges};
 use elite_trade::engine::{Engine, EngineConfig, EngineError};
 use elite_trade::order::OrderStatus;
@@ -29,7 +30,12 @@ fn engine(external: bool) -> Engine {
         },
         ..EngineConfig::new(Money::units(1_000_000))
     };
-    let mut e = Engine::new(cfg, 1);
+    let mut e = if external {
+        let outbox = Outbox::new(cfg.fills.clone(), cfg.costs.clone());
+        Engine::with_broker(cfg, 1, Box::new(outbox))
+    } else {
+        Engine::new(cfg, 1)
+    };
     let size = Sizing::Percent(0.3);
     let specs = [
         StrategySpec::SmaCross {
@@ -56,7 +62,6 @@ fn engine(external: bool) -> Engine {
             1.0 / 3.0,
         );
     }
-    e.set_external(external);
     e
 }
 

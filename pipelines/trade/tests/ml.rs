@@ -2,7 +2,6 @@
 //! known, and never lets a later prediction change an earlier decision.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use elite_trade::Money;
 use elite_trade::engine::{Engine, EngineConfig};
@@ -54,7 +53,7 @@ fn run(preds: Predictions, short_below: Option<f64>) -> Outcome {
         size: Sizing::Shares(100),
     };
     let inputs = Inputs {
-        predictions: HashMap::from([("ensemble:stacking".to_string(), Arc::new(preds))]),
+        predictions: HashMap::from([("ensemble:stacking".to_string(), preds)]),
         ..Default::default()
     };
     e.add(
@@ -62,6 +61,7 @@ fn run(preds: Predictions, short_below: Option<f64>) -> Outcome {
             .unwrap(),
         1.0,
     );
+    e.inputs = inputs;
     let n = 120;
     let (a, b) = (closes(0, n), closes(1, n));
     for t in 0..n {
@@ -176,7 +176,7 @@ fn missing_predictions_or_bad_thresholds_are_config_errors() {
         size: Sizing::Shares(1),
     };
     let inputs = Inputs {
-        predictions: HashMap::from([("lstm".to_string(), Arc::new(Predictions::new()))]),
+        predictions: HashMap::from([("lstm".to_string(), Predictions::new())]),
         ..Default::default()
     };
     let e = spec

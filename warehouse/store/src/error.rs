@@ -55,6 +55,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// True for failures the user can fix (a bad location or table name, a version that does
+    /// not exist, a refused operation); false for faults of the program or its environment.
+    pub fn is_user_error(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidLocation { .. }
+                | Error::UnknownTable { .. }
+                | Error::EmptyTable { .. }
+                | Error::NoSuchVersion { .. }
+                | Error::Refused(_)
+        )
+    }
+
     pub(crate) fn delta(table: &str, e: deltalake::DeltaTableError) -> Self {
         Self::Delta {
             table: table.to_string(),
