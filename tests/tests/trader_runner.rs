@@ -149,7 +149,7 @@ fn paper_equals_backtest_and_survives_kill_9() {
             .success();
         let note = String::from_utf8_lossy(&out.get_output().stderr).to_string();
         assert!(
-            note.contains(&format!("resumed at bar {next}, {} bars", 2148 - next)),
+            note.contains(&format!("resumed at event {next}, {} bars", 2148 - next)),
             "{note}"
         );
         assert_eq!(
