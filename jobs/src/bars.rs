@@ -74,10 +74,8 @@ pub async fn read_bars(
             b.column_by_name(name)
                 .ok_or_else(|| crate::Error::Internal(format!("bars has no column {name}")))
         };
-        let sym = arrow::compute::cast(col("symbol")?, &arrow::datatypes::DataType::Utf8)
-            .map_err(|e| crate::Error::Internal(e.to_string()))?;
-        let tf = arrow::compute::cast(col("timeframe")?, &arrow::datatypes::DataType::Utf8)
-            .map_err(|e| crate::Error::Internal(e.to_string()))?;
+        let sym = arrow::compute::cast(col("symbol")?, &arrow::datatypes::DataType::Utf8)?;
+        let tf = arrow::compute::cast(col("timeframe")?, &arrow::datatypes::DataType::Utf8)?;
         let (sym, tf) = (sym.as_string::<i32>(), tf.as_string::<i32>());
         let te = col("ts_event")?.as_primitive::<TimestampMicrosecondType>();
         let tr = col("ts_recv")?.as_primitive::<TimestampMicrosecondType>();

@@ -154,7 +154,7 @@ pub async fn ingest_calendar(
 
 /// A built-in calendar with the warehouse's holiday rows for it.
 pub async fn load_calendar(wh: &Warehouse, name: &str) -> crate::Result<Calendar> {
-    let base = Calendar::by_name(name).map_err(|e| crate::Error::Internal(e.to_string()))?;
+    let base = Calendar::by_name(name)?;
     let mut days = vec![];
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     for b in wh.read("calendar", At::Latest, None).await? {
@@ -163,12 +163,9 @@ pub async fn load_calendar(wh: &Warehouse, name: &str) -> crate::Result<Calendar
                 .cloned()
                 .ok_or_else(|| crate::Error::Internal(format!("calendar has no {n}")))
         };
-        let cal = arrow::compute::cast(&col("calendar")?, &arrow::datatypes::DataType::Utf8)
-            .map_err(|e| crate::Error::Internal(e.to_string()))?;
-        let rule = arrow::compute::cast(&col("rule")?, &arrow::datatypes::DataType::Utf8)
-            .map_err(|e| crate::Error::Internal(e.to_string()))?;
-        let ct = arrow::compute::cast(&col("close_time")?, &arrow::datatypes::DataType::Utf8)
-            .map_err(|e| crate::Error::Internal(e.to_string()))?;
+        let cal = arrow::compute::cast(&col("calendar")?, &arrow::datatypes::DataType::Utf8)?;
+        let rule = arrow::compute::cast(&col("rule")?, &arrow::datatypes::DataType::Utf8)?;
+        let ct = arrow::compute::cast(&col("close_time")?, &arrow::datatypes::DataType::Utf8)?;
         let date = col("date")?;
         let (cal, rule, ct, date) = (
             cal.as_string::<i32>(),

@@ -18,9 +18,9 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
 /// The checkpoint at `path`, or `None` if there is none yet.
 pub fn load<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            Error::Internal(format!("checkpoint {} does not parse: {e}", path.display()))
-        }),
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::from(e).context(format!("checkpoint {}", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io(path)(e)),
     }
@@ -32,7 +32,7 @@ pub fn save<T: Serialize>(path: &Path, value: &T) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(io(path))?;
     }
     let tmp = path.with_extension("json.tmp");
-    let bytes = serde_json::to_vec(value).map_err(|e| Error::Internal(e.to_string()))?;
+    let bytes = serde_json::to_vec(value)?;
     {
         use std::io::Write;
         let mut f = std::fs::File::create(&tmp).map_err(io(path))?;

@@ -19,6 +19,14 @@ pub enum Error {
     Store(#[from] elite_store::Error),
     #[error(transparent)]
     Records(#[from] elite_warehouse::Error),
+    /// A user's input (a config file, a model file, a date) that a parser or a lower crate
+    /// refused; `what` names it.
+    #[error("{what}: {source}")]
+    Invalid {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A job configuration that cannot be used (names the field).
     #[error("{0}")]
     Config(String),
@@ -35,6 +43,13 @@ pub enum Error {
     Models(#[from] elite_models::Error),
     #[error(transparent)]
     Pipelines(#[from] elite_pipelines::Error),
+    /// A record that could not be written or read as JSON (the registry's config and metrics
+    /// columns): a bug.
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    /// An Arrow batch that could not be converted: a bug.
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
     /// What was being done when `source` happened.
     #[error("{context}: {source}")]
     Context {
@@ -48,6 +63,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// A user's input `what` that `source` refused.
+    pub fn invalid(
+        what: impl Into<String>,
+    ) -> impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> Error {
+        let what = what.into();
+        move |source| Error::Invalid { what, source }
+    }
+
     /// Wrap with what was being done.
     pub fn context(self, context: impl Into<String>) -> Error {
         Error::Context {
@@ -60,7 +83,9 @@ impl Error {
     /// than it being a failure of the platform: decides the CLI's exit code (1 or 2).
     pub fn is_user_error(&self) -> bool {
         match self {
-            Error::Read { .. } | Error::Records(_) | Error::Config(_) => true,
+            Error::Read { .. } | Error::Records(_) | Error::Config(_) | Error::Invalid { .. } => {
+                true
+            }
             Error::Collector(c) => c.is_user_error(),
             Error::Store(s) => s.is_user_error(),
             Error::Trade(t) => matches!(t, elite_trade::Error::Config(_)),
@@ -75,7 +100,11 @@ impl Error {
                     | elite_pipelines::Error::Input { .. }
             ),
             Error::Context { source, .. } => source.is_user_error(),
-            Error::Engine(_) | Error::Reconcile(_) | Error::Internal(_) => false,
+            Error::Engine(_)
+            | Error::Reconcile(_)
+            | Error::Json(_)
+            | Error::Arrow(_)
+            | Error::Internal(_) => false,
         }
     }
 }

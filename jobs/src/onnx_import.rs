@@ -52,7 +52,7 @@ fn candidate() -> String {
 impl ImportSpec {
     pub fn from_toml(text: &str) -> Result<Self> {
         let s: ImportSpec =
-            toml::from_str(text).map_err(|e| Error::Config(format!("import spec: {e}")))?;
+            toml::from_str(text).map_err(|e| Error::invalid("import spec")(e.into()))?;
         if !["candidate", "shadow", "production"].contains(&s.stage.as_str()) {
             return Err(Error::Config(format!(
                 "import spec: stage {:?} is not one of candidate, shadow, production",
@@ -96,15 +96,19 @@ pub async fn import(
     clock: &dyn Clock,
 ) -> Result<ImportReport> {
     let file = base.join(&spec.file);
-    let bytes = std::fs::read(&file)
-        .map_err(|e| Error::Config(format!("reading {}: {e}", file.display())))?;
+    let bytes = std::fs::read(&file).map_err(|source| Error::Read {
+        path: file.display().to_string(),
+        source,
+    })?;
     let model = OnnxModel::load(&bytes, spec.contract.clone())
-        .map_err(|e| Error::Config(format!("{}: {e}", file.display())))?;
+        .map_err(|e| Error::invalid(file.display().to_string())(e.into()))?;
     let cfg_path = base.join(&spec.config);
-    let text = std::fs::read_to_string(&cfg_path)
-        .map_err(|e| Error::Config(format!("reading {}: {e}", cfg_path.display())))?;
-    let mut cfg = TrainConfig::from_toml(&text)
-        .map_err(|e| Error::Config(format!("{}: {e}", cfg_path.display())))?;
+    let text = std::fs::read_to_string(&cfg_path).map_err(|source| Error::Read {
+        path: cfg_path.display().to_string(),
+        source,
+    })?;
+    let mut cfg =
+        TrainConfig::from_toml(&text).map_err(|e| e.context(cfg_path.display().to_string()))?;
     cfg.features.select = spec.contract.features.clone();
     let cut = end_of_day_ns(&spec.trained_until)?;
     let (ds, version) = load_dataset(wh, &cfg).await?;
@@ -123,7 +127,7 @@ pub async fn import(
     };
     let pred = model
         .predict(&ds, &rows)
-        .map_err(|e| Error::Config(format!("{}: {e}", file.display())))?;
+        .map_err(|e| Error::invalid(file.display().to_string())(e.into()))?;
     let v = &cfg.validation;
     let scores = validate::score(
         &ds,
@@ -132,10 +136,9 @@ pub async fn import(
         spec.contract.task,
         v.cost_bps,
         v.periods_per_year,
-    )
-    .map_err(|e| Error::Internal(e.to_string()))?;
+    )?;
 
-    let artifact_bytes = model.save().map_err(|e| Error::Internal(e.to_string()))?;
+    let artifact_bytes = model.save()?;
     let sha = hex::encode(Sha256::digest(&artifact_bytes));
     let json = |v: &dyn crate::models::erased::Ser| v.json();
     let mut h = Sha256::new();

@@ -51,8 +51,7 @@ pub async fn resample_bars(
     for ((sym, _), s) in series(bars) {
         report.series += 1;
         let timed: Vec<_> = s.iter().map(|b| b.timed()).collect();
-        let (bars, r) =
-            resample(cal, to, &timed, now).map_err(|e| crate::Error::Internal(e.to_string()))?;
+        let (bars, r) = resample(cal, to, &timed, now)?;
         report.outside_sessions += r.outside();
         let symbol = Symbol::new(sym.as_str())?;
         for b in bars {

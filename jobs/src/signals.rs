@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use elite_pipelines::calendar::Calendar;
 use elite_pipelines::signals::{Signal, SignalEngine};
@@ -24,7 +24,7 @@ use elite_warehouse::{SignalRow, SignalsBuilder, Symbol, Timeframe, tables};
 use serde::{Deserialize, Serialize};
 
 use crate::bars::{BarEvent, BarQuery, read_bars};
-use crate::transport::{Polled, Sink, Source, Topic};
+use crate::transport::{self, Polled, Source};
 
 /// Options of a run.
 #[derive(Clone, Debug)]
@@ -57,7 +57,7 @@ fn new_engine(mtf: Option<&Mtf>) -> crate::Result<SignalEngine> {
         Some(m) => SignalEngine::with_mtf(m.calendar.clone(), m.higher),
         None => SignalEngine::new(),
     }
-    .map_err(|e| crate::Error::Internal(e.to_string()))
+    .map_err(crate::Error::from)
 }
 
 /// What a run did.
@@ -202,26 +202,10 @@ pub async fn run(
     progress.stage("signals", Some(total.saturating_sub(start)));
 
     // Producer: the replay, paced when asked, publishing from the checkpointed offset on.
-    let topic: Topic<BarEvent> = Topic::new();
-    let mut producer = topic.producer();
-    let rate = opts.rate;
+    // Bars before the checkpoint keep their offsets but are not paced (nobody reads them).
     let resume_at = start as usize;
-    let feed = std::thread::spawn(move || {
-        let t0 = Instant::now();
-        for (i, b) in bars.into_iter().enumerate() {
-            // Bars before the checkpoint keep their offsets but are not paced (nobody reads them).
-            if let Some(r) = rate.filter(|_| i >= resume_at) {
-                let due = Duration::from_secs_f64((i - resume_at) as f64 / r);
-                if let Some(wait) = due.checked_sub(t0.elapsed()) {
-                    std::thread::sleep(wait);
-                }
-            }
-            if producer.send(Arc::clone(&b.symbol), b).is_err() {
-                break;
-            }
-        }
-        producer.close();
-    });
+    let keyed = bars.into_iter().map(|b| (Arc::clone(&b.symbol), b));
+    let (topic, feed) = transport::paced_feed(keyed, opts.rate, move |i, _| i >= resume_at);
 
     let mut consumer = topic.consumer(0);
     consumer.seek(start);
@@ -233,9 +217,7 @@ pub async fn run(
     let mut next_offset = start;
     loop {
         batch.clear();
-        let polled = tokio::task::block_in_place(|| {
-            consumer.poll(1024, Duration::from_millis(50), &mut batch)
-        })?;
+        let polled = transport::poll_blocking(&mut consumer, &mut batch)?;
         for rec in &batch {
             let b = &rec.value;
             fire(&mut engines, opts.mtf.as_ref(), b, &mut fired)?;

@@ -25,7 +25,6 @@
 //! journal that disagrees with the recorded fills stops the runner instead of trading on.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use elite_store::{At, Warehouse};
 use elite_trade::event::Event;
@@ -34,7 +33,7 @@ use serde::Serialize;
 
 use crate::run::session::load_checkpoint;
 use crate::run::{Intake, RunConfig, RunReport, Session, build_engine, finish_run, run_id};
-use crate::transport::{Polled, Sink, Source, Topic};
+use crate::transport::{self, Polled};
 use crate::{Error, Result};
 
 /// How the trader runs.
@@ -168,46 +167,31 @@ impl PaperTrader {
         if events.is_empty() {
             return Ok(0);
         }
-        let topic: Topic<Event> = Topic::new();
-        let mut producer = topic.producer();
-        let rate = self.opts.rate;
         let keys: Vec<std::sync::Arc<str>> = s
             .intake
             .symbols
             .iter()
             .map(|x| std::sync::Arc::from(x.as_str()))
             .collect();
-        let feed = std::thread::spawn(move || {
-            let t0 = Instant::now();
-            let mut paced = 0usize;
-            for e in events {
-                let sym = match &e {
-                    Event::Bar(b) => b.sym,
-                    other => other.input_key().map_or(0, |k| k.0),
-                };
-                if let (Some(r), Event::Bar(_)) = (rate, &e) {
-                    let due = Duration::from_secs_f64(paced as f64 / r);
-                    if let Some(wait) = due.checked_sub(t0.elapsed()) {
-                        std::thread::sleep(wait);
-                    }
-                    paced += 1;
-                }
-                let key = keys.get(sym as usize).cloned().unwrap_or_else(|| "".into());
-                if producer.send(key, e).is_err() {
-                    break;
-                }
-            }
-            producer.close();
+        let keyed = events.into_iter().map(move |e| {
+            let sym = match &e {
+                Event::Bar(b) => b.sym,
+                other => other.input_key().map_or(0, |k| k.0),
+            };
+            (
+                keys.get(sym as usize).cloned().unwrap_or_else(|| "".into()),
+                e,
+            )
         });
+        let (topic, feed) =
+            transport::paced_feed(keyed, self.opts.rate, |_, e| matches!(e, Event::Bar(_)));
         let mut consumer = topic.consumer(0);
         let mut batch = vec![];
         let mut bars = 0u64;
         let result: Result<()> = async {
             loop {
                 batch.clear();
-                let polled = tokio::task::block_in_place(|| {
-                    consumer.poll(1024, Duration::from_millis(50), &mut batch)
-                })?;
+                let polled = transport::poll_blocking(&mut consumer, &mut batch)?;
                 for rec in &batch {
                     self.session.engine.process(&rec.value)?;
                     self.session.offset = start + rec.offset as usize + 1;

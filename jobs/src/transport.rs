@@ -228,6 +228,53 @@ impl<T: Clone> Source<T> for Consumer<T> {
     }
 }
 
+/// A replay published on a new in-process topic by a producer thread: `items` (key, value) in
+/// order, then the topic is closed. With a `rate`, the items `paced` selects (by index and
+/// value) are released at `rate` per second — the k-th of them no earlier than k / rate seconds
+/// after the start, as a live feed would deliver them — and the others at once. Returns the
+/// topic and the producer thread (which stops early when the topic refuses a send).
+pub fn paced_feed<T, I, P>(
+    items: I,
+    rate: Option<f64>,
+    mut paced: P,
+) -> (Topic<T>, std::thread::JoinHandle<()>)
+where
+    T: Clone + Send + 'static,
+    I: IntoIterator<Item = (Arc<str>, T)> + Send + 'static,
+    P: FnMut(usize, &T) -> bool + Send + 'static,
+{
+    let topic = Topic::new();
+    let mut producer = topic.producer();
+    let feed = std::thread::spawn(move || {
+        let t0 = std::time::Instant::now();
+        let mut released = 0usize;
+        for (i, (key, value)) in items.into_iter().enumerate() {
+            if let Some(r) = rate
+                && paced(i, &value)
+            {
+                let due = Duration::from_secs_f64(released as f64 / r);
+                if let Some(wait) = due.checked_sub(t0.elapsed()) {
+                    std::thread::sleep(wait);
+                }
+                released += 1;
+            }
+            if producer.send(key, value).is_err() {
+                break;
+            }
+        }
+        producer.close();
+    });
+    (topic, feed)
+}
+
+/// Poll `source` from an async task without blocking the runtime's other tasks.
+pub fn poll_blocking<T, S: Source<T>>(
+    source: &mut S,
+    out: &mut Vec<Record<T>>,
+) -> crate::Result<Polled> {
+    tokio::task::block_in_place(|| source.poll(1024, Duration::from_millis(50), out))
+}
+
 /// The transport test-suite: every transport must pass it. The embedded transport runs it in
 /// this crate's tests; a Fluvio transport runs the same functions against a real cluster.
 pub mod suite {

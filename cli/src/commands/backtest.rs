@@ -22,11 +22,7 @@ pub async fn run(a: BacktestArgs, settings: &Settings, printer: &Printer) -> Res
     let cfg = RunConfig::from_toml(&text)
         .map_err(|e| super::UserError(format!("{}: {e}", a.file.display())))?;
     let wh = settings.warehouse()?;
-    let report = match run_backtest(&wh, &cfg, &SystemClock).await {
-        Ok(r) => r,
-        Err(elite_jobs::Error::Config(m)) => return Err(super::UserError(m).into()),
-        Err(e) => return Err(e.into()),
-    };
+    let report = run_backtest(&wh, &cfg, &SystemClock).await?;
     printer.note(format!(
         "run {} ({}): {} bars of {} symbols at bars version {:?}; {} orders, {} fills, {} refusals; {} rows landed",
         report.run_id,

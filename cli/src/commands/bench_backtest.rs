@@ -20,7 +20,7 @@ use elite_pipelines::bench::synthetic;
 use elite_trade::Money;
 use elite_trade::engine::{Engine, EngineConfig};
 use elite_trade::sim::Bar;
-use elite_trade::strategies::{Sizing, StrategySpec};
+use elite_trade::strategies::{Sizing, SmaCrossConfig, StrategySpec};
 use elite_warehouse::Timestamp;
 use serde::Serialize;
 
@@ -126,12 +126,12 @@ pub fn run(args: BenchBacktestArgs, _settings: &Settings, printer: &Printer) -> 
         }
     }
 
-    let spec = StrategySpec::SmaCross {
+    let spec = StrategySpec::SmaCross(SmaCrossConfig {
         fast: 10,
         slow: 30,
         short: false,
         size: Sizing::Shares(10),
-    };
+    });
     let cfg = EngineConfig::new(Money::units(1_000_000_000_000));
     let mut runs = Vec::with_capacity(args.repeat);
     let mut engine = None;

@@ -246,24 +246,33 @@ async fn paper_trader(
             "paper trader {}: {} bars done; following the warehouse every {secs} s (Ctrl-C to stop)",
             opts.name, t.report.bars_processed
         ));
-        let stop = tokio::signal::ctrl_c();
-        tokio::pin!(stop);
-        loop {
-            tokio::select! {
-                _ = &mut stop => break,
-                _ = tokio::time::sleep(std::time::Duration::from_secs_f64(secs)) => {}
-            }
+        every_until_ctrl_c(secs, async || {
             let (bars, inputs) = t.refresh(wh).await?;
             if bars + inputs > 0 {
                 t.run(wh).await?;
                 t.commit(wh).await?;
             }
-        }
+            Ok(())
+        })
+        .await?;
     }
     Ok(t.close(wh, &elite_warehouse::SystemClock).await?)
 }
 
-/// Where a runner keeps its checkpoints: `--state-dir`, else `<home>/_state` for a local warehouse.
+/// Run `tick` every `secs` seconds until Ctrl-C (the `--follow` loop of the paper and live
+/// traders; a tick in progress finishes first).
+async fn every_until_ctrl_c(secs: f64, mut tick: impl AsyncFnMut() -> Result<()>) -> Result<()> {
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return Ok(()),
+            _ = tokio::time::sleep(std::time::Duration::from_secs_f64(secs)) => {}
+        }
+        tick().await?;
+    }
+}
+
 /// `elite run trader --live`: real orders through the config's broker, after confirmation.
 async fn live_trader(
     wh: &elite_store::Warehouse,
@@ -304,21 +313,15 @@ async fn live_trader(
             }
         }
     }
-    let client = match elite_jobs::live::upstox_client(broker) {
-        Ok(c) => c,
-        Err(elite_jobs::Error::Config(m)) => return Err(super::UserError(m).into()),
-        Err(e) => return Err(e.into()),
-    };
+    let client = elite_jobs::live::upstox_client(broker)?;
     let opts = elite_jobs::live::LiveOptions {
         name: a.name.clone(),
         state_dir,
         fresh: a.fresh,
     };
-    let mut t = match elite_jobs::live::LiveTrader::open(wh, cfg, &opts, client).await {
-        Ok(t) => t,
-        Err(elite_jobs::Error::Config(m)) => return Err(super::UserError(m).into()),
-        Err(e) => return Err(anyhow::Error::new(e).context(format!("live trader {}", a.name))),
-    };
+    let mut t = elite_jobs::live::LiveTrader::open(wh, cfg, &opts, client)
+        .await
+        .with_context(|| format!("live trader {}", a.name))?;
     let mut todo = t.remaining();
     elite_jobs::live::run_live(&mut t, a.commit_every)
         .await
@@ -331,13 +334,7 @@ async fn live_trader(
             "LIVE trader {}: {todo} bars done; following the bars table every {secs} s (Ctrl-C to stop)",
             a.name
         ));
-        let stop = tokio::signal::ctrl_c();
-        tokio::pin!(stop);
-        loop {
-            tokio::select! {
-                _ = &mut stop => break,
-                _ = tokio::time::sleep(std::time::Duration::from_secs_f64(secs)) => {}
-            }
+        every_until_ctrl_c(secs, async || {
             let added = t
                 .refresh()
                 .await
@@ -350,7 +347,9 @@ async fn live_trader(
                         format!("live trader {} (run {})", a.name, t.session.run_id)
                     })?;
             }
-        }
+            Ok(())
+        })
+        .await?;
         t.commit().await?;
     }
     let s = &t.stats;
@@ -382,6 +381,7 @@ async fn live_trader(
     Ok(())
 }
 
+/// Where a runner keeps its checkpoints: `--state-dir`, else `<home>/_state` for a local warehouse.
 fn state_dir(wh: &elite_store::Warehouse, given: &Option<PathBuf>) -> Result<PathBuf> {
     Ok(match (given, wh.root().scheme()) {
         (Some(d), _) => d.clone(),

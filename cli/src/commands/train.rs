@@ -41,11 +41,7 @@ pub async fn run(a: TrainArgs, settings: &Settings, printer: &Printer) -> Result
     let cfg = TrainConfig::from_toml(&text)
         .map_err(|e| super::UserError(format!("{}: {e}", a.file.display())))?;
     let wh = settings.warehouse()?;
-    let report = match train(&wh, &cfg, &SystemClock).await {
-        Ok(r) => r,
-        Err(elite_jobs::Error::Config(m)) => return Err(super::UserError(m).into()),
-        Err(e) => return Err(e.into()),
-    };
+    let report = train(&wh, &cfg, &SystemClock).await?;
     print_train(&report, printer)
 }
 
@@ -162,11 +158,7 @@ fn print_served(served: &[Served], printer: &Printer) -> Result<()> {
 
 pub async fn predict(a: PredictArgs, settings: &Settings, printer: &Printer) -> Result<()> {
     let wh = settings.warehouse()?;
-    let (served, added) = match serve(&wh, &a.group).await {
-        Ok(r) => r,
-        Err(elite_jobs::Error::Config(m)) => return Err(super::UserError(m).into()),
-        Err(e) => return Err(e.into()),
-    };
+    let (served, added) = serve(&wh, &a.group).await?;
     printer.note(format!("{}: {} prediction rows landed", a.group, added));
     print_served(&served, printer)
 }
@@ -177,11 +169,7 @@ pub async fn retrain(a: RetrainArgs, settings: &Settings, printer: &Printer) -> 
     let cfg = TrainConfig::from_toml(&text)
         .map_err(|e| super::UserError(format!("{}: {e}", a.file.display())))?;
     let wh = settings.warehouse()?;
-    let r = match run_retrain(&wh, &cfg, &SystemClock, a.force).await {
-        Ok(r) => r,
-        Err(elite_jobs::Error::Config(m)) => return Err(super::UserError(m).into()),
-        Err(e) => return Err(e.into()),
-    };
+    let r = run_retrain(&wh, &cfg, &SystemClock, a.force).await?;
     printer.note(format!(
         "{}: {} ({}); {} rows landed",
         cfg.name, r.action, r.reason, r.rows_added
@@ -218,11 +206,7 @@ pub async fn import(a: ImportArgs, settings: &Settings, printer: &Printer) -> Re
         .map_err(|e| super::UserError(format!("{}: {e}", a.spec.display())))?;
     let base = a.spec.parent().unwrap_or(std::path::Path::new("."));
     let wh = settings.warehouse()?;
-    let r = match elite_jobs::onnx_import::import(&wh, &spec, base, &SystemClock).await {
-        Ok(r) => r,
-        Err(elite_jobs::Error::Config(m)) => return Err(super::UserError(m).into()),
-        Err(e) => return Err(e.into()),
-    };
+    let r = elite_jobs::onnx_import::import(&wh, &spec, base, &SystemClock).await?;
     printer.note(format!(
         "{}: {} registered as {} in {}; {} rows landed",
         a.spec.display(),

@@ -39,10 +39,7 @@ pub fn build_engine(
                 s.name
             )));
         }
-        let built = s
-            .spec
-            .build_with(&s.name, symbols, inputs)
-            .map_err(|e| Error::Config(e.to_string()))?;
+        let built = s.spec.build_with(&s.name, symbols, inputs)?;
         engine.add(built, s.weight);
     }
     engine.inputs = inputs.clone();
@@ -57,7 +54,7 @@ pub fn run_id(
     inputs_id: &str,
     mode: &str,
 ) -> Result<String> {
-    let config_json = serde_json::to_string(cfg).map_err(|e| Error::Internal(e.to_string()))?;
+    let config_json = serde_json::to_string(cfg)?;
     let mut h = Sha256::new();
     if mode != "backtest" {
         h.update(format!("{mode}|").as_bytes());

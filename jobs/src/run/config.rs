@@ -82,7 +82,7 @@ impl RunConfig {
     /// Parse and check a TOML config (errors name the field).
     pub fn from_toml(text: &str) -> Result<Self> {
         let c: RunConfig =
-            toml::from_str(text).map_err(|e| Error::Config(format!("backtest config: {e}")))?;
+            toml::from_str(text).map_err(|e| Error::invalid("backtest config")(e.into()))?;
         if c.strategies.is_empty() {
             return Err(Error::Config("backtest config: no [[strategy]]".into()));
         }
@@ -192,5 +192,5 @@ impl BrokerConfig {
 
 pub(crate) fn day(s: &str, what: &str) -> Result<chrono::NaiveDate> {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|e| Error::Config(format!("backtest config: data.{what} {s:?}: {e}")))
+        .map_err(|e| Error::invalid(format!("backtest config: data.{what} {s:?}"))(e.into()))
 }

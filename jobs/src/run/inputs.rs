@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use elite_store::Warehouse;
 use elite_trade::event::Event;
 use elite_trade::inputs::Inputs;
-use elite_trade::strategies::StrategySpec;
+use elite_trade::strategies::{EventConfig, MlConfig, StrategySpec};
 use elite_trade::types::{Bar, Sym};
 use elite_warehouse::{Symbol, Timeframe, Timestamp};
 
@@ -259,7 +259,7 @@ async fn load_inputs(
     let mut events: Vec<Event> = vec![];
     let mut ids = vec![];
     for s in &cfg.strategies {
-        let StrategySpec::Ml { model, source, .. } = &s.spec else {
+        let StrategySpec::Ml(MlConfig { model, source, .. }) = &s.spec else {
             continue;
         };
         if inputs.predictions.contains_key(model) {
@@ -356,7 +356,7 @@ async fn load_inputs(
         .strategies
         .iter()
         .map(|s| &s.spec)
-        .filter(|s| matches!(s, StrategySpec::Event { .. }))
+        .filter(|s| matches!(s, StrategySpec::Event(_)))
         .collect();
     if !rule_strategies.is_empty() {
         let (ev, n, last) = load_signal_events(wh, &cfg.data.timeframe, symbols).await?;
@@ -364,9 +364,9 @@ async fn load_inputs(
         events.extend(ev);
     }
     for spec in rule_strategies {
-        let StrategySpec::Event {
+        let StrategySpec::Event(EventConfig {
             calendar: Some(c), ..
-        } = spec
+        }) = spec
         else {
             continue;
         };

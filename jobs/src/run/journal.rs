@@ -138,7 +138,7 @@ pub async fn finish_run(
         ts_event: i64,
         ts_recv: i64,
     }
-    let config_json = serde_json::to_string(cfg).map_err(|e| Error::Internal(e.to_string()))?;
+    let config_json = serde_json::to_string(cfg)?;
     let row = Run {
         run_id,
         name: &cfg.name,
@@ -146,7 +146,7 @@ pub async fn finish_run(
         config: &config_json,
         bars_version: version,
         code_version: code_version(),
-        tear_sheet: serde_json::to_string(&sheet).map_err(|e| Error::Internal(e.to_string()))?,
+        tear_sheet: serde_json::to_string(&sheet)?,
         ts_event: j.equity.last().map_or(0, |p| p.ts.as_micros()),
         ts_recv: clock.now().as_micros(),
     };
@@ -176,11 +176,11 @@ fn to_batch<T: Serialize>(spec: &TableSpec, rows: &[T]) -> Result<arrow::array::
     let mut d = arrow::json::ReaderBuilder::new(schema.clone())
         .with_batch_size(rows.len().max(1))
         .build_decoder()
-        .map_err(|e| Error::Internal(format!("{}: {e}", spec.name)))?;
+        .map_err(|e| Error::from(e).context(spec.name))?;
     d.serialize(rows)
-        .map_err(|e| Error::Internal(format!("{}: {e}", spec.name)))?;
+        .map_err(|e| Error::from(e).context(spec.name))?;
     Ok(d.flush()
-        .map_err(|e| Error::Internal(format!("{}: {e}", spec.name)))?
+        .map_err(|e| Error::from(e).context(spec.name))?
         .unwrap_or_else(|| arrow::array::RecordBatch::new_empty(schema)))
 }
 

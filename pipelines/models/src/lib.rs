@@ -18,5 +18,6 @@ pub mod onnx_proto;
 pub mod rng;
 pub mod transformer;
 pub mod validate;
+pub mod walkforward;
 
 pub use error::{Error, Result};

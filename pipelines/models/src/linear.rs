@@ -6,7 +6,7 @@
 
 use crate::data::Dataset;
 use crate::error::input;
-use crate::model::{Learner, Model, Standardizer, Task};
+use crate::model::{Learner, Model, OnlineLearning, OnlineModel, Standardizer, Task};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -323,7 +323,8 @@ pub struct OnlineLearner {
 }
 
 impl OnlineLearner {
-    pub fn fit_online(&self, data: &Dataset, rows: &[usize]) -> Result<Logistic> {
+    /// The batch fit, with the online state attached.
+    pub fn fit_logistic(&self, data: &Dataset, rows: &[usize]) -> Result<Logistic> {
         let mut m = fit_standardized(data, rows, &self.params)?;
         m.online = Some(Online {
             rate: self.rate,
@@ -347,9 +348,24 @@ impl Learner for OnlineLearner {
         Task::Classification
     }
     fn fit(&self, data: &Dataset, rows: &[usize]) -> Result<Box<dyn Model>> {
-        Ok(Box::new(self.fit_online(data, rows)?))
+        Ok(Box::new(self.fit_logistic(data, rows)?))
     }
-    fn online(&self) -> Option<&OnlineLearner> {
+    fn online(&self) -> Option<&dyn OnlineLearning> {
         Some(self)
+    }
+}
+
+impl OnlineLearning for OnlineLearner {
+    fn fit_online(&self, data: &Dataset, rows: &[usize]) -> Result<Box<dyn OnlineModel>> {
+        Ok(Box::new(self.fit_logistic(data, rows)?))
+    }
+}
+
+impl OnlineModel for Logistic {
+    fn score_row(&self, x: &[f64]) -> f64 {
+        self.prob(x)
+    }
+    fn learn(&mut self, x: &[f64], up: bool) -> Result<()> {
+        self.update(x, up)
     }
 }

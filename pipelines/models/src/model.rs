@@ -62,9 +62,23 @@ pub trait Learner {
     /// Fit on `rows` (all labelled). Must read nothing but those rows' features and labels.
     fn fit(&self, data: &Dataset, rows: &[usize]) -> Result<Box<dyn Model>>;
     /// An online learner keeps learning from rows as their labels become known.
-    fn online(&self) -> Option<&crate::linear::OnlineLearner> {
+    fn online(&self) -> Option<&dyn OnlineLearning> {
         None
     }
+}
+
+/// A learner whose fitted models keep learning, one newly labelled row at a time.
+pub trait OnlineLearning {
+    /// Fit on `rows` (all labelled), ready to learn online.
+    fn fit_online(&self, data: &Dataset, rows: &[usize]) -> Result<Box<dyn OnlineModel>>;
+}
+
+/// A fitted model that learns online.
+pub trait OnlineModel {
+    /// The score of one row's features.
+    fn score_row(&self, x: &[f64]) -> f64;
+    /// Learn from one row whose label has become known.
+    fn learn(&mut self, x: &[f64], up: bool) -> Result<()>;
 }
 
 /// Mean and standard deviation per feature, fitted on training rows only.

@@ -157,12 +157,12 @@ pub fn predict_folds(data: &Dataset, folds: &[Fold], learner: &dyn Learner) -> R
                     for j in pending.drain(..) {
                         let r = data.rows[j];
                         match r.label {
-                            Some(l) if l.known_at <= now => m.update(data.row_x(j), l.up)?,
+                            Some(l) if l.known_at <= now => m.learn(data.row_x(j), l.up)?,
                             _ => still.push(j),
                         }
                     }
                     pending = still;
-                    preds[k] = m.prob(data.row_x(f.test[k]));
+                    preds[k] = m.score_row(data.row_x(f.test[k]));
                     pending.push(f.test[k]);
                 }
                 out.extend(preds);

@@ -3,7 +3,7 @@
 use elite_trade::Money;
 use elite_trade::engine::{Engine, EngineConfig};
 use elite_trade::sim::Bar;
-use elite_trade::strategies::{Sizing, StrategySpec};
+use elite_trade::strategies::{ConditionalConfig, Sizing, StrategySpec};
 use elite_warehouse::Timestamp;
 
 const CLOSES: [f64; 15] = [
@@ -12,12 +12,12 @@ const CLOSES: [f64; 15] = [
 
 /// Fills as (bar, signed qty).
 fn run(entry: &[&str], exit: &[&str]) -> Vec<(i64, i64)> {
-    let spec = StrategySpec::Conditional {
+    let spec = StrategySpec::Conditional(ConditionalConfig {
         entry: entry.iter().map(|s| s.to_string()).collect(),
         exit: exit.iter().map(|s| s.to_string()).collect(),
         direction: "long".into(),
         size: Sizing::Shares(10),
-    };
+    });
     let mut e = Engine::new(EngineConfig::new(Money::units(100_000)), 1);
     e.add(spec.build("cond", &["A".into()]).unwrap(), 1.0);
     for (t, c) in CLOSES.iter().enumerate() {
@@ -74,12 +74,12 @@ fn crossings_need_the_previous_bar() {
 #[test]
 fn bad_conditions_are_named() {
     let err = |c: &str| {
-        StrategySpec::Conditional {
+        StrategySpec::Conditional(ConditionalConfig {
             entry: vec![c.into()],
             exit: vec![],
             direction: "long".into(),
             size: Sizing::Shares(1),
-        }
+        })
         .build("cond", &["A".into()])
         .err()
         .unwrap()
@@ -94,12 +94,12 @@ fn bad_conditions_are_named() {
     assert!(e.contains("foo"), "{e}");
     let e = err("beta(20) > 1");
     assert!(e.contains("second series"), "{e}");
-    let e = StrategySpec::Conditional {
+    let e = StrategySpec::Conditional(ConditionalConfig {
         entry: vec!["close > 1".into()],
         exit: vec![],
         direction: "sideways".into(),
         size: Sizing::Shares(1),
-    }
+    })
     .build("cond", &["A".into()])
     .err()
     .unwrap()

@@ -8,7 +8,9 @@ use elite_trade::Money;
 use elite_trade::engine::{Engine, EngineConfig};
 use elite_trade::risk::RiskLimits;
 use elite_trade::sim::Bar;
-use elite_trade::strategies::{Events, Inputs, SignalEvent as Event, Sizing, StrategySpec};
+use elite_trade::strategies::{
+    EventConfig, Events, Inputs, SignalEvent as Event, Sizing, StrategySpec,
+};
 use elite_warehouse::Timestamp;
 
 const DAY: i64 = 86_400_000_000_000;
@@ -56,14 +58,14 @@ fn run(events: Events, hold: usize, calendar: bool, short: bool) -> Vec<(usize, 
         },
         1,
     );
-    let spec = StrategySpec::Event {
+    let spec = StrategySpec::Event(EventConfig {
         rules: vec!["rsi_reversion".into()],
         min_strength: 0.5,
         hold,
         short,
         calendar: calendar.then(|| "NYSE".to_string()),
         size: Sizing::Shares(10),
-    };
+    });
     // 2019-07-04 (Thursday, bar 3) is a holiday.
     let holidays: BTreeSet<chrono::NaiveDate> =
         [chrono::NaiveDate::from_ymd_opt(2019, 7, 4).unwrap()].into();

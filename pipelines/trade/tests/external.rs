@@ -13,7 +13,9 @@ use elite_trade::engine::{Engine, EngineConfig, EngineError};
 use elite_trade::order::OrderStatus;
 use elite_trade::risk::RiskLimits;
 use elite_trade::sim::{FillConfig, Slippage};
-use elite_trade::strategies::{Sizing, StrategySpec};
+use elite_trade::strategies::{
+    BreakoutConfig, RsiReversionConfig, Sizing, SmaCrossConfig, StrategySpec,
+};
 
 fn engine(external: bool) -> Engine {
     let cfg = EngineConfig {
@@ -38,23 +40,23 @@ fn engine(external: bool) -> Engine {
     };
     let size = Sizing::Percent(0.3);
     let specs = [
-        StrategySpec::SmaCross {
+        StrategySpec::SmaCross(SmaCrossConfig {
             fast: 10,
             slow: 30,
             short: true,
             size,
-        },
-        StrategySpec::RsiReversion {
+        }),
+        StrategySpec::RsiReversion(RsiReversionConfig {
             period: 14,
             low: 30.0,
             exit: 55.0,
             size,
-        },
-        StrategySpec::Breakout {
+        }),
+        StrategySpec::Breakout(BreakoutConfig {
             period: 20,
             exit_period: 10,
             size,
-        },
+        }),
     ];
     for (i, s) in specs.iter().enumerate() {
         e.add(

@@ -9,42 +9,45 @@ use elite_trade::costs::{CostModel, IndiaCharges};
 use elite_trade::engine::{Engine, EngineConfig};
 use elite_trade::risk::RiskLimits;
 use elite_trade::sim::{Bar, FillConfig, Slippage};
-use elite_trade::strategies::{Sizing, StrategySpec};
+use elite_trade::strategies::{
+    BollingerConfig, BreakoutConfig, MacdCrossConfig, RsiReversionConfig, Sizing, SmaCrossConfig,
+    StrategySpec, TrendConfig,
+};
 use elite_warehouse::Timestamp;
 use proptest::prelude::*;
 
 fn specs() -> Vec<StrategySpec> {
     let size = Sizing::Percent(0.15);
     vec![
-        StrategySpec::SmaCross {
+        StrategySpec::SmaCross(SmaCrossConfig {
             fast: 10,
             slow: 30,
             short: true,
             size,
-        },
-        StrategySpec::RsiReversion {
+        }),
+        StrategySpec::RsiReversion(RsiReversionConfig {
             period: 14,
             low: 30.0,
             exit: 55.0,
             size,
-        },
-        StrategySpec::Bollinger {
+        }),
+        StrategySpec::Bollinger(BollingerConfig {
             period: 20,
             k: 2.0,
             size,
-        },
-        StrategySpec::Breakout {
+        }),
+        StrategySpec::Breakout(BreakoutConfig {
             period: 20,
             exit_period: 10,
             size,
-        },
-        StrategySpec::MacdCross {
+        }),
+        StrategySpec::MacdCross(MacdCrossConfig {
             fast: 12,
             slow: 26,
             signal: 9,
             size,
-        },
-        StrategySpec::Trend { period: 50, size },
+        }),
+        StrategySpec::Trend(TrendConfig { period: 50, size }),
     ]
 }
 

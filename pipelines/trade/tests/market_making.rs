@@ -7,7 +7,7 @@ use elite_trade::engine::{Engine, EngineConfig};
 use elite_trade::order::{OrderKind, Side, Tif};
 use elite_trade::risk::RiskLimits;
 use elite_trade::sim::Bar;
-use elite_trade::strategies::StrategySpec;
+use elite_trade::strategies::{MarketMakingConfig, StrategySpec};
 use elite_warehouse::Timestamp;
 use proptest::prelude::*;
 
@@ -22,13 +22,13 @@ fn engine(skew: f64) -> Engine {
         },
         1,
     );
-    let spec = StrategySpec::MarketMaking {
+    let spec = StrategySpec::MarketMaking(MarketMakingConfig {
         quote: 10,
         max_inventory: 20,
         half_spread_bps: 10.0,
         skew,
         tick: 0.01,
-    };
+    });
     e.add(spec.build("mm", &["X".into()]).unwrap(), 1.0);
     e
 }

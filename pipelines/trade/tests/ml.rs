@@ -7,7 +7,7 @@ use elite_trade::Money;
 use elite_trade::engine::{Engine, EngineConfig};
 use elite_trade::risk::RiskLimits;
 use elite_trade::sim::Bar;
-use elite_trade::strategies::{Inputs, Predictions, Sizing, StrategySpec};
+use elite_trade::strategies::{Inputs, MlConfig, Predictions, Sizing, StrategySpec};
 use elite_warehouse::Timestamp;
 
 fn bar(sym: u32, t: usize, close: f64) -> Bar {
@@ -44,14 +44,14 @@ fn run(preds: Predictions, short_below: Option<f64>) -> Outcome {
         },
         2,
     );
-    let spec = StrategySpec::Ml {
+    let spec = StrategySpec::Ml(MlConfig {
         model: "ensemble:stacking".into(),
         source: "walk_forward".into(),
         long_above: 0.55,
         short_below,
         neutral: 0.5,
         size: Sizing::Shares(100),
-    };
+    });
     let inputs = Inputs {
         predictions: HashMap::from([("ensemble:stacking".to_string(), preds)]),
         ..Default::default()
@@ -157,24 +157,24 @@ fn later_predictions_change_no_earlier_decision() {
 
 #[test]
 fn missing_predictions_or_bad_thresholds_are_config_errors() {
-    let spec = StrategySpec::Ml {
+    let spec = StrategySpec::Ml(MlConfig {
         model: "lstm".into(),
         source: "walk_forward".into(),
         long_above: 0.55,
         short_below: None,
         neutral: 0.5,
         size: Sizing::Shares(1),
-    };
+    });
     let e = spec.build("ml", &["A".into()]).err().unwrap().to_string();
     assert!(e.contains("no predictions of model \"lstm\""), "{e}");
-    let spec = StrategySpec::Ml {
+    let spec = StrategySpec::Ml(MlConfig {
         model: "lstm".into(),
         source: "walk_forward".into(),
         long_above: 0.45,
         short_below: None,
         neutral: 0.5,
         size: Sizing::Shares(1),
-    };
+    });
     let inputs = Inputs {
         predictions: HashMap::from([("lstm".to_string(), Predictions::new())]),
         ..Default::default()

@@ -202,12 +202,12 @@ fn portfolio_orders_fill_on_the_next_instant_without_look_ahead() {
     use elite_trade::Money;
     use elite_trade::engine::{Engine, EngineConfig};
     use elite_trade::sim::Bar;
-    use elite_trade::strategies::{PortfolioMethod, StrategySpec};
+    use elite_trade::strategies::{PortfolioConfig, PortfolioMethod, StrategySpec};
     use elite_warehouse::Timestamp;
 
     let run = |shock: f64| {
         let mut e = Engine::new(EngineConfig::new(Money::units(1_000_000)), 3);
-        let spec = StrategySpec::Portfolio {
+        let spec = StrategySpec::Portfolio(PortfolioConfig {
             method: PortfolioMethod::Equal,
             lookback: 2,
             every: 100,
@@ -215,7 +215,7 @@ fn portfolio_orders_fill_on_the_next_instant_without_look_ahead() {
             max_weight: 1.0,
             invested: 0.9,
             min_trade: 0.0,
-        };
+        });
         let names: Vec<String> = ["A", "B", "C"].iter().map(|s| s.to_string()).collect();
         e.add(spec.build("p", &names).unwrap(), 1.0);
         for k in 0..5i64 {
