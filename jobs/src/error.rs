@@ -57,6 +57,9 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// A decoding worker task panicked or was cancelled: a bug.
+    #[error("worker task: {0}")]
+    Task(#[from] tokio::task::JoinError),
     /// A worker task failed: a bug.
     #[error("internal error: {0}")]
     Internal(String),
@@ -104,6 +107,7 @@ impl Error {
             | Error::Reconcile(_)
             | Error::Json(_)
             | Error::Arrow(_)
+            | Error::Task(_)
             | Error::Internal(_) => false,
         }
     }

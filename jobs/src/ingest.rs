@@ -341,7 +341,7 @@ impl Ingestor {
             }
         })
         .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+        .map_err(Error::from)??;
         reporter.finish();
         self.land(&source, &content_hash, &tables::BARS, decoded, reporter)
             .await

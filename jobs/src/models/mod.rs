@@ -22,6 +22,7 @@ pub use config::{
     TrainConfig, TrainData, Validation, learner, load_model,
 };
 pub use elite_models::walkforward::{Evaluated, Plan, WalkForwardReport};
+pub(crate) use predictions::us;
 pub use predictions::{
     PredictionRow, insert_predictions, prediction_rows, read_predictions, recorded_predictions,
     same_rows,
@@ -29,7 +30,6 @@ pub use predictions::{
 pub use registry::{RegistryRow, current_production, latest_stages, load_registered, registry_row};
 pub use retrain::{Drift, RetrainReport, drift, retrain};
 pub use serve::{LivePredictors, Served, serve};
-pub(crate) use predictions::us;
 pub(crate) use train::{EventRow, ModelRow, erased};
 pub use train::{
     Registered, TrainReport, assemble, build_dataset, evaluate, load_dataset, model_id, plan,

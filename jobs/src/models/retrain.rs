@@ -12,9 +12,9 @@ use sha2::{Digest, Sha256};
 
 use super::config::{RetrainConfig, TrainConfig};
 use super::predictions::read_predictions;
+use super::predictions::us;
 use super::registry::{current_production, load_registered, parse_ts};
 use super::serve::{Served, serve};
-use super::predictions::us;
 use super::train::{TrainReport, load_dataset, train};
 use crate::{Error, Result};
 
