@@ -122,6 +122,14 @@ pub enum Command {
   elite sql \"SELECT strategy, count(*), sum(charges) FROM fills GROUP BY strategy\"
   elite sql \"SELECT * FROM equity_curve WHERE run_id = '…' ORDER BY ts_event\"")]
     Backtest(BacktestArgs),
+    /// A run's performance and attribution: every metric (checked against empyrical and
+    /// quantstats), the PSR and the deflated Sharpe, monthly and yearly returns, P&L by strategy
+    /// and symbol; `--html` writes a self-contained report with charts
+    #[command(after_help = "Examples:
+  elite report sp500-combined                       # the newest run of that name (or a run id)
+  elite report sp500-combined --benchmark AAPL --html report.html
+  elite --format json report sp500-combined         # every metric under its name")]
+    Report(ReportArgs),
     /// Train models from a TOML config: walk-forward evaluation (every number out-of-sample),
     /// registry, promotion, predictions
     #[command(after_help = "Examples:
@@ -195,6 +203,22 @@ pub struct RetrainArgs {
 pub struct TrainArgs {
     /// The training file (TOML): data, features, validation, [[model]], ensemble, registry
     pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run id, or a run name (its newest run)
+    pub run: String,
+    /// A symbol whose bars at the run's timeframe are the benchmark (alpha, beta, information
+    /// ratio), joined as of each instant
+    #[arg(long)]
+    pub benchmark: Option<String>,
+    /// Also write the report as one self-contained HTML file (charts as inline SVG)
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Periods in the rolling Sharpe window [default: one year]
+    #[arg(long, default_value_t = 0)]
+    pub rolling: usize,
 }
 
 #[derive(Debug, Args)]

@@ -37,6 +37,7 @@ pub mod live;
 pub mod models;
 pub mod onnx_import;
 pub mod progress;
+pub mod report;
 pub mod resample;
 pub mod run;
 pub mod signals;

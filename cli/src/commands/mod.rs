@@ -10,6 +10,7 @@ pub mod bench_models;
 pub mod demo;
 pub mod ingest;
 pub mod pipelines;
+pub mod report;
 pub mod sql;
 pub mod train;
 pub mod warehouse;

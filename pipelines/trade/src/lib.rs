@@ -13,11 +13,13 @@
 //! - [`risk`]: pre-trade checks producing the only type a broker accepts ([`risk::Approved`]),
 //!   and the kill switch;
 //! - [`engine`]: the event loop and the [`engine::Strategy`] trait; [`strategies`]: built-ins;
-//! - [`execution`]: TWAP / VWAP / POV schedules; [`metrics`]: the tear sheet.
+//! - [`execution`]: TWAP / VWAP / POV schedules and parent-order working; [`metrics`]: the tear
+//!   sheet; [`analytics`]: the report's metrics (PSR, DSR, alpha/beta, …) and calendar tables.
 //!
 //! Like `elite-pipelines`, nothing here reads a clock or does I/O: the runner in `elite-jobs` feeds
 //! events (history for a backtest, a stream for paper/live) and persists what the engine journals.
 
+pub mod analytics;
 pub mod broker;
 pub mod costs;
 pub mod engine;

@@ -1,0 +1,384 @@
+//! `elite report`: a run's metrics and attribution as tables, CSV or JSON, and optionally one
+//! self-contained HTML file whose charts are inline SVG (nothing is fetched when it is opened).
+
+use std::fmt::Write as _;
+
+use anyhow::{Context, Result};
+use elite_jobs::report::{Analysis, Contribution, ReportOptions, analyze};
+use serde::Serialize;
+
+use crate::args::{Format, ReportArgs};
+use crate::printer::Printer;
+use crate::settings::Settings;
+
+#[derive(Serialize)]
+struct Metric {
+    metric: String,
+    value: String,
+}
+
+/// The report's scalar numbers as (metric, value) rows, in the JSON's order.
+fn metric_rows(a: &Analysis) -> Result<Vec<Metric>> {
+    let mut rows = vec![];
+    if let serde_json::Value::Object(m) = serde_json::to_value(a)? {
+        for (k, v) in m {
+            let value = match v {
+                serde_json::Value::Number(n) => match n.as_f64() {
+                    Some(x) if n.is_f64() => format!("{x:.6}"),
+                    _ => n.to_string(),
+                },
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Null => "-".into(),
+                serde_json::Value::Array(_) | serde_json::Value::Object(_) => continue,
+                other => other.to_string(),
+            };
+            rows.push(Metric { metric: k, value });
+        }
+    }
+    Ok(rows)
+}
+
+#[derive(Serialize)]
+struct Period {
+    period: String,
+    #[serde(rename = "return")]
+    ret: f64,
+}
+
+pub async fn run(a: ReportArgs, settings: &Settings, printer: &Printer) -> Result<()> {
+    let wh = settings.warehouse()?;
+    let analysis = analyze(
+        &wh,
+        &ReportOptions {
+            run: a.run.clone(),
+            benchmark: a.benchmark.clone(),
+            rolling: a.rolling,
+        },
+    )
+    .await
+    .with_context(|| format!("report of {}", a.run))?;
+    if let Some(path) = &a.html {
+        std::fs::write(path, html(&analysis))
+            .with_context(|| format!("writing {}", path.display()))?;
+        printer.note(format!(
+            "report of run {} ({}) written to {}",
+            analysis.run_id,
+            analysis.name,
+            path.display()
+        ));
+    }
+    if printer.format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&analysis)?);
+        return Ok(());
+    }
+    printer.records(&metric_rows(&analysis)?)?;
+    printer.heading("yearly returns");
+    let yearly: Vec<Period> = analysis
+        .yearly
+        .iter()
+        .map(|(y, r)| Period {
+            period: y.to_string(),
+            ret: *r,
+        })
+        .collect();
+    printer.records(&yearly)?;
+    if !analysis.by_strategy.is_empty() {
+        printer.heading("P&L by strategy (closed round trips, net of charges)");
+        printer.records(&analysis.by_strategy)?;
+        printer.heading("P&L by symbol");
+        printer.records(&analysis.by_symbol)?;
+    }
+    Ok(())
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.2}%", x * 100.0)
+    } else {
+        "–".into()
+    }
+}
+
+fn num(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.3}")
+    } else {
+        "–".into()
+    }
+}
+
+const W: f64 = 900.0;
+const H: f64 = 260.0;
+const PAD_L: f64 = 70.0;
+const PAD_R: f64 = 20.0;
+const PAD_T: f64 = 28.0;
+const PAD_B: f64 = 28.0;
+
+/// A line chart of `series` (name, values, colour) over instants `ts`, as inline SVG; at most
+/// ~1200 points per line (every k-th point, the last kept).
+fn line_chart(
+    id: &str,
+    title: &str,
+    ts: &[i64],
+    series: &[(&str, &[f64], &str)],
+    fmt: fn(f64) -> String,
+) -> String {
+    let n = ts.len();
+    let step = n.div_ceil(1200).max(1);
+    let idx: Vec<usize> = (0..n)
+        .step_by(step)
+        .chain((n > 0 && !(n - 1).is_multiple_of(step)).then_some(n - 1))
+        .collect();
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (_, v, _) in series {
+        for &i in &idx {
+            if let Some(x) = v.get(i).filter(|x| x.is_finite()) {
+                lo = lo.min(*x);
+                hi = hi.max(*x);
+            }
+        }
+    }
+    if !lo.is_finite() {
+        (lo, hi) = (0.0, 1.0);
+    }
+    if hi - lo < 1e-12 {
+        hi = lo + 1.0;
+    }
+    let (t0, t1) = (
+        ts.first().copied().unwrap_or(0) as f64,
+        ts.last().copied().unwrap_or(1) as f64,
+    );
+    let x = |t: i64| PAD_L + (t as f64 - t0) / (t1 - t0).max(1.0) * (W - PAD_L - PAD_R);
+    let y = |v: f64| PAD_T + (hi - v) / (hi - lo) * (H - PAD_T - PAD_B);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg id="{id}" class="chart" viewBox="0 0 {W} {H}" width="{W}" height="{H}" xmlns="http://www.w3.org/2000/svg" role="img"><title>{}</title><text x="{PAD_L}" y="18" class="t">{}</text>"#,
+        esc(title),
+        esc(title)
+    );
+    for k in 0..=4 {
+        let v = lo + (hi - lo) * k as f64 / 4.0;
+        let _ = write!(
+            s,
+            r##"<line x1="{PAD_L}" x2="{}" y1="{:.1}" y2="{:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" class="a" text-anchor="end">{}</text>"##,
+            W - PAD_R,
+            y(v),
+            y(v),
+            PAD_L - 6.0,
+            y(v) + 4.0,
+            esc(&fmt(v))
+        );
+    }
+    if let (Some(&a), Some(&b)) = (ts.first(), ts.last()) {
+        for (t, anchor) in [(a, "start"), (b, "end")] {
+            let d = elite_warehouse::Timestamp::from_nanos(t).to_string();
+            let _ = write!(
+                s,
+                r#"<text x="{:.1}" y="{}" class="a" text-anchor="{anchor}">{}</text>"#,
+                x(t),
+                H - 8.0,
+                esc(d.get(..10).unwrap_or(&d))
+            );
+        }
+    }
+    for (k, (name, v, colour)) in series.iter().enumerate() {
+        let mut d = String::new();
+        let mut pen = false;
+        for &i in &idx {
+            match v.get(i).filter(|x| x.is_finite()) {
+                Some(val) => {
+                    let _ = write!(
+                        d,
+                        "{}{:.1},{:.1} ",
+                        if pen { "L" } else { "M" },
+                        x(ts[i]),
+                        y(*val)
+                    );
+                    pen = true;
+                }
+                None => pen = false,
+            }
+        }
+        let _ = write!(
+            s,
+            r#"<path d="{}" fill="none" stroke="{colour}" stroke-width="1.4"/><text x="{:.1}" y="18" class="a" fill="{colour}">{}</text>"#,
+            d.trim_end(),
+            W - PAD_R - 160.0 + 90.0 * k as f64,
+            esc(name)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// Red for losses, green for gains, stronger with size (±10% saturates).
+fn heat(v: f64) -> String {
+    if !v.is_finite() {
+        return "#fff".into();
+    }
+    let a = (v.abs() / 0.10).min(1.0);
+    let (r, g, b) = if v >= 0.0 {
+        (255.0 - 155.0 * a, 255.0 - 60.0 * a, 255.0 - 155.0 * a)
+    } else {
+        (255.0 - 35.0 * a, 255.0 - 175.0 * a, 255.0 - 175.0 * a)
+    };
+    format!("rgb({:.0},{:.0},{:.0})", r, g, b)
+}
+
+fn contribution_table(title: &str, rows: &[Contribution]) -> String {
+    let mut s = format!(
+        "<h2>{}</h2><table><tr><th></th><th>trades</th><th>P&amp;L</th><th>of initial</th><th>win rate</th><th>charges</th></tr>",
+        esc(title)
+    );
+    for c in rows {
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{:.2}</td></tr>",
+            esc(&c.key),
+            c.trades,
+            c.pnl,
+            pct(c.contribution),
+            pct(c.win_rate),
+            c.charges
+        );
+    }
+    s.push_str("</table>");
+    s
+}
+
+/// The report as one self-contained HTML page.
+pub fn html(a: &Analysis) -> String {
+    let m = &a.metrics;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Elite report: {name}</title>
+<style>body{{font:14px system-ui,sans-serif;margin:24px;color:#222;max-width:960px}}table{{border-collapse:collapse;margin:8px 0 20px}}td,th{{border:1px solid #ddd;padding:3px 8px;text-align:right}}td:first-child,th:first-child{{text-align:left}}.t{{font-weight:600;font-size:13px}}.a{{font-size:11px;fill:#555}}.chart{{display:block;margin:6px 0 18px}}h2{{font-size:16px;margin-top:26px}}</style></head><body>
+<h1>{name}</h1><p>Run <code>{id}</code> ({mode}), {start} → {end}; initial {initial:.2}, final equity {fin:.2}{bench}.</p>"#,
+        name = esc(&a.name),
+        id = esc(&a.run_id),
+        mode = esc(&a.mode),
+        start = esc(&a.start),
+        end = esc(&a.end),
+        initial = a.initial,
+        fin = a.final_equity,
+        bench = a
+            .benchmark
+            .as_ref()
+            .map_or(String::new(), |b| format!("; benchmark {}", esc(b))),
+    );
+    s.push_str("<h2>Performance</h2><table>");
+    let rows: Vec<(&str, String)> = vec![
+        ("Total return", pct(m.total_return)),
+        ("CAGR", pct(m.cagr)),
+        ("Annual volatility", pct(m.annual_volatility)),
+        ("Sharpe", num(m.sharpe)),
+        ("Sortino", num(m.sortino)),
+        ("Calmar", num(m.calmar)),
+        ("Max drawdown", pct(m.max_drawdown)),
+        (
+            "Longest drawdown (periods)",
+            m.max_drawdown_periods.to_string(),
+        ),
+        ("VaR 95% (1 period)", pct(m.var_95)),
+        ("CVaR 95% (1 period)", pct(m.cvar_95)),
+        ("Tail ratio", num(m.tail_ratio)),
+        ("Stability (R²)", num(m.stability)),
+        ("Omega", num(m.omega)),
+        ("Skew", num(m.skew)),
+        ("Excess kurtosis", num(m.kurtosis)),
+        ("Best period", pct(m.best_period)),
+        ("Worst period", pct(m.worst_period)),
+        ("Win rate (periods)", pct(m.win_rate)),
+        ("Profit factor (periods)", num(m.profit_factor)),
+        ("Probabilistic Sharpe (SR > 0)", pct(m.psr)),
+        (
+            "Deflated Sharpe",
+            format!("{} ({} trials)", pct(m.dsr), m.trials),
+        ),
+        ("Alpha (annual)", m.alpha.map_or("–".into(), pct)),
+        ("Beta", m.beta.map_or("–".into(), num)),
+        (
+            "Information ratio",
+            m.information_ratio.map_or("–".into(), num),
+        ),
+        (
+            "Benchmark return",
+            m.benchmark_return.map_or("–".into(), pct),
+        ),
+    ];
+    for (k, v) in rows {
+        let _ = write!(s, "<tr><td>{}</td><td>{}</td></tr>", esc(k), esc(&v));
+    }
+    s.push_str("</table>");
+    let sr = &a.series;
+    let mut eq: Vec<(&str, &[f64], &str)> = vec![("equity", &sr.equity, "#1f5fa8")];
+    if let Some(b) = &sr.benchmark {
+        eq.push(("benchmark", b, "#999"));
+    }
+    s.push_str(&line_chart("equity", "Equity", &sr.ts, &eq, |v| {
+        format!("{v:.0}")
+    }));
+    let under: Vec<f64> = sr.drawdown.iter().map(|d| -d).collect();
+    s.push_str(&line_chart(
+        "drawdown",
+        "Drawdown (under water)",
+        &sr.ts,
+        &[("drawdown", &under, "#b03030")],
+        pct,
+    ));
+    s.push_str(&line_chart(
+        "rolling_sharpe",
+        &format!("Rolling Sharpe ({} periods)", sr.rolling_window),
+        &sr.ts,
+        &[("sharpe", &sr.rolling_sharpe, "#2e7d32")],
+        |v| format!("{v:.2}"),
+    ));
+    // Monthly returns heatmap: a year per row.
+    s.push_str("<h2>Monthly returns</h2><table id=\"monthly\"><tr><th>year</th>");
+    for m in [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ] {
+        let _ = write!(s, "<th>{m}</th>");
+    }
+    s.push_str("<th>year</th></tr>");
+    for (year, yr) in &a.yearly {
+        let _ = write!(s, "<tr><td>{year}</td>");
+        for month in 1..=12u32 {
+            match a
+                .monthly
+                .iter()
+                .find(|(y, mo, _)| y == year && *mo == month)
+            {
+                Some((_, _, v)) => {
+                    let _ = write!(s, "<td style=\"background:{}\">{}</td>", heat(*v), pct(*v));
+                }
+                None => s.push_str("<td></td>"),
+            }
+        }
+        let _ = write!(
+            s,
+            "<td style=\"background:{}\"><b>{}</b></td></tr>",
+            heat(*yr / 3.0),
+            pct(*yr)
+        );
+    }
+    s.push_str("</table>");
+    if !a.by_strategy.is_empty() {
+        s.push_str(&contribution_table(
+            "P&L by strategy (closed round trips, net of charges)",
+            &a.by_strategy,
+        ));
+        s.push_str(&contribution_table("P&L by symbol", &a.by_symbol));
+    }
+    s.push_str("<p><small>Made by elite report. Metrics follow empyrical/quantstats conventions; PSR and DSR after Bailey &amp; López de Prado.</small></p></body></html>\n");
+    s
+}

@@ -1,0 +1,400 @@
+//! `elite report`: a run's performance and attribution, read back from the run tables
+//! (`runs`, `equity_curve`, `trades`) for any backtest, paper or live run, with the numbers of
+//! [`elite_trade::analytics`] and the series the HTML report charts.
+//!
+//! Returns are the equity curve's, per instant, the first from the initial cash (as the tear
+//! sheet takes them, so the two agree). A benchmark is a symbol's bars at the run's timeframe,
+//! joined as of each instant (the latest bar known by then: no look-ahead). The deflated Sharpe
+//! ratio deflates by the runs recorded under the same name (each a trial), with the variance of
+//! their per-period Sharpe ratios.
+
+use std::collections::BTreeMap;
+
+use elite_store::datafusion::prelude::{col, lit};
+use elite_store::{At, Warehouse};
+use elite_trade::analytics::{self, Metrics};
+use elite_warehouse::{Symbol, Timeframe, Timestamp};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::bars::{BarQuery, read_bars};
+use crate::models::registry::parse_ts;
+use crate::{Error, Result};
+
+/// What to report on.
+#[derive(Clone, Debug, Default)]
+pub struct ReportOptions {
+    /// A run id, or a run name (its newest run).
+    pub run: String,
+    /// A symbol whose bars (at the run's timeframe) are the benchmark.
+    pub benchmark: Option<String>,
+    /// Periods in the rolling Sharpe window (a year of daily bars when 0).
+    pub rolling: usize,
+}
+
+/// One row of the P&L attribution (closed round trips, net of charges).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Contribution {
+    /// The strategy or the symbol.
+    pub key: String,
+    pub trades: usize,
+    pub pnl: f64,
+    /// P&L as a share of the initial cash.
+    pub contribution: f64,
+    pub win_rate: f64,
+    pub charges: f64,
+}
+
+/// A run's report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Analysis {
+    pub run_id: String,
+    pub name: String,
+    pub mode: String,
+    pub start: String,
+    pub end: String,
+    pub initial: f64,
+    pub final_equity: f64,
+    pub benchmark: Option<String>,
+    /// Every metric, under its name (flattened into the report's JSON).
+    #[serde(flatten)]
+    pub metrics: Metrics,
+    /// (year, month, compounded return).
+    pub monthly: Vec<(i32, u32, f64)>,
+    /// (year, compounded return).
+    pub yearly: Vec<(i32, f64)>,
+    pub by_strategy: Vec<Contribution>,
+    pub by_symbol: Vec<Contribution>,
+    /// The series the charts draw, one point per instant.
+    #[serde(skip)]
+    pub series: Series,
+}
+
+/// Per-instant series of a run.
+#[derive(Clone, Debug, Default)]
+pub struct Series {
+    /// Instants (ns).
+    pub ts: Vec<i64>,
+    pub equity: Vec<f64>,
+    pub returns: Vec<f64>,
+    pub drawdown: Vec<f64>,
+    pub rolling_sharpe: Vec<f64>,
+    /// The benchmark's value, scaled to start at the initial cash.
+    pub benchmark: Option<Vec<f64>>,
+    pub rolling_window: usize,
+}
+
+fn de_f64<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum N {
+        F(f64),
+        S(String),
+    }
+    match N::deserialize(d)? {
+        N::F(x) => Ok(x),
+        N::S(s) => s.parse().map_err(serde::de::Error::custom),
+    }
+}
+
+#[derive(Deserialize)]
+struct RunRow {
+    run_id: String,
+    name: String,
+    mode: String,
+    config: String,
+    tear_sheet: String,
+    ts_recv: String,
+}
+
+#[derive(Deserialize)]
+struct EquityRow {
+    ts_event: String,
+    #[serde(deserialize_with = "de_f64")]
+    equity: f64,
+}
+
+#[derive(Deserialize)]
+struct TradeRow {
+    strategy: String,
+    symbol: String,
+    #[serde(deserialize_with = "de_f64")]
+    pnl: f64,
+    #[serde(deserialize_with = "de_f64")]
+    charges: f64,
+}
+
+/// Rows of `table` matching `filter`, through the Arrow JSON writer (none when the table is
+/// empty or absent).
+async fn read_rows<T: DeserializeOwned>(
+    wh: &Warehouse,
+    table: &str,
+    filter: elite_store::datafusion::prelude::Expr,
+) -> Result<Vec<T>> {
+    let batches = match wh.read(table, At::Latest, Some(filter)).await {
+        Ok(b) => b,
+        Err(elite_store::Error::EmptyTable { .. }) => return Ok(vec![]),
+        Err(e) => return Err(e.into()),
+    };
+    let mut buf = Vec::new();
+    {
+        let mut w = arrow::json::ArrayWriter::new(&mut buf);
+        for b in &batches {
+            w.write(b)?;
+        }
+        w.finish()?;
+    }
+    if buf.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(serde_json::from_slice(&buf)?)
+}
+
+fn ts_of(s: &str) -> Result<i64> {
+    parse_ts(s).ok_or_else(|| Error::Internal(format!("timestamp {s:?} in a run table")))
+}
+
+/// The run `arg` names: a run id, else the newest run of that name.
+async fn find_run(wh: &Warehouse, arg: &str) -> Result<Option<RunRow>> {
+    let by_id: Vec<RunRow> = read_rows(wh, "runs", col("run_id").eq(lit(arg))).await?;
+    if let Some(r) = by_id.into_iter().next() {
+        return Ok(Some(r));
+    }
+    let mut by_name: Vec<RunRow> = read_rows(wh, "runs", col("name").eq(lit(arg))).await?;
+    by_name.sort_by(|a, b| a.ts_recv.cmp(&b.ts_recv).then(a.run_id.cmp(&b.run_id)));
+    Ok(by_name.pop())
+}
+
+/// The trials of a run name: how many runs were recorded under it, and the variance of their
+/// per-period Sharpe ratios (from their tear sheets).
+async fn trials(wh: &Warehouse, name: &str) -> Result<(usize, f64)> {
+    let runs: Vec<RunRow> = read_rows(wh, "runs", col("name").eq(lit(name))).await?;
+    let sr: Vec<f64> = runs
+        .iter()
+        .filter_map(|r| serde_json::from_str::<serde_json::Value>(&r.tear_sheet).ok())
+        .filter_map(|t| Some(t["sharpe"].as_f64()? / t["periods_per_year"].as_f64()?.sqrt()))
+        .filter(|x| x.is_finite())
+        .collect();
+    let n = runs.len().max(1);
+    if sr.len() < 2 {
+        return Ok((n, 0.0));
+    }
+    let m = sr.iter().sum::<f64>() / sr.len() as f64;
+    let var = sr.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (sr.len() as f64 - 1.0);
+    Ok((n, var))
+}
+
+/// The benchmark's closes as of each instant of `ts` (the latest bar whose `ts_recv` is at or
+/// before it; NaN before its first bar).
+async fn benchmark_closes(
+    wh: &Warehouse,
+    symbol: &str,
+    timeframe: Timeframe,
+    ts: &[i64],
+) -> Result<Vec<f64>> {
+    let (bars, _) = read_bars(
+        wh,
+        &BarQuery {
+            timeframe: Some(timeframe),
+            symbols: vec![Symbol::new(symbol)?],
+            version: None,
+        },
+    )
+    .await?;
+    if bars.is_empty() {
+        return Err(Error::Config(format!(
+            "benchmark {symbol}: no {timeframe} bars in the warehouse"
+        )));
+    }
+    let mut known: Vec<(i64, f64)> = bars
+        .iter()
+        .map(|b| (b.ts_recv.as_nanos(), b.bar.close))
+        .collect();
+    known.sort_by_key(|k| k.0);
+    let mut j = 0;
+    let mut last = f64::NAN;
+    Ok(ts
+        .iter()
+        .map(|&t| {
+            while j < known.len() && known[j].0 <= t {
+                last = known[j].1;
+                j += 1;
+            }
+            last
+        })
+        .collect())
+}
+
+fn attribution(
+    trades: &[TradeRow],
+    initial: f64,
+    key: impl Fn(&TradeRow) -> &str,
+) -> Vec<Contribution> {
+    let mut by: BTreeMap<String, Vec<&TradeRow>> = BTreeMap::new();
+    for t in trades {
+        by.entry(key(t).to_string()).or_default().push(t);
+    }
+    let mut out: Vec<Contribution> = by
+        .into_iter()
+        .map(|(k, ts)| {
+            let pnl: f64 = ts.iter().map(|t| t.pnl).sum();
+            let won = ts.iter().filter(|t| t.pnl > 0.0).count();
+            let nonzero = ts.iter().filter(|t| t.pnl != 0.0).count();
+            Contribution {
+                key: k,
+                trades: ts.len(),
+                pnl,
+                contribution: if initial > 0.0 { pnl / initial } else { 0.0 },
+                win_rate: if nonzero > 0 {
+                    won as f64 / nonzero as f64
+                } else {
+                    0.0
+                },
+                charges: ts.iter().map(|t| t.charges).sum(),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| b.pnl.total_cmp(&a.pnl).then(a.key.cmp(&b.key)));
+    out
+}
+
+/// The report of a run.
+pub async fn analyze(wh: &Warehouse, opts: &ReportOptions) -> Result<Analysis> {
+    let run = find_run(wh, &opts.run).await?;
+    let run_id = run
+        .as_ref()
+        .map_or_else(|| opts.run.clone(), |r| r.run_id.clone());
+    let mut eq: Vec<EquityRow> =
+        read_rows(wh, "equity_curve", col("run_id").eq(lit(run_id.as_str()))).await?;
+    if eq.is_empty() {
+        return Err(Error::Config(format!(
+            "no run {:?}: neither a run id nor a run name in `runs`, and no equity curve under that id",
+            opts.run
+        )));
+    }
+    let mut points: Vec<(i64, f64)> = eq
+        .drain(..)
+        .map(|e| Ok((ts_of(&e.ts_event)?, e.equity)))
+        .collect::<Result<_>>()?;
+    points.sort_by_key(|p| p.0);
+    let config: serde_json::Value = run
+        .as_ref()
+        .and_then(|r| serde_json::from_str(&r.config).ok())
+        .unwrap_or_default();
+    let sheet: serde_json::Value = run
+        .as_ref()
+        .and_then(|r| serde_json::from_str(&r.tear_sheet).ok())
+        .unwrap_or_default();
+    // The initial cash: the tear sheet's, else the config's, else the first point (a live run
+    // without a `runs` row starts from its first recorded equity).
+    let money = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.parse::<f64>().ok(),
+        serde_json::Value::Number(n) => n.as_f64(),
+        _ => None,
+    };
+    let initial = money(&sheet["initial"])
+        .or_else(|| money(&config["initial_cash"]))
+        .unwrap_or(points[0].1);
+    let ts: Vec<i64> = points.iter().map(|p| p.0).collect();
+    let equity: Vec<f64> = points.iter().map(|p| p.1).collect();
+    let mut prev = initial;
+    let returns: Vec<f64> = equity
+        .iter()
+        .map(|&e| {
+            let r = if prev != 0.0 { e / prev - 1.0 } else { 0.0 };
+            prev = e;
+            r
+        })
+        .collect();
+    let stamps: Vec<Timestamp> = ts.iter().map(|&t| Timestamp::from_nanos(t)).collect();
+    let ppy = config["periods_per_year"]
+        .as_f64()
+        .unwrap_or_else(|| elite_trade::metrics::infer_periods_per_year(&stamps));
+
+    let bench = match &opts.benchmark {
+        None => None,
+        Some(sym) => {
+            let tf = config["data"]["timeframe"]
+                .as_str()
+                .map(Timeframe::parse)
+                .transpose()?
+                .unwrap_or(Timeframe::Days(1));
+            let closes = benchmark_closes(wh, sym, tf, &ts).await?;
+            // The benchmark's return over each instant: from its close as of the previous
+            // instant (the first instant has no previous one: 0).
+            let r: Vec<f64> = (0..closes.len())
+                .map(|i| {
+                    let (a, b) = (if i == 0 { f64::NAN } else { closes[i - 1] }, closes[i]);
+                    if a.is_finite() && b.is_finite() && a > 0.0 {
+                        b / a - 1.0
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            Some((sym.clone(), r))
+        }
+    };
+    let (n_trials, var_trials) = match &run {
+        Some(r) => trials(wh, &r.name).await?,
+        None => (1, 0.0),
+    };
+    let metrics = analytics::metrics(
+        &returns,
+        bench.as_ref().map(|(_, b)| b.as_slice()),
+        ppy,
+        n_trials,
+        var_trials,
+    );
+    let date = |i: usize| Timestamp::from_nanos(ts[i]).to_datetime().date_naive();
+    use chrono::Datelike;
+    let monthly = analytics::compounded_by(&returns, |i| (date(i).year(), date(i).month()))
+        .into_iter()
+        .map(|((y, m), v)| (y, m, v))
+        .collect();
+    let yearly = analytics::compounded_by(&returns, |i| date(i).year());
+    let trades: Vec<TradeRow> =
+        read_rows(wh, "trades", col("run_id").eq(lit(run_id.as_str()))).await?;
+    let window = if opts.rolling > 1 {
+        opts.rolling
+    } else {
+        (ppy.round() as usize).clamp(2, returns.len().max(2))
+    };
+    let benchmark_value = bench.as_ref().map(|(_, b)| {
+        let mut v = initial;
+        b.iter()
+            .map(|x| {
+                v *= 1.0 + x;
+                v
+            })
+            .collect()
+    });
+    Ok(Analysis {
+        name: run
+            .as_ref()
+            .map_or_else(|| run_id.clone(), |r| r.name.clone()),
+        mode: run
+            .as_ref()
+            .map_or_else(|| "live".into(), |r| r.mode.clone()),
+        start: Timestamp::from_nanos(ts[0]).to_string(),
+        end: Timestamp::from_nanos(ts[ts.len() - 1]).to_string(),
+        initial,
+        final_equity: equity[equity.len() - 1],
+        benchmark: bench.as_ref().map(|(s, _)| s.clone()),
+        metrics,
+        monthly,
+        yearly,
+        by_strategy: attribution(&trades, initial, |t| &t.strategy),
+        by_symbol: attribution(&trades, initial, |t| &t.symbol),
+        series: Series {
+            drawdown: analytics::drawdown_series(&returns),
+            rolling_sharpe: analytics::rolling_sharpe(&returns, window, ppy),
+            ts,
+            equity,
+            returns,
+            benchmark: benchmark_value,
+            rolling_window: window,
+        },
+        run_id,
+    })
+}

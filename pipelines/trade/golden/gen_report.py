@@ -1,0 +1,78 @@
+"""Reference values for elite-trade's report metrics (analytics.rs), from empyrical, quantstats,
+pandas and scipy on real daily returns.
+
+Inputs: the 20 S&P 500 stocks of collectors/fixtures/bars/sp500_20_1d_2010_2022.csv.gz (3269
+daily returns each). Series: AAPL and RRC (a large drawdown); benchmark: the equal-weight
+average of the 20 stocks' daily returns.
+Outputs (report_golden.json), per series:
+- empyrical (PyPI empyrical-reloaded): annual_volatility, calmar_ratio, tail_ratio,
+  stability_of_timeseries, omega_ratio, alpha_beta (against the benchmark);
+- quantstats: skew, kurtosis, information_ratio (against the benchmark);
+- the probabilistic Sharpe ratio (Bailey & Lopez de Prado 2012) and the deflated Sharpe ratio
+  (Bailey & Lopez de Prado 2014), written here from the papers' formulas with scipy.stats
+  (population skewness, non-excess kurtosis, per-period Sharpe), for 1 trial and for 10 trials
+  whose Sharpe ratios have variance 0.0004;
+- monthly returns (compounded within each calendar month) with pandas.
+Run: python gen_report.py  (empyrical-reloaded 0.7.1, quantstats 0.0.86, numpy, pandas, scipy).
+"""
+import csv, gzip, json, os
+import numpy as np
+import pandas as pd
+import scipy.stats as st
+import empyrical as ep
+import quantstats as qs
+
+here = os.path.dirname(os.path.abspath(__file__))
+path = os.path.join(here, "../../../collectors/fixtures/bars/sp500_20_1d_2010_2022.csv.gz")
+
+closes = {}
+for r in csv.DictReader(gzip.open(path, "rt")):
+    closes.setdefault(r["symbol"], {})[r["ts"][:10]] = float(r["close"])
+px = pd.DataFrame(closes).sort_index()
+px.index = pd.to_datetime(px.index)
+rets = px.pct_change().iloc[1:]
+bench = rets.mean(axis=1)
+
+
+def psr(r, sr_star):
+    r = np.asarray(r)
+    sr = r.mean() / r.std(ddof=1)
+    g3 = st.skew(r, bias=True)
+    g4 = st.kurtosis(r, fisher=False, bias=True)
+    n = len(r)
+    return float(st.norm.cdf((sr - sr_star) * np.sqrt(n - 1) / np.sqrt(1 - g3 * sr + (g4 - 1) / 4 * sr ** 2)))
+
+
+def sr0(trials, var):
+    g = 0.5772156649015329
+    if trials < 2:
+        return 0.0
+    return float(np.sqrt(var) * ((1 - g) * st.norm.ppf(1 - 1 / trials) + g * st.norm.ppf(1 - 1 / (trials * np.e))))
+
+
+out = {"series": {}}
+for name in ["AAPL", "RRC"]:
+    r = rets[name]
+    a, b = ep.alpha_beta(r, bench)
+    monthly = (1 + r).groupby([r.index.year, r.index.month]).prod() - 1
+    out["series"][name] = {
+        "dates": [d.strftime("%Y-%m-%d") for d in r.index],
+        "returns": [float(x) for x in r],
+        "benchmark": [float(x) for x in bench],
+        "annual_volatility": float(ep.annual_volatility(r)),
+        "calmar_ratio": float(ep.calmar_ratio(r)),
+        "tail_ratio": float(ep.tail_ratio(r)),
+        "stability_of_timeseries": float(ep.stability_of_timeseries(r)),
+        "omega_ratio": float(ep.omega_ratio(r)),
+        "alpha": float(a),
+        "beta": float(b),
+        "skew": float(qs.stats.skew(r)),
+        "kurtosis": float(qs.stats.kurtosis(r)),
+        "information_ratio": float(qs.stats.information_ratio(r, bench)),
+        "psr": psr(r, 0.0),
+        "sr0_10_trials": sr0(10, 0.0004),
+        "dsr_10_trials": psr(r, sr0(10, 0.0004)),
+        "monthly": [[int(y), int(m), float(v)] for (y, m), v in monthly.items()],
+    }
+json.dump(out, open(os.path.join(here, "report_golden.json"), "w"))
+print("wrote report_golden.json")

@@ -1,0 +1,391 @@
+//! The analyst's numbers for a run: performance and risk metrics of its returns (beside a
+//! benchmark when one is given), the probabilistic and deflated Sharpe ratios, calendar tables
+//! (monthly and yearly returns), the drawdown and rolling series the report charts, and the
+//! run's P&L by strategy and by symbol. Pure functions of the inputs; `elite-jobs` reads the run
+//! tables and `elite report` prints or renders what these return.
+//!
+//! Conventions are those of `empyrical` and `quantstats` (PyPI), and each metric is tested
+//! against them on the same returns (`golden/gen_report.py`): simple returns per period, zero
+//! risk-free rate, standard deviations with ddof 1, annualization by `periods_per_year`.
+//! - `annual_volatility`: `sd · √ppy` (`empyrical.annual_volatility`);
+//! - `calmar`: CAGR / max drawdown (`empyrical.calmar_ratio`);
+//! - `tail_ratio`: |95th percentile| / |5th percentile| (`empyrical.tail_ratio`);
+//! - `stability`: R² of a line fitted to the cumulative log returns (`empyrical.stability_of_timeseries`);
+//! - `omega`: Σ gains / Σ |losses| about 0 (`empyrical.omega_ratio`);
+//! - `skew`, `kurtosis`: bias-corrected sample skewness and excess kurtosis (pandas, as
+//!   `quantstats.skew` / `quantstats.kurtosis` report them);
+//! - `alpha`, `beta`: `beta = cov(r, b) / var(b)`, `alpha = (1 + mean(r − beta·b))^ppy − 1`
+//!   (`empyrical.alpha_beta`);
+//! - `information_ratio`: mean / sd of the active return `r − b`, per period
+//!   (`quantstats.information_ratio`);
+//! - `psr`: probabilistic Sharpe ratio (Bailey & López de Prado 2012, "The Sharpe Ratio Efficient
+//!   Frontier"): `Φ((SR − SR*) √(n − 1) / √(1 − γ₃ SR + (γ₄ − 1) / 4 · SR²))` with the per-period
+//!   Sharpe SR, the population skewness γ₃ and (non-excess) kurtosis γ₄ of the returns, SR* = 0;
+//! - `dsr`: deflated Sharpe ratio (Bailey & López de Prado 2014, "The Deflated Sharpe Ratio"):
+//!   the PSR against `SR* = √V · ((1 − γ) Φ⁻¹(1 − 1/N) + γ Φ⁻¹(1 − 1/(N e)))`, N the trials (the
+//!   runs of the same name) and V the variance of their per-period Sharpe ratios, γ the
+//!   Euler–Mascheroni constant; with one trial it is the PSR.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, Normal};
+
+use crate::metrics::{
+    annual_return, cvar_historical, max_drawdown, profit_factor, sharpe, sortino, var_historical,
+    win_rate,
+};
+
+fn mean(r: &[f64]) -> f64 {
+    r.iter().sum::<f64>() / r.len() as f64
+}
+
+/// Sample standard deviation (ddof 1).
+fn sd(r: &[f64]) -> f64 {
+    let m = mean(r);
+    (r.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (r.len() as f64 - 1.0)).sqrt()
+}
+
+/// numpy's default percentile (linear interpolation), `q` in [0, 1].
+fn percentile(r: &[f64], q: f64) -> f64 {
+    let mut s = r.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let pos = q * (n - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
+}
+
+/// Annualized volatility (`empyrical.annual_volatility`).
+pub fn annual_volatility(r: &[f64], periods_per_year: f64) -> f64 {
+    if r.len() < 2 {
+        return f64::NAN;
+    }
+    sd(r) * periods_per_year.sqrt()
+}
+
+/// CAGR over max drawdown (`empyrical.calmar_ratio`); NaN without a drawdown.
+pub fn calmar(r: &[f64], periods_per_year: f64) -> f64 {
+    let dd = max_drawdown(r);
+    if dd > 0.0 {
+        annual_return(r, periods_per_year) / dd
+    } else {
+        f64::NAN
+    }
+}
+
+/// |95th percentile| / |5th percentile| (`empyrical.tail_ratio`).
+pub fn tail_ratio(r: &[f64]) -> f64 {
+    if r.is_empty() {
+        return f64::NAN;
+    }
+    percentile(r, 0.95).abs() / percentile(r, 0.05).abs()
+}
+
+/// R² of a least-squares line through the cumulative log returns
+/// (`empyrical.stability_of_timeseries`).
+pub fn stability(r: &[f64]) -> f64 {
+    if r.len() < 2 {
+        return f64::NAN;
+    }
+    let mut acc = 0.0;
+    let y: Vec<f64> = r
+        .iter()
+        .map(|x| {
+            acc += x.ln_1p();
+            acc
+        })
+        .collect();
+    let n = y.len() as f64;
+    let mx = (n - 1.0) / 2.0;
+    let my = mean(&y);
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for (i, v) in y.iter().enumerate() {
+        let dx = i as f64 - mx;
+        let dy = v - my;
+        sxy += dx * dy;
+        sxx += dx * dx;
+        syy += dy * dy;
+    }
+    if sxx == 0.0 || syy == 0.0 {
+        return f64::NAN;
+    }
+    sxy * sxy / (sxx * syy)
+}
+
+/// Σ gains / Σ |losses| about a zero threshold (`empyrical.omega_ratio`); NaN without losses.
+pub fn omega(r: &[f64]) -> f64 {
+    let gain: f64 = r.iter().filter(|x| **x > 0.0).sum();
+    let loss: f64 = -r.iter().filter(|x| **x < 0.0).sum::<f64>();
+    if loss > 0.0 { gain / loss } else { f64::NAN }
+}
+
+/// Central moments m2, m3, m4 (population).
+fn moments(r: &[f64]) -> (f64, f64, f64) {
+    let m = mean(r);
+    let n = r.len() as f64;
+    let (mut m2, mut m3, mut m4) = (0.0, 0.0, 0.0);
+    for x in r {
+        let d = x - m;
+        m2 += d * d;
+        m3 += d * d * d;
+        m4 += d * d * d * d;
+    }
+    (m2 / n, m3 / n, m4 / n)
+}
+
+/// Bias-corrected sample skewness (pandas `Series.skew`, G1).
+pub fn skew(r: &[f64]) -> f64 {
+    let n = r.len() as f64;
+    if n < 3.0 {
+        return f64::NAN;
+    }
+    let (m2, m3, _) = moments(r);
+    let g1 = m3 / m2.powf(1.5);
+    g1 * (n * (n - 1.0)).sqrt() / (n - 2.0)
+}
+
+/// Bias-corrected sample excess kurtosis (pandas `Series.kurt`, G2).
+pub fn kurtosis(r: &[f64]) -> f64 {
+    let n = r.len() as f64;
+    if n < 4.0 {
+        return f64::NAN;
+    }
+    let (m2, _, m4) = moments(r);
+    let g2 = m4 / (m2 * m2) - 3.0;
+    (n - 1.0) / ((n - 2.0) * (n - 3.0)) * ((n + 1.0) * g2 + 6.0)
+}
+
+/// (alpha, beta) against benchmark returns `b` aligned with `r` (`empyrical.alpha_beta`):
+/// alpha annualized by compounding the mean per-period excess over `beta · b`.
+pub fn alpha_beta(r: &[f64], b: &[f64], periods_per_year: f64) -> (f64, f64) {
+    if r.len() != b.len() || r.len() < 2 {
+        return (f64::NAN, f64::NAN);
+    }
+    let mb = mean(b);
+    let mr = mean(r);
+    let cov = r
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - mr) * (y - mb))
+        .sum::<f64>();
+    let var = b.iter().map(|y| (y - mb).powi(2)).sum::<f64>();
+    if var == 0.0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let beta = cov / var;
+    let excess = mean(
+        &r.iter()
+            .zip(b)
+            .map(|(x, y)| x - beta * y)
+            .collect::<Vec<_>>(),
+    );
+    ((1.0 + excess).powf(periods_per_year) - 1.0, beta)
+}
+
+/// Mean over sd of the active return, per period (`quantstats.information_ratio`).
+pub fn information_ratio(r: &[f64], b: &[f64]) -> f64 {
+    if r.len() != b.len() || r.len() < 2 {
+        return f64::NAN;
+    }
+    let active: Vec<f64> = r.iter().zip(b).map(|(x, y)| x - y).collect();
+    mean(&active) / sd(&active)
+}
+
+fn std_normal() -> Normal {
+    // Mean 0, sd 1 is always a valid normal.
+    Normal::standard()
+}
+
+/// Probabilistic Sharpe ratio: the probability that the true per-period Sharpe exceeds
+/// `sr_star`, given the sample's length, skewness and kurtosis.
+pub fn psr(r: &[f64], sr_star: f64) -> f64 {
+    let n = r.len() as f64;
+    if n < 3.0 {
+        return f64::NAN;
+    }
+    let s = sd(r);
+    if s == 0.0 {
+        return f64::NAN;
+    }
+    let sr = mean(r) / s;
+    let (m2, m3, m4) = moments(r);
+    let g3 = m3 / m2.powf(1.5);
+    let g4 = m4 / (m2 * m2);
+    let denom = (1.0 - g3 * sr + (g4 - 1.0) / 4.0 * sr * sr).sqrt();
+    std_normal().cdf((sr - sr_star) * (n - 1.0).sqrt() / denom)
+}
+
+/// The Sharpe ratio (per period) the best of `trials` would reach by luck when their Sharpe
+/// ratios have variance `var_trials`: the deflated Sharpe's benchmark.
+pub fn expected_max_sharpe(trials: usize, var_trials: f64) -> f64 {
+    const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
+    if trials < 2 || var_trials.is_nan() || var_trials <= 0.0 {
+        return 0.0;
+    }
+    let n = trials as f64;
+    let z = std_normal();
+    var_trials.sqrt()
+        * ((1.0 - EULER_GAMMA) * z.inverse_cdf(1.0 - 1.0 / n)
+            + EULER_GAMMA * z.inverse_cdf(1.0 - 1.0 / (n * std::f64::consts::E)))
+}
+
+/// Deflated Sharpe ratio of `r`, one of `trials` tried whose per-period Sharpe ratios have
+/// variance `var_trials`.
+pub fn dsr(r: &[f64], trials: usize, var_trials: f64) -> f64 {
+    psr(r, expected_max_sharpe(trials, var_trials))
+}
+
+/// The per-period (not annualized) Sharpe ratio: what PSR and DSR compare.
+pub fn sharpe_per_period(r: &[f64]) -> f64 {
+    if r.len() < 2 {
+        return f64::NAN;
+    }
+    mean(r) / sd(r)
+}
+
+/// Every number of the report, under the names `--format json` prints.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub periods: usize,
+    pub periods_per_year: f64,
+    pub total_return: f64,
+    pub cagr: f64,
+    pub annual_volatility: f64,
+    pub sharpe: f64,
+    pub sortino: f64,
+    pub calmar: f64,
+    pub max_drawdown: f64,
+    /// Longest time under water (periods from a peak to its recovery, or to the end).
+    pub max_drawdown_periods: usize,
+    pub var_95: f64,
+    pub cvar_95: f64,
+    pub tail_ratio: f64,
+    pub stability: f64,
+    pub omega: f64,
+    pub skew: f64,
+    pub kurtosis: f64,
+    pub best_period: f64,
+    pub worst_period: f64,
+    /// Share of positive periods among non-zero ones.
+    pub win_rate: f64,
+    /// Σ positive period returns / |Σ negative ones|.
+    pub profit_factor: f64,
+    pub psr: f64,
+    pub dsr: f64,
+    /// Runs of the same name the DSR deflates for (1: none).
+    pub trials: usize,
+    pub alpha: Option<f64>,
+    pub beta: Option<f64>,
+    pub information_ratio: Option<f64>,
+    pub benchmark_return: Option<f64>,
+}
+
+/// Periods from a peak to its recovery (or the end), the longest.
+fn longest_underwater(r: &[f64]) -> usize {
+    let (mut v, mut peak, mut run, mut best) = (1.0f64, 1.0f64, 0usize, 0usize);
+    for x in r {
+        v *= 1.0 + x;
+        if v >= peak {
+            peak = v;
+            run = 0;
+        } else {
+            run += 1;
+            best = best.max(run);
+        }
+    }
+    best
+}
+
+/// The metrics of returns `r` (and of `benchmark`, aligned, when given); `trials` and
+/// `var_trials` as [`dsr`] takes them.
+pub fn metrics(
+    r: &[f64],
+    benchmark: Option<&[f64]>,
+    periods_per_year: f64,
+    trials: usize,
+    var_trials: f64,
+) -> Metrics {
+    let total = r.iter().map(|x| 1.0 + x).product::<f64>() - 1.0;
+    let (alpha, beta, ir, bret) = match benchmark {
+        Some(b) if b.len() == r.len() => {
+            let (a, be) = alpha_beta(r, b, periods_per_year);
+            (
+                Some(a),
+                Some(be),
+                Some(information_ratio(r, b)),
+                Some(b.iter().map(|x| 1.0 + x).product::<f64>() - 1.0),
+            )
+        }
+        _ => (None, None, None, None),
+    };
+    Metrics {
+        periods: r.len(),
+        periods_per_year,
+        total_return: total,
+        cagr: annual_return(r, periods_per_year),
+        annual_volatility: annual_volatility(r, periods_per_year),
+        sharpe: sharpe(r, periods_per_year),
+        sortino: sortino(r, periods_per_year),
+        calmar: calmar(r, periods_per_year),
+        max_drawdown: max_drawdown(r),
+        max_drawdown_periods: longest_underwater(r),
+        var_95: var_historical(r),
+        cvar_95: cvar_historical(r),
+        tail_ratio: tail_ratio(r),
+        stability: stability(r),
+        omega: omega(r),
+        skew: skew(r),
+        kurtosis: kurtosis(r),
+        best_period: r.iter().copied().fold(f64::NAN, f64::max),
+        worst_period: r.iter().copied().fold(f64::NAN, f64::min),
+        win_rate: win_rate(r),
+        profit_factor: profit_factor(r),
+        psr: psr(r, 0.0),
+        dsr: dsr(r, trials.max(1), var_trials),
+        trials: trials.max(1),
+        alpha,
+        beta,
+        information_ratio: ir,
+        benchmark_return: bret,
+    }
+}
+
+/// Compounded returns by calendar bucket: `key(i)` names the bucket of period `i`
+/// (e.g. `(year, month)`), buckets in key order.
+pub fn compounded_by<K: Ord + Clone>(r: &[f64], key: impl Fn(usize) -> K) -> Vec<(K, f64)> {
+    let mut by: BTreeMap<K, f64> = BTreeMap::new();
+    for (i, x) in r.iter().enumerate() {
+        let g = by.entry(key(i)).or_insert(1.0);
+        *g *= 1.0 + x;
+    }
+    by.into_iter().map(|(k, g)| (k, g - 1.0)).collect()
+}
+
+/// The drawdown after each period, as a positive fraction below the running peak.
+pub fn drawdown_series(r: &[f64]) -> Vec<f64> {
+    let (mut v, mut peak) = (1.0f64, 1.0f64);
+    r.iter()
+        .map(|x| {
+            v *= 1.0 + x;
+            peak = peak.max(v);
+            if peak > 0.0 { 1.0 - v / peak } else { 0.0 }
+        })
+        .collect()
+}
+
+/// Annualized Sharpe over the trailing `window` periods (NaN until the window fills).
+pub fn rolling_sharpe(r: &[f64], window: usize, periods_per_year: f64) -> Vec<f64> {
+    (0..r.len())
+        .map(|i| {
+            if window < 2 || i + 1 < window {
+                f64::NAN
+            } else {
+                sharpe(&r[i + 1 - window..=i], periods_per_year)
+            }
+        })
+        .collect()
+}

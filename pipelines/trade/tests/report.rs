@@ -1,0 +1,143 @@
+//! The report's metrics equal `empyrical`, `quantstats`, pandas and the papers' PSR / DSR
+//! formulas (written independently with scipy) on the same real daily returns (AAPL and RRC
+//! 2010–2022 against the equal-weight average of 20 S&P 500 stocks; golden/gen_report.py).
+
+use elite_trade::analytics::{
+    alpha_beta, annual_volatility, calmar, compounded_by, drawdown_series, dsr,
+    expected_max_sharpe, information_ratio, kurtosis, metrics, omega, psr, rolling_sharpe, skew,
+    stability, tail_ratio,
+};
+use serde_json::Value;
+
+fn golden() -> Value {
+    let path = format!(
+        "{}/golden/report_golden.json",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap()
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn close(name: &str, what: &str, got: f64, want: f64, tol: f64) {
+    let (d, _) = elite_warehouse::approx::max_rel_diff(&[got], &[want])
+        .unwrap_or_else(|e| panic!("{name} {what}: {e}"));
+    assert!(
+        d < tol,
+        "{name} {what}: elite {got} vs reference {want} (rel {d:e})"
+    );
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    serde_json::from_value(v.clone()).unwrap()
+}
+
+#[test]
+fn report_metrics_equal_empyrical_quantstats_and_the_papers() {
+    let g = golden();
+    let series = g["series"].as_object().unwrap();
+    assert_eq!(series.len(), 2);
+    for (name, s) in series {
+        let r = floats(&s["returns"]);
+        let b = floats(&s["benchmark"]);
+        assert_eq!(r.len(), b.len(), "{name}");
+        assert!(r.len() > 3000, "{name}");
+        let f = |k: &str| s[k].as_f64().unwrap_or_else(|| panic!("{name}: no {k}"));
+        close(
+            name,
+            "annual_volatility",
+            annual_volatility(&r, 252.0),
+            f("annual_volatility"),
+            1e-9,
+        );
+        close(name, "calmar", calmar(&r, 252.0), f("calmar_ratio"), 1e-9);
+        close(name, "tail_ratio", tail_ratio(&r), f("tail_ratio"), 1e-9);
+        close(
+            name,
+            "stability",
+            stability(&r),
+            f("stability_of_timeseries"),
+            1e-9,
+        );
+        close(name, "omega", omega(&r), f("omega_ratio"), 1e-9);
+        close(name, "skew", skew(&r), f("skew"), 1e-9);
+        close(name, "kurtosis", kurtosis(&r), f("kurtosis"), 1e-9);
+        let (a, be) = alpha_beta(&r, &b, 252.0);
+        close(name, "alpha", a, f("alpha"), 1e-9);
+        close(name, "beta", be, f("beta"), 1e-9);
+        close(
+            name,
+            "information_ratio",
+            information_ratio(&r, &b),
+            f("information_ratio"),
+            1e-9,
+        );
+        close(name, "psr", psr(&r, 0.0), f("psr"), 1e-9);
+        close(
+            name,
+            "sr0",
+            expected_max_sharpe(10, 0.0004),
+            f("sr0_10_trials"),
+            1e-9,
+        );
+        close(name, "dsr", dsr(&r, 10, 0.0004), f("dsr_10_trials"), 1e-9);
+        // One trial: nothing to deflate.
+        assert_eq!(dsr(&r, 1, 0.0004), psr(&r, 0.0));
+
+        // Monthly returns compounded within calendar months, as pandas groups them.
+        let dates: Vec<String> = serde_json::from_value(s["dates"].clone()).unwrap();
+        assert_eq!(dates.len(), r.len());
+        let month = |i: usize| (dates[i][..4].to_string(), dates[i][5..7].to_string());
+        let got = compounded_by(&r, month);
+        let want = s["monthly"].as_array().unwrap();
+        assert_eq!(got.len(), want.len(), "{name} months");
+        for (((y, m), v), w) in got.iter().zip(want) {
+            assert_eq!(y.parse::<i64>().unwrap(), w[0].as_i64().unwrap());
+            assert_eq!(m.parse::<i64>().unwrap(), w[1].as_i64().unwrap());
+            close(name, "month", *v, w[2].as_f64().unwrap(), 1e-9);
+        }
+
+        // The assembled table reports the same numbers under their names.
+        let m = metrics(&r, Some(&b), 252.0, 10, 0.0004);
+        assert_eq!(m.periods, r.len());
+        assert_eq!(m.trials, 10);
+        close(name, "metrics.dsr", m.dsr, f("dsr_10_trials"), 1e-9);
+        close(name, "metrics.alpha", m.alpha.unwrap(), f("alpha"), 1e-9);
+        let json = serde_json::to_value(&m).unwrap();
+        for k in [
+            "sharpe",
+            "sortino",
+            "max_drawdown",
+            "cagr",
+            "var_95",
+            "cvar_95",
+            "psr",
+            "dsr",
+        ] {
+            assert!(json.get(k).is_some(), "{k} missing from the JSON");
+        }
+    }
+}
+
+#[test]
+fn drawdown_and_rolling_series_by_hand() {
+    // +10%, −20%, +25%, −10%: values 1.1, 0.88, 1.1, 0.99; peaks 1.1, 1.1, 1.1, 1.1.
+    let r = [0.1, -0.2, 0.25, -0.1];
+    let dd = drawdown_series(&r);
+    let want = [0.0, 0.2, 0.0, 0.1];
+    assert_eq!(dd.len(), want.len());
+    for (g, w) in dd.iter().zip(want) {
+        assert!((g - w).abs() < 1e-12, "{dd:?}");
+    }
+    let m = metrics(&r, None, 252.0, 1, 0.0);
+    assert!((m.max_drawdown - 0.2).abs() < 1e-12);
+    // Under water after periods 2 (recovered at 3) and 4 (to the end): longest 1 period.
+    assert_eq!(m.max_drawdown_periods, 1);
+    assert!((m.total_return - (0.99 - 1.0)).abs() < 1e-12);
+    assert_eq!(m.alpha, None);
+    let rs = rolling_sharpe(&r, 3, 252.0);
+    assert_eq!(rs.len(), 4);
+    assert!(rs[0].is_nan() && rs[1].is_nan());
+    let w = [0.1, -0.2, 0.25];
+    let mean = w.iter().sum::<f64>() / 3.0;
+    let sd = (w.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
+    assert!((rs[2] - mean / sd * 252f64.sqrt()).abs() < 1e-9);
+}

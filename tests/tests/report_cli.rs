@@ -1,0 +1,172 @@
+//! `elite report` through the CLI on a real backtest (six strategies on GOOG daily bars): its
+//! numbers agree with the run's own tear sheet and with values worked out here from the
+//! fixture, the deflated Sharpe deflates by the runs recorded under the same name, the HTML is
+//! self-contained with every chart drawn, and an unknown run is the user's error.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{elite, fixture, sql_scalar};
+
+fn config(name: &str) -> PathBuf {
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
+        .join("../jobs/configs")
+        .join(name)
+}
+
+fn report_json(home: &Path, args: &[&str]) -> serde_json::Value {
+    let out = elite(home)
+        .args(["--format", "json", "report"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Relative agreement; NaN or infinite on either side fails.
+fn close(what: &str, got: f64, want: f64, tol: f64) {
+    assert!(
+        got.is_finite() && want.is_finite(),
+        "{what}: {got} vs {want}"
+    );
+    let d = (got - want).abs() / want.abs().max(1e-12);
+    assert!(d < tol, "{what}: {got} vs {want} (rel {d:e})");
+}
+
+#[test]
+fn report_agrees_with_the_tear_sheet_and_the_fixture_and_deflates_by_trials() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    elite(home)
+        .args(["ingest", "csv"])
+        .arg(fixture("bars/GOOG_1d.csv"))
+        .args(["--symbol", "GOOG"])
+        .assert()
+        .success();
+    elite(home)
+        .arg("backtest")
+        .arg(config("goog_strategies.toml"))
+        .assert()
+        .success();
+    let html = home.join("report.html");
+    let r = report_json(
+        home,
+        &[
+            "goog-strategies",
+            "--benchmark",
+            "GOOG",
+            "--html",
+            html.to_str().unwrap(),
+        ],
+    );
+    let f = |k: &str| {
+        r[k].as_f64()
+            .unwrap_or_else(|| panic!("no number {k} in {r}"))
+    };
+    let run_id = r["run_id"].as_str().unwrap().to_string();
+    assert_eq!(r["name"], "goog-strategies");
+    assert_eq!(f("periods"), 2148.0);
+
+    // The same numbers as the tear sheet the backtest recorded (metrics.rs, another path).
+    let sheet: serde_json::Value = serde_json::from_str(
+        sql_scalar(
+            home,
+            &format!("SELECT tear_sheet FROM runs WHERE run_id = '{run_id}'"),
+        )
+        .as_str()
+        .unwrap(),
+    )
+    .unwrap();
+    for (k, s) in [
+        ("sharpe", "sharpe"),
+        ("sortino", "sortino"),
+        ("max_drawdown", "max_drawdown"),
+        ("cagr", "cagr"),
+        ("var_95", "var_95_historical"),
+        ("cvar_95", "cvar_95_historical"),
+        ("total_return", "total_return"),
+    ] {
+        close(k, f(k), sheet[s].as_f64().unwrap(), 1e-9);
+    }
+
+    // The benchmark over the run: GOOG's last close over its first, from the fixture.
+    let text = std::fs::read_to_string(fixture("bars/GOOG_1d.csv")).unwrap();
+    let closes: Vec<f64> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(4).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(closes.len(), 2148);
+    close(
+        "benchmark_return",
+        f("benchmark_return"),
+        closes[closes.len() - 1] / closes[0] - 1.0,
+        1e-9,
+    );
+    assert!(f("beta").is_finite() && f("alpha").is_finite());
+
+    // One run of this name: nothing to deflate.
+    assert_eq!(f("trials"), 1.0);
+    assert_eq!(f("dsr"), f("psr"));
+    // P&L by strategy sums to the round trips' P&L.
+    let by: f64 = r["by_strategy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["pnl"].as_f64().unwrap())
+        .sum();
+    let trips = sql_scalar(
+        home,
+        &format!("SELECT cast(sum(pnl) AS DOUBLE) FROM trades WHERE run_id = '{run_id}'"),
+    );
+    close("by_strategy pnl", by, trips.as_f64().unwrap(), 1e-9);
+    assert_eq!(r["by_strategy"].as_array().unwrap().len(), 6);
+
+    // The HTML: self-contained (no script or stylesheet fetched), three charts with lines, the
+    // monthly table.
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(!page.contains("src=\"http") && !page.contains("href=\"http"));
+    for id in [
+        "id=\"equity\"",
+        "id=\"drawdown\"",
+        "id=\"rolling_sharpe\"",
+        "id=\"monthly\"",
+    ] {
+        assert!(page.contains(id), "{id} missing");
+    }
+    assert!(
+        page.matches("<path d=\"M").count() >= 4,
+        "every chart draws"
+    );
+
+    // A second trial under the same name (a different parameter): the DSR now deflates.
+    let text = std::fs::read_to_string(config("goog_strategies.toml")).unwrap();
+    let other = home.join("goog_strategies_2.toml");
+    let changed = text.replacen("fast = 10", "fast = 12", 1);
+    assert_ne!(changed, text, "the config's sma_cross has fast = 10");
+    std::fs::write(&other, changed).unwrap();
+    elite(home).arg("backtest").arg(&other).assert().success();
+    let r2 = report_json(home, &[&run_id]);
+    assert_eq!(r2["trials"], 2);
+    assert!(
+        r2["dsr"].as_f64().unwrap() < r2["psr"].as_f64().unwrap(),
+        "{r2}"
+    );
+    // The run id still names the first run; the name names the newest.
+    let newest = report_json(home, &["goog-strategies"]);
+    assert_ne!(newest["run_id"], r2["run_id"]);
+
+    // An unknown run: exit code 1, saying what was looked for.
+    let out = elite(home)
+        .args(["report", "no-such-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-run"));
+}
