@@ -219,6 +219,10 @@ pub struct ReportArgs {
     /// Periods in the rolling Sharpe window [default: one year]
     #[arg(long, default_value_t = 0)]
     pub rolling: usize,
+    /// Monthly factor returns in Ken French's 3-factor CSV layout (Date as YYYYMM, Mkt-RF, SMB,
+    /// HML, RF in percent) [default: the bundled Fama-French file, 1926-07 … 2018-11]
+    #[arg(long, value_name = "CSV")]
+    pub factors: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -30,7 +30,13 @@ pub struct ReportOptions {
     pub benchmark: Option<String>,
     /// Periods in the rolling Sharpe window (a year of daily bars when 0).
     pub rolling: usize,
+    /// Monthly factor returns as Ken French's 3-factor CSV; the bundled Fama-French file
+    /// (1926-07 … 2018-11) when absent.
+    pub factors_csv: Option<String>,
 }
+
+/// The Fama-French 3 factors shipped with Elite (collectors/fixtures/factors, see SOURCES.md).
+pub const FF3_MONTHLY: &str = include_str!("../../collectors/fixtures/factors/ff3_monthly.csv");
 
 /// One row of the P&L attribution (closed round trips, net of charges).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -65,6 +71,9 @@ pub struct Analysis {
     pub yearly: Vec<(i32, f64)>,
     pub by_strategy: Vec<Contribution>,
     pub by_symbol: Vec<Contribution>,
+    /// Fama-French factor attribution and market-timing regressions of the monthly returns
+    /// (months the factor file covers; no fit when fewer months than coefficients).
+    pub factors: analytics::FactorReport,
     /// The series the charts draw, one point per instant.
     #[serde(skip)]
     pub series: Series,
@@ -348,11 +357,16 @@ pub async fn analyze(wh: &Warehouse, opts: &ReportOptions) -> Result<Analysis> {
     );
     let date = |i: usize| Timestamp::from_nanos(ts[i]).to_datetime().date_naive();
     use chrono::Datelike;
-    let monthly = analytics::compounded_by(&returns, |i| (date(i).year(), date(i).month()))
-        .into_iter()
-        .map(|((y, m), v)| (y, m, v))
-        .collect();
+    let monthly: Vec<(i32, u32, f64)> =
+        analytics::compounded_by(&returns, |i| (date(i).year(), date(i).month()))
+            .into_iter()
+            .map(|((y, m), v)| (y, m, v))
+            .collect();
     let yearly = analytics::compounded_by(&returns, |i| date(i).year());
+    let factors = analytics::factor_report(
+        &monthly,
+        &analytics::Factors::from_french_csv(opts.factors_csv.as_deref().unwrap_or(FF3_MONTHLY)),
+    );
     let trades: Vec<TradeRow> =
         read_rows(wh, "trades", col("run_id").eq(lit(run_id.as_str()))).await?;
     let window = if opts.rolling > 1 {
@@ -386,6 +400,7 @@ pub async fn analyze(wh: &Warehouse, opts: &ReportOptions) -> Result<Analysis> {
         yearly,
         by_strategy: attribution(&trades, initial, |t| &t.strategy),
         by_symbol: attribution(&trades, initial, |t| &t.symbol),
+        factors,
         series: Series {
             drawdown: analytics::drawdown_series(&returns),
             rolling_sharpe: analytics::rolling_sharpe(&returns, window, ppy),

@@ -111,6 +111,13 @@ fn report_agrees_with_the_tear_sheet_and_the_fixture_and_deflates_by_trials() {
     );
     assert!(f("beta").is_finite() && f("alpha").is_finite());
 
+    // Fama-French regressions over the run's months the bundled factor file covers: August
+    // 2004 to March 2013, 104 months; an intercept and three slopes.
+    let ff = &r["factors"]["fama_french"];
+    assert_eq!(ff["n"], 104, "{ff}");
+    assert_eq!(ff["coef"].as_array().unwrap().len(), 4);
+    assert_eq!(r["factors"]["treynor_mazuy"]["n"], 104);
+
     // One run of this name: nothing to deflate.
     assert_eq!(f("trials"), 1.0);
     assert_eq!(f("dsr"), f("psr"));
@@ -137,6 +144,7 @@ fn report_agrees_with_the_tear_sheet_and_the_fixture_and_deflates_by_trials() {
         "id=\"drawdown\"",
         "id=\"rolling_sharpe\"",
         "id=\"monthly\"",
+        "id=\"factors\"",
     ] {
         assert!(page.contains(id), "{id} missing");
     }

@@ -47,12 +47,19 @@ struct Period {
 
 pub async fn run(a: ReportArgs, settings: &Settings, printer: &Printer) -> Result<()> {
     let wh = settings.warehouse()?;
+    let factors_csv = match &a.factors {
+        Some(p) => {
+            Some(std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
+        }
+        None => None,
+    };
     let analysis = analyze(
         &wh,
         &ReportOptions {
             run: a.run.clone(),
             benchmark: a.benchmark.clone(),
             rolling: a.rolling,
+            factors_csv,
         },
     )
     .await
@@ -82,6 +89,14 @@ pub async fn run(a: ReportArgs, settings: &Settings, printer: &Printer) -> Resul
         })
         .collect();
     printer.records(&yearly)?;
+    let fits = factor_rows(&analysis);
+    if !fits.is_empty() {
+        printer.heading(format!(
+            "factor and timing regressions of monthly excess returns, {} … {}",
+            analysis.factors.from, analysis.factors.to
+        ));
+        printer.records(&fits)?;
+    }
     if !analysis.by_strategy.is_empty() {
         printer.heading("P&L by strategy (closed round trips, net of charges)");
         printer.records(&analysis.by_strategy)?;
@@ -89,6 +104,41 @@ pub async fn run(a: ReportArgs, settings: &Settings, printer: &Printer) -> Resul
         printer.records(&analysis.by_symbol)?;
     }
     Ok(())
+}
+
+#[derive(Serialize)]
+struct FitRow {
+    model: &'static str,
+    term: String,
+    coef: f64,
+    t: f64,
+    r2: f64,
+    months: usize,
+}
+
+/// One row per coefficient of each regression that could be fitted.
+fn factor_rows(a: &Analysis) -> Vec<FitRow> {
+    let f = &a.factors;
+    let mut rows = vec![];
+    for (model, fit) in [
+        ("fama_french", &f.fama_french),
+        ("treynor_mazuy", &f.treynor_mazuy),
+        ("henriksson_merton", &f.henriksson_merton),
+    ] {
+        if let Some(o) = fit {
+            for (i, term) in o.names.iter().enumerate() {
+                rows.push(FitRow {
+                    model,
+                    term: term.clone(),
+                    coef: o.coef[i],
+                    t: o.t[i],
+                    r2: o.r2,
+                    months: o.n,
+                });
+            }
+        }
+    }
+    rows
 }
 
 fn esc(s: &str) -> String {
@@ -372,6 +422,28 @@ pub fn html(a: &Analysis) -> String {
         );
     }
     s.push_str("</table>");
+    let fits = factor_rows(a);
+    if !fits.is_empty() {
+        let _ = write!(
+            s,
+            "<h2>Factor and timing regressions (monthly excess returns, {} … {})</h2><table id=\"factors\"><tr><th>model</th><th>term</th><th>coefficient</th><th>t</th><th>R²</th><th>months</th></tr>",
+            esc(&a.factors.from),
+            esc(&a.factors.to)
+        );
+        for r in &fits {
+            let _ = write!(
+                s,
+                "<tr><td>{}</td><td>{}</td><td>{:.5}</td><td>{:.2}</td><td>{:.3}</td><td>{}</td></tr>",
+                r.model,
+                esc(&r.term),
+                r.coef,
+                r.t,
+                r.r2,
+                r.months
+            );
+        }
+        s.push_str("</table>");
+    }
     if !a.by_strategy.is_empty() {
         s.push_str(&contribution_table(
             "P&L by strategy (closed round trips, net of charges)",

@@ -389,3 +389,181 @@ pub fn rolling_sharpe(r: &[f64], window: usize, periods_per_year: f64) -> Vec<f6
         })
         .collect()
 }
+
+/// An ordinary least squares fit with an intercept.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ols {
+    /// `intercept` first, then one per regressor, in the order given.
+    pub names: Vec<String>,
+    pub coef: Vec<f64>,
+    /// Standard errors (classical: σ² (XᵀX)⁻¹ with σ² = SSR / (n − k)).
+    pub se: Vec<f64>,
+    pub t: Vec<f64>,
+    pub r2: f64,
+    pub n: usize,
+}
+
+/// Regress `y` on the columns `x` (each `(name, values)`, as long as `y`) and an intercept.
+/// `None` when there are no more rows than coefficients or the regressors are collinear.
+pub fn ols(y: &[f64], x: &[(&str, Vec<f64>)]) -> Option<Ols> {
+    let n = y.len();
+    let k = x.len() + 1;
+    if n <= k || x.iter().any(|(_, c)| c.len() != n) {
+        return None;
+    }
+    let row = |i: usize| -> Vec<f64> {
+        std::iter::once(1.0)
+            .chain(x.iter().map(|(_, c)| c[i]))
+            .collect()
+    };
+    // Normal equations XᵀX b = Xᵀy, solved by Gauss-Jordan with partial pivoting (k ≤ a few).
+    let mut a = vec![vec![0.0; k]; k];
+    let mut b = vec![0.0; k];
+    for (i, yi) in y.iter().enumerate() {
+        let r = row(i);
+        for p in 0..k {
+            b[p] += r[p] * yi;
+            for q in 0..k {
+                a[p][q] += r[p] * r[q];
+            }
+        }
+    }
+    let inv = invert(&a)?;
+    let coef: Vec<f64> = (0..k)
+        .map(|p| (0..k).map(|q| inv[p][q] * b[q]).sum())
+        .collect();
+    let fitted: Vec<f64> = (0..n)
+        .map(|i| row(i).iter().zip(&coef).map(|(r, c)| r * c).sum())
+        .collect();
+    let ssr: f64 = y.iter().zip(&fitted).map(|(a, b)| (a - b).powi(2)).sum();
+    let my = mean(y);
+    let sst: f64 = y.iter().map(|v| (v - my).powi(2)).sum();
+    let s2 = ssr / (n - k) as f64;
+    let se: Vec<f64> = (0..k).map(|p| (s2 * inv[p][p]).sqrt()).collect();
+    Some(Ols {
+        names: std::iter::once("intercept".to_string())
+            .chain(x.iter().map(|(n, _)| n.to_string()))
+            .collect(),
+        t: coef.iter().zip(&se).map(|(c, s)| c / s).collect(),
+        coef,
+        se,
+        r2: if sst > 0.0 { 1.0 - ssr / sst } else { f64::NAN },
+        n,
+    })
+}
+
+/// The inverse of a small square matrix (Gauss-Jordan, partial pivoting); `None` if singular.
+fn invert(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+    let k = a.len();
+    let mut m: Vec<Vec<f64>> = a
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut row = r.clone();
+            row.extend((0..k).map(|j| if i == j { 1.0 } else { 0.0 }));
+            row
+        })
+        .collect();
+    let scale = a.iter().flatten().fold(
+        0.0f64,
+        |s, v| if v.is_nan() { f64::NAN } else { s.max(v.abs()) },
+    );
+    if !(scale.is_finite() && scale > 0.0) {
+        return None;
+    }
+    for c in 0..k {
+        let p = (c..k).max_by(|&i, &j| m[i][c].abs().total_cmp(&m[j][c].abs()))?;
+        if m[p][c].abs() <= 1e-12 * scale {
+            return None;
+        }
+        m.swap(c, p);
+        let d = m[c][c];
+        for v in &mut m[c] {
+            *v /= d;
+        }
+        let pivot = m[c].clone();
+        for (r, row) in m.iter_mut().enumerate() {
+            let f = row[c];
+            if r != c && f != 0.0 {
+                for (v, p) in row.iter_mut().zip(&pivot) {
+                    *v -= f * p;
+                }
+            }
+        }
+    }
+    Some(m.into_iter().map(|r| r[k..].to_vec()).collect())
+}
+
+/// Monthly factor returns (fractions, not percent): the market's excess return over the
+/// risk-free rate, size (SMB), value (HML) and the risk-free rate, keyed by (year, month).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Factors {
+    pub rows: BTreeMap<(i32, u32), [f64; 4]>,
+}
+
+impl Factors {
+    /// Ken French's 3-factor CSV (`Date,Mkt-RF,SMB,HML,RF`, dates `YYYYMM`, values in percent);
+    /// other lines (notes, annual blocks) are skipped.
+    pub fn from_french_csv(text: &str) -> Factors {
+        let mut rows = BTreeMap::new();
+        for line in text.lines() {
+            let f: Vec<&str> = line.split(',').map(str::trim).collect();
+            if f.len() < 5 || f[0].len() != 6 {
+                continue;
+            }
+            let (Ok(y), Ok(m)) = (f[0][..4].parse::<i32>(), f[0][4..].parse::<u32>()) else {
+                continue;
+            };
+            let v: Option<Vec<f64>> = f[1..5].iter().map(|x| x.parse::<f64>().ok()).collect();
+            if let Some(v) = v.filter(|_| (1..=12).contains(&m)) {
+                rows.insert(
+                    (y, m),
+                    [v[0] / 100.0, v[1] / 100.0, v[2] / 100.0, v[3] / 100.0],
+                );
+            }
+        }
+        Factors { rows }
+    }
+}
+
+/// Factor and timing regressions of a run's monthly returns.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FactorReport {
+    /// First and last month used (`YYYY-MM`).
+    pub from: String,
+    pub to: String,
+    /// Excess return on Mkt-RF, SMB and HML (Fama & French 1993).
+    pub fama_french: Option<Ols>,
+    /// Treynor & Mazuy (1966): excess return on Mkt-RF and (Mkt-RF)²; a positive square term
+    /// is market timing, the intercept selection.
+    pub treynor_mazuy: Option<Ols>,
+    /// Henriksson & Merton (1981): excess return on Mkt-RF and max(0, Mkt-RF) (the up-market
+    /// beta is the sum of the two slopes).
+    pub henriksson_merton: Option<Ols>,
+}
+
+/// Regress the monthly returns `monthly` ((year, month, return)) in excess of the risk-free
+/// rate on the factors of the same months. Months missing from either side are left out.
+pub fn factor_report(monthly: &[(i32, u32, f64)], factors: &Factors) -> FactorReport {
+    let mut y = vec![];
+    let (mut mkt, mut smb, mut hml) = (vec![], vec![], vec![]);
+    let mut months = vec![];
+    for &(yr, mo, r) in monthly {
+        if let Some(f) = factors.rows.get(&(yr, mo)) {
+            y.push(r - f[3]);
+            mkt.push(f[0]);
+            smb.push(f[1]);
+            hml.push(f[2]);
+            months.push(format!("{yr:04}-{mo:02}"));
+        }
+    }
+    let sq: Vec<f64> = mkt.iter().map(|m| m * m).collect();
+    let up: Vec<f64> = mkt.iter().map(|m| m.max(0.0)).collect();
+    FactorReport {
+        from: months.first().cloned().unwrap_or_default(),
+        to: months.last().cloned().unwrap_or_default(),
+        fama_french: ols(&y, &[("mkt_rf", mkt.clone()), ("smb", smb), ("hml", hml)]),
+        treynor_mazuy: ols(&y, &[("mkt_rf", mkt.clone()), ("mkt_rf_sq", sq)]),
+        henriksson_merton: ols(&y, &[("mkt_rf", mkt), ("mkt_rf_up", up)]),
+    }
+}

@@ -3,9 +3,9 @@
 //! 2010–2022 against the equal-weight average of 20 S&P 500 stocks; golden/gen_report.py).
 
 use elite_trade::analytics::{
-    alpha_beta, annual_volatility, calmar, compounded_by, drawdown_series, dsr,
-    expected_max_sharpe, information_ratio, kurtosis, metrics, omega, psr, rolling_sharpe, skew,
-    stability, tail_ratio,
+    Factors, Ols, alpha_beta, annual_volatility, calmar, compounded_by, drawdown_series, dsr,
+    expected_max_sharpe, factor_report, information_ratio, kurtosis, metrics, omega, psr,
+    rolling_sharpe, skew, stability, tail_ratio,
 };
 use serde_json::Value;
 
@@ -140,4 +140,84 @@ fn drawdown_and_rolling_series_by_hand() {
     let mean = w.iter().sum::<f64>() / 3.0;
     let sd = (w.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
     assert!((rs[2] - mean / sd * 252f64.sqrt()).abs() < 1e-9);
+}
+
+fn same_fit(name: &str, what: &str, got: &Option<Ols>, want: &Value) {
+    let got = got
+        .as_ref()
+        .unwrap_or_else(|| panic!("{name} {what}: no fit"));
+    assert_eq!(got.n as u64, want["n"].as_u64().unwrap(), "{name} {what} n");
+    for (k, field) in [("coef", &got.coef), ("se", &got.se), ("t", &got.t)] {
+        let w = floats(&want[k]);
+        assert_eq!(field.len(), w.len(), "{name} {what} {k}");
+        for (i, (g, w)) in field.iter().zip(&w).enumerate() {
+            close(name, &format!("{what} {k}[{i}]"), *g, *w, 1e-7);
+        }
+    }
+    close(
+        name,
+        &format!("{what} r2"),
+        got.r2,
+        want["r2"].as_f64().unwrap(),
+        1e-9,
+    );
+}
+
+#[test]
+fn factor_and_timing_regressions_equal_statsmodels() {
+    let g = golden();
+    let text = std::fs::read_to_string(format!(
+        "{}/../../collectors/fixtures/factors/ff3_monthly.csv",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap()
+    ))
+    .unwrap();
+    let factors = Factors::from_french_csv(&text);
+    assert_eq!(factors.rows.len(), 1109);
+    // 2018-11: 1.69, -0.75, 0.22, 0.18 (percent), the file's last line.
+    assert_eq!(factors.rows[&(2018, 11)], [0.0169, -0.0075, 0.0022, 0.0018]);
+    for (name, s) in g["series"].as_object().unwrap() {
+        let monthly: Vec<(i32, u32, f64)> = s["monthly"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m[0].as_i64().unwrap() as i32,
+                    m[1].as_i64().unwrap() as u32,
+                    m[2].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        let rep = factor_report(&monthly, &factors);
+        assert_eq!((rep.from.as_str(), rep.to.as_str()), ("2010-01", "2018-11"));
+        same_fit(name, "fama_french", &rep.fama_french, &s["fama_french"]);
+        same_fit(
+            name,
+            "treynor_mazuy",
+            &rep.treynor_mazuy,
+            &s["treynor_mazuy"],
+        );
+        same_fit(
+            name,
+            "henriksson_merton",
+            &rep.henriksson_merton,
+            &s["henriksson_merton"],
+        );
+        let ff = rep.fama_french.as_ref().unwrap();
+        assert_eq!(ff.names, ["intercept", "mkt_rf", "smb", "hml"]);
+    }
+}
+
+#[test]
+fn collinear_or_too_few_rows_give_no_fit() {
+    use elite_trade::analytics::ols;
+    let y = [1.0, 2.0, 3.0, 4.0];
+    let x = vec![1.0, 2.0, 3.0, 4.0];
+    assert!(ols(&y, &[("a", x.clone()), ("b", x.clone())]).is_none());
+    assert!(ols(&y[..2], &[("a", x[..2].to_vec())]).is_none());
+    // y = 1 + 2x exactly: the fit finds it with R² 1.
+    let y: Vec<f64> = x.iter().map(|v| 1.0 + 2.0 * v).collect();
+    let f = ols(&y, &[("a", x)]).unwrap();
+    assert!((f.coef[0] - 1.0).abs() < 1e-12 && (f.coef[1] - 2.0).abs() < 1e-12);
+    assert!((f.r2 - 1.0).abs() < 1e-12);
 }
