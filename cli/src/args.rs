@@ -223,6 +223,10 @@ pub struct ReportArgs {
     /// HML, RF in percent) [default: the bundled Fama-French file, 1926-07 … 2018-11]
     #[arg(long, value_name = "CSV")]
     pub factors: Option<PathBuf>,
+    /// `symbol,sector` CSV: adds a Brinson-Fachler attribution by sector (allocation, selection,
+    /// interaction, linked by Carino) against equal weight over those symbols
+    #[arg(long, value_name = "CSV")]
+    pub sectors: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

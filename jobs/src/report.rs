@@ -33,6 +33,9 @@ pub struct ReportOptions {
     /// Monthly factor returns as Ken French's 3-factor CSV; the bundled Fama-French file
     /// (1926-07 … 2018-11) when absent.
     pub factors_csv: Option<String>,
+    /// `symbol,sector` CSV: when given, a Brinson-Fachler attribution by sector against the
+    /// equal-weight portfolio of those symbols.
+    pub sectors_csv: Option<String>,
 }
 
 /// The Fama-French 3 factors shipped with Elite (collectors/fixtures/factors, see SOURCES.md).
@@ -74,6 +77,8 @@ pub struct Analysis {
     /// Fama-French factor attribution and market-timing regressions of the monthly returns
     /// (months the factor file covers; no fit when fewer months than coefficients).
     pub factors: analytics::FactorReport,
+    /// Brinson-Fachler by sector against equal weight, linked by Carino (with `sectors_csv`).
+    pub brinson: Option<analytics::Brinson>,
     /// The series the charts draw, one point per instant.
     #[serde(skip)]
     pub series: Series,
@@ -121,6 +126,15 @@ struct EquityRow {
     ts_event: String,
     #[serde(deserialize_with = "de_f64")]
     equity: f64,
+}
+
+#[derive(Deserialize)]
+struct PositionRow {
+    seq: i64,
+    strategy: String,
+    symbol: String,
+    qty: i64,
+    ts_event: String,
 }
 
 #[derive(Deserialize)]
@@ -367,6 +381,17 @@ pub async fn analyze(wh: &Warehouse, opts: &ReportOptions) -> Result<Analysis> {
         &monthly,
         &analytics::Factors::from_french_csv(opts.factors_csv.as_deref().unwrap_or(FF3_MONTHLY)),
     );
+    let brinson = match &opts.sectors_csv {
+        None => None,
+        Some(csv) => {
+            let tf = config["data"]["timeframe"]
+                .as_str()
+                .map(Timeframe::parse)
+                .transpose()?
+                .unwrap_or(Timeframe::Days(1));
+            Some(brinson(wh, &run_id, csv, tf, &ts, &equity).await?)
+        }
+    };
     let trades: Vec<TradeRow> =
         read_rows(wh, "trades", col("run_id").eq(lit(run_id.as_str()))).await?;
     let window = if opts.rolling > 1 {
@@ -401,6 +426,7 @@ pub async fn analyze(wh: &Warehouse, opts: &ReportOptions) -> Result<Analysis> {
         by_strategy: attribution(&trades, initial, |t| &t.strategy),
         by_symbol: attribution(&trades, initial, |t| &t.symbol),
         factors,
+        brinson,
         series: Series {
             drawdown: analytics::drawdown_series(&returns),
             rolling_sharpe: analytics::rolling_sharpe(&returns, window, ppy),
@@ -412,4 +438,139 @@ pub async fn analyze(wh: &Warehouse, opts: &ReportOptions) -> Result<Analysis> {
         },
         run_id,
     })
+}
+
+/// `symbol,sector` rows (a header line is skipped when its first field is `symbol`).
+fn parse_sectors(csv: &str) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for (i, line) in csv.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || (i == 0 && line.to_ascii_lowercase().starts_with("symbol")) {
+            continue;
+        }
+        let (sym, sec) = line.split_once(',').ok_or_else(|| {
+            Error::Config(format!(
+                "sectors file line {}: expected `symbol,sector`, got {line:?}",
+                i + 1
+            ))
+        })?;
+        out.insert(sym.trim().to_string(), sec.trim().to_string());
+    }
+    if out.is_empty() {
+        return Err(Error::Config(
+            "sectors file: no `symbol,sector` rows".into(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Brinson-Fachler of run `run_id` by the sectors in `csv`: each instant's holdings (every
+/// strategy's position after its last fill before the instant) at the previous instant's
+/// closes, as weights of the previous equity, against equal weights over the sectors' symbols
+/// with a price at both instants.
+async fn brinson(
+    wh: &Warehouse,
+    run_id: &str,
+    csv: &str,
+    timeframe: Timeframe,
+    ts: &[i64],
+    equity: &[f64],
+) -> Result<analytics::Brinson> {
+    let map = parse_sectors(csv)?;
+    let names: Vec<String> = {
+        let mut v: Vec<String> = map.values().cloned().collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let syms: Vec<String> = map.keys().cloned().collect();
+    let symbols = syms
+        .iter()
+        .map(Symbol::new)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let (bars, _) = read_bars(
+        wh,
+        &BarQuery {
+            timeframe: Some(timeframe),
+            symbols,
+            version: None,
+        },
+    )
+    .await?;
+    // Closes as of each instant (bars known by then).
+    let mut by_sym: BTreeMap<&str, Vec<(i64, f64)>> = BTreeMap::new();
+    for b in &bars {
+        by_sym
+            .entry(b.symbol.as_ref())
+            .or_default()
+            .push((b.ts_recv.as_nanos(), b.bar.close));
+    }
+    let mut px: Vec<Vec<f64>> = vec![vec![f64::NAN; ts.len()]; syms.len()];
+    for (k, s) in syms.iter().enumerate() {
+        let Some(v) = by_sym.get_mut(s.as_str()) else {
+            continue;
+        };
+        v.sort_by_key(|x| x.0);
+        let (mut j, mut last) = (0, f64::NAN);
+        for (i, &t) in ts.iter().enumerate() {
+            while j < v.len() && v[j].0 <= t {
+                last = v[j].1;
+                j += 1;
+            }
+            px[k][i] = last;
+        }
+    }
+    // Positions after each fill, in fill order.
+    let mut pos: Vec<PositionRow> =
+        read_rows(wh, "positions", col("run_id").eq(lit(run_id))).await?;
+    pos.sort_by_key(|p| p.seq);
+    let pos: Vec<(i64, &PositionRow)> = pos
+        .iter()
+        .map(|p| Ok((ts_of(&p.ts_event)?, p)))
+        .collect::<Result<_>>()?;
+    let index: BTreeMap<&str, usize> = syms
+        .iter()
+        .enumerate()
+        .map(|(k, s)| (s.as_str(), k))
+        .collect();
+    let sector_of: Vec<usize> = syms
+        .iter()
+        .map(|s| names.iter().position(|n| *n == map[s]).unwrap_or(0))
+        .collect();
+    let mut held: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    let mut next = 0;
+    let mut periods = vec![];
+    for i in 1..ts.len() {
+        // Holdings at the end of instant i − 1.
+        while next < pos.len() && pos[next].0 <= ts[i - 1] {
+            let p = pos[next].1;
+            held.insert((p.strategy.as_str(), p.symbol.as_str()), p.qty);
+            next += 1;
+        }
+        let mut qty = vec![0i64; syms.len()];
+        for ((_, sym), q) in &held {
+            if let Some(&k) = index.get(sym) {
+                qty[k] += q;
+            }
+        }
+        let live: Vec<usize> = (0..syms.len())
+            .filter(|&k| px[k][i - 1] > 0.0 && px[k][i].is_finite())
+            .collect();
+        let e0 = equity[i - 1];
+        if live.is_empty() || !(e0.is_finite() && e0 > 0.0) {
+            continue;
+        }
+        let wb = 1.0 / live.len() as f64;
+        periods.push(
+            live.iter()
+                .map(|&k| analytics::Holding {
+                    sector: sector_of[k],
+                    wp: qty[k] as f64 * px[k][i - 1] / e0,
+                    wb,
+                    r: px[k][i] / px[k][i - 1] - 1.0,
+                })
+                .collect(),
+        );
+    }
+    Ok(analytics::brinson_fachler(&periods, &names))
 }

@@ -118,6 +118,35 @@ fn report_agrees_with_the_tear_sheet_and_the_fixture_and_deflates_by_trials() {
     assert_eq!(ff["coef"].as_array().unwrap().len(), 4);
     assert_eq!(r["factors"]["treynor_mazuy"]["n"], 104);
 
+    // Brinson-Fachler with GOOG as the only sector member: the benchmark is GOOG held from the
+    // first instant to the last, and the linked effects add up to the holdings' excess return.
+    let sectors = home.join("sectors.csv");
+    std::fs::write(&sectors, "symbol,sector\nGOOG,Communication Services\n").unwrap();
+    let rb = report_json(
+        home,
+        &["goog-strategies", "--sectors", sectors.to_str().unwrap()],
+    );
+    let b = &rb["brinson"];
+    close(
+        "brinson benchmark",
+        b["benchmark_return"].as_f64().unwrap(),
+        closes[closes.len() - 1] / closes[0] - 1.0,
+        1e-9,
+    );
+    let total: f64 = b["by_sector"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["total"].as_f64().unwrap())
+        .sum();
+    close(
+        "brinson total",
+        total,
+        b["portfolio_return"].as_f64().unwrap() - b["benchmark_return"].as_f64().unwrap(),
+        1e-9,
+    );
+    assert_eq!(b["periods"], 2147);
+
     // One run of this name: nothing to deflate.
     assert_eq!(f("trials"), 1.0);
     assert_eq!(f("dsr"), f("psr"));

@@ -53,6 +53,12 @@ pub async fn run(a: ReportArgs, settings: &Settings, printer: &Printer) -> Resul
         }
         None => None,
     };
+    let sectors_csv = match &a.sectors {
+        Some(p) => {
+            Some(std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?)
+        }
+        None => None,
+    };
     let analysis = analyze(
         &wh,
         &ReportOptions {
@@ -60,6 +66,7 @@ pub async fn run(a: ReportArgs, settings: &Settings, printer: &Printer) -> Resul
             benchmark: a.benchmark.clone(),
             rolling: a.rolling,
             factors_csv,
+            sectors_csv,
         },
     )
     .await
@@ -96,6 +103,13 @@ pub async fn run(a: ReportArgs, settings: &Settings, printer: &Printer) -> Resul
             analysis.factors.from, analysis.factors.to
         ));
         printer.records(&fits)?;
+    }
+    if let Some(b) = &analysis.brinson {
+        printer.heading(format!(
+            "Brinson-Fachler by sector vs equal weight, {} periods linked by Carino (portfolio {:.4}, benchmark {:.4})",
+            b.periods, b.portfolio_return, b.benchmark_return
+        ));
+        printer.records(&b.by_sector)?;
     }
     if !analysis.by_strategy.is_empty() {
         printer.heading("P&L by strategy (closed round trips, net of charges)");
@@ -440,6 +454,27 @@ pub fn html(a: &Analysis) -> String {
                 r.t,
                 r.r2,
                 r.months
+            );
+        }
+        s.push_str("</table>");
+    }
+    if let Some(b) = &a.brinson {
+        let _ = write!(
+            s,
+            "<h2>Brinson-Fachler by sector (vs equal weight; {} periods linked by Carino; holdings return {}, benchmark {})</h2><table id=\"brinson\"><tr><th>sector</th><th>allocation</th><th>selection</th><th>interaction</th><th>total</th></tr>",
+            b.periods,
+            pct(b.portfolio_return),
+            pct(b.benchmark_return)
+        );
+        for r in &b.by_sector {
+            let _ = write!(
+                s,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&r.sector),
+                pct(r.allocation),
+                pct(r.selection),
+                pct(r.interaction),
+                pct(r.total)
             );
         }
         s.push_str("</table>");

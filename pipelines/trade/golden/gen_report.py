@@ -108,3 +108,56 @@ for name in ["AAPL", "RRC"]:
     out["series"][name]["henriksson_merton"] = fit(y, {"mkt_rf": mkt.values, "mkt_rf_up": np.maximum(mkt.values, 0.0)})
 json.dump(out, open(os.path.join(here, "report_golden.json"), "w"))
 print("wrote report_golden.json with factor regressions")
+
+# Brinson-Fachler attribution by GICS sector, linked by Carino, written here with pandas from
+# Brinson & Fachler (1985) and Carino (1999). Periods: the 36 months of 2010-2012; holdings: the
+# 20 stocks; benchmark: equal weight; portfolio: 90% invested, weight of the i-th stock
+# (alphabetical) in month t proportional to ((i + t) mod 20) + 1; the rest is cash (return 0).
+SECTORS = {
+    "AAPL": "Information Technology", "AMD": "Information Technology", "MSFT": "Information Technology",
+    "BAC": "Financials", "JPM": "Financials", "BBY": "Consumer Discretionary", "HD": "Consumer Discretionary",
+    "CVX": "Energy", "XOM": "Energy", "RRC": "Energy", "GE": "Industrials",
+    "JNJ": "Health Care", "LLY": "Health Care", "MRK": "Health Care", "PFE": "Health Care", "UNH": "Health Care",
+    "KO": "Consumer Staples", "PEP": "Consumer Staples", "PG": "Consumer Staples", "WMT": "Consumer Staples",
+}
+mret = (1 + rets).groupby([rets.index.year, rets.index.month]).prod() - 1
+mret = mret.loc[[(y, m) for (y, m) in mret.index if 2010 <= y <= 2012]]
+syms = sorted(SECTORS)
+sectors = sorted(set(SECTORS.values()))
+periods, effects, kts = [], [], []
+gp = gb = 1.0
+for t, (ym, row) in enumerate(mret.iterrows()):
+    raw = np.array([((i + t) % 20) + 1 for i in range(20)], dtype=float)
+    wp = 0.9 * raw / raw.sum()
+    wb = np.full(20, 1 / 20)
+    r = np.array([row[s] for s in syms])
+    df = pd.DataFrame({"sector": [SECTORS[s] for s in syms], "wp": wp, "wb": wb, "r": r})
+    periods.append([[sectors.index(SECTORS[s]), float(wp[i]), float(wb[i]), float(r[i])] for i, s in enumerate(syms)])
+    Rp, Rb = float((df.wp * df.r).sum()), float((df.wb * df.r).sum())
+    g = df.groupby("sector").apply(lambda d: pd.Series({
+        "wp": d.wp.sum(), "wb": d.wb.sum(),
+        "rp": (d.wp * d.r).sum() / d.wp.sum(), "rb": (d.wb * d.r).sum() / d.wb.sum()}))
+    e = {}
+    for sec, x in g.iterrows():
+        e[sec] = ((x.wp - x.wb) * (x.rb - Rb), x.wb * (x.rp - x.rb), (x.wp - x.wb) * (x.rp - x.rb))
+    e["cash"] = ((0.1 - 0.0) * (0.0 - Rb), 0.0, 0.0)
+    effects.append(e)
+    kts.append((np.log1p(Rp) - np.log1p(Rb)) / (Rp - Rb) if Rp != Rb else 1 / (1 + Rp))
+    gp *= 1 + Rp
+    gb *= 1 + Rb
+RP, RB = gp - 1, gb - 1
+K = (np.log1p(RP) - np.log1p(RB)) / (RP - RB)
+linked = {s: [0.0, 0.0, 0.0] for s in sectors + ["cash"]}
+for e, kt in zip(effects, kts):
+    for s, v in e.items():
+        for j in range(3):
+            linked[s][j] += v[j] * kt / K
+out["brinson"] = {
+    "sectors": sectors,
+    "periods": periods,
+    "portfolio_return": RP,
+    "benchmark_return": RB,
+    "linked": {s: [float(x) for x in v] for s, v in linked.items()},
+}
+json.dump(out, open(os.path.join(here, "report_golden.json"), "w"))
+print("wrote report_golden.json with Brinson-Fachler")

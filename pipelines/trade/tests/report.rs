@@ -221,3 +221,63 @@ fn collinear_or_too_few_rows_give_no_fit() {
     assert!((f.coef[0] - 1.0).abs() < 1e-12 && (f.coef[1] - 2.0).abs() < 1e-12);
     assert!((f.r2 - 1.0).abs() < 1e-12);
 }
+
+#[test]
+fn brinson_fachler_with_carino_linking_equals_the_reference() {
+    use elite_trade::analytics::{Holding, brinson_fachler};
+    let g = golden();
+    let b = &g["brinson"];
+    let sectors: Vec<String> = serde_json::from_value(b["sectors"].clone()).unwrap();
+    let periods: Vec<Vec<Holding>> = b["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p.as_array()
+                .unwrap()
+                .iter()
+                .map(|h| Holding {
+                    sector: h[0].as_u64().unwrap() as usize,
+                    wp: h[1].as_f64().unwrap(),
+                    wb: h[2].as_f64().unwrap(),
+                    r: h[3].as_f64().unwrap(),
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(periods.len(), 36);
+    let got = brinson_fachler(&periods, &sectors);
+    close(
+        "brinson",
+        "portfolio",
+        got.portfolio_return,
+        b["portfolio_return"].as_f64().unwrap(),
+        1e-12,
+    );
+    close(
+        "brinson",
+        "benchmark",
+        got.benchmark_return,
+        b["benchmark_return"].as_f64().unwrap(),
+        1e-12,
+    );
+    let linked = b["linked"].as_object().unwrap();
+    assert_eq!(got.by_sector.len(), linked.len());
+    for row in &got.by_sector {
+        let want = floats(&linked[&row.sector]);
+        assert_eq!(want.len(), 3);
+        for (what, g, w) in [
+            ("allocation", row.allocation, want[0]),
+            ("selection", row.selection, want[1]),
+            ("interaction", row.interaction, want[2]),
+        ] {
+            assert!((g - w).abs() < 1e-12, "{} {what}: {g} vs {w}", row.sector);
+        }
+    }
+    // The linked effects add up to the compounded excess return.
+    let total: f64 = got.by_sector.iter().map(|r| r.total).sum();
+    assert!(
+        (total - (got.portfolio_return - got.benchmark_return)).abs() < 1e-12,
+        "{total}"
+    );
+}
