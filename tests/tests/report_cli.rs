@@ -207,3 +207,127 @@ fn report_agrees_with_the_tear_sheet_and_the_fixture_and_deflates_by_trials() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such-run"));
 }
+
+/// The chromium binary the report's browser test drives: `ELITE_CHROMIUM`, else `chromium` on
+/// the PATH (tests/dev setup installs Debian's).
+fn chromium() -> PathBuf {
+    if let Ok(p) = std::env::var("ELITE_CHROMIUM") {
+        return PathBuf::from(p);
+    }
+    for dir in std::env::var("PATH").unwrap_or_default().split(':') {
+        for name in ["chromium", "chromium-browser", "google-chrome"] {
+            let p = Path::new(dir).join(name);
+            if p.is_file() {
+                return p;
+            }
+        }
+    }
+    panic!(
+        "no chromium on the PATH (nor ELITE_CHROMIUM): run tests/dev setup, which installs Debian's"
+    );
+}
+
+/// Screenshot `page` in headless chromium at `w`×`h`: (RGBA pixels, chromium's stderr).
+fn screenshot(page: &Path, w: u32, h: u32) -> (Vec<[u8; 4]>, String) {
+    let png_path = page.with_extension("png");
+    let out = std::process::Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--window-size={w},{h}"))
+        .arg(format!("--screenshot={}", png_path.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "chromium failed: {err}");
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&png_path).unwrap(),
+    ));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), (w, h));
+    let px: Vec<[u8; 4]> = match info.color_type {
+        png::ColorType::Rgba => buf[..info.buffer_size()]
+            .chunks(4)
+            .map(|c| [c[0], c[1], c[2], c[3]])
+            .collect(),
+        png::ColorType::Rgb => buf[..info.buffer_size()]
+            .chunks(3)
+            .map(|c| [c[0], c[1], c[2], 255])
+            .collect(),
+        other => panic!("unexpected PNG colour type {other:?}"),
+    };
+    (px, err)
+}
+
+#[test]
+fn the_html_report_draws_every_chart_in_a_real_browser() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    elite(home)
+        .args(["ingest", "csv"])
+        .arg(fixture("bars/GOOG_1d.csv"))
+        .args(["--symbol", "GOOG"])
+        .assert()
+        .success();
+    elite(home)
+        .arg("backtest")
+        .arg(config("goog_strategies.toml"))
+        .assert()
+        .success();
+    let html = home.join("report.html");
+    elite(home)
+        .args(["report", "goog-strategies", "--benchmark", "GOOG", "--html"])
+        .arg(&html)
+        .assert()
+        .success();
+    let page = std::fs::read_to_string(&html).unwrap();
+
+    // The whole page opens without a console error.
+    let (px, err) = screenshot(&html, 960, 1600);
+    assert!(
+        !err.contains("CONSOLE") && !err.contains("Uncaught"),
+        "console output: {err}"
+    );
+    assert!(px.iter().filter(|p| p[..3] != [255, 255, 255]).count() > 10_000);
+
+    // Each chart alone: it draws (many non-white pixels, its line's colour among them).
+    for (id, colour) in [
+        ("equity", [0x1f_i32, 0x5f, 0xa8]),
+        ("drawdown", [0xb0, 0x30, 0x30]),
+        ("rolling_sharpe", [0x2e, 0x7d, 0x32]),
+    ] {
+        let start = page
+            .find(&format!("<svg id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no chart {id}"));
+        let end = start + page[start..].find("</svg>").unwrap() + "</svg>".len();
+        let one = home.join(format!("{id}.html"));
+        std::fs::write(
+            &one,
+            format!(
+                "<!doctype html><html><body style=\"margin:0;background:#fff\">{}</body></html>",
+                &page[start..end]
+            ),
+        )
+        .unwrap();
+        let (px, _) = screenshot(&one, 900, 260);
+        let inked = px.iter().filter(|p| p[..3] != [255, 255, 255]).count();
+        assert!(inked > 2_000, "{id}: only {inked} non-white pixels");
+        // Anti-aliasing blends the line's edges; its core keeps the colour within a few levels.
+        let near = |p: &[u8; 4]| {
+            p.iter()
+                .zip(colour)
+                .take(3)
+                .all(|(a, b)| (i32::from(*a) - b).abs() <= 24)
+        };
+        let line = px.iter().filter(|p| near(p)).count();
+        assert!(line > 200, "{id}: the line's colour covers {line} pixels");
+    }
+}
