@@ -79,6 +79,9 @@ pub struct Analysis {
     pub factors: analytics::FactorReport,
     /// Brinson-Fachler by sector against equal weight, linked by Carino (with `sectors_csv`).
     pub brinson: Option<analytics::Brinson>,
+    /// The holdings' return (Carino-linked) and variance by strategy and by symbol.
+    pub risk_by_strategy: Vec<analytics::RiskContribution>,
+    pub risk_by_symbol: Vec<analytics::RiskContribution>,
     /// The series the charts draw, one point per instant.
     #[serde(skip)]
     pub series: Series,
@@ -207,45 +210,23 @@ async fn trials(wh: &Warehouse, name: &str) -> Result<(usize, f64)> {
     Ok((n, var))
 }
 
-/// The benchmark's closes as of each instant of `ts` (the latest bar whose `ts_recv` is at or
-/// before it; NaN before its first bar).
+/// The benchmark's closes as of each instant of `ts` (see [`closes_as_of`]).
 async fn benchmark_closes(
     wh: &Warehouse,
     symbol: &str,
     timeframe: Timeframe,
     ts: &[i64],
 ) -> Result<Vec<f64>> {
-    let (bars, _) = read_bars(
-        wh,
-        &BarQuery {
-            timeframe: Some(timeframe),
-            symbols: vec![Symbol::new(symbol)?],
-            version: None,
-        },
-    )
-    .await?;
-    if bars.is_empty() {
+    let px = closes_as_of(wh, &[symbol.to_string()], timeframe, ts)
+        .await?
+        .pop()
+        .unwrap_or_default();
+    if px.iter().all(|p| p.is_nan()) {
         return Err(Error::Config(format!(
-            "benchmark {symbol}: no {timeframe} bars in the warehouse"
+            "benchmark {symbol}: no {timeframe} bars in the warehouse up to the run's end"
         )));
     }
-    let mut known: Vec<(i64, f64)> = bars
-        .iter()
-        .map(|b| (b.ts_recv.as_nanos(), b.bar.close))
-        .collect();
-    known.sort_by_key(|k| k.0);
-    let mut j = 0;
-    let mut last = f64::NAN;
-    Ok(ts
-        .iter()
-        .map(|&t| {
-            while j < known.len() && known[j].0 <= t {
-                last = known[j].1;
-                j += 1;
-            }
-            last
-        })
-        .collect())
+    Ok(px)
 }
 
 fn attribution(
@@ -381,17 +362,17 @@ pub async fn analyze(wh: &Warehouse, opts: &ReportOptions) -> Result<Analysis> {
         &monthly,
         &analytics::Factors::from_french_csv(opts.factors_csv.as_deref().unwrap_or(FF3_MONTHLY)),
     );
+    let tf = config["data"]["timeframe"]
+        .as_str()
+        .map(Timeframe::parse)
+        .transpose()?
+        .unwrap_or(Timeframe::Days(1));
     let brinson = match &opts.sectors_csv {
         None => None,
-        Some(csv) => {
-            let tf = config["data"]["timeframe"]
-                .as_str()
-                .map(Timeframe::parse)
-                .transpose()?
-                .unwrap_or(Timeframe::Days(1));
-            Some(brinson(wh, &run_id, csv, tf, &ts, &equity).await?)
-        }
+        Some(csv) => Some(brinson(wh, &run_id, csv, tf, &ts, &equity).await?),
     };
+    let (risk_by_strategy, risk_by_symbol) =
+        holding_contributions(wh, &run_id, tf, &ts, &equity).await?;
     let trades: Vec<TradeRow> =
         read_rows(wh, "trades", col("run_id").eq(lit(run_id.as_str()))).await?;
     let window = if opts.rolling > 1 {
@@ -427,6 +408,8 @@ pub async fn analyze(wh: &Warehouse, opts: &ReportOptions) -> Result<Analysis> {
         by_symbol: attribution(&trades, initial, |t| &t.symbol),
         factors,
         brinson,
+        risk_by_strategy,
+        risk_by_symbol,
         series: Series {
             drawdown: analytics::drawdown_series(&returns),
             rolling_sharpe: analytics::rolling_sharpe(&returns, window, ppy),
@@ -464,26 +447,14 @@ fn parse_sectors(csv: &str) -> Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
-/// Brinson-Fachler of run `run_id` by the sectors in `csv`: each instant's holdings (every
-/// strategy's position after its last fill before the instant) at the previous instant's
-/// closes, as weights of the previous equity, against equal weights over the sectors' symbols
-/// with a price at both instants.
-async fn brinson(
+/// Each symbol's close as of each instant of `ts` (the latest bar known by then; NaN before
+/// its first bar), for `syms` at `timeframe`.
+async fn closes_as_of(
     wh: &Warehouse,
-    run_id: &str,
-    csv: &str,
+    syms: &[String],
     timeframe: Timeframe,
     ts: &[i64],
-    equity: &[f64],
-) -> Result<analytics::Brinson> {
-    let map = parse_sectors(csv)?;
-    let names: Vec<String> = {
-        let mut v: Vec<String> = map.values().cloned().collect();
-        v.sort();
-        v.dedup();
-        v
-    };
-    let syms: Vec<String> = map.keys().cloned().collect();
+) -> Result<Vec<Vec<f64>>> {
     let symbols = syms
         .iter()
         .map(Symbol::new)
@@ -497,7 +468,6 @@ async fn brinson(
         },
     )
     .await?;
-    // Closes as of each instant (bars known by then).
     let mut by_sym: BTreeMap<&str, Vec<(i64, f64)>> = BTreeMap::new();
     for b in &bars {
         by_sym
@@ -520,14 +490,127 @@ async fn brinson(
             px[k][i] = last;
         }
     }
-    // Positions after each fill, in fill order.
+    Ok(px)
+}
+
+/// A run's book at the end of each instant: per (strategy, symbol), the position after its last
+/// fill at or before the instant.
+struct Book {
+    /// Instants after the first: `held[i - 1]` is the book at the end of instant `i − 1`.
+    held: Vec<BTreeMap<(String, String), i64>>,
+    symbols: Vec<String>,
+}
+
+async fn book(wh: &Warehouse, run_id: &str, ts: &[i64]) -> Result<Book> {
     let mut pos: Vec<PositionRow> =
         read_rows(wh, "positions", col("run_id").eq(lit(run_id))).await?;
     pos.sort_by_key(|p| p.seq);
-    let pos: Vec<(i64, &PositionRow)> = pos
-        .iter()
+    let pos: Vec<(i64, PositionRow)> = pos
+        .into_iter()
         .map(|p| Ok((ts_of(&p.ts_event)?, p)))
         .collect::<Result<_>>()?;
+    let mut symbols: Vec<String> = pos.iter().map(|(_, p)| p.symbol.clone()).collect();
+    symbols.sort();
+    symbols.dedup();
+    let mut cur: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let mut held = Vec::with_capacity(ts.len().saturating_sub(1));
+    let mut next = 0;
+    for i in 1..ts.len() {
+        while next < pos.len() && pos[next].0 <= ts[i - 1] {
+            let p = &pos[next].1;
+            cur.insert((p.strategy.clone(), p.symbol.clone()), p.qty);
+            next += 1;
+        }
+        held.push(cur.clone());
+    }
+    Ok(Book { held, symbols })
+}
+
+/// Return and risk contributions of the run's holdings by strategy and by symbol: in each
+/// instant a position contributes `qty · (p_t − p_{t−1}) / equity_{t−1}`.
+async fn holding_contributions(
+    wh: &Warehouse,
+    run_id: &str,
+    timeframe: Timeframe,
+    ts: &[i64],
+    equity: &[f64],
+) -> Result<(
+    Vec<analytics::RiskContribution>,
+    Vec<analytics::RiskContribution>,
+)> {
+    let b = book(wh, run_id, ts).await?;
+    if b.symbols.is_empty() || ts.len() < 3 {
+        return Ok((vec![], vec![]));
+    }
+    let px = closes_as_of(wh, &b.symbols, timeframe, ts).await?;
+    let index: BTreeMap<&str, usize> = b
+        .symbols
+        .iter()
+        .enumerate()
+        .map(|(k, s)| (s.as_str(), k))
+        .collect();
+    let mut by_strategy: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut by_symbol: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let periods = ts.len() - 1;
+    for (t, held) in b.held.iter().enumerate() {
+        let i = t + 1;
+        let e0 = equity[i - 1];
+        for ((strategy, symbol), q) in held {
+            let k = index[symbol.as_str()];
+            let (p0, p1) = (px[k][i - 1], px[k][i]);
+            let c = if e0 > 0.0 && p0.is_finite() && p1.is_finite() {
+                *q as f64 * (p1 - p0) / e0
+            } else {
+                0.0
+            };
+            by_strategy
+                .entry(strategy.clone())
+                .or_insert_with(|| vec![0.0; periods])[t] += c;
+            by_symbol
+                .entry(symbol.clone())
+                .or_insert_with(|| vec![0.0; periods])[t] += c;
+        }
+    }
+    let sort = |mut v: Vec<analytics::RiskContribution>| {
+        v.sort_by(|a, b| {
+            b.risk_share
+                .total_cmp(&a.risk_share)
+                .then(a.key.cmp(&b.key))
+        });
+        v
+    };
+    Ok((
+        sort(analytics::contributions(
+            &by_strategy.into_iter().collect::<Vec<_>>(),
+        )),
+        sort(analytics::contributions(
+            &by_symbol.into_iter().collect::<Vec<_>>(),
+        )),
+    ))
+}
+
+/// Brinson-Fachler of run `run_id` by the sectors in `csv`: each instant's holdings (every
+/// strategy's position after its last fill before the instant) at the previous instant's
+/// closes, as weights of the previous equity, against equal weights over the sectors' symbols
+/// with a price at both instants.
+async fn brinson(
+    wh: &Warehouse,
+    run_id: &str,
+    csv: &str,
+    timeframe: Timeframe,
+    ts: &[i64],
+    equity: &[f64],
+) -> Result<analytics::Brinson> {
+    let map = parse_sectors(csv)?;
+    let names: Vec<String> = {
+        let mut v: Vec<String> = map.values().cloned().collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let syms: Vec<String> = map.keys().cloned().collect();
+    let px = closes_as_of(wh, &syms, timeframe, ts).await?;
+    let b = book(wh, run_id, ts).await?;
     let index: BTreeMap<&str, usize> = syms
         .iter()
         .enumerate()
@@ -537,19 +620,12 @@ async fn brinson(
         .iter()
         .map(|s| names.iter().position(|n| *n == map[s]).unwrap_or(0))
         .collect();
-    let mut held: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    let mut next = 0;
     let mut periods = vec![];
-    for i in 1..ts.len() {
-        // Holdings at the end of instant i − 1.
-        while next < pos.len() && pos[next].0 <= ts[i - 1] {
-            let p = pos[next].1;
-            held.insert((p.strategy.as_str(), p.symbol.as_str()), p.qty);
-            next += 1;
-        }
+    for (t, held) in b.held.iter().enumerate() {
+        let i = t + 1;
         let mut qty = vec![0i64; syms.len()];
-        for ((_, sym), q) in &held {
-            if let Some(&k) = index.get(sym) {
+        for ((_, sym), q) in held {
+            if let Some(&k) = index.get(sym.as_str()) {
                 qty[k] += q;
             }
         }

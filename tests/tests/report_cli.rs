@@ -147,6 +147,13 @@ fn report_agrees_with_the_tear_sheet_and_the_fixture_and_deflates_by_trials() {
     );
     assert_eq!(b["periods"], 2147);
 
+    // Contribution to risk: one share per strategy, adding up to the whole variance.
+    let risk = r["risk_by_strategy"].as_array().unwrap();
+    assert_eq!(risk.len(), 6);
+    let shares: f64 = risk.iter().map(|x| x["risk_share"].as_f64().unwrap()).sum();
+    close("risk shares", shares, 1.0, 1e-9);
+    assert_eq!(r["risk_by_symbol"].as_array().unwrap().len(), 1);
+
     // One run of this name: nothing to deflate.
     assert_eq!(f("trials"), 1.0);
     assert_eq!(f("dsr"), f("psr"));

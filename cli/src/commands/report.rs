@@ -111,6 +111,14 @@ pub async fn run(a: ReportArgs, settings: &Settings, printer: &Printer) -> Resul
         ));
         printer.records(&b.by_sector)?;
     }
+    if !analysis.risk_by_strategy.is_empty() {
+        printer.heading(
+            "contribution to the holdings' return (Carino-linked) and variance, by strategy",
+        );
+        printer.records(&analysis.risk_by_strategy)?;
+        printer.heading("… by symbol");
+        printer.records(&analysis.risk_by_symbol)?;
+    }
     if !analysis.by_strategy.is_empty() {
         printer.heading("P&L by strategy (closed round trips, net of charges)");
         printer.records(&analysis.by_strategy)?;
@@ -475,6 +483,35 @@ pub fn html(a: &Analysis) -> String {
                 pct(r.selection),
                 pct(r.interaction),
                 pct(r.total)
+            );
+        }
+        s.push_str("</table>");
+    }
+    for (title, rows) in [
+        (
+            "Contribution to return and risk by strategy",
+            &a.risk_by_strategy,
+        ),
+        (
+            "Contribution to return and risk by symbol",
+            &a.risk_by_symbol,
+        ),
+    ] {
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            s,
+            "<h2>{}</h2><table><tr><th></th><th>return (linked)</th><th>share of variance</th></tr>",
+            esc(title)
+        );
+        for r in rows.iter() {
+            let _ = write!(
+                s,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&r.key),
+                pct(r.return_contribution),
+                pct(r.risk_share)
             );
         }
         s.push_str("</table>");

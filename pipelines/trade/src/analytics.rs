@@ -697,3 +697,51 @@ pub fn brinson_fachler(periods: &[Vec<Holding>], sectors: &[String]) -> Brinson 
         by_sector,
     }
 }
+
+/// One part of the book's return and risk (a strategy or a symbol).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RiskContribution {
+    pub key: String,
+    /// Its per-period contributions `w · r`, linked over time by Carino so the parts add up to
+    /// the compounded holdings return.
+    pub return_contribution: f64,
+    /// Its share of the variance of the holdings return, `cov(c, R) / var(R)` (the shares add
+    /// up to 1; a negative share hedges).
+    pub risk_share: f64,
+}
+
+/// Return and risk contributions of parts whose per-period contributions to the book's return
+/// are `parts[k][t]` (`w_{k,t} · r_{k,t}`, weights of the book's value at the period's start);
+/// the book's return in period t is their sum.
+pub fn contributions(parts: &[(String, Vec<f64>)]) -> Vec<RiskContribution> {
+    let n = parts.iter().map(|(_, c)| c.len()).max().unwrap_or(0);
+    if n == 0 || parts.iter().any(|(_, c)| c.len() != n) {
+        return vec![];
+    }
+    let total: Vec<f64> = (0..n)
+        .map(|t| parts.iter().map(|(_, c)| c[t]).sum())
+        .collect();
+    let link = |r: f64| {
+        if r.abs() < 1e-15 { 1.0 } else { r.ln_1p() / r }
+    };
+    let grown = total.iter().map(|r| 1.0 + r).product::<f64>() - 1.0;
+    let k = link(grown);
+    let mt = mean(&total);
+    let var: f64 = total.iter().map(|r| (r - mt).powi(2)).sum::<f64>();
+    parts
+        .iter()
+        .map(|(key, c)| {
+            let mc = mean(c);
+            let cov: f64 = c.iter().zip(&total).map(|(a, b)| (a - mc) * (b - mt)).sum();
+            RiskContribution {
+                key: key.clone(),
+                return_contribution: c
+                    .iter()
+                    .zip(&total)
+                    .map(|(ci, rt)| ci * link(*rt) / k)
+                    .sum(),
+                risk_share: if var > 0.0 { cov / var } else { f64::NAN },
+            }
+        })
+        .collect()
+}

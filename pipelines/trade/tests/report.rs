@@ -281,3 +281,40 @@ fn brinson_fachler_with_carino_linking_equals_the_reference() {
         "{total}"
     );
 }
+
+#[test]
+fn return_and_risk_contributions_equal_the_reference() {
+    use elite_trade::analytics::contributions;
+    let g = golden();
+    let periods = g["brinson"]["periods"].as_array().unwrap();
+    let c = &g["contributions"];
+    let syms: Vec<String> = serde_json::from_value(c["symbols"].clone()).unwrap();
+    let parts: Vec<(String, Vec<f64>)> = syms
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let series = periods
+                .iter()
+                .map(|p| p[i][1].as_f64().unwrap() * p[i][3].as_f64().unwrap())
+                .collect();
+            (s.clone(), series)
+        })
+        .collect();
+    let got = contributions(&parts);
+    let want_r = floats(&c["return_contribution"]);
+    let want_s = floats(&c["risk_share"]);
+    assert_eq!(got.len(), 20);
+    assert_eq!((want_r.len(), want_s.len()), (20, 20));
+    for (k, row) in got.iter().enumerate() {
+        assert_eq!(row.key, syms[k]);
+        assert!(
+            (row.return_contribution - want_r[k]).abs() < 1e-12,
+            "{row:?}"
+        );
+        assert!((row.risk_share - want_s[k]).abs() < 1e-12, "{row:?}");
+    }
+    let r: f64 = got.iter().map(|x| x.return_contribution).sum();
+    let s: f64 = got.iter().map(|x| x.risk_share).sum();
+    assert!((r - c["total"].as_f64().unwrap()).abs() < 1e-12, "{r}");
+    assert!((s - 1.0).abs() < 1e-12, "{s}");
+}
