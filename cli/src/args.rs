@@ -130,6 +130,15 @@ pub enum Command {
   elite report sp500-combined --benchmark AAPL --html report.html
   elite --format json report sp500-combined         # every metric under its name")]
     Report(ReportArgs),
+    /// Forecasts: volatility by GARCH(1,1) or GJR-GARCH with normal or Student-t errors (the
+    /// model and fit of Python's `arch`)
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  elite forecast vol --symbol GOOG --model garch --dist t --horizon 10
+  elite --format json forecast vol --symbol SPX --timeframe 1m --model gjr"
+    )]
+    Forecast(ForecastCommand),
     /// Train models from a TOML config: walk-forward evaluation (every number out-of-sample),
     /// registry, promotion, predictions
     #[command(after_help = "Examples:
@@ -203,6 +212,42 @@ pub struct RetrainArgs {
 pub struct TrainArgs {
     /// The training file (TOML): data, features, validation, [[model]], ensemble, registry
     pub file: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ForecastCommand {
+    /// Fit GARCH or GJR-GARCH to a symbol's log returns (percent) and forecast the variance
+    Vol(ForecastVolArgs),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum VolModelArg {
+    Garch,
+    Gjr,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum DistArg {
+    Normal,
+    T,
+}
+
+#[derive(Debug, Args)]
+pub struct ForecastVolArgs {
+    /// The symbol whose bars are fitted
+    #[arg(long)]
+    pub symbol: String,
+    /// Bar timeframe (1m, 5m, 1h, 1d, …)
+    #[arg(long, default_value = "1d")]
+    pub timeframe: String,
+    #[arg(long, value_enum, default_value = "garch")]
+    pub model: VolModelArg,
+    /// Error distribution: normal, or standardized Student-t
+    #[arg(long, value_enum, default_value = "normal")]
+    pub dist: DistArg,
+    /// Periods ahead to forecast
+    #[arg(long, default_value_t = 10, value_parser = positive)]
+    pub horizon: usize,
 }
 
 #[derive(Debug, Args)]

@@ -32,6 +32,7 @@ pub mod calendar;
 pub mod checkpoint;
 mod error;
 pub mod features;
+pub mod forecast;
 pub mod ingest;
 pub mod live;
 pub mod models;

@@ -338,3 +338,60 @@ fn the_html_report_draws_every_chart_in_a_real_browser() {
         assert!(line > 200, "{id}: the line's colour covers {line} pixels");
     }
 }
+
+#[test]
+fn forecast_vol_through_the_cli_equals_arch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    elite(home)
+        .args(["ingest", "csv"])
+        .arg(fixture("bars/GOOG_1d.csv"))
+        .args(["--symbol", "GOOG"])
+        .assert()
+        .success();
+    let golden: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
+                .join("../pipelines/trade/golden/forecast_golden.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let out = elite(home)
+        .args(["--format", "json", "forecast", "vol", "--symbol", "GOOG"])
+        .args(["--model", "gjr", "--dist", "t", "--horizon", "10"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let f: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let w = &golden["fits"]["gjr_t"];
+    for k in ["mu", "omega", "alpha", "gamma", "beta", "nu", "loglik"] {
+        close(
+            k,
+            f["fit"][k].as_f64().unwrap(),
+            w[k].as_f64().unwrap(),
+            1e-4,
+        );
+    }
+    let path = f["path"].as_array().unwrap();
+    assert_eq!(path.len(), 10);
+    for (h, step) in path.iter().enumerate() {
+        close(
+            "variance",
+            step["variance"].as_f64().unwrap(),
+            w["variance"][h].as_f64().unwrap(),
+            1e-4,
+        );
+    }
+    // Nothing to fit: the user's error.
+    let out = elite(home)
+        .args(["forecast", "vol", "--symbol", "MSFT"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MSFT"));
+}

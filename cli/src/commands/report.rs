@@ -163,6 +163,94 @@ fn factor_rows(a: &Analysis) -> Vec<FitRow> {
     rows
 }
 
+/// `elite forecast vol`: the fitted parameters, then the forecast path.
+pub async fn forecast_vol(
+    a: crate::args::ForecastVolArgs,
+    settings: &Settings,
+    printer: &Printer,
+) -> Result<()> {
+    use crate::args::{DistArg, VolModelArg};
+    use elite_trade::forecast::{Dist, VolModel};
+    let wh = settings.warehouse()?;
+    let timeframe = elite_warehouse::Timeframe::parse(&a.timeframe)
+        .map_err(|e| super::UserError(format!("--timeframe: {e}")))?;
+    let opts = elite_jobs::forecast::VolOptions {
+        symbol: a.symbol.clone(),
+        timeframe,
+        model: match a.model {
+            VolModelArg::Garch => VolModel::Garch,
+            VolModelArg::Gjr => VolModel::Gjr,
+        },
+        dist: match a.dist {
+            DistArg::Normal => Dist::Normal,
+            DistArg::T => Dist::StudentT,
+        },
+        horizon: a.horizon,
+    };
+    let f = elite_jobs::forecast::vol_forecast(&wh, &opts)
+        .await
+        .with_context(|| format!("volatility forecast of {}", a.symbol))?;
+    if printer.format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&f)?);
+        return Ok(());
+    }
+    let p = &f.fit;
+    let mut rows = vec![
+        Metric {
+            metric: "symbol".into(),
+            value: f.symbol.clone(),
+        },
+        Metric {
+            metric: "as_of".into(),
+            value: f.as_of.clone(),
+        },
+        Metric {
+            metric: "observations".into(),
+            value: p.observations.to_string(),
+        },
+        Metric {
+            metric: "mu".into(),
+            value: format!("{:.6}", p.mu),
+        },
+        Metric {
+            metric: "omega".into(),
+            value: format!("{:.6}", p.omega),
+        },
+        Metric {
+            metric: "alpha".into(),
+            value: format!("{:.6}", p.alpha),
+        },
+    ];
+    if matches!(opts.model, VolModel::Gjr) {
+        rows.push(Metric {
+            metric: "gamma".into(),
+            value: format!("{:.6}", p.gamma),
+        });
+    }
+    rows.push(Metric {
+        metric: "beta".into(),
+        value: format!("{:.6}", p.beta),
+    });
+    if let Some(nu) = p.nu {
+        rows.push(Metric {
+            metric: "nu".into(),
+            value: format!("{nu:.4}"),
+        });
+    }
+    rows.push(Metric {
+        metric: "loglik".into(),
+        value: format!("{:.4}", p.loglik),
+    });
+    rows.push(Metric {
+        metric: "long_run_annualized_vol".into(),
+        value: format!("{:.3}%", f.long_run_annualized_vol),
+    });
+    printer.records(&rows)?;
+    printer
+        .heading("forecast (variance of the log return in percent², annualized volatility in %)");
+    printer.records(&f.path)
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")

@@ -25,6 +25,7 @@ pub mod costs;
 pub mod engine;
 pub mod event;
 pub mod execution;
+pub mod forecast;
 pub mod inputs;
 pub mod ledger;
 pub mod metrics;
