@@ -98,6 +98,11 @@ pub struct Series {
     pub rolling_sharpe: Vec<f64>,
     /// The benchmark's value, scaled to start at the initial cash.
     pub benchmark: Option<Vec<f64>>,
+    /// Beta against the benchmark over the rolling window.
+    pub rolling_beta: Option<Vec<f64>>,
+    /// Gross and net exposure as fractions of equity.
+    pub gross: Vec<f64>,
+    pub net: Vec<f64>,
     pub rolling_window: usize,
 }
 
@@ -129,6 +134,10 @@ struct EquityRow {
     ts_event: String,
     #[serde(deserialize_with = "de_f64")]
     equity: f64,
+    #[serde(deserialize_with = "de_f64")]
+    gross: f64,
+    #[serde(deserialize_with = "de_f64")]
+    net: f64,
 }
 
 #[derive(Deserialize)]
@@ -276,11 +285,14 @@ pub async fn analyze(wh: &Warehouse, opts: &ReportOptions) -> Result<Analysis> {
             opts.run
         )));
     }
-    let mut points: Vec<(i64, f64)> = eq
+    let mut points: Vec<(i64, f64, f64, f64)> = eq
         .drain(..)
-        .map(|e| Ok((ts_of(&e.ts_event)?, e.equity)))
+        .map(|e| Ok((ts_of(&e.ts_event)?, e.equity, e.gross, e.net)))
         .collect::<Result<_>>()?;
     points.sort_by_key(|p| p.0);
+    let of_equity = |v: f64, e: f64| if e > 0.0 { v / e } else { f64::NAN };
+    let gross: Vec<f64> = points.iter().map(|p| of_equity(p.2, p.1)).collect();
+    let net: Vec<f64> = points.iter().map(|p| of_equity(p.3, p.1)).collect();
     let config: serde_json::Value = run
         .as_ref()
         .and_then(|r| serde_json::from_str(&r.config).ok())
@@ -380,6 +392,9 @@ pub async fn analyze(wh: &Warehouse, opts: &ReportOptions) -> Result<Analysis> {
     } else {
         (ppy.round() as usize).clamp(2, returns.len().max(2))
     };
+    let rolling_beta = bench
+        .as_ref()
+        .map(|(_, b)| analytics::rolling_beta(&returns, b, window));
     let benchmark_value = bench.as_ref().map(|(_, b)| {
         let mut v = initial;
         b.iter()
@@ -417,6 +432,9 @@ pub async fn analyze(wh: &Warehouse, opts: &ReportOptions) -> Result<Analysis> {
             equity,
             returns,
             benchmark: benchmark_value,
+            rolling_beta,
+            gross,
+            net,
             rolling_window: window,
         },
         run_id,

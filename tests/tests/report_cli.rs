@@ -179,6 +179,8 @@ fn report_agrees_with_the_tear_sheet_and_the_fixture_and_deflates_by_trials() {
         "id=\"equity\"",
         "id=\"drawdown\"",
         "id=\"rolling_sharpe\"",
+        "id=\"exposure\"",
+        "id=\"rolling_beta\"",
         "id=\"monthly\"",
         "id=\"factors\"",
     ] {
@@ -310,6 +312,8 @@ fn the_html_report_draws_every_chart_in_a_real_browser() {
         ("equity", [0x1f_i32, 0x5f, 0xa8]),
         ("drawdown", [0xb0, 0x30, 0x30]),
         ("rolling_sharpe", [0x2e, 0x7d, 0x32]),
+        ("exposure", [0xe0, 0x82, 0x14]), // net drawn over gross (long-only: equal)
+        ("rolling_beta", [0x55, 0x55, 0x55]),
     ] {
         let start = page
             .find(&format!("<svg id=\"{id}\""))

@@ -502,6 +502,25 @@ pub fn html(a: &Analysis) -> String {
         &[("sharpe", &sr.rolling_sharpe, "#2e7d32")],
         |v| format!("{v:.2}"),
     ));
+    s.push_str(&line_chart(
+        "exposure",
+        "Exposure (of equity)",
+        &sr.ts,
+        &[("gross", &sr.gross, "#6a3d9a"), ("net", &sr.net, "#e08214")],
+        pct,
+    ));
+    if let Some(beta) = &sr.rolling_beta {
+        s.push_str(&line_chart(
+            "rolling_beta",
+            &format!(
+                "Rolling beta to the benchmark ({} periods)",
+                sr.rolling_window
+            ),
+            &sr.ts,
+            &[("beta", beta, "#555555")],
+            |v| format!("{v:.2}"),
+        ));
+    }
     // Monthly returns heatmap: a year per row.
     s.push_str("<h2>Monthly returns</h2><table id=\"monthly\"><tr><th>year</th>");
     for m in [

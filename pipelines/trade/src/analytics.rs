@@ -390,6 +390,23 @@ pub fn rolling_sharpe(r: &[f64], window: usize, periods_per_year: f64) -> Vec<f6
         .collect()
 }
 
+/// Beta against `b` over the trailing `window` periods (NaN until the window fills, or when the
+/// benchmark does not move in it).
+pub fn rolling_beta(r: &[f64], b: &[f64], window: usize) -> Vec<f64> {
+    (0..r.len())
+        .map(|i| {
+            if window < 2 || i + 1 < window || b.len() != r.len() {
+                return f64::NAN;
+            }
+            let (x, y) = (&b[i + 1 - window..=i], &r[i + 1 - window..=i]);
+            let (mx, my) = (mean(x), mean(y));
+            let cov: f64 = x.iter().zip(y).map(|(a, c)| (a - mx) * (c - my)).sum();
+            let var: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+            if var > 0.0 { cov / var } else { f64::NAN }
+        })
+        .collect()
+}
+
 /// An ordinary least squares fit with an intercept.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Ols {

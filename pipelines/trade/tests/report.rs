@@ -5,7 +5,7 @@
 use elite_trade::analytics::{
     Factors, Ols, alpha_beta, annual_volatility, calmar, compounded_by, drawdown_series, dsr,
     expected_max_sharpe, factor_report, information_ratio, kurtosis, metrics, omega, psr,
-    rolling_sharpe, skew, stability, tail_ratio,
+    rolling_beta, rolling_sharpe, skew, stability, tail_ratio,
 };
 use serde_json::Value;
 
@@ -140,6 +140,16 @@ fn drawdown_and_rolling_series_by_hand() {
     let mean = w.iter().sum::<f64>() / 3.0;
     let sd = (w.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
     assert!((rs[2] - mean / sd * 252f64.sqrt()).abs() < 1e-9);
+    // Returns twice the benchmark's plus a constant: beta 2 in every full window.
+    let b = [0.01, -0.02, 0.03, 0.0, -0.01];
+    let r2: Vec<f64> = b.iter().map(|x| 2.0 * x + 0.001).collect();
+    let beta = rolling_beta(&r2, &b, 3);
+    assert_eq!(beta.len(), 5);
+    assert!(beta[0].is_nan() && beta[1].is_nan());
+    assert!(
+        beta[2..].iter().all(|x| (x - 2.0).abs() < 1e-12),
+        "{beta:?}"
+    );
 }
 
 fn same_fit(name: &str, what: &str, got: &Option<Ols>, want: &Value) {
