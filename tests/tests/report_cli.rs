@@ -371,6 +371,7 @@ fn forecast_vol_through_the_cli_equals_arch() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let out_err = out.stderr.clone();
     let f: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let w = &golden["fits"]["gjr_t"];
     for k in ["mu", "omega", "alpha", "gamma", "beta", "nu", "loglik"] {
@@ -391,6 +392,25 @@ fn forecast_vol_through_the_cli_equals_arch() {
             1e-4,
         );
     }
+    // The forecast landed in `forecasts`, known when the last bar fitted was; again: nothing new.
+    assert!(String::from_utf8_lossy(&out_err).contains("10 rows landed"));
+    assert_eq!(sql_scalar(home, "SELECT count(*) FROM forecasts"), 10);
+    assert_eq!(
+        sql_scalar(
+            home,
+            "SELECT count(*) FROM forecasts WHERE ts_recv = (SELECT max(ts_recv) FROM bars WHERE symbol = 'GOOG')"
+        ),
+        10
+    );
+    let again = elite(home)
+        .args([
+            "forecast", "vol", "--symbol", "GOOG", "--model", "gjr", "--dist", "t",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&again.stderr).contains("0 rows landed"));
+    assert_eq!(sql_scalar(home, "SELECT count(*) FROM forecasts"), 10);
+
     // Nothing to fit: the user's error.
     let out = elite(home)
         .args(["forecast", "vol", "--symbol", "MSFT"])

@@ -561,7 +561,29 @@ pub static DRIFT_EVENTS: TableSpec = TableSpec {
 };
 
 /// Every table, in the order `elite warehouse tables` lists them.
-pub static ALL: [&TableSpec; 22] = [
+pub static FORECASTS: TableSpec = TableSpec {
+    name: "forecasts",
+    description: "model forecasts (volatility: GARCH / GJR-GARCH) per symbol and step ahead, with the fitted parameters (JSON); ts_event = the last bar fitted, ts_recv = when that bar was known (the forecast's point in time)",
+    key: &["forecast_id"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("forecast_id", DataType::Utf8, false),
+            f("symbol", DataType::Utf8, false),
+            f("timeframe", DataType::Utf8, false),
+            f("kind", DataType::Utf8, false),
+            f("model", DataType::Utf8, false),
+            f("step", DataType::Int32, false),
+            f("value", DataType::Float64, false),
+            f("annualized", DataType::Float64, false),
+            f("params", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+        ]))
+    }),
+};
+
+pub static ALL: [&TableSpec; 23] = [
     &BARS,
     &TICKS,
     &QUOTES,
@@ -584,6 +606,7 @@ pub static ALL: [&TableSpec; 22] = [
     &MODEL_EVENTS,
     &PREDICTIONS,
     &DRIFT_EVENTS,
+    &FORECASTS,
 ];
 
 #[cfg(test)]

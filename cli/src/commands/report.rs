@@ -190,6 +190,10 @@ pub async fn forecast_vol(
     let f = elite_jobs::forecast::vol_forecast(&wh, &opts)
         .await
         .with_context(|| format!("volatility forecast of {}", a.symbol))?;
+    printer.note(format!(
+        "{} {}: {} rows landed in forecasts",
+        f.symbol, f.timeframe, f.rows_added
+    ));
     if printer.format == Format::Json {
         println!("{}", serde_json::to_string_pretty(&f)?);
         return Ok(());
