@@ -54,6 +54,48 @@ pub struct Contribution {
     pub charges: f64,
 }
 
+/// Statistics of the run's closed round trips (P&L net of charges).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct TradeStats {
+    pub trades: usize,
+    pub winners: usize,
+    pub losers: usize,
+    pub average_win: f64,
+    pub average_loss: f64,
+    pub largest_win: f64,
+    pub largest_loss: f64,
+    /// Average P&L per trade.
+    pub expectancy: f64,
+    /// Average win over |average loss|.
+    pub payoff_ratio: f64,
+    pub charges: f64,
+}
+
+fn trade_stats(trades: &[TradeRow]) -> TradeStats {
+    let wins: Vec<f64> = trades.iter().map(|t| t.pnl).filter(|p| *p > 0.0).collect();
+    let losses: Vec<f64> = trades.iter().map(|t| t.pnl).filter(|p| *p < 0.0).collect();
+    let avg = |v: &[f64]| {
+        if v.is_empty() {
+            0.0
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        }
+    };
+    let (aw, al) = (avg(&wins), avg(&losses));
+    TradeStats {
+        trades: trades.len(),
+        winners: wins.len(),
+        losers: losses.len(),
+        average_win: aw,
+        average_loss: al,
+        largest_win: wins.iter().copied().fold(0.0, f64::max),
+        largest_loss: losses.iter().copied().fold(0.0, f64::min),
+        expectancy: avg(&trades.iter().map(|t| t.pnl).collect::<Vec<_>>()),
+        payoff_ratio: if al < 0.0 { aw / -al } else { f64::NAN },
+        charges: trades.iter().map(|t| t.charges).sum(),
+    }
+}
+
 /// A run's report.
 #[derive(Clone, Debug, Serialize)]
 pub struct Analysis {
@@ -74,6 +116,7 @@ pub struct Analysis {
     pub yearly: Vec<(i32, f64)>,
     pub by_strategy: Vec<Contribution>,
     pub by_symbol: Vec<Contribution>,
+    pub trade_stats: TradeStats,
     /// Fama-French factor attribution and market-timing regressions of the monthly returns
     /// (months the factor file covers; no fit when fewer months than coefficients).
     pub factors: analytics::FactorReport,
@@ -419,6 +462,7 @@ pub async fn analyze(wh: &Warehouse, opts: &ReportOptions) -> Result<Analysis> {
         metrics,
         monthly,
         yearly,
+        trade_stats: trade_stats(&trades),
         by_strategy: attribution(&trades, initial, |t| &t.strategy),
         by_symbol: attribution(&trades, initial, |t| &t.symbol),
         factors,

@@ -147,6 +147,42 @@ fn report_agrees_with_the_tear_sheet_and_the_fixture_and_deflates_by_trials() {
     );
     assert_eq!(b["periods"], 2147);
 
+    // Trade statistics, against the same numbers computed in SQL over `trades`.
+    let ts = &r["trade_stats"];
+    let q = |sql: &str| sql_scalar(home, &sql.replace("RUN", &run_id));
+    assert_eq!(
+        ts["trades"],
+        q("SELECT count(*) FROM trades WHERE run_id = 'RUN'")
+    );
+    assert_eq!(
+        ts["winners"],
+        q("SELECT count(*) FROM trades WHERE run_id = 'RUN' AND pnl > 0")
+    );
+    for (k, sql) in [
+        (
+            "average_win",
+            "SELECT cast(avg(pnl) AS DOUBLE) FROM trades WHERE run_id = 'RUN' AND pnl > 0",
+        ),
+        (
+            "average_loss",
+            "SELECT cast(avg(pnl) AS DOUBLE) FROM trades WHERE run_id = 'RUN' AND pnl < 0",
+        ),
+        (
+            "largest_win",
+            "SELECT cast(max(pnl) AS DOUBLE) FROM trades WHERE run_id = 'RUN'",
+        ),
+        (
+            "largest_loss",
+            "SELECT cast(min(pnl) AS DOUBLE) FROM trades WHERE run_id = 'RUN'",
+        ),
+        (
+            "expectancy",
+            "SELECT cast(avg(pnl) AS DOUBLE) FROM trades WHERE run_id = 'RUN'",
+        ),
+    ] {
+        close(k, ts[k].as_f64().unwrap(), q(sql).as_f64().unwrap(), 1e-9);
+    }
+
     // Contribution to risk: one share per strategy, adding up to the whole variance.
     let risk = r["risk_by_strategy"].as_array().unwrap();
     assert_eq!(risk.len(), 6);

@@ -119,6 +119,10 @@ pub async fn run(a: ReportArgs, settings: &Settings, printer: &Printer) -> Resul
         printer.heading("… by symbol");
         printer.records(&analysis.risk_by_symbol)?;
     }
+    if analysis.trade_stats.trades > 0 {
+        printer.heading("closed round trips (net of charges)");
+        printer.records(&[&analysis.trade_stats])?;
+    }
     if !analysis.by_strategy.is_empty() {
         printer.heading("P&L by strategy (closed round trips, net of charges)");
         printer.records(&analysis.by_strategy)?;
@@ -626,6 +630,23 @@ pub fn html(a: &Analysis) -> String {
             );
         }
         s.push_str("</table>");
+    }
+    let t = &a.trade_stats;
+    if t.trades > 0 {
+        let _ = write!(
+            s,
+            "<h2>Closed round trips (net of charges)</h2><table id=\"trades\"><tr><td>trades</td><td>{}</td></tr><tr><td>winners / losers</td><td>{} / {}</td></tr><tr><td>average win / loss</td><td>{:.2} / {:.2}</td></tr><tr><td>largest win / loss</td><td>{:.2} / {:.2}</td></tr><tr><td>expectancy per trade</td><td>{:.2}</td></tr><tr><td>payoff ratio</td><td>{}</td></tr><tr><td>charges</td><td>{:.2}</td></tr></table>",
+            t.trades,
+            t.winners,
+            t.losers,
+            t.average_win,
+            t.average_loss,
+            t.largest_win,
+            t.largest_loss,
+            t.expectancy,
+            num(t.payoff_ratio),
+            t.charges
+        );
     }
     if !a.by_strategy.is_empty() {
         s.push_str(&contribution_table(
