@@ -15,6 +15,25 @@ fn config(name: &str) -> PathBuf {
         .join(name)
 }
 
+fn ingest_goog(home: &Path) {
+    elite(home)
+        .args(["ingest", "csv"])
+        .arg(fixture("bars/GOOG_1d.csv"))
+        .args(["--symbol", "GOOG"])
+        .assert()
+        .success();
+}
+
+/// GOOG's daily bars and the six-strategy backtest of `goog_strategies.toml` over them.
+fn goog_backtest(home: &Path) {
+    ingest_goog(home);
+    elite(home)
+        .arg("backtest")
+        .arg(config("goog_strategies.toml"))
+        .assert()
+        .success();
+}
+
 fn report_json(home: &Path, args: &[&str]) -> serde_json::Value {
     let out = elite(home)
         .args(["--format", "json", "report"])
@@ -43,17 +62,7 @@ fn close(what: &str, got: f64, want: f64, tol: f64) {
 fn report_agrees_with_the_tear_sheet_and_the_fixture_and_deflates_by_trials() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path();
-    elite(home)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/GOOG_1d.csv"))
-        .args(["--symbol", "GOOG"])
-        .assert()
-        .success();
-    elite(home)
-        .arg("backtest")
-        .arg(config("goog_strategies.toml"))
-        .assert()
-        .success();
+    goog_backtest(home);
     let html = home.join("report.html");
     let r = report_json(
         home,
@@ -316,17 +325,7 @@ fn screenshot(page: &Path, w: u32, h: u32) -> (Vec<[u8; 4]>, String) {
 fn the_html_report_draws_every_chart_in_a_real_browser() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path();
-    elite(home)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/GOOG_1d.csv"))
-        .args(["--symbol", "GOOG"])
-        .assert()
-        .success();
-    elite(home)
-        .arg("backtest")
-        .arg(config("goog_strategies.toml"))
-        .assert()
-        .success();
+    goog_backtest(home);
     let html = home.join("report.html");
     elite(home)
         .args(["report", "goog-strategies", "--benchmark", "GOOG", "--html"])
@@ -383,12 +382,7 @@ fn the_html_report_draws_every_chart_in_a_real_browser() {
 fn forecast_vol_through_the_cli_equals_arch() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path();
-    elite(home)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/GOOG_1d.csv"))
-        .args(["--symbol", "GOOG"])
-        .assert()
-        .success();
+    ingest_goog(home);
     let golden: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
             PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())

@@ -284,6 +284,15 @@ pub struct Metrics {
     pub benchmark_return: Option<f64>,
 }
 
+/// The largest (`f64::max`) or smallest (`f64::min`) of `r`; NaN when `r` is empty or holds a
+/// NaN (a plain fold over `f64::max` would skip it).
+fn extreme(r: &[f64], pick: fn(f64, f64) -> f64) -> f64 {
+    if r.is_empty() || r.iter().any(|x| x.is_nan()) {
+        return f64::NAN;
+    }
+    r.iter().copied().reduce(pick).unwrap_or(f64::NAN)
+}
+
 /// Periods from a peak to its recovery (or the end), the longest.
 fn longest_underwater(r: &[f64]) -> usize {
     let (mut v, mut peak, mut run, mut best) = (1.0f64, 1.0f64, 0usize, 0usize);
@@ -340,8 +349,8 @@ pub fn metrics(
         omega: omega(r),
         skew: skew(r),
         kurtosis: kurtosis(r),
-        best_period: r.iter().copied().fold(f64::NAN, f64::max),
-        worst_period: r.iter().copied().fold(f64::NAN, f64::min),
+        best_period: extreme(r, f64::max),
+        worst_period: extreme(r, f64::min),
         win_rate: win_rate(r),
         profit_factor: profit_factor(r),
         psr: psr(r, 0.0),

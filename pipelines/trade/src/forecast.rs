@@ -125,13 +125,13 @@ fn nelder_mead(f: &dyn Fn(&[f64]) -> f64, x0: &[f64], step: &[f64], iters: usize
         pts = order.iter().map(|&i| pts[i].clone()).collect();
         vals = order.iter().map(|&i| vals[i]).collect();
         if (vals[n] - vals[0]).abs() <= 1e-13 * (1.0 + vals[0].abs()) {
-            let spread = (0..n)
-                .map(|j| {
-                    pts.iter()
-                        .map(|p| (p[j] - pts[0][j]).abs())
-                        .fold(0.0, f64::max)
-                })
-                .fold(0.0, f64::max);
+            // The simplex's extent; a NaN coordinate makes it NaN (never "converged").
+            let first = &pts[0];
+            let spread = pts
+                .iter()
+                .flat_map(|p| p.iter().zip(first).map(|(a, b)| (a - b).abs()))
+                .max_by(f64::total_cmp)
+                .unwrap_or(f64::NAN);
             if spread < 1e-10 {
                 break;
             }

@@ -133,6 +133,10 @@ fn drawdown_and_rolling_series_by_hand() {
     assert_eq!(m.max_drawdown_periods, 1);
     assert!((m.total_return - (0.99 - 1.0)).abs() < 1e-12);
     assert_eq!(m.alpha, None);
+    // A NaN return is reported, not skipped.
+    let nan = metrics(&[0.1, f64::NAN, -0.2], None, 252.0, 1, 0.0);
+    assert!(nan.best_period.is_nan() && nan.worst_period.is_nan());
+    assert_eq!((m.best_period, m.worst_period), (0.25, -0.2));
     let rs = rolling_sharpe(&r, 3, 252.0);
     assert_eq!(rs.len(), 4);
     assert!(rs[0].is_nan() && rs[1].is_nan());
