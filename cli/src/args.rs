@@ -128,17 +128,32 @@ pub enum Command {
     #[command(after_help = "Examples:
   elite report sp500-combined                       # the newest run of that name (or a run id)
   elite report sp500-combined --benchmark AAPL --html report.html
-  elite --format json report sp500-combined         # every metric under its name")]
+  elite --format json report sp500-combined         # every metric under its name
+  elite report sp500-direction-1d --models --html models.html   # a model group's walk-forward")]
     Report(ReportArgs),
     /// Forecasts: volatility by GARCH(1,1) or GJR-GARCH with normal or Student-t errors (the
-    /// model and fit of Python's `arch`)
+    /// model and fit of Python's `arch`), EWMA or DCC correlation, drawdown odds by simulation
     #[command(
         subcommand,
         after_help = "Examples:
   elite forecast vol --symbol GOOG --model garch --dist t --horizon 10
-  elite --format json forecast vol --symbol SPX --timeframe 1m --model gjr"
+  elite --format json forecast vol --symbol SPX --timeframe 1m --model gjr
+  elite forecast corr --symbols AAPL,JPM,XOM,KO --model dcc --horizon 10
+  elite forecast drawdown --symbol GOOG --model gjr --dist t --horizon 21 --thresholds 0.1,0.2"
     )]
     Forecast(ForecastCommand),
+    /// Market regimes, landed point in time in the `regimes` table: a Gaussian HMM on returns
+    /// and volatility (hmmlearn's model; filtered states, walk-forward refits), rule-based trend
+    /// x volatility, and a market stress index over a universe
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  elite regimes hmm --symbol GOOG --states 2
+  elite regimes rules --symbol GOOG
+  elite regimes stress --scope sp500_20            # every symbol with 1d bars
+  elite sql \"SELECT label, count(*) FROM regimes WHERE method = 'stress' GROUP BY label\""
+    )]
+    Regimes(RegimesCommand),
     /// Train models from a TOML config: walk-forward evaluation (every number out-of-sample),
     /// registry, promotion, predictions
     #[command(after_help = "Examples:
@@ -218,6 +233,102 @@ pub struct TrainArgs {
 pub enum ForecastCommand {
     /// Fit GARCH or GJR-GARCH to a symbol's log returns (percent) and forecast the variance
     Vol(ForecastVolArgs),
+    /// Correlation and covariance forecasts of several symbols: RiskMetrics EWMA, or DCC(1,1) on
+    /// GARCH(1,1) residuals
+    Corr(ForecastCorrArgs),
+    /// Odds of a drawdown within the horizon, simulated from the fitted volatility model
+    Drawdown(ForecastDrawdownArgs),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CorrModelArg {
+    Ewma,
+    Dcc,
+}
+
+#[derive(Debug, Args)]
+pub struct ForecastCorrArgs {
+    /// The symbols (comma-separated, at least 2), on the dates all of them have bars
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub symbols: Vec<String>,
+    /// Bar timeframe (1m, 5m, 1h, 1d, …)
+    #[arg(long, default_value = "1d")]
+    pub timeframe: String,
+    #[arg(long, value_enum, default_value = "dcc")]
+    pub model: CorrModelArg,
+    /// EWMA decay
+    #[arg(long, default_value_t = 0.94)]
+    pub lambda: f64,
+    /// Periods ahead to forecast
+    #[arg(long, default_value_t = 10, value_parser = positive)]
+    pub horizon: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ForecastDrawdownArgs {
+    #[command(flatten)]
+    pub vol: ForecastVolArgs,
+    /// Paths to simulate
+    #[arg(long, default_value_t = 20_000, value_parser = positive)]
+    pub paths: usize,
+    /// Drawdown levels (fractions, comma-separated)
+    #[arg(long, value_delimiter = ',', default_values_t = [0.05, 0.1, 0.2, 0.3])]
+    pub thresholds: Vec<f64>,
+    /// Random seed (the same seed gives the same odds)
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegimesCommand {
+    /// Gaussian HMM states of one symbol (filtered; refitted every --refit bars on all bars so far)
+    Hmm(RegimeHmmArgs),
+    /// Rule-based trend (close vs 50/200-bar means) x volatility (percentile of 21-bar volatility)
+    Rules(RegimeSymbolArgs),
+    /// The market stress index of a universe: volatility, correlation, dispersion and drawdown,
+    /// each a z-score against its own past
+    Stress(RegimeStressArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegimeSymbolArgs {
+    /// The symbol whose bars are classified
+    #[arg(long)]
+    pub symbol: String,
+    /// Bar timeframe (1m, 5m, 1h, 1d, …)
+    #[arg(long, default_value = "1d")]
+    pub timeframe: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RegimeHmmArgs {
+    #[command(flatten)]
+    pub on: RegimeSymbolArgs,
+    /// Hidden states (ordered calm → turbulent)
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(2..=6))]
+    pub states: u8,
+    /// Bars in the volatility feature
+    #[arg(long, default_value_t = 20, value_parser = positive)]
+    pub window: usize,
+    /// Refit every this many bars
+    #[arg(long, default_value_t = 21, value_parser = positive)]
+    pub refit: usize,
+    /// Feature rows before the first fit
+    #[arg(long, default_value_t = 504, value_parser = positive)]
+    pub min_train: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct RegimeStressArgs {
+    /// The universe's name (the `scope` of its rows, and what a risk config names)
+    #[arg(long, default_value = "market")]
+    pub scope: String,
+    /// Symbols of the universe (comma-separated); every symbol with bars at the timeframe if omitted
+    #[arg(long, value_delimiter = ',')]
+    pub symbols: Vec<String>,
+    /// Bar timeframe
+    #[arg(long, default_value = "1d")]
+    pub timeframe: String,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -252,8 +363,12 @@ pub struct ForecastVolArgs {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// A run id, or a run name (its newest run)
+    /// A run id, or a run name (its newest run); with --models, a model group
     pub run: String,
+    /// Report a model group's walk-forward (every model and ensemble of its newest training,
+    /// traded long/short from its out-of-sample predictions; buy-and-hold as the benchmark)
+    #[arg(long)]
+    pub models: bool,
     /// A symbol whose bars at the run's timeframe are the benchmark (alpha, beta, information
     /// ratio), joined as of each instant
     #[arg(long)]
@@ -278,6 +393,12 @@ pub struct ReportArgs {
 pub struct BacktestArgs {
     /// The backtest file (TOML): data, initial_cash, fills, costs, risk, [[strategy]]
     pub file: PathBuf,
+    /// First bar date (YYYY-MM-DD), overriding the file's `data.start` (e.g. an out-of-sample span)
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Last bar date (YYYY-MM-DD), overriding the file's `data.end`
+    #[arg(long)]
+    pub end: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -56,10 +56,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bars(cmd) => commands::pipelines::bars(cmd, &settings, &printer).await,
         Command::Run(cmd) => commands::pipelines::run(cmd, &settings, &printer).await,
         Command::Backtest(args) => commands::backtest::run(args, &settings, &printer).await,
-        Command::Report(args) => commands::report::run(args, &settings, &printer).await,
-        Command::Forecast(args::ForecastCommand::Vol(a)) => {
-            commands::report::forecast_vol(a, &settings, &printer).await
+        Command::Report(args) if args.models => {
+            commands::report_models::run(args, &settings, &printer).await
         }
+        Command::Report(args) => commands::report::run(args, &settings, &printer).await,
+        Command::Forecast(cmd) => commands::forecast::run(cmd, &settings, &printer).await,
+        Command::Regimes(cmd) => commands::regimes::run(cmd, &settings, &printer).await,
         Command::Train(args) => commands::train::run(args, &settings, &printer).await,
         Command::Predict(args) => commands::train::predict(args, &settings, &printer).await,
         Command::Models(args::ModelsCommand::Import(args)) => {

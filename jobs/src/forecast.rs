@@ -1,7 +1,12 @@
-//! `elite forecast vol`: a GARCH or GJR-GARCH volatility forecast of one symbol's bars (see
-//! [`elite_trade::forecast`]), fitted to its log returns in percent up to the newest bar.
+//! `elite forecast vol|corr|drawdown`: a GARCH or GJR-GARCH volatility forecast of one symbol's
+//! bars (see [`elite_trade::forecast`]), fitted to its log returns in percent up to the newest
+//! bar; EWMA or DCC correlation forecasts of several ([`elite_trade::dcc`]); and drawdown odds
+//! simulated from the volatility model ([`elite_trade::drawdown`]). Every result lands in
+//! `forecasts`, known when the newest bar it read was.
 
 use elite_store::{CommitMeta, Warehouse};
+use elite_trade::dcc::{correlation, ewma, fit_dcc};
+use elite_trade::drawdown::{DrawdownForecast, DrawdownOptions, simulate};
 use elite_trade::forecast::{Dist, Garch, VolModel, fit};
 use elite_warehouse::{Symbol, Timeframe, Timestamp, tables};
 use serde::Serialize;
@@ -61,8 +66,12 @@ struct ForecastRow<'a> {
     ts_recv: i64,
 }
 
-/// Fit and forecast.
-pub async fn vol_forecast(wh: &Warehouse, opts: &VolOptions) -> Result<VolForecast> {
+fn forecast_id(key: &str) -> String {
+    hex::encode(&Sha256::digest(key.as_bytes())[..8])
+}
+
+/// The symbol's closes by `ts_event`, and when the newest bar was known (ns).
+async fn closes(wh: &Warehouse, opts: &VolOptions) -> Result<(Vec<(Timestamp, f64)>, i64)> {
     let (bars, _) = read_bars(
         wh,
         &BarQuery {
@@ -80,19 +89,39 @@ pub async fn vol_forecast(wh: &Warehouse, opts: &VolOptions) -> Result<VolForeca
         .iter()
         .max_by_key(|b| b.ts_event)
         .map_or(0, |b| b.ts_recv.as_nanos());
+    Ok((closes, known))
+}
+
+/// The model fitted to the closes' percent log returns.
+fn fit_returns(closes: &[(Timestamp, f64)], opts: &VolOptions) -> Result<Garch> {
     let r: Vec<f64> = closes
         .windows(2)
         .filter(|w| w[0].1 > 0.0 && w[1].1 > 0.0)
         .map(|w| 100.0 * (w[1].1 / w[0].1).ln())
         .collect();
-    let f = fit(&r, opts.model, opts.dist).ok_or_else(|| {
+    fit(&r, opts.model, opts.dist).ok_or_else(|| {
         Error::Config(format!(
             "{} {}: {} returns; a GARCH fit needs at least 100 finite ones",
             opts.symbol,
             opts.timeframe,
             r.len()
         ))
-    })?;
+    })
+}
+
+/// `garch_normal`, `gjr_student_t`, …
+fn model_name(f: &Garch) -> Result<String> {
+    Ok(format!(
+        "{}_{}",
+        serde_json::to_value(f.model)?.as_str().unwrap_or_default(),
+        serde_json::to_value(f.dist)?.as_str().unwrap_or_default()
+    ))
+}
+
+/// Fit and forecast.
+pub async fn vol_forecast(wh: &Warehouse, opts: &VolOptions) -> Result<VolForecast> {
+    let (closes, known) = closes(wh, opts).await?;
+    let f = fit_returns(&closes, opts)?;
     let stamps: Vec<Timestamp> = closes.iter().map(|c| c.0).collect();
     let ppy = elite_trade::metrics::infer_periods_per_year(&stamps);
     let path: Vec<Step> = f
@@ -108,23 +137,14 @@ pub async fn vol_forecast(wh: &Warehouse, opts: &VolOptions) -> Result<VolForeca
     let last = closes.last().map_or(0, |c| c.0.as_nanos());
     let timeframe = opts.timeframe.to_string();
     let params = serde_json::to_string(&f)?;
-    let model = format!(
-        "{}_{}",
-        serde_json::to_value(f.model)?.as_str().unwrap_or_default(),
-        serde_json::to_value(f.dist)?.as_str().unwrap_or_default()
-    );
+    let model = model_name(&f)?;
     let rows: Vec<ForecastRow<'_>> = path
         .iter()
         .map(|s| ForecastRow {
-            forecast_id: hex::encode(
-                &Sha256::digest(
-                    format!(
-                        "vol|{}|{timeframe}|{model}|{last}|{}|{params}",
-                        opts.symbol, s.step
-                    )
-                    .as_bytes(),
-                )[..8],
-            ),
+            forecast_id: forecast_id(&format!(
+                "vol|{}|{timeframe}|{model}|{last}|{}|{params}",
+                opts.symbol, s.step
+            )),
             symbol: &opts.symbol,
             timeframe: &timeframe,
             kind: "volatility",
@@ -152,6 +172,271 @@ pub async fn vol_forecast(wh: &Warehouse, opts: &VolOptions) -> Result<VolForeca
         long_run_annualized_vol: (f.long_run_variance() * ppy).sqrt(),
         fit: f,
         path,
+        rows_added,
+    })
+}
+
+/// Which correlation model.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CorrModel {
+    /// RiskMetrics EWMA with this λ.
+    Ewma(f64),
+    /// DCC(1,1) on GARCH(1,1) residuals.
+    Dcc,
+}
+
+/// What to forecast.
+#[derive(Clone, Debug)]
+pub struct CorrOptions {
+    pub symbols: Vec<String>,
+    pub timeframe: Timeframe,
+    pub model: CorrModel,
+    pub horizon: usize,
+}
+
+/// One pair's forecast at one step.
+#[derive(Clone, Debug, Serialize)]
+pub struct PairStep {
+    pub pair: String,
+    pub step: usize,
+    pub correlation: f64,
+    /// Annualized covariance of the log returns in percent².
+    pub annualized_covariance: f64,
+}
+
+/// A fitted correlation model and its forecasts.
+#[derive(Clone, Debug, Serialize)]
+pub struct CorrForecast {
+    pub symbols: Vec<String>,
+    pub timeframe: String,
+    pub model: String,
+    pub as_of: String,
+    pub observations: usize,
+    pub periods_per_year: f64,
+    /// DCC only: the fitted (a, b) and the correlation log-likelihood.
+    pub dcc: Option<(f64, f64, f64)>,
+    /// Correlation matrices at step 1 and at the horizon.
+    pub first: Vec<Vec<f64>>,
+    pub last: Vec<Vec<f64>>,
+    pub pairs: Vec<PairStep>,
+    pub rows_added: usize,
+}
+
+/// Aligned percent log returns of `symbols` (dates all have), the date of the last close and
+/// when that date was fully known, and the stamps.
+async fn aligned_returns(
+    wh: &Warehouse,
+    symbols: &[String],
+    tf: Timeframe,
+) -> Result<(Vec<Vec<f64>>, Vec<Timestamp>, Timestamp)> {
+    let syms = symbols
+        .iter()
+        .map(Symbol::new)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let (bars, _) = read_bars(
+        wh,
+        &BarQuery {
+            timeframe: Some(tf),
+            symbols: syms,
+            version: None,
+        },
+    )
+    .await?;
+    let col: std::collections::HashMap<&str, usize> = symbols
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.as_str(), i))
+        .collect();
+    let mut by_date: std::collections::BTreeMap<Timestamp, (Timestamp, Vec<f64>)> =
+        std::collections::BTreeMap::new();
+    for b in &bars {
+        let Some(&i) = col.get(&*b.symbol) else {
+            continue;
+        };
+        let e = by_date
+            .entry(b.ts_event)
+            .or_insert_with(|| (b.ts_recv, vec![f64::NAN; symbols.len()]));
+        e.0 = e.0.max(b.ts_recv);
+        e.1[i] = b.bar.close;
+    }
+    let rows: Vec<(Timestamp, Timestamp, Vec<f64>)> = by_date
+        .into_iter()
+        .filter(|(_, (_, c))| c.iter().all(|x| x.is_finite() && *x > 0.0))
+        .map(|(d, (r, c))| (d, r, c))
+        .collect();
+    let rets = rows
+        .windows(2)
+        .map(|w| {
+            w[1].2
+                .iter()
+                .zip(&w[0].2)
+                .map(|(b, a)| 100.0 * (b / a).ln())
+                .collect()
+        })
+        .collect();
+    let known = rows.last().map_or(Timestamp::from_nanos(0), |r| r.1);
+    Ok((rets, rows.iter().map(|r| r.0).collect(), known))
+}
+
+/// Fit and forecast correlations; land one `forecasts` row per pair and step.
+pub async fn corr_forecast(wh: &Warehouse, opts: &CorrOptions) -> Result<CorrForecast> {
+    let mut names = opts.symbols.clone();
+    names.sort();
+    names.dedup();
+    if names.len() < 2 {
+        return Err(Error::Config(
+            "a correlation forecast needs at least 2 distinct --symbols".into(),
+        ));
+    }
+    let (r, stamps, known) = aligned_returns(wh, &names, opts.timeframe).await?;
+    let ppy = elite_trade::metrics::infer_periods_per_year(&stamps);
+    let h = opts.horizon.max(1);
+    let (model, dcc, corrs, covs) = match opts.model {
+        CorrModel::Ewma(lambda) => {
+            let cov = ewma(&r, lambda).filter(|_| r.len() >= 2).ok_or_else(|| {
+                Error::Config(format!(
+                    "{names:?} {}: {} common returns; EWMA needs at least 2 and 0 <= lambda < 1",
+                    opts.timeframe,
+                    r.len()
+                ))
+            })?;
+            let c = correlation(&cov);
+            (format!("ewma_{lambda}"), None, vec![c; h], vec![cov; h])
+        }
+        CorrModel::Dcc => {
+            let d = fit_dcc(&r).ok_or_else(|| {
+                Error::Config(format!(
+                    "{names:?} {}: {} common returns; a DCC fit needs at least 100 finite ones",
+                    opts.timeframe,
+                    r.len()
+                ))
+            })?;
+            (
+                "dcc".to_string(),
+                Some((d.a, d.b, d.loglik)),
+                d.correlations(h),
+                d.covariances(h),
+            )
+        }
+    };
+    let last = stamps.last().map_or(0, |t| t.as_nanos());
+    let timeframe = opts.timeframe.to_string();
+    let params = serde_json::json!({"symbols": names, "dcc": dcc, "model": model}).to_string();
+    let mut pairs = vec![];
+    for (step, (c, v)) in corrs.iter().zip(&covs).enumerate() {
+        for i in 0..names.len() {
+            for j in i + 1..names.len() {
+                pairs.push(PairStep {
+                    pair: format!("{}|{}", names[i], names[j]),
+                    step: step + 1,
+                    correlation: c[i][j],
+                    annualized_covariance: v[i][j] * ppy,
+                });
+            }
+        }
+    }
+    let rows: Vec<ForecastRow<'_>> = pairs
+        .iter()
+        .map(|p| ForecastRow {
+            forecast_id: forecast_id(&format!(
+                "corr|{}|{timeframe}|{model}|{last}|{}|{params}",
+                p.pair, p.step
+            )),
+            symbol: &p.pair,
+            timeframe: &timeframe,
+            kind: "correlation",
+            model: model.clone(),
+            step: p.step as i32,
+            value: p.correlation,
+            annualized: p.annualized_covariance,
+            params: &params,
+            ts_event: last.div_euclid(1000),
+            ts_recv: known.as_nanos().div_euclid(1000),
+        })
+        .collect();
+    let rows_added = crate::run::journal::insert(
+        wh,
+        &tables::FORECASTS,
+        &rows,
+        CommitMeta::new(format!("forecast:corr:{}", names.join(","))),
+    )
+    .await?;
+    Ok(CorrForecast {
+        symbols: names,
+        timeframe,
+        model,
+        as_of: stamps.last().map(|t| t.to_string()).unwrap_or_default(),
+        observations: r.len(),
+        periods_per_year: ppy,
+        dcc,
+        first: corrs[0].clone(),
+        last: corrs[h - 1].clone(),
+        pairs,
+        rows_added,
+    })
+}
+
+/// What to simulate.
+#[derive(Clone, Debug)]
+pub struct DrawdownRequest {
+    pub vol: VolOptions,
+    pub sim: DrawdownOptions,
+}
+
+/// The fitted model and the simulated odds.
+#[derive(Clone, Debug, Serialize)]
+pub struct DrawdownRun {
+    pub symbol: String,
+    pub as_of: String,
+    pub fit: Garch,
+    pub forecast: DrawdownForecast,
+    pub rows_added: usize,
+}
+
+/// Fit the volatility model and simulate drawdowns over the horizon; land one row per threshold
+/// (kind `drawdown`, value = P(max drawdown ≥ threshold), `annualized` = the threshold).
+pub async fn drawdown_forecast(wh: &Warehouse, req: &DrawdownRequest) -> Result<DrawdownRun> {
+    let (closes, known) = closes(wh, &req.vol).await?;
+    let f = fit_returns(&closes, &req.vol)?;
+    let sim = simulate(&f, &req.sim).ok_or_else(|| {
+        Error::Config("a drawdown forecast needs a horizon and at least one path".into())
+    })?;
+    let last = closes.last().map_or(0, |c| c.0.as_nanos());
+    let timeframe = req.vol.timeframe.to_string();
+    let model = model_name(&f)?;
+    let params = serde_json::json!({"fit": f, "paths": sim.paths, "seed": sim.seed}).to_string();
+    let rows: Vec<ForecastRow<'_>> = sim
+        .probabilities
+        .iter()
+        .map(|p| ForecastRow {
+            forecast_id: forecast_id(&format!(
+                "drawdown|{}|{timeframe}|{model}|{last}|{}|{}|{params}",
+                req.vol.symbol, sim.horizon, p.threshold
+            )),
+            symbol: &req.vol.symbol,
+            timeframe: &timeframe,
+            kind: "drawdown",
+            model: model.clone(),
+            step: sim.horizon as i32,
+            value: p.drawdown,
+            annualized: p.threshold,
+            params: &params,
+            ts_event: last.div_euclid(1000),
+            ts_recv: known.div_euclid(1000),
+        })
+        .collect();
+    let rows_added = crate::run::journal::insert(
+        wh,
+        &tables::FORECASTS,
+        &rows,
+        CommitMeta::new(format!("forecast:drawdown:{}", req.vol.symbol)),
+    )
+    .await?;
+    Ok(DrawdownRun {
+        symbol: req.vol.symbol.clone(),
+        as_of: closes.last().map(|c| c.0.to_string()).unwrap_or_default(),
+        fit: f,
+        forecast: sim,
         rows_added,
     })
 }

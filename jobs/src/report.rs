@@ -204,7 +204,7 @@ struct TradeRow {
 
 /// Rows of `table` matching `filter`, through the Arrow JSON writer (none when the table is
 /// empty or absent).
-async fn read_rows<T: DeserializeOwned>(
+pub(crate) async fn read_rows<T: DeserializeOwned>(
     wh: &Warehouse,
     table: &str,
     filter: elite_store::datafusion::prelude::Expr,

@@ -37,6 +37,7 @@ pub mod error;
 pub mod features;
 pub mod indicators;
 pub mod mtf;
+pub mod regime;
 pub mod resample;
 pub mod signals;
 pub mod spec;

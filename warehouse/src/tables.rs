@@ -563,7 +563,7 @@ pub static DRIFT_EVENTS: TableSpec = TableSpec {
 /// Every table, in the order `elite warehouse tables` lists them.
 pub static FORECASTS: TableSpec = TableSpec {
     name: "forecasts",
-    description: "model forecasts (volatility: GARCH / GJR-GARCH) per symbol and step ahead, with the fitted parameters (JSON); ts_event = the last bar fitted, ts_recv = when that bar was known (the forecast's point in time)",
+    description: "model forecasts per symbol (or pair A|B) and step ahead, with the fitted parameters (JSON): kind volatility (GARCH / GJR-GARCH: value = variance of the percent log return, annualized = annualized volatility in %), correlation (EWMA / DCC: value = correlation, annualized = annualized covariance in %²), drawdown (simulated: value = P(max drawdown >= threshold within step periods), annualized = the threshold); ts_event = the last bar fitted, ts_recv = when that bar was known (the forecast's point in time)",
     key: &["forecast_id"],
     partition_by: &[],
     schema: LazyLock::new(|| {
@@ -583,7 +583,28 @@ pub static FORECASTS: TableSpec = TableSpec {
     }),
 };
 
-pub static ALL: [&TableSpec; 23] = [
+/// Market regimes and the stress index, point in time.
+pub static REGIMES: TableSpec = TableSpec {
+    name: "regimes",
+    description: "market regimes per bar: method hmm<K> (Gaussian HMM on return and volatility, filtered, walk-forward refits), rules (trend x volatility) or stress (the universe's stress index); state, label, value (hmm: the state's filtered probability; rules: close / 200-bar mean - 1; stress: the index) and detail (JSON); ts_recv = when the bar it describes was known",
+    key: &["scope", "timeframe", "method", "ts_event"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("scope", DataType::Utf8, false),
+            f("timeframe", DataType::Utf8, false),
+            f("method", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            f("state", DataType::Int32, false),
+            f("label", DataType::Utf8, false),
+            f("value", DataType::Float64, false),
+            f("detail", DataType::Utf8, false),
+        ]))
+    }),
+};
+
+pub static ALL: [&TableSpec; 24] = [
     &BARS,
     &TICKS,
     &QUOTES,
@@ -607,6 +628,7 @@ pub static ALL: [&TableSpec; 23] = [
     &PREDICTIONS,
     &DRIFT_EVENTS,
     &FORECASTS,
+    &REGIMES,
 ];
 
 #[cfg(test)]

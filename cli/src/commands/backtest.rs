@@ -19,8 +19,14 @@ struct Metric {
 pub async fn run(a: BacktestArgs, settings: &Settings, printer: &Printer) -> Result<()> {
     let text = std::fs::read_to_string(&a.file)
         .with_context(|| format!("reading {}", a.file.display()))?;
-    let cfg = RunConfig::from_toml(&text)
+    let mut cfg = RunConfig::from_toml(&text)
         .map_err(|e| super::UserError(format!("{}: {e}", a.file.display())))?;
+    if a.start.is_some() {
+        cfg.data.start = a.start;
+    }
+    if a.end.is_some() {
+        cfg.data.end = a.end;
+    }
     let wh = settings.warehouse()?;
     let report = run_backtest(&wh, &cfg, &SystemClock).await?;
     printer.note(format!(

@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use elite_store::Warehouse;
 use elite_trade::event::Event;
 use elite_trade::inputs::Inputs;
+use elite_trade::risk::RegimeRule;
 use elite_trade::strategies::{EventConfig, MlConfig, StrategySpec};
 use elite_trade::types::{Bar, Sym};
 use elite_warehouse::{Symbol, Timeframe, Timestamp};
@@ -43,6 +44,13 @@ fn input_key(e: &Event) -> Option<InputKey> {
             ts_event,
             ..
         } => Some((format!("s|{rule}"), *sym, ts_event.as_nanos())),
+        // About the market, not one symbol: keyed to symbol 0's bar of that time.
+        Event::Regime {
+            scope,
+            method,
+            ts_event,
+            ..
+        } => Some((format!("r|{method}|{scope}"), 0, ts_event.as_nanos())),
         _ => None,
     }
 }
@@ -363,6 +371,11 @@ async fn load_inputs(
         ids.push(format!("signals:{n}@{last}"));
         events.extend(ev);
     }
+    if let Some(rule) = &cfg.risk.regime {
+        let (ev, n, last) = load_regime_events(wh, rule, &cfg.data.timeframe).await?;
+        ids.push(format!("regimes:{}:{}:{n}@{last}", rule.method, rule.scope));
+        events.extend(ev);
+    }
     for spec in rule_strategies {
         let StrategySpec::Event(EventConfig {
             calendar: Some(c), ..
@@ -453,6 +466,81 @@ pub async fn load_signal_events(
             "no {timeframe} rule signals for {symbols:?} in the warehouse: run `elite run signals` first"
         )));
     }
+    Ok((out, n, last))
+}
+
+/// The rows of `regimes` a risk rule reads (its scope and method, at the run's timeframe) as
+/// events: the events, their count and the last ts_event (µs).
+pub async fn load_regime_events(
+    wh: &Warehouse,
+    rule: &RegimeRule,
+    timeframe: &str,
+) -> Result<(Vec<Event>, usize, i64)> {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{DataType, Float64Type, Int64Type};
+    use elite_store::datafusion::prelude::{col, lit};
+    let batches = match wh
+        .read(
+            "regimes",
+            elite_store::At::Latest,
+            Some(
+                col("scope")
+                    .eq(lit(rule.scope.as_str()))
+                    .and(col("method").eq(lit(rule.method.as_str())))
+                    .and(col("timeframe").eq(lit(timeframe))),
+            ),
+        )
+        .await
+    {
+        Ok(b) => b,
+        Err(elite_store::Error::EmptyTable { .. }) => vec![],
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = vec![];
+    let mut last = i64::MIN;
+    for b in &batches {
+        let get = |c: &str, t: &DataType| {
+            b.column_by_name(c)
+                .and_then(|a| arrow::compute::cast(a, t).ok())
+        };
+        let (Some(te), Some(tr), Some(st), Some(v)) = (
+            get("ts_event", &DataType::Int64),
+            get("ts_recv", &DataType::Int64),
+            get("state", &DataType::Int64),
+            get("value", &DataType::Float64),
+        ) else {
+            continue;
+        };
+        let (te, tr, st, v) = (
+            te.as_primitive::<Int64Type>(),
+            tr.as_primitive::<Int64Type>(),
+            st.as_primitive::<Int64Type>(),
+            v.as_primitive::<Float64Type>(),
+        );
+        for r in 0..b.num_rows() {
+            last = last.max(te.value(r));
+            out.push(Event::Regime {
+                scope: rule.scope.clone(),
+                method: rule.method.clone(),
+                ts_event: Timestamp::from_nanos(te.value(r) * 1000),
+                state: st.value(r) as i32,
+                value: v.value(r),
+                known: Timestamp::from_nanos(tr.value(r) * 1000),
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::Config(format!(
+            "risk.regime: no {timeframe} {} rows for scope {:?} in the regimes table (run `elite regimes …` first)",
+            rule.method, rule.scope
+        )));
+    }
+    // One order for equal `known` times: by the bar they describe.
+    out.sort_by_key(|e| match e {
+        Event::Regime { ts_event, .. } => *ts_event,
+        _ => Timestamp::from_nanos(0),
+    });
+    let n = out.len();
     Ok((out, n, last))
 }
 

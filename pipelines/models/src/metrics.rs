@@ -160,7 +160,52 @@ pub fn pnl(
     next_return: &[f64],
     t: &Trading,
 ) -> Pnl {
-    let (book, cost_bps, periods_per_year) = (t.book, t.cost_bps, t.periods_per_year);
+    let s = pnl_series(dates, series, score, threshold, next_return, t);
+    let rets = &s.returns;
+    let mut eq = 1.0f64;
+    let (mut peak, mut mdd) = (1.0f64, 0.0f64);
+    for r in rets {
+        eq *= 1.0 + r;
+        peak = peak.max(eq);
+        mdd = mdd.max(1.0 - eq / peak);
+    }
+    let n = rets.len() as f64;
+    let mean = rets.iter().sum::<f64>() / n;
+    let sd = (rets.iter().map(|r| (r - mean) * (r - mean)).sum::<f64>() / (n - 1.0)).sqrt();
+    Pnl {
+        total_return: eq - 1.0,
+        sharpe: if sd > 0.0 {
+            mean / sd * t.periods_per_year.sqrt()
+        } else {
+            0.0
+        },
+        max_drawdown: mdd,
+        turnover: s.turnover,
+    }
+}
+
+/// The per-date returns [`pnl`] summarizes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PnlSeries {
+    /// The dates, ascending.
+    pub dates: Vec<i64>,
+    /// The book's return over the bar after each date, after costs.
+    pub returns: Vec<f64>,
+    /// Mean |position change| per symbol per bar.
+    pub turnover: f64,
+}
+
+/// The book's return at every date (see [`pnl`]).
+pub fn pnl_series(
+    dates: &[i64],
+    series: &[u32],
+    score: &[f64],
+    threshold: f64,
+    next_return: &[f64],
+    t: &Trading,
+) -> PnlSeries {
+    let (book, cost_bps) = (t.book, t.cost_bps);
+    let mut days = vec![];
     let mut order: Vec<usize> = (0..dates.len()).collect();
     order.sort_by_key(|&i| (dates[i], series[i]));
     let mut last: std::collections::HashMap<u32, f64> = Default::default();
@@ -187,25 +232,11 @@ pub fn pnl(
             i += 1;
         }
         rets.push(r / n);
+        days.push(d);
     }
-    let mut eq = 1.0f64;
-    let (mut peak, mut mdd) = (1.0f64, 0.0f64);
-    for r in &rets {
-        eq *= 1.0 + r;
-        peak = peak.max(eq);
-        mdd = mdd.max(1.0 - eq / peak);
-    }
-    let n = rets.len() as f64;
-    let mean = rets.iter().sum::<f64>() / n;
-    let sd = (rets.iter().map(|r| (r - mean) * (r - mean)).sum::<f64>() / (n - 1.0)).sqrt();
-    Pnl {
-        total_return: eq - 1.0,
-        sharpe: if sd > 0.0 {
-            mean / sd * periods_per_year.sqrt()
-        } else {
-            0.0
-        },
-        max_drawdown: mdd,
+    PnlSeries {
+        dates: days,
+        returns: rets,
         turnover: turn / count.max(1.0),
     }
 }

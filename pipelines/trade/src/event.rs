@@ -64,6 +64,16 @@ pub enum Event {
         strength: f64,
         known: Timestamp,
     },
+    /// A market regime row (the `regimes` table) for the bar at `ts_event`, known from `known`
+    /// on: what [`crate::risk::RegimeRule`] de-risks on.
+    Regime {
+        scope: String,
+        method: String,
+        ts_event: Timestamp,
+        state: i32,
+        value: f64,
+        known: Timestamp,
+    },
     /// Time passes to `ts_recv` (closing the current instant when it is later).
     Timer { ts_recv: Timestamp },
 }
@@ -77,16 +87,22 @@ impl Event {
             | Event::Status { ts_recv, .. }
             | Event::Route { ts_recv, .. }
             | Event::Timer { ts_recv } => *ts_recv,
-            Event::Prediction { known, .. } | Event::Signal { known, .. } => *known,
+            Event::Prediction { known, .. }
+            | Event::Signal { known, .. }
+            | Event::Regime { known, .. } => *known,
         }
     }
 
     /// Model and signal outputs: data the engine stores, not a step of its clock.
     pub fn is_input(&self) -> bool {
-        matches!(self, Event::Prediction { .. } | Event::Signal { .. })
+        matches!(
+            self,
+            Event::Prediction { .. } | Event::Signal { .. } | Event::Regime { .. }
+        )
     }
 
-    /// The bar an input is about: (symbol, bar `ts_event`).
+    /// The bar an input is about: (symbol, bar `ts_event`); `None` for a regime row (about the
+    /// market, not one symbol).
     pub fn input_key(&self) -> Option<(Sym, Timestamp)> {
         match self {
             Event::Prediction { sym, ts_event, .. } | Event::Signal { sym, ts_event, .. } => {

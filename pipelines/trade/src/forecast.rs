@@ -61,8 +61,15 @@ fn backcast(resids: &[f64]) -> f64 {
     s / w
 }
 
-/// The log-likelihood of `p` = (μ, ω, α, γ, β, ν), and the last variance and residual.
-fn loglik(r: &[f64], p: &[f64; 6], dist: Dist, bc: f64) -> (f64, f64, f64) {
+/// The log-likelihood of `p` = (μ, ω, α, γ, β, ν), and the last variance and residual; every
+/// conditional variance is pushed to `path` when one is given.
+fn loglik(
+    r: &[f64],
+    p: &[f64; 6],
+    dist: Dist,
+    bc: f64,
+    mut path: Option<&mut Vec<f64>>,
+) -> (f64, f64, f64) {
     let [mu, omega, alpha, gamma, beta, nu] = *p;
     let (mut prev_e2, mut prev_neg, mut prev_s2) = (bc, 0.5, bc);
     let mut ll = 0.0;
@@ -80,6 +87,9 @@ fn loglik(r: &[f64], p: &[f64; 6], dist: Dist, bc: f64) -> (f64, f64, f64) {
         // Before the first observation the asymmetric term takes half the backcast (arch).
         s2 = omega + alpha * prev_e2 + gamma * prev_e2 * prev_neg + beta * prev_s2;
         e = x - mu;
+        if let Some(v) = path.as_deref_mut() {
+            v.push(s2);
+        }
         ll += match dist {
             Dist::Normal => -0.5 * ((2.0 * std::f64::consts::PI).ln() + s2.ln() + e * e / s2),
             Dist::StudentT => {
@@ -110,7 +120,12 @@ fn feasible(p: &[f64; 6], model: VolModel, dist: Dist) -> bool {
 }
 
 /// Nelder-Mead minimization of `f` from `x0` with initial steps `step`.
-fn nelder_mead(f: &dyn Fn(&[f64]) -> f64, x0: &[f64], step: &[f64], iters: usize) -> Vec<f64> {
+pub(crate) fn nelder_mead(
+    f: &dyn Fn(&[f64]) -> f64,
+    x0: &[f64],
+    step: &[f64],
+    iters: usize,
+) -> Vec<f64> {
     let n = x0.len();
     let mut pts: Vec<Vec<f64>> = vec![x0.to_vec()];
     for i in 0..n {
@@ -215,7 +230,7 @@ pub fn fit(r: &[f64], model: VolModel, dist: Dist) -> Option<Garch> {
         if !feasible(&p, model, dist) {
             return f64::INFINITY;
         }
-        let (ll, _, _) = loglik(r, &p, dist, bc);
+        let (ll, _, _) = loglik(r, &p, dist, bc, None);
         if ll.is_finite() { -ll } else { f64::INFINITY }
     };
     let mut x0 = vec![mean, 0.05 * var, 0.05];
@@ -250,7 +265,7 @@ pub fn fit(r: &[f64], model: VolModel, dist: Dist) -> Option<Garch> {
         }
     }
     let p = unpack(&x);
-    let (ll, s2, e) = loglik(r, &p, dist, bc);
+    let (ll, s2, e) = loglik(r, &p, dist, bc, None);
     Some(Garch {
         model,
         dist,
@@ -268,6 +283,25 @@ pub fn fit(r: &[f64], model: VolModel, dist: Dist) -> Option<Garch> {
 }
 
 impl Garch {
+    /// A random walk with constant variance `variance` and drift `mu` (percent): GARCH with
+    /// `α = γ = β = 0`, a baseline (and a model whose drawdown odds have closed forms).
+    pub fn constant(mu: f64, variance: f64) -> Garch {
+        Garch {
+            model: VolModel::Garch,
+            dist: Dist::Normal,
+            mu,
+            omega: variance,
+            alpha: 0.0,
+            gamma: 0.0,
+            beta: 0.0,
+            nu: None,
+            loglik: f64::NAN,
+            observations: 0,
+            last_sigma2: variance,
+            last_resid: 0.0,
+        }
+    }
+
     /// Variance forecasts for the next `horizon` periods (in squared return units).
     pub fn forecast(&self, horizon: usize) -> Vec<f64> {
         let neg = if self.last_resid < 0.0 { 1.0 } else { 0.0 };
@@ -283,6 +317,31 @@ impl Garch {
                 s2
             })
             .collect()
+    }
+
+    /// The conditional variance `σ²_t` of every return of `r` (the series this model was fitted
+    /// to) and the standardized residuals `(r_t − μ) / σ_t`.
+    pub fn standardized(&self, r: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let n = r.len() as f64;
+        let mean = r.iter().sum::<f64>() / n;
+        let resid: Vec<f64> = r.iter().map(|x| x - mean).collect();
+        let bc = backcast(&resid);
+        let p = [
+            self.mu,
+            self.omega,
+            self.alpha,
+            self.gamma,
+            self.beta,
+            self.nu.unwrap_or(0.0),
+        ];
+        let mut var = Vec::with_capacity(r.len());
+        loglik(r, &p, self.dist, bc, Some(&mut var));
+        let z = r
+            .iter()
+            .zip(&var)
+            .map(|(x, v)| (x - self.mu) / v.sqrt())
+            .collect();
+        (var, z)
     }
 
     /// The long-run variance `ω / (1 − α − γ/2 − β)`.

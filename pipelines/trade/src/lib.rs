@@ -13,6 +13,8 @@
 //! - [`risk`]: pre-trade checks producing the only type a broker accepts ([`risk::Approved`]),
 //!   and the kill switch;
 //! - [`engine`]: the event loop and the [`engine::Strategy`] trait; [`strategies`]: built-ins;
+//! - [`forecast`], [`dcc`], [`drawdown`]: GARCH / GJR-GARCH volatility, EWMA and DCC correlation,
+//!   and drawdown odds simulated from the fitted model;
 //! - [`execution`]: TWAP / VWAP / POV schedules and parent-order working; [`metrics`]: the tear
 //!   sheet; [`analytics`]: the report's metrics (PSR, DSR, alpha/beta, …) and calendar tables.
 //!
@@ -22,6 +24,8 @@
 pub mod analytics;
 pub mod broker;
 pub mod costs;
+pub mod dcc;
+pub mod drawdown;
 pub mod engine;
 pub mod event;
 pub mod execution;

@@ -71,6 +71,43 @@ pub struct RiskLimits {
     /// Correlation risk: refuse an order that adds exposure in a direction whose returns
     /// correlate with the rest of the book's above `limit`.
     pub max_correlation: Option<MaxCorrelation>,
+    /// De-risking on a market regime or the stress index (rows of the `regimes` table, fed to
+    /// the engine as [`crate::event::Event::Regime`] when they become known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regime: Option<RegimeRule>,
+}
+
+/// De-risk while a regime holds: on entering, cut every position by `cut` and refuse new
+/// exposure until it ends (as a volatility spike does). A regime row enters when its value is at
+/// least `above` or its state is one of `states`; it ends when its value is below `below`
+/// (default `above`) and its state is not one of `states`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegimeRule {
+    /// The rows' scope: a stress universe's name or a symbol.
+    pub scope: String,
+    /// `stress`, `rules` or `hmm<K>` (the `regimes` table's method).
+    pub method: String,
+    #[serde(default)]
+    pub above: Option<f64>,
+    #[serde(default)]
+    pub below: Option<f64>,
+    #[serde(default)]
+    pub states: Vec<i32>,
+    /// Fraction of every position cut on entering.
+    pub cut: f64,
+}
+
+impl RegimeRule {
+    /// Whether the regime holds after a row with `state` and `value`, given whether it held.
+    pub fn holds(&self, on: bool, state: i32, value: f64) -> bool {
+        let level = if on {
+            self.below.or(self.above)
+        } else {
+            self.above
+        };
+        self.states.contains(&state) || level.is_some_and(|l| value >= l)
+    }
 }
 
 /// Correlation of the order's instrument (signed by the position it leads to) with the book it
@@ -148,6 +185,9 @@ pub struct RiskEngine {
     /// Per symbol, for the correlation limit: last close and the recent (ts_event ns, return).
     #[serde(default)]
     returns: Vec<(f64, VecDeque<(i64, f64)>)>,
+    /// De-risked by [`RiskLimits::regime`].
+    #[serde(default)]
+    regime_on: bool,
 }
 
 impl RiskEngine {
@@ -215,7 +255,7 @@ impl RiskEngine {
                 format!("quantity {} is not positive", o.qty),
             ));
         }
-        if self.vol.4 {
+        if self.vol.4 || self.regime_on {
             let pos = book.ledger.qty(o.sym);
             let (buys, sells) = (book.pending)(o.sym);
             let adds = match o.side {
@@ -223,12 +263,11 @@ impl RiskEngine {
                 Side::Sell => pos - sells - o.qty < 0,
             };
             if adds {
-                return Err(Self::refuse(
-                    now,
-                    o,
-                    "vol_spike",
-                    "de-risked: volatility spike".into(),
-                ));
+                return Err(if self.vol.4 {
+                    Self::refuse(now, o, "vol_spike", "de-risked: volatility spike".into())
+                } else {
+                    Self::refuse(now, o, "regime", "de-risked: market regime".into())
+                });
             }
         }
         if let Some(a) = &self.allowed
@@ -574,9 +613,45 @@ impl RiskEngine {
         })
     }
 
-    /// Whether new exposure is refused because of a volatility spike.
+    /// Whether new exposure is refused because of a volatility spike or a regime.
     pub fn derisked(&self) -> bool {
-        self.vol.4
+        self.vol.4 || self.regime_on
+    }
+
+    /// Regime rows became known (`(state, value, ts_event)` in order): returns the event when
+    /// the rule's state after all of them differs from before (`Derisk`: the caller cuts
+    /// positions with [`RiskEngine::reduce`] by the rule's `cut`). Rows that arrive together
+    /// (e.g. the history before a run's first bar) thus make at most one change.
+    pub fn on_regime(
+        &mut self,
+        rows: &[(i32, f64, Timestamp)],
+        now: Timestamp,
+    ) -> Option<RiskEvent> {
+        let rule = self.limits.regime.as_ref()?;
+        let &(state, value, ts_event) = rows.last()?;
+        let on = rows
+            .iter()
+            .fold(self.regime_on, |on, (s, v, _)| rule.holds(on, *s, *v));
+        if on == self.regime_on {
+            return None;
+        }
+        self.regime_on = on;
+        let (decision, check) = if on {
+            (Decision::Derisk, "regime")
+        } else {
+            (Decision::Normal, "regime_normal")
+        };
+        Some(RiskEvent {
+            ts: now,
+            order_id: String::new(),
+            sym: None,
+            decision,
+            check: check.into(),
+            detail: format!(
+                "{} {} at {ts_event}: state {state}, value {value:.4}",
+                rule.method, rule.scope
+            ),
+        })
     }
 
     /// Market orders cutting every position of `ledger` by `fraction` (approved: they only

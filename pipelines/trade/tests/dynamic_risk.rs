@@ -132,3 +132,103 @@ fn a_volatility_spike_cuts_positions_and_blocks_new_exposure_until_calm() {
     );
     e.ledger.reconcile(Some(&e.journal.fills)).unwrap();
 }
+
+#[test]
+fn a_stress_regime_cuts_positions_and_blocks_new_exposure_until_it_ends() {
+    use elite_trade::event::Event;
+    use elite_trade::risk::RegimeRule;
+    let mut e = engine(RiskLimits {
+        regime: Some(RegimeRule {
+            scope: "universe".into(),
+            method: "stress".into(),
+            above: Some(1.5),
+            below: Some(0.5),
+            states: vec![],
+            cut: 0.5,
+        }),
+        ..Default::default()
+    });
+    e.add(Box::new(Hold(Sizing::Percent(0.8))), 1.0);
+    let all = bars(&[(300, 0.001)]);
+    // The stress index per bar: calm, stressed from bar 100, 1.0 from bar 150 (above `below`:
+    // still stressed), calm from bar 160. Rows of another universe say "stressed" throughout
+    // the first 60 bars and must be ignored.
+    let value = |t: usize| match t {
+        100..150 => 2.0,
+        150..160 => 1.0,
+        _ => 0.0,
+    };
+    // History known before the first bar, stressed then calm: arriving together they change
+    // nothing (no de-risk at the start, no cut, no event).
+    for (i, v) in [2.0, 0.2].into_iter().enumerate() {
+        e.process(&Event::Regime {
+            scope: "universe".into(),
+            method: "stress".into(),
+            ts_event: Timestamp::from_nanos(i as i64 - 10),
+            state: 0,
+            value: v,
+            known: Timestamp::from_nanos(i as i64 - 5),
+        })
+        .unwrap();
+    }
+    let mut qty = vec![];
+    for (t, b) in all.iter().enumerate() {
+        for (scope, v) in [
+            ("universe", value(t)),
+            ("other", if t < 60 { 5.0 } else { 0.0 }),
+        ] {
+            e.process(&Event::Regime {
+                scope: scope.into(),
+                method: "stress".into(),
+                ts_event: b.ts_event,
+                state: 0,
+                value: v,
+                known: b.ts_recv,
+            })
+            .unwrap();
+        }
+        e.process(&Event::Bar(*b)).unwrap();
+        qty.push(e.ledger.qty(0));
+    }
+    e.finish();
+    let ev: Vec<_> = e
+        .journal
+        .risk
+        .iter()
+        .filter(|r| matches!(r.decision, Decision::Derisk | Decision::Normal))
+        .collect();
+    assert_eq!(ev.len(), 2, "{ev:?}");
+    // Applied when the instant of the bar the row describes closes (never before it is known).
+    assert_eq!(
+        (ev[0].decision, ev[0].ts),
+        (Decision::Derisk, all[100].ts_recv)
+    );
+    assert_eq!(ev[0].check, "regime");
+    assert_eq!(
+        (ev[1].decision, ev[1].ts),
+        (Decision::Normal, all[160].ts_recv)
+    );
+    // Half the position was cut, filled at the next bar; nothing was added while stressed.
+    let cut = e
+        .journal
+        .fills
+        .iter()
+        .find(|f| f.order_id.starts_with("derisk-"))
+        .expect("cut order filled");
+    assert_eq!(cut.qty, qty[100] / 2);
+    assert!(qty[101..=160].iter().all(|q| *q <= qty[100] - cut.qty));
+    assert!(
+        e.journal
+            .risk
+            .iter()
+            .any(|r| r.check == "regime" && r.decision == Decision::Refused)
+    );
+    // After it ends the strategy builds the position back.
+    assert!(
+        qty[299] > qty[101] + qty[101] / 2,
+        "{} vs {}",
+        qty[299],
+        qty[101]
+    );
+    e.ledger.reconcile(Some(&e.journal.fills)).unwrap();
+}

@@ -125,6 +125,10 @@ pub struct Engine {
     requests: Vec<OrderRequest>,
     /// Keep every risk approval in the journal (refusals are always kept).
     pub log_approvals: bool,
+    /// Regime rows the risk rule reads, not yet applied: (state, value, ts_event, known), in
+    /// arrival (`known`) order. Each is applied at the close of the first instant at or after
+    /// the time it became known.
+    regime: std::collections::VecDeque<(i32, f64, Timestamp, Timestamp)>,
 }
 
 impl Engine {
@@ -164,6 +168,7 @@ impl Engine {
             fills: vec![],
             requests: vec![],
             log_approvals: true,
+            regime: Default::default(),
         }
     }
 
@@ -242,14 +247,18 @@ impl Engine {
                 self.journal.risk.push(ev);
                 if cut {
                     let fraction = self.risk.limits.vol_spike.map_or(0.0, |v| v.cut);
-                    for (sub, name) in self.subs.iter().zip(&self.names) {
-                        for a in self.risk.reduce(&sub.ledger, fraction, ts, name) {
-                            let sym = a.order().sym;
-                            self.journal.submitted.push((ts, a.order().clone()));
-                            let last = Money::from_f64(px[sym as usize]).unwrap_or_default();
-                            self.broker.submit(a, ts, last);
-                        }
-                    }
+                    self.reduce_all(fraction, ts, &px);
+                }
+            }
+            let due = self.regime.partition_point(|r| r.3 <= ts);
+            let rows: Vec<(i32, f64, Timestamp)> =
+                self.regime.drain(..due).map(|r| (r.0, r.1, r.2)).collect();
+            if let Some(ev) = self.risk.on_regime(&rows, ts) {
+                let cut = ev.decision == crate::risk::Decision::Derisk;
+                self.journal.risk.push(ev);
+                if cut {
+                    let fraction = self.risk.limits.regime.as_ref().map_or(0.0, |r| r.cut);
+                    self.reduce_all(fraction, ts, &px);
                 }
             }
             self.allocate_now(ts);
@@ -258,6 +267,18 @@ impl Engine {
             self.strategies_close(ts);
         }
         self.journal.sync_order_log();
+    }
+
+    /// Cut every strategy's positions by `fraction` (de-risking), at `ts`'s prices `px`.
+    fn reduce_all(&mut self, fraction: f64, ts: Timestamp, px: &[f64]) {
+        for (sub, name) in self.subs.iter().zip(&self.names) {
+            for a in self.risk.reduce(&sub.ledger, fraction, ts, name) {
+                let sym = a.order().sym;
+                self.journal.submitted.push((ts, a.order().clone()));
+                let last = Money::from_f64(px[sym as usize]).unwrap_or_default();
+                self.broker.submit(a, ts, last);
+            }
+        }
     }
 
     /// Run `f` for every strategy with its context at `now` (its own book and capital).
@@ -521,6 +542,25 @@ impl Engine {
             }
             Event::Prediction { .. } | Event::Signal { .. } => {
                 self.inputs.add(e);
+                Ok(None)
+            }
+            Event::Regime {
+                scope,
+                method,
+                ts_event,
+                state,
+                value,
+                known,
+            } => {
+                if self
+                    .risk
+                    .limits
+                    .regime
+                    .as_ref()
+                    .is_some_and(|r| &r.scope == scope && &r.method == method)
+                {
+                    self.regime.push_back((*state, *value, *ts_event, *known));
+                }
                 Ok(None)
             }
             Event::Timer { ts_recv } => {

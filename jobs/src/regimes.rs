@@ -1,0 +1,340 @@
+//! `elite regimes hmm|rules|stress`: market regimes from the `bars` table, landed point in time in
+//! the `regimes` table (see [`elite_pipelines::regime`]).
+//!
+//! Every row describes one bar and is known when that bar was (`ts_recv`): HMM states are filtered
+//! with models refitted on the rows up to a refit point, rule states read closes up to the bar,
+//! and the stress index reads the universe's closes up to the day. Rows are keyed by (scope,
+//! timeframe, method, ts_event) and never rewritten: a re-run lands only bars that are new, and
+//! each row stays what could be known then.
+
+use std::collections::BTreeMap;
+
+use elite_pipelines::regime::hmm::{self, Hmm, HmmOptions};
+use elite_pipelines::regime::rules::{RuleOptions, classify, label};
+use elite_pipelines::regime::stress::{LEVELS, StressOptions, level, stress_index};
+use elite_pipelines::regime::{hmm_label, walk_forward};
+use elite_store::{CommitMeta, Warehouse};
+use elite_warehouse::{Symbol, Timeframe, Timestamp, tables};
+use serde::Serialize;
+
+use crate::bars::{BarQuery, read_bars};
+use crate::{Error, Result};
+
+/// Which regime model.
+#[derive(Clone, Debug)]
+pub enum Method {
+    /// A Gaussian HMM with `states` states on (return, `window`-bar volatility), refitted every
+    /// `refit` rows once `min_train` rows exist.
+    Hmm {
+        states: usize,
+        window: usize,
+        refit: usize,
+        min_train: usize,
+    },
+    Rules(RuleOptions),
+    /// The stress index of the symbols' universe, named `scope`.
+    Stress {
+        scope: String,
+        opts: StressOptions,
+    },
+}
+
+/// What to classify.
+#[derive(Clone, Debug)]
+pub struct RegimeOptions {
+    pub method: Method,
+    /// One symbol (hmm, rules) or the universe (stress; empty = every symbol at the timeframe).
+    pub symbols: Vec<String>,
+    pub timeframe: Timeframe,
+}
+
+/// A `regimes` row.
+#[derive(Clone, Debug, Serialize)]
+pub struct RegimeRow {
+    pub scope: String,
+    pub timeframe: String,
+    pub method: String,
+    pub ts_event: i64,
+    pub ts_recv: i64,
+    pub state: i32,
+    pub label: String,
+    pub value: f64,
+    pub detail: String,
+}
+
+/// The newest row, for people.
+#[derive(Clone, Debug, Serialize)]
+pub struct Latest {
+    /// The bar it describes.
+    pub as_of: String,
+    /// When it was known.
+    pub known: String,
+    pub state: i32,
+    pub label: String,
+    pub value: f64,
+    pub detail: String,
+}
+
+/// What a run found and landed.
+#[derive(Clone, Debug, Serialize)]
+pub struct RegimeRun {
+    pub scope: String,
+    pub method: String,
+    pub timeframe: String,
+    /// Bars classified (rows with a state).
+    pub rows: usize,
+    /// Rows new to the `regimes` table.
+    pub rows_added: usize,
+    /// Bars per label.
+    pub counts: BTreeMap<String, usize>,
+    /// The newest row.
+    pub latest: Option<Latest>,
+    /// The last HMM fitted (hmm only).
+    pub model: Option<Hmm>,
+}
+
+struct Series {
+    ts_event: Vec<Timestamp>,
+    ts_recv: Vec<Timestamp>,
+    closes: Vec<f64>,
+}
+
+async fn series(wh: &Warehouse, symbol: &str, tf: Timeframe) -> Result<Series> {
+    let (bars, _) = read_bars(
+        wh,
+        &BarQuery {
+            timeframe: Some(tf),
+            symbols: vec![Symbol::new(symbol)?],
+            version: None,
+        },
+    )
+    .await?;
+    let mut b: Vec<_> = bars
+        .iter()
+        .filter(|b| b.bar.close.is_finite() && b.bar.close > 0.0)
+        .map(|b| (b.ts_event, b.ts_recv, b.bar.close))
+        .collect();
+    b.sort_by_key(|x| x.0);
+    Ok(Series {
+        ts_event: b.iter().map(|x| x.0).collect(),
+        ts_recv: b.iter().map(|x| x.1).collect(),
+        closes: b.iter().map(|x| x.2).collect(),
+    })
+}
+
+fn method_name(m: &Method) -> String {
+    match m {
+        Method::Hmm { states, .. } => format!("hmm{states}"),
+        Method::Rules(_) => "rules".into(),
+        Method::Stress { .. } => "stress".into(),
+    }
+}
+
+fn one_symbol(opts: &RegimeOptions) -> Result<&str> {
+    match opts.symbols.as_slice() {
+        [s] => Ok(s),
+        _ => Err(Error::Config(format!(
+            "{} classifies one symbol; got {}",
+            method_name(&opts.method),
+            opts.symbols.len()
+        ))),
+    }
+}
+
+/// Classify and land.
+pub async fn regimes(wh: &Warehouse, opts: &RegimeOptions) -> Result<RegimeRun> {
+    let method = method_name(&opts.method);
+    let timeframe = opts.timeframe.to_string();
+    let mut model = None;
+    let row = |scope: &str,
+               te: Timestamp,
+               tr: Timestamp,
+               state: i32,
+               label: String,
+               value: f64,
+               detail: String| {
+        RegimeRow {
+            scope: scope.to_string(),
+            timeframe: timeframe.clone(),
+            method: method.clone(),
+            ts_event: te.as_nanos().div_euclid(1000),
+            ts_recv: tr.as_nanos().div_euclid(1000),
+            state,
+            label,
+            value,
+            detail,
+        }
+    };
+    let (scope, rows): (String, Vec<RegimeRow>) = match &opts.method {
+        Method::Hmm {
+            states,
+            window,
+            refit,
+            min_train,
+        } => {
+            let sym = one_symbol(opts)?;
+            let s = series(wh, sym, opts.timeframe).await?;
+            let xs = hmm::features(&s.closes, *window);
+            let hopts = HmmOptions {
+                states: *states,
+                ..HmmOptions::default()
+            };
+            if xs.len() < *min_train {
+                return Err(Error::Config(format!(
+                    "{sym} {timeframe}: {} feature rows; the HMM needs --min-train {min_train}",
+                    xs.len()
+                )));
+            }
+            let (filtered, last) = walk_forward(&xs, &hopts, *min_train, *refit);
+            model = last;
+            let rows = filtered
+                .iter()
+                .enumerate()
+                .filter_map(|(i, f)| {
+                    let f = f.as_ref()?;
+                    // Feature row i describes close i + window.
+                    let t = i + window;
+                    let detail = serde_json::json!({
+                        "probs": f.probs,
+                        "fitted_through": s.ts_event[f.fitted_through + window].to_string(),
+                    });
+                    Some(row(
+                        sym,
+                        s.ts_event[t],
+                        s.ts_recv[t],
+                        f.state as i32,
+                        hmm_label(f.state, *states),
+                        f.probs[f.state],
+                        detail.to_string(),
+                    ))
+                })
+                .collect();
+            (sym.to_string(), rows)
+        }
+        Method::Rules(ro) => {
+            let sym = one_symbol(opts)?;
+            let s = series(wh, sym, opts.timeframe).await?;
+            let rows = classify(&s.closes, ro)
+                .iter()
+                .enumerate()
+                .filter_map(|(t, st)| {
+                    let st = st.as_ref()?;
+                    let detail = serde_json::json!({"vol_pct": st.vol_pct, "trend": st.trend});
+                    Some(row(
+                        sym,
+                        s.ts_event[t],
+                        s.ts_recv[t],
+                        i32::from(st.state),
+                        label(st.state),
+                        st.trend,
+                        detail.to_string(),
+                    ))
+                })
+                .collect();
+            (sym.to_string(), rows)
+        }
+        Method::Stress { scope, opts: so } => {
+            let (dates, recv, panel) = universe(wh, &opts.symbols, opts.timeframe).await?;
+            let points = stress_index(&panel, so);
+            let rows = points
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| {
+                    let v = p.index?;
+                    // Point i is the return into close i + 1.
+                    let lv = level(v);
+                    let detail = serde_json::json!({
+                        "vol": p.vol, "corr": p.corr, "dispersion": p.dispersion,
+                        "drawdown": p.drawdown, "symbols": panel[0].len(),
+                    });
+                    Some(row(
+                        scope,
+                        dates[i + 1],
+                        recv[i + 1],
+                        i32::from(lv),
+                        LEVELS[lv as usize].into(),
+                        v,
+                        detail.to_string(),
+                    ))
+                })
+                .collect();
+            (scope.clone(), rows)
+        }
+    };
+    let mut counts = BTreeMap::new();
+    for r in &rows {
+        *counts.entry(r.label.clone()).or_insert(0) += 1;
+    }
+    let rows_added = crate::run::journal::insert(
+        wh,
+        &tables::REGIMES,
+        &rows,
+        CommitMeta::new(format!("regimes:{method}:{scope}")),
+    )
+    .await?;
+    Ok(RegimeRun {
+        scope,
+        method,
+        timeframe,
+        rows: rows.len(),
+        rows_added,
+        counts,
+        latest: rows.last().map(|r| Latest {
+            as_of: Timestamp::from_nanos(r.ts_event * 1000).to_string(),
+            known: Timestamp::from_nanos(r.ts_recv * 1000).to_string(),
+            state: r.state,
+            label: r.label.clone(),
+            value: r.value,
+            detail: r.detail.clone(),
+        }),
+        model,
+    })
+}
+
+/// The dates on which every symbol has a bar, when each date was fully known (the latest
+/// `ts_recv` among them) and the closes (date × symbol).
+async fn universe(
+    wh: &Warehouse,
+    symbols: &[String],
+    tf: Timeframe,
+) -> Result<(Vec<Timestamp>, Vec<Timestamp>, Vec<Vec<f64>>)> {
+    let syms = symbols
+        .iter()
+        .map(Symbol::new)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let (bars, _) = read_bars(
+        wh,
+        &BarQuery {
+            timeframe: Some(tf),
+            symbols: syms,
+            version: None,
+        },
+    )
+    .await?;
+    let names: std::collections::BTreeSet<&str> = bars.iter().map(|b| &*b.symbol).collect();
+    let names: Vec<&str> = names.into_iter().collect();
+    if names.len() < 2 {
+        return Err(Error::Config(format!(
+            "the stress index needs at least 2 symbols with {tf} bars; found {}",
+            names.len()
+        )));
+    }
+    let col: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let mut by_date: BTreeMap<Timestamp, (Timestamp, Vec<f64>)> = BTreeMap::new();
+    for b in &bars {
+        let e = by_date
+            .entry(b.ts_event)
+            .or_insert_with(|| (b.ts_recv, vec![f64::NAN; names.len()]));
+        e.0 = e.0.max(b.ts_recv);
+        e.1[col[&*b.symbol]] = b.bar.close;
+    }
+    let (mut dates, mut recv, mut panel) = (vec![], vec![], vec![]);
+    for (d, (r, c)) in by_date {
+        if c.iter().all(|x| x.is_finite() && *x > 0.0) {
+            dates.push(d);
+            recv.push(r);
+            panel.push(c);
+        }
+    }
+    Ok((dates, recv, panel))
+}
