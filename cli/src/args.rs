@@ -311,7 +311,7 @@ pub struct RegimeHmmArgs {
     #[arg(long, default_value_t = 20, value_parser = positive)]
     pub window: usize,
     /// Refit every this many bars
-    #[arg(long, default_value_t = 21, value_parser = positive)]
+    #[arg(long, default_value_t = 63, value_parser = positive)]
     pub refit: usize,
     /// Feature rows before the first fit
     #[arg(long, default_value_t = 504, value_parser = positive)]

@@ -122,8 +122,20 @@ async fn series(wh: &Warehouse, symbol: &str, tf: Timeframe) -> Result<Series> {
     })
 }
 
+/// The HMM's defaults (those of the `hmm_turbulent` feature): other settings name their method
+/// `hmm<K>_w<window>_r<refit>_m<min_train>` so rows of different settings never share a key.
+pub const HMM_DEFAULTS: (usize, usize, usize) = (20, 63, 504);
+
 fn method_name(m: &Method) -> String {
     match m {
+        Method::Hmm {
+            states,
+            window,
+            refit,
+            min_train,
+        } if (*window, *refit, *min_train) != HMM_DEFAULTS => {
+            format!("hmm{states}_w{window}_r{refit}_m{min_train}")
+        }
         Method::Hmm { states, .. } => format!("hmm{states}"),
         Method::Rules(_) => "rules".into(),
         Method::Stress { .. } => "stress".into(),

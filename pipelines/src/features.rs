@@ -76,6 +76,9 @@ pub struct FeatureSet {
     /// Append higher-timeframe features built from completed higher bars (see [`crate::mtf`]).
     #[serde(default)]
     pub higher: Option<Higher>,
+    /// Append the regime and volatility-forecast features (see [`crate::regime::features`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub regime: bool,
 }
 
 /// A higher timeframe for multi-timeframe features: built along a session calendar from the
@@ -99,7 +102,20 @@ fn spec(s: &str) -> IndicatorSpec {
 
 impl FeatureSet {
     /// Names of the built-in sets.
-    pub const BUILT_IN: &'static [&'static str] = &["technical", "alpha158"];
+    pub const BUILT_IN: &'static [&'static str] = &["technical", "alpha158", "regime"];
+
+    /// `regime` v1: market regimes and volatility forecasts as features (5; see
+    /// [`crate::regime::features`]).
+    pub fn regime() -> Self {
+        Self {
+            name: "regime".into(),
+            version: 1,
+            features: vec![],
+            alpha158: false,
+            higher: None,
+            regime: true,
+        }
+    }
 
     /// `alpha158` v1: qlib's Alpha158 price/volume features (158).
     pub fn alpha158() -> Self {
@@ -109,6 +125,7 @@ impl FeatureSet {
             features: vec![],
             alpha158: true,
             higher: None,
+            regime: false,
         }
     }
 
@@ -120,6 +137,9 @@ impl FeatureSet {
         }
         if self.higher.is_some() {
             v.extend(HIGHER_FEATURES.iter().map(|s| s.to_string()));
+        }
+        if self.regime {
+            v.extend(crate::regime::features::NAMES.iter().map(|s| s.to_string()));
         }
         v
     }
@@ -179,6 +199,7 @@ impl FeatureSet {
             ],
             alpha158: false,
             higher: None,
+            regime: false,
         }
     }
 
@@ -187,6 +208,7 @@ impl FeatureSet {
         match name {
             "technical" => Ok(Self::technical()),
             "alpha158" => Ok(Self::alpha158()),
+            "regime" => Ok(Self::regime()),
             other => Err(spec_err(
                 other,
                 format!(
@@ -211,6 +233,9 @@ impl FeatureSet {
                 let tf = elite_warehouse::Timeframe::parse(&h.timeframe).ok()?;
                 crate::mtf::MtfTrend::new(h.calendar.clone(), tf, 10, 30).ok()
             }),
+            regime: self
+                .regime
+                .then(crate::regime::features::RegimeFeatures::new),
         }
     }
 }
@@ -222,6 +247,8 @@ pub struct FeatureEngine {
     inds: Vec<DynIndicator>,
     alpha: Option<crate::alpha158::Alpha158>,
     mtf: Option<crate::mtf::MtfTrend>,
+    #[serde(default)]
+    regime: Option<crate::regime::features::RegimeFeatures>,
 }
 
 impl FeatureEngine {
@@ -244,6 +271,9 @@ impl FeatureEngine {
             out.push(h.map(|h| h.trend as f64));
             out.push(h.and_then(|h| h.dist_sma_20));
             out.push(h.and_then(|h| h.rsi_14));
+        }
+        if let Some(r) = self.regime.as_mut() {
+            r.update(bar.close, out);
         }
     }
 }

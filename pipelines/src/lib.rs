@@ -35,6 +35,7 @@ pub mod bench;
 pub mod calendar;
 pub mod error;
 pub mod features;
+pub mod forecast;
 pub mod indicators;
 pub mod mtf;
 pub mod regime;

@@ -322,3 +322,77 @@ fn walk_forward_labels_only_with_models_fitted_on_the_past() {
     assert!(hmm::fit(&xs[..3], &HmmOptions::default()).is_none());
     assert!(hmm::features(&[1.0, 2.0], 20).is_empty());
 }
+
+#[test]
+fn regime_features_stream_equals_the_batch_models_and_survive_a_restart() {
+    use elite_pipelines::forecast::{Dist, VolModel, fit};
+    use elite_pipelines::regime::features::{NAMES, RegimeFeatures};
+    let c = goog();
+    let run = |closes: &[f64]| -> Vec<Vec<Option<f64>>> {
+        let mut f = RegimeFeatures::new();
+        closes
+            .iter()
+            .map(|x| {
+                let mut out = vec![];
+                f.update(*x, &mut out);
+                assert_eq!(out.len(), NAMES.len());
+                out
+            })
+            .collect()
+    };
+    let got = run(&c);
+    // Rules: exactly the batch classifier.
+    let rules = classify(&c, &RuleOptions::default());
+    for (t, (g, r)) in got.iter().zip(&rules).enumerate() {
+        assert_eq!(g[0], r.map(|r| r.trend), "bar {t}");
+        assert_eq!(g[2], r.map(|r| r.vol_pct), "bar {t}");
+        assert_eq!(
+            g[1],
+            r.map(|r| [1.0, 0.0, -1.0][(r.state / 3) as usize]),
+            "bar {t}"
+        );
+    }
+    // HMM: exactly the walk-forward's filtered probability of the turbulent state (feature row
+    // i is close i + 20).
+    let xs = hmm::features(&c, 20);
+    let (wf, _) = walk_forward(&xs, &HmmOptions::default(), 504, 63);
+    let mut compared = 0;
+    for (i, f) in wf.iter().enumerate() {
+        assert_eq!(got[i + 20][3], f.as_ref().map(|f| f.probs[1]), "row {i}");
+        compared += usize::from(f.is_some());
+    }
+    assert_eq!(compared, 2128 - 503);
+    // GARCH: the first forecast is the fit on the first 500 returns; the next, one step of its
+    // recursion; at 752 returns a refit.
+    let r: Vec<f64> = c.windows(2).map(|w| 100.0 * (w[1] / w[0]).ln()).collect();
+    assert!(got[499][4].is_none());
+    let g = fit(&r[..500], VolModel::Garch, Dist::Normal).unwrap();
+    let s2 = g.forecast(1)[0];
+    assert_eq!(got[500][4], Some(s2.sqrt()));
+    let e = r[500] - g.mu;
+    let next = g.omega + g.alpha * e * e + g.beta * s2;
+    assert_eq!(got[501][4], Some(next.sqrt()));
+    let g2 = fit(&r[..752], VolModel::Garch, Dist::Normal).unwrap();
+    assert_eq!(got[752][4], Some(g2.forecast(1)[0].sqrt()));
+    // A stream checkpointed (JSON) mid-way and restarted gives the same features.
+    let mut f = RegimeFeatures::new();
+    let mut out = vec![];
+    for x in &c[..1000] {
+        out.clear();
+        f.update(*x, &mut out);
+    }
+    let mut f: RegimeFeatures = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+    for (t, x) in c.iter().enumerate().skip(1000) {
+        out.clear();
+        f.update(*x, &mut out);
+        assert_eq!(out, got[t], "bar {t} after the restart");
+    }
+    // No look-ahead: a different future leaves every earlier feature as it was.
+    let mut future = c.clone();
+    for x in future[1500..].iter_mut() {
+        *x *= 0.8;
+    }
+    let other = run(&future);
+    assert_eq!(other[..1500], got[..1500]);
+    assert_ne!(other[1500..], got[1500..]);
+}

@@ -70,7 +70,7 @@ fn hmm_and_rule_regimes_are_point_in_time_and_append_only() {
     // 1599 returns, 20-bar volatility: 1580 feature rows; the first fit at row 504.
     assert_eq!(a["rows"], 1580 - 503);
     assert_eq!(a["rows_added"], a["rows"]);
-    assert_eq!(a["method"], "hmm2");
+    assert_eq!(a["method"], "hmm2_w20_r50_m504");
     // Then the rest of history arrives.
     ingest(&past, &fixture("bars/GOOG_1d.csv"), Some("GOOG"));
     let b = json(&past, &hmm);
@@ -98,6 +98,22 @@ fn hmm_and_rule_regimes_are_point_in_time_and_append_only() {
     );
     // Again: nothing new.
     assert_eq!(json(&full, &hmm)["rows_added"], 0);
+    // The `regime` feature set's hmm_turbulent is the default HMM's filtered probability of the
+    // turbulent state, row for row.
+    json(&full, &["regimes", "hmm", "--symbol", "GOOG"]);
+    elite(&full)
+        .args(["features", "build", "--set", "regime", "--timeframe", "1d"])
+        .assert()
+        .success();
+    assert_eq!(
+        sql_scalar(
+            &full,
+            "SELECT count(*) FROM regimes r JOIN features f ON f.symbol = r.scope AND f.ts_event = r.ts_event \
+             WHERE r.method = 'hmm2' AND f.feature = 'hmm_turbulent' \
+             AND abs(CASE WHEN r.state = 1 THEN r.value ELSE 1 - r.value END - f.value) < 1e-12"
+        ),
+        2128 - 503
+    );
     // Both calm and turbulent days exist, with the turbulent state's volatility higher.
     let m = &b["model"];
     assert!(m["means"][1][1].as_f64().unwrap() > m["means"][0][1].as_f64().unwrap());

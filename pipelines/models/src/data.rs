@@ -49,7 +49,8 @@ pub struct Row {
     pub ts_recv: i64,
     pub label: Option<Label>,
     /// Market regime from this series' own past closes: bit 1 = volatility above its long-run
-    /// level (20-bar vs 250-bar), bit 0 = close above its 100-bar mean.
+    /// level (20-bar vs 250-bar), bit 0 = close above its 100-bar mean; bits 2–3 the rule-based
+    /// regime ([`elite_pipelines::regime::rules`]): bit 2 = bull, bit 3 = high volatility.
     pub regime: u8,
 }
 
@@ -314,6 +315,15 @@ fn regimes(closes: &[f64]) -> Vec<u8> {
             r |= 1;
         }
         out[i] = r;
+    }
+    let rules = elite_pipelines::regime::rules::classify(
+        closes,
+        &elite_pipelines::regime::rules::RuleOptions::default(),
+    );
+    for (o, r) in out.iter_mut().zip(rules) {
+        if let Some(r) = r {
+            *o |= u8::from(r.state / 3 == 0) << 2 | u8::from(r.state % 3 == 2) << 3;
+        }
     }
     out
 }

@@ -64,6 +64,33 @@ pub struct Params {
     /// Vote weights per member (equal when empty).
     #[serde(default)]
     pub weights: Vec<f64>,
+    /// The regimes the `regime` method keeps accuracies for: `builtin` (volatility above its
+    /// long-run level × close above its 100-bar mean) or `rules` (bull or not × high volatility
+    /// or not, from [`elite_pipelines::regime::rules`]).
+    #[serde(default, skip_serializing_if = "RegimeSource::is_builtin")]
+    pub regimes: RegimeSource,
+}
+
+/// Which regimes the `regime` ensemble conditions on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegimeSource {
+    #[default]
+    Builtin,
+    Rules,
+}
+
+impl RegimeSource {
+    fn is_builtin(&self) -> bool {
+        *self == RegimeSource::Builtin
+    }
+    /// The row's regime bucket (0–3) under this source.
+    pub fn bucket(self, regime: u8) -> usize {
+        match self {
+            RegimeSource::Builtin => regime as usize & 3,
+            RegimeSource::Rules => (regime as usize >> 2) & 3,
+        }
+    }
 }
 
 fn d_halflife() -> f64 {
@@ -83,6 +110,7 @@ impl Default for Params {
             min_history: d_min(),
             refit: d_refit(),
             weights: vec![],
+            regimes: RegimeSource::Builtin,
         }
     }
 }
@@ -157,7 +185,7 @@ pub fn combine(
             }
             released += 1;
             let reg = if method == Method::Regime {
-                data.rows[rows[j]].regime as usize & 3
+                params.regimes.bucket(data.rows[rows[j]].regime)
             } else {
                 0
             };
@@ -208,7 +236,7 @@ pub fn combine(
             },
             Method::Dynamic | Method::Regime => {
                 let reg = if method == Method::Regime {
-                    data.rows[rows[k]].regime as usize & 3
+                    params.regimes.bucket(data.rows[rows[k]].regime)
                 } else {
                     0
                 };

@@ -5,7 +5,7 @@ use elite_models::cnn_lstm::{CnnLstm, CnnLstmParams};
 use elite_models::data::{Dataset, Label, Row};
 use elite_models::deep::{self, Blocks, SeqNet};
 use elite_models::drift::{Adwin, PageHinkley, psi};
-use elite_models::ensemble::{Method, Params, combine};
+use elite_models::ensemble::{Method, Params, RegimeSource, combine};
 use elite_models::lstm::Lstm;
 use elite_models::model::Standardizer;
 use elite_models::rng::SplitMix64;
@@ -285,6 +285,7 @@ fn ensembles_use_only_labels_known_before_each_prediction() {
         refit: 100,
         halflife: 100.0,
         weights: vec![],
+        regimes: RegimeSource::Builtin,
     };
     for method in Method::ALL {
         let base = combine(method, &ds, &rows, &members, &params).unwrap();
@@ -329,6 +330,48 @@ fn ensembles_use_only_labels_known_before_each_prediction() {
         acc(&mean.prob)
     );
     assert!(acc(&stacking.prob) > acc(&mean.prob));
+}
+
+#[test]
+fn the_regime_ensemble_conditions_on_the_regimes_it_is_told_to_use() {
+    // Member 0 is right on even dates and wrong on odd ones, member 1 the reverse. The rule
+    // regimes (bits 2–3) tell even from odd dates; the built-in ones (bits 0–1) are all 0 here.
+    let mut ds = dataset(1, 1200, 1);
+    for r in ds.rows.iter_mut() {
+        r.regime = ((r.pos % 4) as u8) << 2;
+    }
+    let rows: Vec<usize> = (0..ds.rows.len()).collect();
+    let member = |even_right: bool| -> Vec<f64> {
+        rows.iter()
+            .map(|&i| {
+                let up = ds.rows[i].label.unwrap().up;
+                let right = ds.rows[i].pos.is_multiple_of(2) == even_right;
+                if up == right { 0.7 } else { 0.3 }
+            })
+            .collect()
+    };
+    let members = vec![member(true), member(false)];
+    let acc = |p: &[f64]| {
+        rows.iter()
+            .zip(p)
+            .skip(400)
+            .filter(|&(&i, &p)| (p > 0.5) == ds.rows[i].label.unwrap().up)
+            .count() as f64
+            / (rows.len() - 400) as f64
+    };
+    let run = |regimes| {
+        let params = Params {
+            min_history: 100,
+            regimes,
+            ..Params::default()
+        };
+        acc(&combine(Method::Regime, &ds, &rows, &members, &params)
+            .unwrap()
+            .prob)
+    };
+    let (rules, builtin) = (run(RegimeSource::Rules), run(RegimeSource::Builtin));
+    assert!(rules > 0.95, "rule regimes: accuracy {rules}");
+    assert!(builtin < 0.7, "built-in regimes: accuracy {builtin}");
 }
 
 #[test]

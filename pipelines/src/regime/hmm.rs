@@ -118,6 +118,32 @@ impl Hmm {
         (alpha, scale, ll)
     }
 
+    /// One step of the forward filter: the filtered probabilities after row `x`, from the
+    /// previous row's (`None` at the first row) — the arithmetic of [`Hmm::filter`], so a stream
+    /// of steps equals the batch filter exactly.
+    pub fn filter_next(&self, prev: Option<&[f64]>, x: &[f64]) -> Vec<f64> {
+        let k = self.states();
+        let mut b = vec![0.0; k];
+        self.log_emission(x, &mut b);
+        let m = b.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        for v in b.iter_mut() {
+            *v = (*v - m).exp();
+        }
+        let mut cur = vec![0.0; k];
+        for j in 0..k {
+            let p = match prev {
+                None => self.start[j],
+                Some(pr) => (0..k).map(|i| pr[i] * self.trans[i * k + j]).sum(),
+            };
+            cur[j] = p * b[j];
+        }
+        let c: f64 = cur.iter().sum();
+        for v in cur.iter_mut() {
+            *v /= c;
+        }
+        cur
+    }
+
     /// Filtered state probabilities `P(state_t | x_1..x_t)`, one row of K per observation.
     pub fn filter(&self, xs: &[Vec<f64>]) -> Vec<Vec<f64>> {
         let k = self.states();

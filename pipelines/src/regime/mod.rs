@@ -5,6 +5,7 @@
 //! to a bar (every `refit` bars, on an expanding window) and labels the bars up to the next refit
 //! with forward-filtered probabilities, so the state of bar `t` depends on rows `..=t` alone.
 
+pub mod features;
 pub mod hmm;
 pub mod rules;
 pub mod stress;

@@ -8,6 +8,8 @@
 //!
 //! State = 3 · trend (bull 0, sideways 1, bear 2) + volatility (low 0, normal 1, high 2).
 
+use std::collections::VecDeque;
+
 use serde::{Deserialize, Serialize};
 
 /// The rule parameters.
@@ -63,38 +65,60 @@ fn pct_rank(sorted: &[f64], x: f64) -> f64 {
     (less as f64 + (le - less + 1) as f64 / 2.0) / sorted.len() as f64
 }
 
-/// The regime at every close (`None` until both the slow mean and the volatility history exist,
-/// or where a close is not positive and finite).
-pub fn classify(closes: &[f64], o: &RuleOptions) -> Vec<Option<RuleState>> {
-    let n = closes.len();
-    let mut out = vec![None; n];
-    if closes.iter().any(|c| !(c.is_finite() && *c > 0.0)) || o.vol_window < 2 {
-        return out;
-    }
-    let mean = |w: usize, t: usize| -> Option<f64> {
-        (w > 0 && t + 1 >= w).then(|| closes[t + 1 - w..=t].iter().sum::<f64>() / w as f64)
-    };
-    let r: Vec<f64> = std::iter::once(f64::NAN)
-        .chain(closes.windows(2).map(|w| (w[1] / w[0]).ln()))
-        .collect();
-    let mut hist: Vec<f64> = vec![];
-    for t in 0..n {
-        // r[0] does not exist: the window needs t ≥ vol_window.
-        let vol = (t >= o.vol_window).then(|| {
-            let w = &r[t + 1 - o.vol_window..=t];
-            let m = w.iter().sum::<f64>() / w.len() as f64;
-            (w.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (w.len() - 1) as f64).sqrt()
-        });
-        let Some(vol) = vol else { continue };
-        let at = hist.partition_point(|v| *v < vol);
-        hist.insert(at, vol);
-        if hist.len() < o.vol_history.max(1) {
-            continue;
+/// The classifier bar by bar: [`classify`] is this run over a slice, so the two agree exactly.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuleStream {
+    o: RuleOptions,
+    /// The last `max(fast, slow)` closes, oldest first.
+    closes: VecDeque<f64>,
+    /// The last `vol_window` log returns, oldest first.
+    returns: VecDeque<f64>,
+    /// Every volatility so far, sorted.
+    hist: Vec<f64>,
+}
+
+impl RuleStream {
+    pub fn new(o: RuleOptions) -> Self {
+        RuleStream {
+            o,
+            closes: VecDeque::new(),
+            returns: VecDeque::new(),
+            hist: vec![],
         }
-        let (Some(fast), Some(slow)) = (mean(o.fast, t), mean(o.slow, t)) else {
-            continue;
-        };
-        let c = closes[t];
+    }
+
+    /// Mean of the last `w` closes (`None` until there are `w`).
+    fn mean(&self, w: usize) -> Option<f64> {
+        let n = self.closes.len();
+        (w > 0 && n >= w).then(|| self.closes.range(n - w..).sum::<f64>() / w as f64)
+    }
+
+    /// Feed one close (positive and finite); the regime at it.
+    pub fn update(&mut self, c: f64) -> Option<RuleState> {
+        let o = self.o;
+        if let Some(&prev) = self.closes.back() {
+            self.returns.push_back((c / prev).ln());
+            if self.returns.len() > o.vol_window {
+                self.returns.pop_front();
+            }
+        }
+        self.closes.push_back(c);
+        if self.closes.len() > o.fast.max(o.slow).max(1) {
+            self.closes.pop_front();
+        }
+        if o.vol_window < 2 || self.returns.len() < o.vol_window {
+            return None;
+        }
+        let m = self.returns.iter().sum::<f64>() / o.vol_window as f64;
+        let vol = (self.returns.iter().map(|x| (x - m).powi(2)).sum::<f64>()
+            / (o.vol_window - 1) as f64)
+            .sqrt();
+        let at = self.hist.partition_point(|v| *v < vol);
+        self.hist.insert(at, vol);
+        if self.hist.len() < o.vol_history.max(1) {
+            return None;
+        }
+        let (fast, slow) = (self.mean(o.fast)?, self.mean(o.slow)?);
         let trend = if c > slow && fast > slow {
             0
         } else if c < slow && fast < slow {
@@ -102,7 +126,7 @@ pub fn classify(closes: &[f64], o: &RuleOptions) -> Vec<Option<RuleState>> {
         } else {
             1
         };
-        let pct = pct_rank(&hist, vol);
+        let pct = pct_rank(&self.hist, vol);
         let v = if pct > o.high {
             2
         } else if pct < o.low {
@@ -110,11 +134,20 @@ pub fn classify(closes: &[f64], o: &RuleOptions) -> Vec<Option<RuleState>> {
         } else {
             1
         };
-        out[t] = Some(RuleState {
+        Some(RuleState {
             state: trend * 3 + v,
             trend: c / slow - 1.0,
             vol_pct: pct,
-        });
+        })
     }
-    out
+}
+
+/// The regime at every close (`None` until both the slow mean and the volatility history exist,
+/// or where a close is not positive and finite).
+pub fn classify(closes: &[f64], o: &RuleOptions) -> Vec<Option<RuleState>> {
+    if closes.iter().any(|c| !(c.is_finite() && *c > 0.0)) {
+        return vec![None; closes.len()];
+    }
+    let mut s = RuleStream::new(*o);
+    closes.iter().map(|c| s.update(*c)).collect()
 }

@@ -29,7 +29,7 @@ pub mod drawdown;
 pub mod engine;
 pub mod event;
 pub mod execution;
-pub mod forecast;
+pub use elite_pipelines::forecast;
 pub mod inputs;
 pub mod ledger;
 pub mod metrics;

@@ -120,12 +120,8 @@ fn feasible(p: &[f64; 6], model: VolModel, dist: Dist) -> bool {
 }
 
 /// Nelder-Mead minimization of `f` from `x0` with initial steps `step`.
-pub(crate) fn nelder_mead(
-    f: &dyn Fn(&[f64]) -> f64,
-    x0: &[f64],
-    step: &[f64],
-    iters: usize,
-) -> Vec<f64> {
+#[doc(hidden)]
+pub fn nelder_mead(f: &dyn Fn(&[f64]) -> f64, x0: &[f64], step: &[f64], iters: usize) -> Vec<f64> {
     let n = x0.len();
     let mut pts: Vec<Vec<f64>> = vec![x0.to_vec()];
     for i in 0..n {
