@@ -106,6 +106,9 @@ pub struct Analysis {
     pub end: String,
     pub initial: f64,
     pub final_equity: f64,
+    /// Traded value per year over mean equity, and the charges paid (the run's tear sheet).
+    pub turnover: Option<f64>,
+    pub costs_paid: Option<f64>,
     pub benchmark: Option<String>,
     /// Every metric, under its name (flattened into the report's JSON).
     #[serde(flatten)]
@@ -146,6 +149,11 @@ pub struct Series {
     /// Gross and net exposure as fractions of equity.
     pub gross: Vec<f64>,
     pub net: Vec<f64>,
+    pub rolling_volatility: Vec<f64>,
+    /// Net exposure (of equity) by symbol — the largest by mean |exposure|, the rest summed as
+    /// `other` — and by sector (with a sectors file), at each instant but the last.
+    pub exposure_by_symbol: Vec<(String, Vec<f64>)>,
+    pub exposure_by_sector: Vec<(String, Vec<f64>)>,
     pub rolling_window: usize,
 }
 
@@ -426,8 +434,27 @@ pub async fn analyze(wh: &Warehouse, opts: &ReportOptions) -> Result<Analysis> {
         None => None,
         Some(csv) => Some(brinson(wh, &run_id, csv, tf, &ts, &equity).await?),
     };
-    let (risk_by_strategy, risk_by_symbol) =
+    let (risk_by_strategy, risk_by_symbol, exposure) =
         holding_contributions(wh, &run_id, tf, &ts, &equity).await?;
+    let exposure_by_sector = match &opts.sectors_csv {
+        None => vec![],
+        Some(csv) => {
+            let map = parse_sectors(csv)?;
+            let mut by: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+            for (sym, v) in &exposure {
+                let sector = map
+                    .get(sym)
+                    .cloned()
+                    .unwrap_or_else(|| "unclassified".into());
+                let acc = by.entry(sector).or_insert_with(|| vec![0.0; v.len()]);
+                for (a, x) in acc.iter_mut().zip(v) {
+                    *a += x;
+                }
+            }
+            largest(by, 10)
+        }
+    };
+    let exposure_by_symbol = largest(exposure, 8);
     let trades: Vec<TradeRow> =
         read_rows(wh, "trades", col("run_id").eq(lit(run_id.as_str()))).await?;
     let window = if opts.rolling > 1 {
@@ -458,6 +485,8 @@ pub async fn analyze(wh: &Warehouse, opts: &ReportOptions) -> Result<Analysis> {
         end: Timestamp::from_nanos(ts[ts.len() - 1]).to_string(),
         initial,
         final_equity: equity[equity.len() - 1],
+        turnover: money(&sheet["turnover"]),
+        costs_paid: money(&sheet["costs_paid"]),
         benchmark: bench.as_ref().map(|(s, _)| s.clone()),
         metrics,
         monthly,
@@ -472,6 +501,7 @@ pub async fn analyze(wh: &Warehouse, opts: &ReportOptions) -> Result<Analysis> {
         series: Series {
             drawdown: analytics::drawdown_series(&returns),
             rolling_sharpe: analytics::rolling_sharpe(&returns, window, ppy),
+            rolling_volatility: analytics::rolling_volatility(&returns, window, ppy),
             ts,
             equity,
             returns,
@@ -479,6 +509,8 @@ pub async fn analyze(wh: &Warehouse, opts: &ReportOptions) -> Result<Analysis> {
             rolling_beta,
             gross,
             net,
+            exposure_by_symbol,
+            exposure_by_sector,
             rolling_window: window,
         },
         run_id,
@@ -599,10 +631,11 @@ async fn holding_contributions(
 ) -> Result<(
     Vec<analytics::RiskContribution>,
     Vec<analytics::RiskContribution>,
+    BTreeMap<String, Vec<f64>>,
 )> {
     let b = book(wh, run_id, ts).await?;
     if b.symbols.is_empty() || ts.len() < 3 {
-        return Ok((vec![], vec![]));
+        return Ok((vec![], vec![], BTreeMap::new()));
     }
     let px = closes_as_of(wh, &b.symbols, timeframe, ts).await?;
     let index: BTreeMap<&str, usize> = b
@@ -613,6 +646,7 @@ async fn holding_contributions(
         .collect();
     let mut by_strategy: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut by_symbol: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut exposure: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let periods = ts.len() - 1;
     for (t, held) in b.held.iter().enumerate() {
         let i = t + 1;
@@ -631,6 +665,12 @@ async fn holding_contributions(
             by_symbol
                 .entry(symbol.clone())
                 .or_insert_with(|| vec![0.0; periods])[t] += c;
+            // The position's value at the start of the period, of the equity then.
+            if e0 > 0.0 && p0.is_finite() {
+                exposure
+                    .entry(symbol.clone())
+                    .or_insert_with(|| vec![0.0; periods])[t] += *q as f64 * p0 / e0;
+            }
         }
     }
     let sort = |mut v: Vec<analytics::RiskContribution>| {
@@ -648,7 +688,28 @@ async fn holding_contributions(
         sort(analytics::contributions(
             &by_symbol.into_iter().collect::<Vec<_>>(),
         )),
+        exposure,
     ))
+}
+
+/// The `top` series with the largest mean |value|, in that order, and the rest summed as `other`.
+fn largest(all: BTreeMap<String, Vec<f64>>, top: usize) -> Vec<(String, Vec<f64>)> {
+    let mean_abs = |v: &[f64]| v.iter().map(|x| x.abs()).sum::<f64>() / v.len().max(1) as f64;
+    let mut v: Vec<(String, Vec<f64>)> = all.into_iter().collect();
+    v.sort_by(|a, b| {
+        mean_abs(&b.1)
+            .total_cmp(&mean_abs(&a.1))
+            .then(a.0.cmp(&b.0))
+    });
+    if v.len() > top {
+        let rest = v.split_off(top - 1);
+        let n = rest[0].1.len();
+        let other = (0..n)
+            .map(|t| rest.iter().map(|(_, s)| s[t]).sum())
+            .collect();
+        v.push(("other".into(), other));
+    }
+    v
 }
 
 /// Brinson-Fachler of run `run_id` by the sectors in `csv`: each instant's holdings (every

@@ -103,6 +103,19 @@ fn report_agrees_with_the_tear_sheet_and_the_fixture_and_deflates_by_trials() {
     ] {
         close(k, f(k), sheet[s].as_f64().unwrap(), 1e-9);
     }
+    // Turnover and costs are the tear sheet's.
+    close(
+        "turnover",
+        f("turnover"),
+        sheet["turnover"].as_f64().unwrap(),
+        1e-12,
+    );
+    let costs: f64 = sheet["costs_paid"]
+        .as_str()
+        .map(|s| s.parse().unwrap())
+        .or_else(|| sheet["costs_paid"].as_f64())
+        .unwrap();
+    close("costs_paid", f("costs_paid"), costs, 1e-12);
 
     // The benchmark over the run: GOOG's last close over its first, from the fixture.
     let text = std::fs::read_to_string(fixture("bars/GOOG_1d.csv")).unwrap();
@@ -226,6 +239,8 @@ fn report_agrees_with_the_tear_sheet_and_the_fixture_and_deflates_by_trials() {
         "id=\"rolling_sharpe\"",
         "id=\"exposure\"",
         "id=\"rolling_beta\"",
+        "id=\"rolling_volatility\"",
+        "id=\"exposure_by_symbol\"",
         "id=\"monthly\"",
         "id=\"factors\"",
     ] {
@@ -349,6 +364,8 @@ fn the_html_report_draws_every_chart_in_a_real_browser() {
         ("rolling_sharpe", [0x2e, 0x7d, 0x32]),
         ("exposure", [0xe0, 0x82, 0x14]), // net drawn over gross (long-only: equal)
         ("rolling_beta", [0x55, 0x55, 0x55]),
+        ("rolling_volatility", [0x15, 0x65, 0xc0]),
+        ("exposure_by_symbol", [0x1f, 0x77, 0xb4]),
     ] {
         let start = page
             .find(&format!("<svg id=\"{id}\""))

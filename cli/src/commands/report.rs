@@ -253,6 +253,11 @@ pub fn html(a: &Analysis) -> String {
             "Deflated Sharpe",
             format!("{} ({} trials)", pct(m.dsr), m.trials),
         ),
+        ("Turnover (per year)", a.turnover.map_or("–".into(), num)),
+        (
+            "Costs paid",
+            a.costs_paid.map_or("–".into(), |c| format!("{c:.2}")),
+        ),
         ("Alpha (annual)", m.alpha.map_or("–".into(), pct)),
         ("Beta", m.beta.map_or("–".into(), num)),
         (
@@ -308,6 +313,49 @@ pub fn html(a: &Analysis) -> String {
             &sr.ts,
             &[("beta", beta, "#555555")],
             |v| format!("{v:.2}"),
+        ));
+    }
+    s.push_str(&line_chart(
+        "rolling_volatility",
+        &format!(
+            "Rolling volatility, annualized ({} periods)",
+            sr.rolling_window
+        ),
+        &sr.ts,
+        &[("volatility", &sr.rolling_volatility, "#1565c0")],
+        pct,
+    ));
+    let colours = [
+        "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
+        "#bcbd22", "#444444",
+    ];
+    for (id, title, parts) in [
+        (
+            "exposure_by_symbol",
+            "Net exposure by symbol (of equity)",
+            &sr.exposure_by_symbol,
+        ),
+        (
+            "exposure_by_sector",
+            "Net exposure by sector (of equity)",
+            &sr.exposure_by_sector,
+        ),
+    ] {
+        if parts.is_empty() {
+            continue;
+        }
+        let n = parts[0].1.len();
+        let series: Vec<(&str, &[f64], &str)> = parts
+            .iter()
+            .enumerate()
+            .map(|(k, (name, v))| (name.as_str(), v.as_slice(), colours[k % colours.len()]))
+            .collect();
+        s.push_str(&line_chart(
+            id,
+            title,
+            &sr.ts[..n.min(sr.ts.len())],
+            &series,
+            pct,
         ));
     }
     // Monthly returns heatmap: a year per row.

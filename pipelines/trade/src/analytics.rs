@@ -399,6 +399,19 @@ pub fn rolling_sharpe(r: &[f64], window: usize, periods_per_year: f64) -> Vec<f6
         .collect()
 }
 
+/// Annualized volatility over the trailing `window` periods (NaN until the window fills).
+pub fn rolling_volatility(r: &[f64], window: usize, periods_per_year: f64) -> Vec<f64> {
+    (0..r.len())
+        .map(|i| {
+            if window < 2 || i + 1 < window {
+                f64::NAN
+            } else {
+                annual_volatility(&r[i + 1 - window..=i], periods_per_year)
+            }
+        })
+        .collect()
+}
+
 /// Beta against `b` over the trailing `window` periods (NaN until the window fills, or when the
 /// benchmark does not move in it).
 pub fn rolling_beta(r: &[f64], b: &[f64], window: usize) -> Vec<f64> {

@@ -5,7 +5,7 @@
 use elite_trade::analytics::{
     Factors, Ols, alpha_beta, annual_volatility, calmar, compounded_by, drawdown_series, dsr,
     expected_max_sharpe, factor_report, information_ratio, kurtosis, metrics, omega, psr,
-    rolling_beta, rolling_sharpe, skew, stability, tail_ratio,
+    rolling_beta, rolling_sharpe, rolling_volatility, skew, stability, tail_ratio,
 };
 use serde_json::Value;
 
@@ -144,6 +144,13 @@ fn drawdown_and_rolling_series_by_hand() {
     let mean = w.iter().sum::<f64>() / 3.0;
     let sd = (w.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
     assert!((rs[2] - mean / sd * 252f64.sqrt()).abs() < 1e-9);
+    // Rolling volatility: ±1% alternating, window 4: sample sd √(4/3)·1%, annualized.
+    let alt = [0.01, -0.01, 0.01, -0.01, 0.01];
+    let rv = rolling_volatility(&alt, 4, 252.0);
+    assert_eq!(rv.len(), 5);
+    assert!(rv[..3].iter().all(|x| x.is_nan()));
+    let want = (4.0f64 / 3.0).sqrt() * 0.01 * 252f64.sqrt();
+    assert!(rv[3..].iter().all(|x| (x - want).abs() < 1e-12), "{rv:?}");
     // Returns twice the benchmark's plus a constant: beta 2 in every full window.
     let b = [0.01, -0.02, 0.03, 0.0, -0.01];
     let r2: Vec<f64> = b.iter().map(|x| 2.0 * x + 0.001).collect();
