@@ -106,3 +106,59 @@ pub async fn read_bars(
     out.sort_by(|a, b| (a.ts_recv, &a.symbol, a.ts_event).cmp(&(b.ts_recv, &b.symbol, b.ts_event)));
     Ok((out, version))
 }
+
+/// Closes of several symbols on the dates all of them have a bar (positive and finite), in date
+/// order: the symbols found (sorted; every symbol with bars at `tf` when `symbols` is empty), the
+/// dates, when each date was fully known (the latest `ts_recv` among its bars) and the closes
+/// (date × symbol).
+#[derive(Clone, Debug, Default)]
+pub struct Aligned {
+    pub symbols: Vec<String>,
+    pub dates: Vec<Timestamp>,
+    pub known: Vec<Timestamp>,
+    pub closes: Vec<Vec<f64>>,
+}
+
+/// See [`Aligned`].
+pub async fn aligned_closes(
+    wh: &Warehouse,
+    symbols: &[String],
+    tf: Timeframe,
+) -> crate::Result<Aligned> {
+    let syms = symbols
+        .iter()
+        .map(Symbol::new)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let (bars, _) = read_bars(
+        wh,
+        &BarQuery {
+            timeframe: Some(tf),
+            symbols: syms,
+            version: None,
+        },
+    )
+    .await?;
+    let names: std::collections::BTreeSet<&str> = bars.iter().map(|b| &*b.symbol).collect();
+    let names: Vec<&str> = names.into_iter().collect();
+    let col: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let mut by_date: BTreeMap<Timestamp, (Timestamp, Vec<f64>)> = BTreeMap::new();
+    for b in &bars {
+        let e = by_date
+            .entry(b.ts_event)
+            .or_insert_with(|| (b.ts_recv, vec![f64::NAN; names.len()]));
+        e.0 = e.0.max(b.ts_recv);
+        e.1[col[&*b.symbol]] = b.bar.close;
+    }
+    let mut out = Aligned {
+        symbols: names.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    for (d, (r, c)) in by_date {
+        if c.iter().all(|x| x.is_finite() && *x > 0.0) {
+            out.dates.push(d);
+            out.known.push(r);
+            out.closes.push(c);
+        }
+    }
+    Ok(out)
+}

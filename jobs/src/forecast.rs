@@ -12,7 +12,7 @@ use elite_warehouse::{Symbol, Timeframe, Timestamp, tables};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::bars::{BarQuery, read_bars};
+use crate::bars::{BarQuery, aligned_closes, read_bars};
 use crate::{Error, Result};
 
 /// What to forecast.
@@ -222,60 +222,30 @@ pub struct CorrForecast {
     pub rows_added: usize,
 }
 
-/// Aligned percent log returns of `symbols` (dates all have), the date of the last close and
-/// when that date was fully known, and the stamps.
+/// Aligned percent log returns of `symbols` (the dates all have), the dates of the closes, and
+/// when the last date was fully known.
 async fn aligned_returns(
     wh: &Warehouse,
     symbols: &[String],
     tf: Timeframe,
 ) -> Result<(Vec<Vec<f64>>, Vec<Timestamp>, Timestamp)> {
-    let syms = symbols
-        .iter()
-        .map(Symbol::new)
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    let (bars, _) = read_bars(
-        wh,
-        &BarQuery {
-            timeframe: Some(tf),
-            symbols: syms,
-            version: None,
-        },
-    )
-    .await?;
-    let col: std::collections::HashMap<&str, usize> = symbols
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.as_str(), i))
-        .collect();
-    let mut by_date: std::collections::BTreeMap<Timestamp, (Timestamp, Vec<f64>)> =
-        std::collections::BTreeMap::new();
-    for b in &bars {
-        let Some(&i) = col.get(&*b.symbol) else {
-            continue;
-        };
-        let e = by_date
-            .entry(b.ts_event)
-            .or_insert_with(|| (b.ts_recv, vec![f64::NAN; symbols.len()]));
-        e.0 = e.0.max(b.ts_recv);
-        e.1[i] = b.bar.close;
+    let a = aligned_closes(wh, symbols, tf).await?;
+    if a.symbols.len() != symbols.len() {
+        let missing: Vec<&String> = symbols.iter().filter(|s| !a.symbols.contains(s)).collect();
+        return Err(Error::Config(format!("no {tf} bars for {missing:?}")));
     }
-    let rows: Vec<(Timestamp, Timestamp, Vec<f64>)> = by_date
-        .into_iter()
-        .filter(|(_, (_, c))| c.iter().all(|x| x.is_finite() && *x > 0.0))
-        .map(|(d, (r, c))| (d, r, c))
-        .collect();
-    let rets = rows
+    let rets = a
+        .closes
         .windows(2)
         .map(|w| {
-            w[1].2
-                .iter()
-                .zip(&w[0].2)
+            w[1].iter()
+                .zip(&w[0])
                 .map(|(b, a)| 100.0 * (b / a).ln())
                 .collect()
         })
         .collect();
-    let known = rows.last().map_or(Timestamp::from_nanos(0), |r| r.1);
-    Ok((rets, rows.iter().map(|r| r.0).collect(), known))
+    let known = a.known.last().copied().unwrap_or(Timestamp::from_nanos(0));
+    Ok((rets, a.dates, known))
 }
 
 /// Fit and forecast correlations; land one `forecasts` row per pair and step.

@@ -17,7 +17,7 @@ use elite_store::{CommitMeta, Warehouse};
 use elite_warehouse::{Symbol, Timeframe, Timestamp, tables};
 use serde::Serialize;
 
-use crate::bars::{BarQuery, read_bars};
+use crate::bars::{BarQuery, aligned_closes, read_bars};
 use crate::{Error, Result};
 
 /// Which regime model.
@@ -246,7 +246,15 @@ pub async fn regimes(wh: &Warehouse, opts: &RegimeOptions) -> Result<RegimeRun> 
             (sym.to_string(), rows)
         }
         Method::Stress { scope, opts: so } => {
-            let (dates, recv, panel) = universe(wh, &opts.symbols, opts.timeframe).await?;
+            let u = aligned_closes(wh, &opts.symbols, opts.timeframe).await?;
+            if u.symbols.len() < 2 {
+                return Err(Error::Config(format!(
+                    "the stress index needs at least 2 symbols with {} bars; found {}",
+                    opts.timeframe,
+                    u.symbols.len()
+                )));
+            }
+            let (dates, recv, panel) = (u.dates, u.known, u.closes);
             let points = stress_index(&panel, so);
             let rows = points
                 .iter()
@@ -301,52 +309,4 @@ pub async fn regimes(wh: &Warehouse, opts: &RegimeOptions) -> Result<RegimeRun> 
         }),
         model,
     })
-}
-
-/// The dates on which every symbol has a bar, when each date was fully known (the latest
-/// `ts_recv` among them) and the closes (date × symbol).
-async fn universe(
-    wh: &Warehouse,
-    symbols: &[String],
-    tf: Timeframe,
-) -> Result<(Vec<Timestamp>, Vec<Timestamp>, Vec<Vec<f64>>)> {
-    let syms = symbols
-        .iter()
-        .map(Symbol::new)
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    let (bars, _) = read_bars(
-        wh,
-        &BarQuery {
-            timeframe: Some(tf),
-            symbols: syms,
-            version: None,
-        },
-    )
-    .await?;
-    let names: std::collections::BTreeSet<&str> = bars.iter().map(|b| &*b.symbol).collect();
-    let names: Vec<&str> = names.into_iter().collect();
-    if names.len() < 2 {
-        return Err(Error::Config(format!(
-            "the stress index needs at least 2 symbols with {tf} bars; found {}",
-            names.len()
-        )));
-    }
-    let col: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-    let mut by_date: BTreeMap<Timestamp, (Timestamp, Vec<f64>)> = BTreeMap::new();
-    for b in &bars {
-        let e = by_date
-            .entry(b.ts_event)
-            .or_insert_with(|| (b.ts_recv, vec![f64::NAN; names.len()]));
-        e.0 = e.0.max(b.ts_recv);
-        e.1[col[&*b.symbol]] = b.bar.close;
-    }
-    let (mut dates, mut recv, mut panel) = (vec![], vec![], vec![]);
-    for (d, (r, c)) in by_date {
-        if c.iter().all(|x| x.is_finite() && *x > 0.0) {
-            dates.push(d);
-            recv.push(r);
-            panel.push(c);
-        }
-    }
-    Ok((dates, recv, panel))
 }
