@@ -57,7 +57,7 @@ struct ForecastRow<'a> {
     symbol: &'a str,
     timeframe: &'a str,
     kind: &'a str,
-    model: String,
+    model: &'a str,
     step: i32,
     value: f64,
     annualized: f64,
@@ -66,8 +66,52 @@ struct ForecastRow<'a> {
     ts_recv: i64,
 }
 
-fn forecast_id(key: &str) -> String {
-    hex::encode(&Sha256::digest(key.as_bytes())[..8])
+/// What every row of one forecast shares (times in ns).
+struct Batch<'a> {
+    kind: &'a str,
+    timeframe: &'a str,
+    model: &'a str,
+    params: &'a str,
+    /// The last bar fitted, and when it was known.
+    last: i64,
+    known: i64,
+    commit: String,
+}
+
+/// One forecast value: `key` (hashed into its `forecast_id`), symbol or pair, step, value.
+struct Value<'a> {
+    key: String,
+    symbol: &'a str,
+    step: usize,
+    value: f64,
+    annualized: f64,
+}
+
+/// Land `values` as `forecasts` rows; returns the rows that were new.
+async fn land(wh: &Warehouse, b: &Batch<'_>, values: Vec<Value<'_>>) -> Result<usize> {
+    let rows: Vec<ForecastRow<'_>> = values
+        .iter()
+        .map(|v| ForecastRow {
+            forecast_id: hex::encode(&Sha256::digest(v.key.as_bytes())[..8]),
+            symbol: v.symbol,
+            timeframe: b.timeframe,
+            kind: b.kind,
+            model: b.model,
+            step: v.step as i32,
+            value: v.value,
+            annualized: v.annualized,
+            params: b.params,
+            ts_event: b.last.div_euclid(1000),
+            ts_recv: b.known.div_euclid(1000),
+        })
+        .collect();
+    crate::run::journal::insert(
+        wh,
+        &tables::FORECASTS,
+        &rows,
+        CommitMeta::new(b.commit.clone()),
+    )
+    .await
 }
 
 /// The symbol's closes by `ts_event`, and when the newest bar was known (ns).
@@ -138,30 +182,31 @@ pub async fn vol_forecast(wh: &Warehouse, opts: &VolOptions) -> Result<VolForeca
     let timeframe = opts.timeframe.to_string();
     let params = serde_json::to_string(&f)?;
     let model = model_name(&f)?;
-    let rows: Vec<ForecastRow<'_>> = path
+    let values = path
         .iter()
-        .map(|s| ForecastRow {
-            forecast_id: forecast_id(&format!(
+        .map(|s| Value {
+            key: format!(
                 "vol|{}|{timeframe}|{model}|{last}|{}|{params}",
                 opts.symbol, s.step
-            )),
+            ),
             symbol: &opts.symbol,
-            timeframe: &timeframe,
-            kind: "volatility",
-            model: model.clone(),
-            step: s.step as i32,
+            step: s.step,
             value: s.variance,
             annualized: s.annualized_vol,
-            params: &params,
-            ts_event: last.div_euclid(1000),
-            ts_recv: known.div_euclid(1000),
         })
         .collect();
-    let rows_added = crate::run::journal::insert(
+    let rows_added = land(
         wh,
-        &tables::FORECASTS,
-        &rows,
-        CommitMeta::new(format!("forecast:vol:{}", opts.symbol)),
+        &Batch {
+            kind: "volatility",
+            timeframe: &timeframe,
+            model: &model,
+            params: &params,
+            last,
+            known,
+            commit: format!("forecast:vol:{}", opts.symbol),
+        },
+        values,
     )
     .await?;
     Ok(VolForecast {
@@ -305,30 +350,31 @@ pub async fn corr_forecast(wh: &Warehouse, opts: &CorrOptions) -> Result<CorrFor
             }
         }
     }
-    let rows: Vec<ForecastRow<'_>> = pairs
+    let values = pairs
         .iter()
-        .map(|p| ForecastRow {
-            forecast_id: forecast_id(&format!(
+        .map(|p| Value {
+            key: format!(
                 "corr|{}|{timeframe}|{model}|{last}|{}|{params}",
                 p.pair, p.step
-            )),
+            ),
             symbol: &p.pair,
-            timeframe: &timeframe,
-            kind: "correlation",
-            model: model.clone(),
-            step: p.step as i32,
+            step: p.step,
             value: p.correlation,
             annualized: p.annualized_covariance,
-            params: &params,
-            ts_event: last.div_euclid(1000),
-            ts_recv: known.as_nanos().div_euclid(1000),
         })
         .collect();
-    let rows_added = crate::run::journal::insert(
+    let rows_added = land(
         wh,
-        &tables::FORECASTS,
-        &rows,
-        CommitMeta::new(format!("forecast:corr:{}", names.join(","))),
+        &Batch {
+            kind: "correlation",
+            timeframe: &timeframe,
+            model: &model,
+            params: &params,
+            last,
+            known: known.as_nanos(),
+            commit: format!("forecast:corr:{}", names.join(",")),
+        },
+        values,
     )
     .await?;
     Ok(CorrForecast {
@@ -375,31 +421,32 @@ pub async fn drawdown_forecast(wh: &Warehouse, req: &DrawdownRequest) -> Result<
     let timeframe = req.vol.timeframe.to_string();
     let model = model_name(&f)?;
     let params = serde_json::json!({"fit": f, "paths": sim.paths, "seed": sim.seed}).to_string();
-    let rows: Vec<ForecastRow<'_>> = sim
+    let values = sim
         .probabilities
         .iter()
-        .map(|p| ForecastRow {
-            forecast_id: forecast_id(&format!(
+        .map(|p| Value {
+            key: format!(
                 "drawdown|{}|{timeframe}|{model}|{last}|{}|{}|{params}",
                 req.vol.symbol, sim.horizon, p.threshold
-            )),
+            ),
             symbol: &req.vol.symbol,
-            timeframe: &timeframe,
-            kind: "drawdown",
-            model: model.clone(),
-            step: sim.horizon as i32,
+            step: sim.horizon,
             value: p.drawdown,
             annualized: p.threshold,
-            params: &params,
-            ts_event: last.div_euclid(1000),
-            ts_recv: known.div_euclid(1000),
         })
         .collect();
-    let rows_added = crate::run::journal::insert(
+    let rows_added = land(
         wh,
-        &tables::FORECASTS,
-        &rows,
-        CommitMeta::new(format!("forecast:drawdown:{}", req.vol.symbol)),
+        &Batch {
+            kind: "drawdown",
+            timeframe: &timeframe,
+            model: &model,
+            params: &params,
+            last,
+            known,
+            commit: format!("forecast:drawdown:{}", req.vol.symbol),
+        },
+        values,
     )
     .await?;
     Ok(DrawdownRun {

@@ -14,10 +14,10 @@ use elite_pipelines::regime::rules::{RuleOptions, classify, label};
 use elite_pipelines::regime::stress::{LEVELS, StressOptions, level, stress_index};
 use elite_pipelines::regime::{hmm_label, walk_forward};
 use elite_store::{CommitMeta, Warehouse};
-use elite_warehouse::{Symbol, Timeframe, Timestamp, tables};
+use elite_warehouse::{Timeframe, Timestamp, tables};
 use serde::Serialize;
 
-use crate::bars::{BarQuery, aligned_closes, read_bars};
+use crate::bars::aligned_closes;
 use crate::{Error, Result};
 
 /// Which regime model.
@@ -93,6 +93,7 @@ pub struct RegimeRun {
     pub model: Option<Hmm>,
 }
 
+/// One symbol's positive closes by `ts_event`, with when each was known.
 struct Series {
     ts_event: Vec<Timestamp>,
     ts_recv: Vec<Timestamp>,
@@ -100,25 +101,11 @@ struct Series {
 }
 
 async fn series(wh: &Warehouse, symbol: &str, tf: Timeframe) -> Result<Series> {
-    let (bars, _) = read_bars(
-        wh,
-        &BarQuery {
-            timeframe: Some(tf),
-            symbols: vec![Symbol::new(symbol)?],
-            version: None,
-        },
-    )
-    .await?;
-    let mut b: Vec<_> = bars
-        .iter()
-        .filter(|b| b.bar.close.is_finite() && b.bar.close > 0.0)
-        .map(|b| (b.ts_event, b.ts_recv, b.bar.close))
-        .collect();
-    b.sort_by_key(|x| x.0);
+    let a = aligned_closes(wh, &[symbol.to_string()], tf).await?;
     Ok(Series {
-        ts_event: b.iter().map(|x| x.0).collect(),
-        ts_recv: b.iter().map(|x| x.1).collect(),
-        closes: b.iter().map(|x| x.2).collect(),
+        ts_event: a.dates,
+        ts_recv: a.known,
+        closes: a.closes.into_iter().map(|c| c[0]).collect(),
     })
 }
 

@@ -18,10 +18,10 @@ use elite_store::datafusion::prelude::{col, lit};
 use elite_trade::analytics::{self, Metrics};
 use elite_warehouse::{Symbol, Timeframe};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::bars::{BarQuery, read_bars};
 use crate::models::TrainConfig;
+use crate::models::train::ensemble_id;
 use crate::report::read_rows;
 use crate::{Error, Result};
 
@@ -35,6 +35,19 @@ struct ModelRow {
     metrics: String,
     bars_version: Option<i64>,
     ts_recv: String,
+}
+
+/// A model or ensemble of the group, and how its predictions become positions.
+struct Candidate<'a> {
+    name: String,
+    model_id: String,
+    kind: String,
+    /// Long above this score, short below.
+    threshold: f64,
+    /// Its registry row (base models).
+    recorded: Option<&'a ModelRow>,
+    /// Its `walk_forward` predictions by (symbol, ts_event µs).
+    predictions: HashMap<(String, i64), f64>,
 }
 
 /// One model's line of the report.
@@ -100,47 +113,38 @@ pub async fn group_report(wh: &Warehouse, group: &str) -> Result<GroupReport> {
         }
     }
     let ids: Vec<String> = chosen.iter().map(|r| r.model_id.clone()).collect();
-    let mut lines: Vec<(String, String, String, f64, Option<&ModelRow>)> = chosen
+    let mut lines: Vec<Candidate<'_>> = chosen
         .iter()
-        .map(|r| {
-            let threshold = if r.task == "regression" { 0.0 } else { 0.5 };
-            (
-                r.name.clone(),
-                r.model_id.clone(),
-                r.kind.clone(),
-                threshold,
-                Some(*r),
-            )
+        .map(|r| Candidate {
+            name: r.name.clone(),
+            model_id: r.model_id.clone(),
+            kind: r.kind.clone(),
+            threshold: if r.task == "regression" { 0.0 } else { 0.5 },
+            recorded: Some(*r),
+            predictions: HashMap::new(),
         })
         .collect();
     if let Some(e) = &cfg.ensemble {
         for m in &e.methods {
-            let name = format!(
-                "ensemble:{}",
-                serde_json::to_value(m)?.as_str().unwrap_or_default()
-            );
-            let h =
-                hex::encode(&Sha256::digest(format!("{name}|{}", ids.join(",")).as_bytes())[..6]);
-            lines.push((
-                name.clone(),
-                format!("{name}-{h}"),
-                "ensemble".into(),
-                0.5,
-                None,
-            ));
+            let name = format!("ensemble:{}", m.name());
+            lines.push(Candidate {
+                model_id: ensemble_id(&name, &ids),
+                name,
+                kind: "ensemble".into(),
+                threshold: 0.5,
+                recorded: None,
+                predictions: HashMap::new(),
+            });
         }
     }
     let tf = Timeframe::parse(&cfg.data.timeframe)?;
-    let mut preds: Vec<HashMap<(String, i64), f64>> = vec![];
-    for l in &lines {
-        preds.push(crate::models::read_predictions(wh, &l.1, "walk_forward").await?);
+    // Each line's predictions; ensembles the training did not record (fewer than two
+    // classification members) drop out.
+    for l in lines.iter_mut() {
+        l.predictions = crate::models::read_predictions(wh, &l.model_id, "walk_forward").await?;
     }
-    // Ensembles the training did not record (fewer than two classification members) drop out.
-    let keep: Vec<bool> = preds.iter().map(|p| !p.is_empty()).collect();
-    let mut it = keep.iter();
-    lines.retain(|_| *it.next().unwrap_or(&false));
-    preds.retain(|p| !p.is_empty());
-    let first = preds.first().ok_or_else(|| {
+    lines.retain(|l| !l.predictions.is_empty());
+    let first = lines.first().map(|l| &l.predictions).ok_or_else(|| {
         Error::Config(format!(
             "model group {group:?} has no walk_forward predictions"
         ))
@@ -203,29 +207,27 @@ pub async fn group_report(wh: &Warehouse, group: &str) -> Result<GroupReport> {
         &next_r,
         &trading(Book::Hold),
     );
-    let mut all: Vec<(usize, elite_models::metrics::PnlSeries)> = vec![];
-    for (i, (l, p)) in lines.iter().zip(&preds).enumerate() {
+    let mut all: Vec<(&Candidate<'_>, elite_models::metrics::PnlSeries)> = vec![];
+    for l in &lines {
         let score: Vec<f64> = keys
             .iter()
-            .map(|k| p.get(k).copied().unwrap_or(f64::NAN))
+            .map(|k| l.predictions.get(k).copied().unwrap_or(f64::NAN))
             .collect();
         if score.iter().any(|s| s.is_nan()) {
             return Err(Error::Internal(format!(
                 "{}: walk_forward predictions do not cover the group's rows",
-                l.0
+                l.name
             )));
         }
-        all.push((
-            i,
-            pnl_series(
-                &dates,
-                &series,
-                &score,
-                l.3,
-                &next_r,
-                &trading(Book::LongShort),
-            ),
-        ));
+        let s = pnl_series(
+            &dates,
+            &series,
+            &score,
+            l.threshold,
+            &next_r,
+            &trading(Book::LongShort),
+        );
+        all.push((l, s));
     }
     // Trials: every model and ensemble tried; the variance of their per-period Sharpe ratios.
     let sr: Vec<f64> = all
@@ -251,20 +253,20 @@ pub async fn group_report(wh: &Warehouse, group: &str) -> Result<GroupReport> {
             })
             .collect::<Vec<f64>>()
     };
-    for (i, s) in &all {
-        let l = &lines[*i];
-        let recorded: Option<serde_json::Value> =
-            l.4.and_then(|r| serde_json::from_str(&r.metrics).ok());
+    for (l, s) in &all {
+        let recorded: Option<serde_json::Value> = l
+            .recorded
+            .and_then(|r| serde_json::from_str(&r.metrics).ok());
         models.push(ModelLine {
-            name: l.0.clone(),
-            model_id: l.1.clone(),
-            kind: l.2.clone(),
+            name: l.name.clone(),
+            model_id: l.model_id.clone(),
+            kind: l.kind.clone(),
             accuracy: recorded.as_ref().and_then(|m| m["accuracy"].as_f64()),
             auc: recorded.as_ref().and_then(|m| m["auc"].as_f64()),
             turnover: s.turnover,
             metrics: analytics::metrics(&s.returns, Some(&hold.returns), ppy, trials, var),
         });
-        curves.push((l.0.clone(), curve(&s.returns)));
+        curves.push((l.name.clone(), curve(&s.returns)));
     }
     models.push(ModelLine {
         name: "buy_and_hold".into(),

@@ -8,21 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{elite, fixture, sql_scalar};
-
-fn json(home: &Path, args: &[&str]) -> serde_json::Value {
-    let out = elite(home)
-        .args(["--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+use common::{elite, fixture, ingest_csv, json, sql_scalar};
 
 fn golden() -> serde_json::Value {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pipelines/trade/golden/dcc_golden.json");
@@ -33,12 +19,11 @@ fn golden() -> serde_json::Value {
 fn dcc_and_ewma_correlation_forecasts_land_point_in_time() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path();
-    elite(home)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/sp500_20_1d_2010_2022.csv.gz"))
-        .args(["--timeframe", "1d"])
-        .assert()
-        .success();
+    ingest_csv(
+        home,
+        &fixture("bars/sp500_20_1d_2010_2022.csv.gz"),
+        &["--timeframe", "1d"],
+    );
     let args = [
         "forecast",
         "corr",
@@ -110,12 +95,7 @@ fn dcc_and_ewma_correlation_forecasts_land_point_in_time() {
 fn drawdown_odds_are_reproducible_ordered_and_land() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path();
-    elite(home)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/GOOG_1d.csv"))
-        .args(["--symbol", "GOOG"])
-        .assert()
-        .success();
+    ingest_csv(home, &fixture("bars/GOOG_1d.csv"), &["--symbol", "GOOG"]);
     let args = [
         "forecast",
         "drawdown",

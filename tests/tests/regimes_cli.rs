@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{elite, fixture, sql_json, sql_scalar};
+use common::{elite, fixture, ingest_csv, json, sql_json, sql_scalar};
 
 fn config(name: &str) -> PathBuf {
     PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap())
@@ -15,29 +15,12 @@ fn config(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn json(home: &Path, args: &[&str]) -> serde_json::Value {
-    let out = elite(home)
-        .args(["--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
+/// Daily bars of `file` (the symbol from `--symbol`, else the file's own column).
 fn ingest(home: &Path, file: &Path, symbol: Option<&str>) {
-    let mut c = elite(home);
-    c.args(["ingest", "csv"])
-        .arg(file)
-        .args(["--timeframe", "1d"]);
-    if let Some(s) = symbol {
-        c.args(["--symbol", s]);
+    match symbol {
+        Some(s) => ingest_csv(home, file, &["--timeframe", "1d", "--symbol", s]),
+        None => ingest_csv(home, file, &["--timeframe", "1d"]),
     }
-    c.assert().success();
 }
 
 /// The regimes rows without `ts_recv` (wall-clock time of ingest), in key order.

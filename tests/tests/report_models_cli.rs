@@ -6,9 +6,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{elite, fixture, sql_json};
+use common::{elite, fixture, ingest_csv, json, sql_json};
 
 const CONFIG: &str = r#"
 name = "goog-direction"
@@ -35,25 +33,6 @@ params = { min_history = 200, refit = 200 }
 metric = "auc"
 "#;
 
-fn json(home: &Path, args: &[&str]) -> serde_json::Value {
-    let out = elite(home)
-        .args(["--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // The first document (`elite train` prints its walk-forward table first).
-    serde_json::Deserializer::from_slice(&out.stdout)
-        .into_iter::<serde_json::Value>()
-        .next()
-        .unwrap()
-        .unwrap()
-}
-
 fn close(what: &str, got: f64, want: f64, tol: f64) {
     assert!(
         got.is_finite() && want.is_finite(),
@@ -69,12 +48,7 @@ fn close(what: &str, got: f64, want: f64, tol: f64) {
 fn a_model_groups_walk_forward_report_agrees_with_training_and_the_fixture() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path();
-    elite(home)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/GOOG_1d.csv"))
-        .args(["--symbol", "GOOG"])
-        .assert()
-        .success();
+    ingest_csv(home, &fixture("bars/GOOG_1d.csv"), &["--symbol", "GOOG"]);
     let cfg = home.join("train.toml");
     std::fs::write(&cfg, CONFIG).unwrap();
     let table = json(home, &["train", cfg.to_str().unwrap()]);

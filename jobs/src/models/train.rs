@@ -484,8 +484,7 @@ pub async fn train(wh: &Warehouse, cfg: &TrainConfig, clock: &dyn Clock) -> Resu
         .iter()
         .filter(|(n, _)| n.starts_with("ensemble:"))
     {
-        let h = hex::encode(&Sha256::digest(format!("{name}|{}", ids.join(",")).as_bytes())[..6]);
-        let id = format!("{name}-{h}");
+        let id = ensemble_id(name, &ids);
         preds.extend(prediction_rows(
             &id,
             "walk_forward",
@@ -507,4 +506,11 @@ pub async fn train(wh: &Warehouse, cfg: &TrainConfig, clock: &dyn Clock) -> Resu
             .collect(),
         rows_added: added,
     })
+}
+
+/// The model id of ensemble `name` (`ensemble:<method>`) over the registered base models `ids`
+/// (in the order training registered them): its predictions are recorded under it.
+pub(crate) fn ensemble_id(name: &str, ids: &[String]) -> String {
+    let h = hex::encode(&Sha256::digest(format!("{name}|{}", ids.join(",")).as_bytes())[..6]);
+    format!("{name}-{h}")
 }

@@ -71,21 +71,45 @@ impl Hmm {
         }
     }
 
-    /// Emission likelihoods scaled per row (`exp(l − max l)`), and each row's max.
+    /// Row `x`'s emission likelihoods scaled by their largest (`exp(l − max l)`) into `out`;
+    /// returns that max.
+    fn emission_row(&self, x: &[f64], out: &mut [f64]) -> f64 {
+        self.log_emission(x, out);
+        let m = out.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        for v in out.iter_mut() {
+            *v = (*v - m).exp();
+        }
+        m
+    }
+
+    /// Emission likelihoods scaled per row, and each row's max.
     fn emissions(&self, xs: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
         let k = self.states();
         let mut b = vec![0.0; xs.len() * k];
-        let mut shift = vec![0.0; xs.len()];
-        for (t, x) in xs.iter().enumerate() {
-            let row = &mut b[t * k..(t + 1) * k];
-            self.log_emission(x, row);
-            let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            for v in row.iter_mut() {
-                *v = (*v - m).exp();
-            }
-            shift[t] = m;
-        }
+        let shift = xs
+            .iter()
+            .zip(b.chunks_mut(k))
+            .map(|(x, row)| self.emission_row(x, row))
+            .collect();
         (b, shift)
+    }
+
+    /// One forward step: `cur` = the normalized `(prev · A) ∘ b` (the start distribution for the
+    /// first row); returns the normalizer.
+    fn forward_step(&self, prev: Option<&[f64]>, b: &[f64], cur: &mut [f64]) -> f64 {
+        let k = self.states();
+        for j in 0..k {
+            let p = match prev {
+                None => self.start[j],
+                Some(pr) => (0..k).map(|i| pr[i] * self.trans[i * k + j]).sum(),
+            };
+            cur[j] = p * b[j];
+        }
+        let c: f64 = cur.iter().sum();
+        for v in cur.iter_mut() {
+            *v /= c;
+        }
+        c
     }
 
     /// The scaled forward pass: normalized α (the filtered probabilities), the scales, and the
@@ -98,20 +122,8 @@ impl Hmm {
         let mut ll = 0.0;
         for t in 0..n {
             let (prev, cur) = alpha.split_at_mut(t * k);
-            let cur = &mut cur[..k];
-            for j in 0..k {
-                let p = if t == 0 {
-                    self.start[j]
-                } else {
-                    let pr = &prev[(t - 1) * k..];
-                    (0..k).map(|i| pr[i] * self.trans[i * k + j]).sum()
-                };
-                cur[j] = p * b[t * k + j];
-            }
-            let c: f64 = cur.iter().sum();
-            for v in cur.iter_mut() {
-                *v /= c;
-            }
+            let prev = t.checked_sub(1).map(|p| &prev[p * k..]);
+            let c = self.forward_step(prev, &b[t * k..(t + 1) * k], &mut cur[..k]);
             scale[t] = c;
             ll += c.ln() + shift[t];
         }
@@ -119,28 +131,14 @@ impl Hmm {
     }
 
     /// One step of the forward filter: the filtered probabilities after row `x`, from the
-    /// previous row's (`None` at the first row) — the arithmetic of [`Hmm::filter`], so a stream
-    /// of steps equals the batch filter exactly.
+    /// previous row's (`None` at the first row) — the same step [`Hmm::filter`] takes, so a
+    /// stream of steps equals the batch filter exactly.
     pub fn filter_next(&self, prev: Option<&[f64]>, x: &[f64]) -> Vec<f64> {
         let k = self.states();
         let mut b = vec![0.0; k];
-        self.log_emission(x, &mut b);
-        let m = b.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        for v in b.iter_mut() {
-            *v = (*v - m).exp();
-        }
+        self.emission_row(x, &mut b);
         let mut cur = vec![0.0; k];
-        for j in 0..k {
-            let p = match prev {
-                None => self.start[j],
-                Some(pr) => (0..k).map(|i| pr[i] * self.trans[i * k + j]).sum(),
-            };
-            cur[j] = p * b[j];
-        }
-        let c: f64 = cur.iter().sum();
-        for v in cur.iter_mut() {
-            *v /= c;
-        }
+        self.forward_step(prev, &b, &mut cur);
         cur
     }
 

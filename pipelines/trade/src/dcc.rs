@@ -22,7 +22,8 @@ use crate::forecast::{Dist, Garch, VolModel, fit, nelder_mead};
 /// A covariance or correlation matrix, row-major.
 pub type Matrix = Vec<Vec<f64>>;
 
-fn corr_of(q: &[Vec<f64>]) -> Matrix {
+/// Correlations of a covariance matrix.
+pub fn correlation(q: &[Vec<f64>]) -> Matrix {
     let n = q.len();
     (0..n)
         .map(|i| {
@@ -72,11 +73,6 @@ pub fn ewma(r: &[Vec<f64>], lambda: f64) -> Option<Matrix> {
     Some(s)
 }
 
-/// Correlations of a covariance matrix.
-pub fn correlation(cov: &[Vec<f64>]) -> Matrix {
-    corr_of(cov)
-}
-
 /// ln |R| and R⁻¹ z by Cholesky; `None` when R is not positive definite.
 fn chol_terms(r: &[Vec<f64>], z: &[f64]) -> Option<(f64, f64)> {
     let n = r.len();
@@ -119,7 +115,7 @@ fn dcc_loglik(z: &[Vec<f64>], qbar: &[Vec<f64>], a: f64, b: f64) -> (f64, Matrix
                 }
             }
         }
-        let r = corr_of(&q);
+        let r = correlation(&q);
         let Some((logdet, quad)) = chol_terms(&r, &z[t]) else {
             return (f64::NEG_INFINITY, q);
         };
@@ -222,8 +218,8 @@ pub fn fit_dcc_z(z: &[Vec<f64>], garch: Vec<Garch>) -> Option<Dcc> {
 impl Dcc {
     /// Correlation forecasts `R_{T+1} … R_{T+horizon}`.
     pub fn correlations(&self, horizon: usize) -> Vec<Matrix> {
-        let r1 = corr_of(&self.q_next);
-        let rbar = corr_of(&self.qbar);
+        let r1 = correlation(&self.q_next);
+        let rbar = correlation(&self.qbar);
         let p = self.a + self.b;
         (0..horizon)
             .map(|h| {

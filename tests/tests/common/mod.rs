@@ -108,3 +108,33 @@ impl ReplayServer {
         Self { base, seen }
     }
 }
+
+/// `elite --format json ARGS`, which must succeed; its first JSON document (some commands print
+/// more than one).
+pub fn json(home: &Path, args: &[&str]) -> serde_json::Value {
+    let out = elite(home)
+        .args(["--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::Deserializer::from_slice(&out.stdout)
+        .into_iter::<serde_json::Value>()
+        .next()
+        .expect("a JSON document on stdout")
+        .unwrap()
+}
+
+/// `elite ingest csv FILE ARGS`, which must succeed.
+pub fn ingest_csv(home: &Path, file: &Path, args: &[&str]) {
+    elite(home)
+        .args(["ingest", "csv"])
+        .arg(file)
+        .args(args)
+        .assert()
+        .success();
+}
