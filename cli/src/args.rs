@@ -41,6 +41,28 @@ pub struct GlobalArgs {
     /// More logging (-v info, -vv debug)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Log lines on stderr as text or as JSON objects (one per line, with the job's run id,
+    /// job and symbol fields)
+    #[arg(long, global = true, env = "ELITE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// How a long-running job is operated: its metrics and health endpoints.
+#[derive(Debug, Args)]
+pub struct OpsArgs {
+    /// Serve /metrics (Prometheus), /healthz, /readyz and /status on HOST:PORT (port 0: any
+    /// free port; the address is in the status file `elite status` reads)
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics_addr: Option<String>,
+    /// Not ready (/readyz) while the latest bar was received more than SECONDS ago
+    #[arg(long, value_name = "SECONDS", value_parser = positive_f64)]
+    pub max_data_age: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
@@ -116,6 +138,10 @@ pub enum Command {
   UPSTOX_ACCESS_TOKEN=... elite run trader my_nse.toml --live --confirm my-nse   # real orders via [broker]"
     )]
     Run(RunCommand),
+    /// The long-running jobs (trader, signal runner): running or not, ready or why not, from
+    /// their status files and their live /readyz
+    #[command(after_help = "Example:\n  elite status")]
+    Status(StatusArgs),
     /// Backtest strategies, allocation, risk and execution from a TOML config over warehouse bars
     #[command(after_help = "Examples:
   elite backtest jobs/configs/goog_strategies.toml
@@ -538,6 +564,8 @@ pub struct RunTraderArgs {
     /// Ignore any checkpoint and start from the first bar
     #[arg(long)]
     pub fresh: bool,
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -565,6 +593,15 @@ pub struct RunSignalsArgs {
     /// every bar into `predictions` beside the signals (repeatable)
     #[arg(long = "models", value_name = "GROUP")]
     pub models: Vec<String>,
+    #[command(flatten)]
+    pub ops: OpsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Where the jobs' checkpoints and status files live [default: <home>/_state]
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,7 +17,7 @@ use crate::settings::Settings;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.global.quiet, cli.global.verbose);
+    init_logging(cli.global.quiet, cli.global.verbose, cli.global.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -55,6 +55,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Signals(cmd) => commands::pipelines::signals(cmd, &settings, &printer).await,
         Command::Bars(cmd) => commands::pipelines::bars(cmd, &settings, &printer).await,
         Command::Run(cmd) => commands::pipelines::run(cmd, &settings, &printer).await,
+        Command::Status(args) => commands::status::run(args, &settings, &printer).await,
         Command::Backtest(args) => commands::backtest::run(args, &settings, &printer).await,
         Command::Report(args) if args.models => {
             commands::report_models::run(args, &settings, &printer).await
@@ -94,7 +95,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn init_logging(quiet: bool, verbose: u8) {
+fn init_logging(quiet: bool, verbose: u8, format: args::LogFormat) {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let level = match (quiet, verbose) {
         (true, _) => "error",
         (_, 0) => "warn",
@@ -104,10 +108,26 @@ fn init_logging(quiet: bool, verbose: u8) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ELITE_LOG").unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(format!("{level},deltalake=warn,datafusion=warn"))
     });
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_target(false)
+        .with_target(false);
+    let fmt = match format {
+        args::LogFormat::Text => fmt.boxed(),
+        // One JSON object per line, with the fields of the spans it happened in (job, name,
+        // run_id) flattened beside its own (symbol, …).
+        args::LogFormat::Json => fmt
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(true)
+            .boxed(),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(fmt.with_filter(filter))
+        .with(
+            elite_jobs::ops::metrics::CountLogEvents
+                .with_filter(tracing_subscriber::filter::LevelFilter::WARN),
+        )
         .try_init();
 }
 

@@ -24,6 +24,8 @@ pub struct ConfigFile {
     /// Object-store options (e.g. AWS_REGION, AWS_ENDPOINT_URL, credentials).
     #[serde(default)]
     pub storage_options: HashMap<String, String>,
+    /// Alert rules and channels of the long-running jobs (tokens come from the environment).
+    pub alerts: Option<elite_jobs::ops::alerts::AlertConfig>,
 }
 
 impl std::fmt::Debug for ConfigFile {
@@ -36,6 +38,7 @@ impl std::fmt::Debug for ConfigFile {
             .field("upstox_base_url", &self.upstox_base_url)
             .field("upstox_access_token", &self.upstox_access_token)
             .field("storage_options", &RedactedMap(&self.storage_options))
+            .field("alerts", &self.alerts)
             .finish()
     }
 }
@@ -51,6 +54,7 @@ pub struct Settings {
     pub upstox_base_url: String,
     pub upstox_access_token: Option<Secret>,
     pub storage_options: HashMap<String, String>,
+    pub alerts: Option<elite_jobs::ops::alerts::AlertConfig>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -64,6 +68,7 @@ impl std::fmt::Debug for Settings {
             .field("upstox_base_url", &self.upstox_base_url)
             .field("upstox_access_token", &self.upstox_access_token)
             .field("storage_options", &RedactedMap(&self.storage_options))
+            .field("alerts", &self.alerts)
             .finish()
     }
 }
@@ -123,6 +128,7 @@ impl Settings {
                 .map(Secret::new)
                 .or(file.upstox_access_token),
             storage_options: file.storage_options,
+            alerts: file.alerts,
         })
     }
 
@@ -151,6 +157,7 @@ mod tests {
                 "AWS_SECRET_ACCESS_KEY".to_string(),
                 "k-77aa".to_string(),
             )]),
+            alerts: None,
         };
         let wh = elite_store::Warehouse::open("memory:///x")
             .unwrap()

@@ -63,6 +63,15 @@ pub enum Error {
     /// A worker task failed: a bug.
     #[error("internal error: {0}")]
     Internal(String),
+
+    #[error("cannot serve metrics and health on {addr}: {source}")]
+    Serve {
+        addr: String,
+        source: std::io::Error,
+    },
+
+    #[error(transparent)]
+    Notify(#[from] crate::ops::notify::NotifyError),
 }
 
 impl Error {
@@ -86,9 +95,11 @@ impl Error {
     /// than it being a failure of the platform: decides the CLI's exit code (1 or 2).
     pub fn is_user_error(&self) -> bool {
         match self {
-            Error::Read { .. } | Error::Records(_) | Error::Config(_) | Error::Invalid { .. } => {
-                true
-            }
+            Error::Read { .. }
+            | Error::Records(_)
+            | Error::Config(_)
+            | Error::Invalid { .. }
+            | Error::Serve { .. } => true,
             Error::Collector(c) => c.is_user_error(),
             Error::Store(s) => s.is_user_error(),
             Error::Trade(t) => matches!(t, elite_trade::Error::Config(_)),
@@ -108,6 +119,7 @@ impl Error {
             | Error::Json(_)
             | Error::Arrow(_)
             | Error::Task(_)
+            | Error::Notify(_)
             | Error::Internal(_) => false,
         }
     }

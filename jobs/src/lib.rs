@@ -37,6 +37,7 @@ pub mod ingest;
 pub mod live;
 pub mod models;
 pub mod onnx_import;
+pub mod ops;
 pub mod progress;
 pub mod regimes;
 pub mod report;

@@ -24,6 +24,7 @@ use elite_warehouse::{SignalRow, SignalsBuilder, Symbol, Timeframe, tables};
 use serde::{Deserialize, Serialize};
 
 use crate::bars::{BarEvent, BarQuery, read_bars};
+use crate::ops::metrics::{Ewm, job, metrics, unix_now, with};
 use crate::transport::{self, Polled, Source};
 
 /// Options of a run.
@@ -43,6 +44,8 @@ pub struct RunOptions {
     pub mtf: Option<Mtf>,
     /// Model groups whose production and shadow models predict every bar (into `predictions`).
     pub models: Vec<String>,
+    /// Report metrics (`elite_*{job="signals",name}`) and health here while running.
+    pub health: Option<Arc<crate::ops::health::Health>>,
 }
 
 /// A higher timeframe for the multi-timeframe rule.
@@ -215,9 +218,16 @@ pub async fn run(
     let mut fired = vec![];
     let mut since_commit = 0usize;
     let mut next_offset = start;
+    let labels = job("signals", &opts.name);
+    let m = metrics();
+    let latency = m.bar_to_signal.get_or_create(&labels).clone();
+    let mut drift: HashMap<String, Ewm> = HashMap::new();
+    let mut latest = None;
     loop {
         batch.clear();
         let polled = transport::poll_blocking(&mut consumer, &mut batch)?;
+        let delivered = Instant::now();
+        let signals_before = report.signals_emitted;
         for rec in &batch {
             let b = &rec.value;
             fire(&mut engines, opts.mtf.as_ref(), b, &mut fired)?;
@@ -229,7 +239,17 @@ pub async fn run(
                 let before = preds.len();
                 p.on_bar(b, true, &mut preds)?;
                 report.predictions_emitted += (preds.len() - before) as u64;
+                for p in &preds[before..] {
+                    let l = vec![("model", p.model_id.clone())];
+                    m.predictions.get_or_create(&l).inc();
+                    let e = drift.entry(p.model_id.clone()).or_default();
+                    e.push(p.score, 0.01);
+                    m.prediction_score_mean.get_or_create(&l).set(e.mean());
+                    m.prediction_score_stddev.get_or_create(&l).set(e.stddev());
+                }
             }
+            latency.observe(delivered.elapsed().as_secs_f64());
+            latest = Some(b.ts_recv);
             next_offset = rec.offset + 1;
             since_commit += 1;
             report.bars_processed += 1;
@@ -249,6 +269,29 @@ pub async fn run(
                 since_commit = 0;
                 progress.progress(report.bars_processed);
             }
+        }
+        m.bars_processed
+            .get_or_create(&labels)
+            .inc_by(batch.len() as u64);
+        m.signals_emitted
+            .get_or_create(&labels)
+            .inc_by(report.signals_emitted - signals_before);
+        m.consumer_lag
+            .get_or_create(&with(&labels, "topic", "bars"))
+            .set(topic.len().saturating_sub(consumer.position()) as i64);
+        if let Some(t) = latest {
+            m.data_age
+                .get_or_create(&labels)
+                .set(unix_now() - t.as_nanos() as f64 / 1e9);
+        }
+        if let Some(h) = &opts.health {
+            h.fact("bars_processed", report.bars_processed);
+            h.fact("signals_emitted", report.signals_emitted);
+            h.fact("predictions_emitted", report.predictions_emitted);
+            if let Some(t) = latest {
+                h.fact("latest_bar_ts_recv", t);
+            }
+            h.beat()?;
         }
         if polled == Polled::Closed {
             break;
@@ -296,6 +339,12 @@ async fn commit(
         let out = wh.insert_new(&tables::SIGNALS, vec![batch], meta).await?;
         report.signals_added += out.rows_added as u64;
         report.commits += 1;
+        let l = job("signals", &opts.name);
+        metrics().commits.get_or_create(&l).inc();
+        metrics()
+            .rows_ingested
+            .get_or_create(&vec![("table", "signals".to_string())])
+            .inc_by(out.rows_added as u64);
     }
     if !preds.is_empty() {
         let meta =
@@ -304,6 +353,10 @@ async fn commit(
             crate::models::insert_predictions(wh, preds, meta).await? as u64;
         preds.clear();
     }
+    metrics()
+        .last_success
+        .get_or_create(&job("signals", &opts.name))
+        .set(unix_now());
     // Only now, with the signals durable, does the checkpoint move forward.
     crate::checkpoint::save(
         path,

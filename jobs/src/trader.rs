@@ -31,9 +31,11 @@ use elite_trade::event::Event;
 use elite_warehouse::Clock;
 use serde::Serialize;
 
+use crate::ops::alerts::{Command, Request};
+use crate::ops::watch::{Ops, TraderOps};
 use crate::run::session::load_checkpoint;
 use crate::run::{Intake, RunConfig, RunReport, Session, build_engine, finish_run, run_id};
-use crate::transport::{self, Polled};
+use crate::transport::{self, Polled, Source};
 use crate::{Error, Result};
 
 /// How the trader runs.
@@ -89,6 +91,8 @@ pub struct PaperTrader {
     sent_before: usize,
     fills_before: usize,
     pub report: TraderReport,
+    /// Metrics, health, alerts and chat commands (see [`PaperTrader::operate`]).
+    pub ops: Option<TraderOps>,
 }
 
 impl PaperTrader {
@@ -150,6 +154,174 @@ impl PaperTrader {
             opts: opts.clone(),
             since: 0,
             report,
+            ops: None,
+        })
+    }
+
+    /// Report metrics and health, raise alerts and answer commands through `ops` from now on.
+    pub fn operate(&mut self, ops: Ops) {
+        ops.health.set("broker", true, "paper broker (in process)");
+        ops.health.fact("run_id", &self.session.run_id);
+        self.ops = Some(TraderOps::new(ops, &self.session.engine));
+    }
+
+    /// After a step: metrics, checks and alerts; then the commands that came in.
+    async fn observe(
+        &mut self,
+        wh: &Warehouse,
+        new_bars: u64,
+        latest: Option<elite_warehouse::Timestamp>,
+        lag: u64,
+    ) -> Result<()> {
+        let Some(o) = &mut self.ops else {
+            return Ok(());
+        };
+        o.observe(&self.session.engine, new_bars, latest, lag);
+        for (check, sym) in &o.view.refusals {
+            let symbol = sym
+                .and_then(|i| self.session.intake.symbols.get(i as usize))
+                .map_or("", |s| s.as_str());
+            tracing::info!(symbol, check = check.as_str(), "order refused by risk");
+        }
+        o.ops
+            .health
+            .fact("bars_processed", self.report.bars_processed + new_bars);
+        for r in o.ops.pending() {
+            self.answer(wh, r).await?;
+        }
+        Ok(())
+    }
+
+    /// Answer an operator's command in its chat; `/halt` and `/resume` go through the engine as
+    /// [`Event::Control`], are kept for replay and committed at once.
+    pub async fn answer(&mut self, wh: &Warehouse, r: Request) -> Result<()> {
+        let text = self.command(wh, &r).await?;
+        if let Some(o) = &mut self.ops {
+            // What the command changed (the kill switch) shows at once, not at the next step.
+            o.observe(&self.session.engine, 0, None, 0);
+            o.ops.reply(r.chat_id, text);
+        }
+        Ok(())
+    }
+
+    /// Carry out `r` and say what happened.
+    pub async fn command(&mut self, wh: &Warehouse, r: &Request) -> Result<String> {
+        let who = format!(
+            "chat {}{}",
+            r.chat_id,
+            r.user_id.map(|u| format!(" user {u}")).unwrap_or_default()
+        );
+        tracing::info!(
+            command = r.command.name(),
+            chat_id = r.chat_id,
+            user_id = r.user_id,
+            "operator command"
+        );
+        let e = &self.session.engine;
+        let symbols = &self.session.intake.symbols;
+        let px: Vec<f64> = e
+            .prices
+            .iter()
+            .map(|p| if p.is_finite() { *p } else { 0.0 })
+            .collect();
+        let equity = e.ledger.equity(&px);
+        let initial = e.ledger.initial.to_f64();
+        Ok(match &r.command {
+            Command::Help => "commands: /status /positions /pnl /halt [why] /resume [why]".into(),
+            Command::Status => {
+                let ready = self
+                    .ops
+                    .as_ref()
+                    .map(|o| o.ops.health.snapshot())
+                    .map(|s| {
+                        if s.ready() {
+                            "ready".to_string()
+                        } else {
+                            format!("NOT ready ({})", s.reasons().join("; "))
+                        }
+                    })
+                    .unwrap_or_default();
+                format!(
+                    "paper trader {} (run {}): {} bars processed, clock {}, equity {equity:.2},                      kill switch {}, {} orders, {} fills; {ready}",
+                    self.opts.name,
+                    self.session.run_id,
+                    self.report.bars_processed,
+                    e.now().map_or("-".into(), |t| t.to_string()),
+                    if e.risk.halted() { "ON" } else { "off" },
+                    e.journal.submitted.len(),
+                    e.journal.fills.len(),
+                )
+            }
+            Command::Positions => {
+                let mut lines: Vec<String> = e
+                    .ledger
+                    .positions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.qty != 0)
+                    .map(|(i, p)| {
+                        format!(
+                            "{} {} @ {:.2} = {:.2}",
+                            symbols.get(i).map_or("?", |s| s.as_str()),
+                            p.qty,
+                            px[i],
+                            p.qty as f64 * px[i]
+                        )
+                    })
+                    .collect();
+                if lines.is_empty() {
+                    "no open positions".into()
+                } else {
+                    lines.insert(0, format!("{} open positions:", lines.len()));
+                    lines.join("\n")
+                }
+            }
+            Command::Pnl => format!(
+                "equity {equity:.2}, P&L {:+.2} ({:+.2}%), realized {:.2}, fees {:.2}, cash {:.2}",
+                equity - initial,
+                if initial > 0.0 {
+                    (equity / initial - 1.0) * 100.0
+                } else {
+                    0.0
+                },
+                e.ledger.realized().to_f64(),
+                e.ledger.fees.total().to_f64(),
+                e.ledger.cash.to_f64(),
+            ),
+            Command::Halt(why) | Command::Resume(why) => {
+                let halt = matches!(r.command, Command::Halt(_));
+                if halt == e.risk.halted() {
+                    return Ok(format!(
+                        "the kill switch is already {}",
+                        if halt { "on" } else { "off" }
+                    ));
+                }
+                let working = e.journal.submitted.len();
+                let ev = Event::Control {
+                    halt,
+                    why: format!(
+                        "operator {} from {who}{}",
+                        r.command.name(),
+                        if why.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {why}")
+                        }
+                    ),
+                    ts_recv: e.now().unwrap_or(elite_warehouse::Timestamp::from_nanos(0)),
+                };
+                let at = self.session.offset as u64;
+                self.session.record(at, ev)?;
+                self.commit(wh).await?;
+                let flatten = self.session.engine.journal.submitted.len() - working;
+                if halt {
+                    format!(
+                        "HALTED: kill switch on, working orders cancelled, {flatten} orders sent to flatten"
+                    )
+                } else {
+                    "resumed: kill switch off, orders are checked again".into()
+                }
+            }
         })
     }
 
@@ -188,21 +360,38 @@ impl PaperTrader {
         let mut consumer = topic.consumer(0);
         let mut batch = vec![];
         let mut bars = 0u64;
+        let latency = self.ops.as_ref().map(|o| {
+            crate::ops::metrics::metrics()
+                .event_to_decision
+                .get_or_create(&o.ops.labels)
+                .clone()
+        });
         let result: Result<()> = async {
             loop {
                 batch.clear();
                 let polled = transport::poll_blocking(&mut consumer, &mut batch)?;
+                let delivered = std::time::Instant::now();
+                let (mut new_bars, mut latest) = (0u64, None);
                 for rec in &batch {
                     self.session.engine.process(&rec.value)?;
                     self.session.offset = start + rec.offset as usize + 1;
-                    if matches!(rec.value, Event::Bar(_)) {
+                    if let Event::Bar(b) = &rec.value {
                         self.since += 1;
                         bars += 1;
+                        new_bars += 1;
+                        latest = Some(b.ts_recv);
+                        if let Some(h) = &latency {
+                            h.observe(delivered.elapsed().as_secs_f64());
+                        }
                     }
                     if self.since >= self.opts.commit_every.max(1) {
                         self.commit(wh).await?;
                         self.since = 0;
                     }
+                }
+                if self.ops.is_some() {
+                    let lag = topic.len().saturating_sub(consumer.position());
+                    self.observe(wh, new_bars, latest, lag).await?;
                 }
                 if matches!(polled, Polled::Closed) {
                     return Ok(());
@@ -242,7 +431,68 @@ impl PaperTrader {
         };
         self.session.commit(wh, version, ()).await?;
         self.report.commits += 1;
+        if let Some(o) = &self.ops {
+            let m = crate::ops::metrics::metrics();
+            m.commits.get_or_create(&o.ops.labels).inc();
+            m.last_success
+                .get_or_create(&o.ops.labels)
+                .set(crate::ops::metrics::unix_now());
+        }
         Ok(())
+    }
+
+    /// Keep trading what lands: every `secs` seconds read the tables again and process what is
+    /// new; answer commands as they come; until `stop` resolves (a tick in progress finishes).
+    pub async fn follow(
+        &mut self,
+        wh: &Warehouse,
+        secs: f64,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Result<()> {
+        if let Some(o) = &mut self.ops {
+            o.following = true;
+        }
+        enum Step {
+            Stop,
+            Tick,
+            Command(Option<Request>),
+        }
+        tokio::pin!(stop);
+        let mut every = tokio::time::interval(std::time::Duration::from_secs_f64(secs));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        every.tick().await;
+        loop {
+            let step = {
+                let command = async {
+                    match &mut self.ops {
+                        Some(o) => o.ops.next_command().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    _ = &mut stop => Step::Stop,
+                    r = command => Step::Command(r),
+                    _ = every.tick() => Step::Tick,
+                }
+            };
+            match step {
+                Step::Stop => return Ok(()),
+                Step::Command(Some(r)) => self.answer(wh, r).await?,
+                Step::Command(None) => {
+                    if let Some(o) = &mut self.ops {
+                        o.ops.commands = None;
+                    }
+                }
+                Step::Tick => {
+                    let (bars, inputs) = self.refresh(wh).await?;
+                    if bars + inputs > 0 {
+                        self.run(wh).await?;
+                        self.commit(wh).await?;
+                    }
+                    self.observe(wh, 0, None, 0).await?;
+                }
+            }
+        }
     }
 
     /// Commit and report. A run that is not following and has processed all its events ends:

@@ -52,6 +52,7 @@ async fn runner_output_equals_batch_signals() {
             higher: Timeframe::parse("1d").unwrap(),
         }),
         models: vec![],
+        health: None,
     };
     let report = run(&wh, &opts, &()).await.unwrap();
     assert_eq!(report.bars_processed, 2148 + 1563 + 5000);

@@ -16,6 +16,7 @@ pub mod regimes;
 pub mod report;
 pub mod report_models;
 pub mod sql;
+pub mod status;
 pub mod train;
 pub mod warehouse;
 

@@ -8,6 +8,7 @@ use elite_pipelines::features::FeatureSet;
 use elite_pipelines::signals::RULES;
 use elite_warehouse::{Symbol, Timeframe};
 use serde::Serialize;
+use tracing::Instrument;
 
 use super::user_bail;
 use crate::args::{
@@ -15,6 +16,7 @@ use crate::args::{
 };
 use crate::printer::Printer;
 use crate::settings::Settings;
+use elite_jobs::ops::watch::Ops;
 use elite_pipelines::calendar::Calendar;
 
 fn query(sel: &BarSelection) -> Result<BarQuery> {
@@ -168,6 +170,7 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
             if a.live {
                 return live_trader(&wh, &cfg, &a, state_dir, printer).await;
             }
+            let ops = start_ops("trader", &a.name, &state_dir, &a.ops, settings, printer).await?;
             let opts = elite_jobs::trader::TraderOptions {
                 name: a.name.clone(),
                 state_dir,
@@ -176,7 +179,14 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
                 fresh: a.fresh,
                 follow: a.follow.is_some(),
             };
-            let report = paper_trader(&wh, &cfg, &opts, a.follow, printer)
+            let span = tracing::info_span!(
+                "job",
+                job = "trader",
+                job_name = %a.name,
+                run_id = tracing::field::Empty
+            );
+            let report = paper_trader(&wh, &cfg, &opts, a.follow, ops, printer)
+                .instrument(span)
                 .await
                 .with_context(|| format!("trader {}", a.name))?;
             printer.note(format!(
@@ -211,6 +221,7 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
             if a.commit_every == 0 {
                 user_bail!("--commit-every must be at least 1");
             }
+            let ops = start_ops("signals", &a.name, &state_dir, &a.ops, settings, printer).await?;
             let opts = elite_jobs::signals::RunOptions {
                 name: a.name.clone(),
                 query: query(&a.bars)?,
@@ -220,10 +231,15 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
                 fresh: a.fresh,
                 mtf: mtf(&a.mtf)?,
                 models: a.models.clone(),
+                health: Some(ops.health.clone()),
             };
-            let report = elite_jobs::signals::run(&wh, &opts, &printer.reporter())
-                .await
-                .with_context(|| format!("signal runner {}", a.name))?;
+            let span = tracing::info_span!("job", job = "signals", job_name = %a.name);
+            let out = elite_jobs::signals::run(&wh, &opts, &printer.reporter())
+                .instrument(span)
+                .await;
+            ops.finish(out.as_ref().map(|_| ()).map_err(|e| e.to_string()))
+                .await;
+            let report = out.with_context(|| format!("signal runner {}", a.name))?;
             printer.records(&[report])
         }
     }
@@ -237,26 +253,83 @@ async fn paper_trader(
     cfg: &elite_jobs::run::RunConfig,
     opts: &elite_jobs::trader::TraderOptions,
     follow: Option<f64>,
+    ops: Ops,
     printer: &Printer,
 ) -> Result<elite_jobs::trader::TraderReport> {
-    let mut t = elite_jobs::trader::PaperTrader::open(wh, cfg, opts).await?;
-    t.run(wh).await?;
-    if let Some(secs) = follow {
-        printer.note(format!(
-            "paper trader {}: {} bars done; following the warehouse every {secs} s (Ctrl-C to stop)",
-            opts.name, t.report.bars_processed
-        ));
-        every_until_ctrl_c(secs, async || {
-            let (bars, inputs) = t.refresh(wh).await?;
-            if bars + inputs > 0 {
-                t.run(wh).await?;
-                t.commit(wh).await?;
-            }
-            Ok(())
-        })
-        .await?;
+    let mut t = match elite_jobs::trader::PaperTrader::open(wh, cfg, opts).await {
+        Ok(t) => t,
+        Err(e) => {
+            ops.finish(Err(e.to_string())).await;
+            return Err(e.into());
+        }
+    };
+    tracing::Span::current().record("run_id", t.session.run_id.as_str());
+    tracing::info!(bars = t.remaining(), "paper trader open");
+    t.operate(ops);
+    let ran: std::result::Result<(), elite_jobs::Error> = async {
+        t.run(wh).await?;
+        if let Some(secs) = follow {
+            printer.note(format!(
+                "paper trader {}: {} bars done; following the warehouse every {secs} s (Ctrl-C to stop)",
+                opts.name, t.report.bars_processed
+            ));
+            t.follow(wh, secs, shutdown_signal()).await?;
+        }
+        Ok(())
     }
-    Ok(t.close(wh, &elite_warehouse::SystemClock).await?)
+    .await;
+    let ops = t.ops.take().map(|o| o.ops);
+    let out = match ran {
+        Ok(()) => t.close(wh, &elite_warehouse::SystemClock).await,
+        Err(e) => Err(e),
+    };
+    if let Some(ops) = ops {
+        ops.finish(out.as_ref().map(|_| ()).map_err(|e| e.to_string()))
+            .await;
+    }
+    Ok(out?)
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM: how a long-running job is asked to stop.
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
+/// A long-running job's operations: its status file under `state_dir`, its endpoints when
+/// `--metrics-addr` is given, and the config file's `[alerts]`.
+async fn start_ops(
+    kind: &str,
+    name: &str,
+    state_dir: &std::path::Path,
+    a: &crate::args::OpsArgs,
+    settings: &Settings,
+    printer: &Printer,
+) -> Result<Ops> {
+    let health = elite_jobs::ops::health::Health::new(kind, name, Some(state_dir));
+    if let Some(addr) = &a.metrics_addr {
+        let bound = elite_jobs::ops::server::serve(addr, health.clone()).await?;
+        printer.note(format!(
+            "{kind} {name}: metrics and health on http://{bound} (/metrics /healthz /readyz /status)"
+        ));
+    }
+    health.beat()?;
+    let mut ops = Ops::new(kind, name, health);
+    ops.max_data_age = a.max_data_age.map(std::time::Duration::from_secs_f64);
+    if let Some(cfg) = &settings.alerts {
+        ops = ops.with_alerts(cfg.clone(), &format!("{kind} {name}"))?;
+    }
+    Ok(ops)
 }
 
 /// Run `tick` every `secs` seconds until Ctrl-C (the `--follow` loop of the paper and live
@@ -382,7 +455,7 @@ async fn live_trader(
 }
 
 /// Where a runner keeps its checkpoints: `--state-dir`, else `<home>/_state` for a local warehouse.
-fn state_dir(wh: &elite_store::Warehouse, given: &Option<PathBuf>) -> Result<PathBuf> {
+pub(crate) fn state_dir(wh: &elite_store::Warehouse, given: &Option<PathBuf>) -> Result<PathBuf> {
     Ok(match (given, wh.root().scheme()) {
         (Some(d), _) => d.clone(),
         (None, "file") => wh

@@ -76,6 +76,16 @@ pub enum Event {
     },
     /// Time passes to `ts_recv` (closing the current instant when it is later).
     Timer { ts_recv: Timestamp },
+    /// An operator's command (`/halt`, `/resume` from a chat, or the CLI), applied when it was
+    /// received and kept with the session's broker reports so a restart replays it at the same
+    /// place. `halt`: trip the kill switch exactly as a drawdown breach does (cancel working
+    /// orders, flatten, refuse every order); otherwise lift it. `ts_recv` is the engine's clock
+    /// when it arrived; it does not move the clock.
+    Control {
+        halt: bool,
+        why: String,
+        ts_recv: Timestamp,
+    },
 }
 
 impl Event {
@@ -86,7 +96,8 @@ impl Event {
             Event::Fill { ts_recv, .. }
             | Event::Status { ts_recv, .. }
             | Event::Route { ts_recv, .. }
-            | Event::Timer { ts_recv } => *ts_recv,
+            | Event::Timer { ts_recv }
+            | Event::Control { ts_recv, .. } => *ts_recv,
             Event::Prediction { known, .. }
             | Event::Signal { known, .. }
             | Event::Regime { known, .. } => *known,

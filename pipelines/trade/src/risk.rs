@@ -700,6 +700,21 @@ impl RiskEngine {
         }
     }
 
+    /// Lift the kill switch (an operator's `/resume`): orders are checked again, and the
+    /// drawdown is measured from `equity` on (else the same breach would trip it at once).
+    pub fn resume(&mut self, now: Timestamp, equity: f64, why: &str) -> RiskEvent {
+        self.halted = false;
+        self.peak = equity;
+        RiskEvent {
+            ts: now,
+            order_id: String::new(),
+            sym: None,
+            decision: Decision::Normal,
+            check: "kill_switch".into(),
+            detail: why.into(),
+        }
+    }
+
     /// Market orders that close every position of `ledger` (approved: they only remove risk),
     /// tagged `tag`.
     pub fn flatten(&self, ledger: &Ledger, now: Timestamp, tag: &str) -> Vec<Approved> {

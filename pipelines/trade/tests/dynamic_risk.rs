@@ -232,3 +232,62 @@ fn a_stress_regime_cuts_positions_and_blocks_new_exposure_until_it_ends() {
     );
     e.ledger.reconcile(Some(&e.journal.fills)).unwrap();
 }
+
+#[test]
+fn an_operator_halt_flattens_and_refuses_until_resumed_exactly_as_the_kill_switch() {
+    use elite_trade::event::Event;
+    let mut e = engine(RiskLimits::default());
+    e.add(Box::new(Hold(Sizing::Percent(0.5))), 1.0);
+    let all = bars(&[(60, 0.002)]);
+    for b in &all[..20] {
+        e.process(&Event::Bar(*b)).unwrap();
+    }
+    let held = e.ledger.qty(0);
+    assert!(held > 0, "the strategy holds a position before the halt");
+    let now = e.now().unwrap();
+    e.process(&Event::Control {
+        halt: true,
+        why: "operator halt from chat 100".into(),
+        ts_recv: now,
+    })
+    .unwrap();
+    assert!(e.risk.halted());
+    assert_eq!(e.now(), Some(now), "a command does not move the clock");
+    let kill = e.journal.risk.last().unwrap();
+    assert_eq!(kill.decision, Decision::KillSwitch);
+    assert_eq!(kill.detail, "operator halt from chat 100");
+    // The flatten order fills at the next bar; every order after it is refused.
+    for b in &all[20..40] {
+        e.process(&Event::Bar(*b)).unwrap();
+    }
+    assert_eq!(e.ledger.qty(0), 0, "flattened");
+    assert!(
+        e.journal
+            .risk
+            .iter()
+            .any(|r| r.check == "halted" && r.decision == Decision::Refused)
+    );
+    // A second halt changes nothing; resume lifts it and the strategy trades again.
+    let n = e.journal.risk.len();
+    e.process(&Event::Control {
+        halt: true,
+        why: "again".into(),
+        ts_recv: e.now().unwrap(),
+    })
+    .unwrap();
+    assert_eq!(e.journal.risk.len(), n);
+    e.process(&Event::Control {
+        halt: false,
+        why: "operator resume".into(),
+        ts_recv: e.now().unwrap(),
+    })
+    .unwrap();
+    assert!(!e.risk.halted());
+    assert_eq!(e.journal.risk.last().unwrap().decision, Decision::Normal);
+    for b in &all[40..] {
+        e.process(&Event::Bar(*b)).unwrap();
+    }
+    assert!(e.ledger.qty(0) > 0, "trading again after /resume");
+    e.finish();
+    e.ledger.reconcile(Some(&e.journal.fills)).unwrap();
+}

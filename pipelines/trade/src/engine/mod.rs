@@ -199,6 +199,27 @@ impl Engine {
         self.ledger.cash.to_f64() + self.mv
     }
 
+    /// The kill switch tripped (`ev`): journal it, cancel every working order and flatten
+    /// every book at the last prices `px`.
+    fn trip(&mut self, ev: RiskEvent, ts: Timestamp, px: &[f64]) {
+        self.journal.risk.push(ev);
+        self.broker
+            .cancel_all(ts, "kill switch", &mut self.journal.order_events);
+        for (sub, name) in self.subs.iter().zip(&self.names) {
+            for a in self.risk.flatten(&sub.ledger, ts, name) {
+                let sym = a.order().sym;
+                self.journal.submitted.push((ts, a.order().clone()));
+                let last = Money::from_f64(px[sym as usize]).unwrap_or_default();
+                self.broker.submit(a, ts, last);
+            }
+        }
+    }
+
+    /// The engine's clock: the instant being processed (`None` before the first event).
+    pub fn now(&self) -> Option<Timestamp> {
+        self.current
+    }
+
     /// Close instant `ts`; strategies then decide on it unless it is the `last` (nothing trades
     /// after the last bar).
     fn close_instant(&mut self, ts: Timestamp, last: bool) {
@@ -230,17 +251,7 @@ impl Engine {
             fees: self.ledger.fees.total(),
         });
         if let Some(ev) = self.risk.on_equity(equity, ts) {
-            self.journal.risk.push(ev);
-            self.broker
-                .cancel_all(ts, "kill switch", &mut self.journal.order_events);
-            for (sub, name) in self.subs.iter().zip(&self.names) {
-                for a in self.risk.flatten(&sub.ledger, ts, name) {
-                    let sym = a.order().sym;
-                    self.journal.submitted.push((ts, a.order().clone()));
-                    let last = Money::from_f64(px[sym as usize]).unwrap_or_default();
-                    self.broker.submit(a, ts, last);
-                }
-            }
+            self.trip(ev, ts, &px);
         } else if !self.risk.halted() {
             if let Some(ev) = self.risk.on_volatility(equity, ts) {
                 let cut = ev.decision == crate::risk::Decision::Derisk;
@@ -565,6 +576,25 @@ impl Engine {
             }
             Event::Timer { ts_recv } => {
                 self.advance(*ts_recv)?;
+                self.journal.sync_order_log();
+                Ok(None)
+            }
+            Event::Control { halt, why, ts_recv } => {
+                let ts = self.current.unwrap_or(*ts_recv);
+                if *halt {
+                    if !self.risk.halted() {
+                        let px: Vec<f64> = self
+                            .prices
+                            .iter()
+                            .map(|p| if p.is_finite() { *p } else { 0.0 })
+                            .collect();
+                        let ev = self.risk.kill(ts, why);
+                        self.trip(ev, ts, &px);
+                    }
+                } else if self.risk.halted() {
+                    let ev = self.risk.resume(ts, self.equity(), why);
+                    self.journal.risk.push(ev);
+                }
                 self.journal.sync_order_log();
                 Ok(None)
             }
