@@ -1,0 +1,169 @@
+//! The arguments of `elite bench …`: each benchmark beside its named peer.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::{at_least_two, positive, positive_u32};
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// CSV -> warehouse ingest of synthetic 1-minute bars beside polars (read_csv + write_parquet)
+    #[command(
+        after_help = "Example:\n  tests/dev bench            # installs polars, builds release, runs this with 10M rows"
+    )]
+    Ingest(BenchIngestArgs),
+    /// The six core indicators (SMA, EMA, RSI, MACD, BBANDS, ATR) beside TA-Lib on the same bars
+    #[command(
+        after_help = "Example:\n  tests/dev bench indicators   # installs TA-Lib, builds release, runs 1000 symbols x 10k bars"
+    )]
+    Indicators(BenchIndicatorsArgs),
+    /// Tick -> signal latency (p50/p99) of the signal engine on the embedded transport
+    #[command(after_help = "Example:\n  elite bench signals --symbols 1000 --symbols 5000")]
+    Signals(BenchSignalsArgs),
+    /// SMA-crossover backtest with fills beside backtrader and vectorbt on the same bars and rules
+    #[command(
+        after_help = "Example:\n  tests/dev bench backtest   # installs backtrader + vectorbt, builds release, 500 symbols x 2520 bars"
+    )]
+    Backtest(BenchBacktestArgs),
+    /// Models: LightGBM training beside Python lightgbm, 1000-symbol prediction latency, ONNX LSTM
+    /// inference beside Python onnxruntime
+    #[command(
+        after_help = "Example:\n  tests/dev bench models   # installs lightgbm, builds release, 200k rows x 20 features"
+    )]
+    Models(BenchModelsArgs),
+    /// One trade-runner decision cycle: covariance, constrained mean-variance, risk checks, orders
+    #[command(after_help = "Example:\n  elite bench cycle --assets 500")]
+    Cycle(BenchCycleArgs),
+    /// Mutation fuzzing of every decoder (CSV, Parquet, Yahoo, Upstox candles, feed frames, orders)
+    /// from the recorded fixtures: no panics, every record landed, quarantined or refused with a reason
+    #[command(after_help = "Examples:
+  elite bench fuzz                          # 1,000,000 inputs per decoder
+  elite bench fuzz --decoder upstox-feed --inputs 100000 --seed 7")]
+    Fuzz(BenchFuzzArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchFuzzArgs {
+    /// Inputs per decoder
+    #[arg(long, default_value_t = 1_000_000, value_parser = positive)]
+    pub inputs: usize,
+    /// Only these decoders (repeat): csv-bars, parquet-bars, yahoo-chart, upstox-candles,
+    /// upstox-feed, upstox-orders [default: all]
+    #[arg(long = "decoder")]
+    pub decoders: Vec<String>,
+    /// Random seed (the run is deterministic for a seed)
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The recorded fixtures the inputs are mutated from
+    #[arg(long, default_value = "collectors/fixtures")]
+    pub fixtures: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchModelsArgs {
+    /// Training rows
+    #[arg(long, default_value_t = 200_000, value_parser = positive)]
+    pub rows: usize,
+    /// Features per row
+    #[arg(long, default_value_t = 20, value_parser = at_least_two)]
+    pub features: usize,
+    /// Boosting iterations
+    #[arg(long, default_value_t = 100, value_parser = positive_u32)]
+    pub iterations: u32,
+    /// Training threads (both engines)
+    #[arg(long, default_value_t = 2, value_parser = positive_u32)]
+    pub threads: u32,
+    /// Training runs per engine (the median is reported)
+    #[arg(long, default_value_t = 3, value_parser = positive)]
+    pub repeat: usize,
+    /// Python with lightgbm and onnxruntime installed
+    #[arg(long, env = "ELITE_PYTHON", default_value = "python3")]
+    pub python: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchCycleArgs {
+    /// Assets in the portfolio
+    #[arg(long, default_value_t = 500, value_parser = positive)]
+    pub assets: usize,
+    /// Returns in the covariance window
+    #[arg(long, default_value_t = 252, value_parser = at_least_two)]
+    pub lookback: usize,
+    /// Cycles to time
+    #[arg(long, default_value_t = 20, value_parser = positive)]
+    pub cycles: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchBacktestArgs {
+    /// Symbols
+    #[arg(long, default_value_t = 500, value_parser = positive)]
+    pub symbols: usize,
+    /// Daily bars per symbol (2520 = 10 years)
+    #[arg(long, default_value_t = 2520, value_parser = positive)]
+    pub bars: usize,
+    /// Timed runs per engine (the median is reported for every engine)
+    #[arg(long, default_value_t = 5, value_parser = positive)]
+    pub repeat: usize,
+    /// Peers to run: vectorbt, backtrader (comma-separated)
+    #[arg(long, default_value = "vectorbt,backtrader")]
+    pub peers: String,
+    /// Python with backtrader and vectorbt installed
+    #[arg(long, env = "ELITE_PYTHON", default_value = "python3")]
+    pub python: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchSignalsArgs {
+    /// Universe sizes to measure (repeat)
+    #[arg(long = "symbols", default_values_t = [1000usize, 5000], value_parser = positive)]
+    pub symbols: Vec<usize>,
+    /// Timed rounds (one tick per symbol each)
+    #[arg(long, default_value_t = 200, value_parser = positive)]
+    pub rounds: usize,
+    /// Untimed warm-up rounds
+    #[arg(long, default_value_t = 60)]
+    pub warmup: usize,
+    /// Milliseconds between rounds
+    #[arg(long, default_value_t = 20)]
+    pub gap_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchIndicatorsArgs {
+    /// Symbols
+    #[arg(long, default_value_t = 1000, value_parser = positive)]
+    pub symbols: usize,
+    /// Bars per symbol
+    #[arg(long, default_value_t = 10_000, value_parser = positive)]
+    pub bars: usize,
+    /// Timed passes per side (the median is reported)
+    #[arg(long, default_value_t = 5, value_parser = positive)]
+    pub repeat: usize,
+    /// Python with TA-Lib installed
+    #[arg(long, env = "ELITE_PYTHON", default_value = "python3")]
+    pub python: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchIngestArgs {
+    /// Rows to generate
+    #[arg(long, default_value_t = 10_000_000, value_parser = positive)]
+    pub rows: usize,
+    /// Symbols to spread them over
+    #[arg(long, default_value_t = 1000, value_parser = positive)]
+    pub symbols: usize,
+    /// Python with polars installed
+    #[arg(long, env = "ELITE_PYTHON", default_value = "python3")]
+    pub python: String,
+    /// Runs per engine (the median is reported)
+    #[arg(long, default_value_t = 3, value_parser = positive)]
+    pub repeat: usize,
+    /// Working directory [default: a temporary one]
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Keep the generated files
+    #[arg(long)]
+    pub keep: bool,
+}
