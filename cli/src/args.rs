@@ -781,6 +781,8 @@ pub struct UpstoxFeedArgs {
     /// Replay recorded frames (*.bin) from a directory instead of connecting
     #[arg(long, conflicts_with_all = ["keys", "url"])]
     pub replay: Option<PathBuf>,
+    #[command(flatten)]
+    pub ops: OpsArgs,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

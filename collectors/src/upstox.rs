@@ -617,6 +617,9 @@ pub struct FeedClient {
     pub instrument_keys: Vec<String>,
     pub mode: FeedMode,
     pub retry: Retry,
+    /// Connections made and subscribed so far (the first, then one per reconnect): read by the
+    /// caller for its metrics.
+    pub connections: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl FeedClient {
@@ -686,6 +689,8 @@ impl FeedClient {
                     attempts: 1,
                     reason: e.to_string(),
                 })?;
+            self.connections
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             while let Some(msg) = ws.next().await {
                 let data = match msg {
                     Ok(Ws::Binary(b)) => b,

@@ -112,6 +112,7 @@ fn client(url: FeedUrl) -> FeedClient {
             base: Duration::from_millis(20),
             max: Duration::from_millis(50),
         },
+        connections: Default::default(),
     }
 }
 

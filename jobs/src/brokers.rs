@@ -29,6 +29,11 @@ pub fn upstox_order(order: &Approved, instrument: &str, product: Product) -> Res
     let validity = match o.tif {
         Tif::Day => "DAY",
         Tif::Ioc => "IOC",
+        // A market order executes at once: DAY holds it as long as it can work at Upstox. The
+        // risk engine's kill-switch and de-risking orders are GTC market orders (so the
+        // simulator keeps working them across bars); refusing them would leave a halted book
+        // unflattened at the broker.
+        Tif::Gtc if matches!(o.kind, OrderKind::Market) => "DAY",
         Tif::Gtc => {
             return Err(Error::Config(format!(
                 "order {}: Upstox v2 orders are DAY or IOC; GTC is worked by the engine",
@@ -212,12 +217,31 @@ mod tests {
     #[test]
     fn refuses_what_upstox_cannot_hold() {
         let k = "NSE_EQ|INE002A01018";
-        let gtc = approve(OrderRequest::market("g", 0, Side::Buy, 1).tif(Tif::Gtc));
+        let gtc = approve(
+            OrderRequest::new(
+                "g",
+                0,
+                Side::Buy,
+                1,
+                OrderKind::Limit {
+                    limit: Money::units(3000),
+                },
+            )
+            .tif(Tif::Gtc),
+        );
         assert!(
             upstox_order(&gtc, k, Product::Delivery)
                 .unwrap_err()
                 .to_string()
                 .contains("GTC")
+        );
+        // A GTC market order (the kill switch's flatten) goes as DAY: it executes at once.
+        let flatten = approve(OrderRequest::market("f", 0, Side::Sell, 1).tif(Tif::Gtc));
+        assert_eq!(
+            upstox_order(&flatten, k, Product::Delivery)
+                .unwrap()
+                .validity,
+            "DAY"
         );
         let trail = approve(OrderRequest::new(
             "t",

@@ -227,6 +227,7 @@ impl Ingestor {
             quarantine_sample: sample,
         };
         self.write_checkpoint(&report, last_ts).await?;
+        count_landed(spec.name, report.rows_added, report.rows_quarantined);
         Ok(report)
     }
 
@@ -532,6 +533,12 @@ impl Ingestor {
             quarantine_sample: Vec::new(),
         };
         self.write_checkpoint(&report, last_ts).await?;
+        count_landed(tables::TICKS.name, t.rows_added, quarantined);
+        count_landed(tables::QUOTES.name, q.rows_added, 0);
+        crate::ops::metrics::metrics()
+            .feed_frames
+            .get_or_create(&vec![("source", SOURCE.to_string())])
+            .inc_by(n_frames as u64);
         Ok(FeedReport {
             frames: n_frames,
             ticks_added: t.rows_added,
@@ -577,6 +584,16 @@ impl Ingestor {
         reporter.finish();
         Ok(total)
     }
+}
+
+/// Count rows landed in `table` and records quarantined from its input (`/metrics`).
+fn count_landed(table: &str, added: usize, quarantined: usize) {
+    let m = crate::ops::metrics::metrics();
+    let l = vec![("table", table.to_string())];
+    m.rows_ingested.get_or_create(&l).inc_by(added as u64);
+    m.rows_quarantined
+        .get_or_create(&l)
+        .inc_by(quarantined as u64);
 }
 
 /// What landing feed frames did.

@@ -123,6 +123,9 @@ pub struct LiveTrader<'a> {
     poll_every: usize,
     since_poll: usize,
     pub stats: LiveStats,
+    /// Metrics, health, alerts and chat commands (see [`LiveTrader::operate`]).
+    pub ops: Option<crate::ops::watch::TraderOps>,
+    base_url: String,
 }
 
 impl<'a> LiveTrader<'a> {
@@ -190,6 +193,8 @@ impl<'a> LiveTrader<'a> {
                 feed: "off".into(),
                 ..Default::default()
             },
+            ops: None,
+            base_url: broker.base_url.clone(),
         };
         if broker.order_updates {
             match t.client.order_updates().await {
@@ -613,18 +618,159 @@ impl<'a> LiveTrader<'a> {
             placed: self.placed.clone(),
         };
         self.session.commit(self.wh, None, state).await?;
+        if let Some(o) = &self.ops {
+            let m = crate::ops::metrics::metrics();
+            m.commits.get_or_create(&o.ops.labels).inc();
+            m.last_success
+                .get_or_create(&o.ops.labels)
+                .set(crate::ops::metrics::unix_now());
+        }
         Ok(())
+    }
+}
+
+impl LiveTrader<'_> {
+    /// Report metrics and health, raise alerts and answer commands through `ops` from now on.
+    pub fn operate(&mut self, ops: crate::ops::watch::Ops) {
+        ops.health.fact("run_id", &self.session.run_id);
+        self.ops = Some(crate::ops::watch::TraderOps::new(ops, &self.session.engine));
+        self.observe(0, None);
+    }
+
+    /// After a step: metrics, checks and alerts. Upstox answered every request so far (a
+    /// failed one stops the trader, and its status says why).
+    fn observe(&mut self, new_bars: u64, latest: Option<Timestamp>) {
+        let lag = self.remaining() as u64;
+        if let Some(o) = &mut self.ops {
+            o.observe(&self.session.engine, new_bars, latest, lag);
+            let h = &o.ops.health;
+            h.set(
+                "broker",
+                true,
+                format!(
+                    "upstox at {}: every request answered; order-update feed {}",
+                    self.base_url, self.stats.feed
+                ),
+            );
+            h.fact("bars_processed", self.stats.bars);
+            h.fact("orders_placed", self.stats.placed);
+            h.fact("orders_refused", self.stats.refused);
+        }
+    }
+
+    /// Commands received since the last look.
+    fn pending_commands(&mut self) -> Vec<crate::ops::alerts::Request> {
+        self.ops
+            .as_mut()
+            .map(|o| o.ops.pending())
+            .unwrap_or_default()
+    }
+
+    /// Answer an operator's command in its chat.
+    pub async fn answer(&mut self, r: crate::ops::alerts::Request) -> Result<()> {
+        let text = self.command(&r).await?;
+        self.observe(0, None);
+        if let Some(o) = &self.ops {
+            o.ops.reply(r.chat_id, text);
+        }
+        Ok(())
+    }
+
+    /// Carry out `r` and say what happened: `/halt` cancels at Upstox what is working and
+    /// places the flattening orders now, like a drawdown breach; it is kept for replay and
+    /// committed at once.
+    pub async fn command(&mut self, r: &crate::ops::alerts::Request) -> Result<String> {
+        use crate::run::operate;
+        if let Some(text) = operate::describe(
+            r,
+            &self.session,
+            "LIVE trader",
+            self.stats.bars,
+            self.ops.as_ref(),
+        ) {
+            return Ok(text);
+        }
+        let ev = match operate::control(r, &self.session) {
+            Ok(ev) => ev,
+            Err(text) => return Ok(text),
+        };
+        let halt = matches!(ev, Event::Control { halt: true, .. });
+        let now = ev.ts();
+        let placed = self.stats.placed;
+        let at = self.session.offset as u64;
+        self.session.record(at, ev)?;
+        let cancels = self.collect_outbox();
+        self.send(cancels, now).await?;
+        self.commit().await?;
+        Ok(operate::control_reply(halt, self.stats.placed - placed))
+    }
+
+    /// Keep trading what lands: every `secs` seconds read the bars table again and trade the new
+    /// bars; answer commands as they come; until `stop` resolves. Returns the new bars.
+    pub async fn follow(
+        &mut self,
+        secs: f64,
+        commit_every: usize,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Result<usize> {
+        use crate::run::operate::{self, Step};
+        if let Some(o) = &mut self.ops {
+            o.following = true;
+        }
+        tokio::pin!(stop);
+        let mut every = operate::ticker(secs).await;
+        let mut added = 0;
+        loop {
+            match operate::next_step(&mut self.ops, &mut every, &mut stop).await {
+                Step::Stop => {
+                    self.commit().await?;
+                    return Ok(added);
+                }
+                Step::Command(r) => self.answer(r).await?,
+                Step::NoCommands => {
+                    if let Some(o) = &mut self.ops {
+                        o.ops.commands = None;
+                    }
+                }
+                Step::Tick => {
+                    let n = self.refresh().await?;
+                    if n > 0 {
+                        added += n;
+                        run_live(self, commit_every).await?;
+                    }
+                    self.observe(0, None);
+                }
+            }
+        }
     }
 }
 
 /// Run every bar not processed yet, committing every `commit_every` bars and at the end.
 pub async fn run_live(trader: &mut LiveTrader<'_>, commit_every: usize) -> Result<()> {
     let mut since = 0;
-    while trader.step().await?.is_some() {
+    let latency = trader.ops.as_ref().map(|o| {
+        crate::ops::metrics::metrics()
+            .event_to_decision
+            .get_or_create(&o.ops.labels)
+            .clone()
+    });
+    loop {
+        let t0 = std::time::Instant::now();
+        let Some(bar) = trader.step().await? else {
+            break;
+        };
+        if let Some(h) = &latency {
+            // Live, the decision includes syncing with Upstox and sending the orders.
+            h.observe(t0.elapsed().as_secs_f64());
+        }
         since += 1;
         if since >= commit_every.max(1) {
             trader.commit().await?;
             since = 0;
+        }
+        trader.observe(1, Some(bar.ts_recv));
+        for r in trader.pending_commands() {
+            trader.answer(r).await?;
         }
     }
     trader.commit().await

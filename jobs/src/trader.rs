@@ -31,8 +31,9 @@ use elite_trade::event::Event;
 use elite_warehouse::Clock;
 use serde::Serialize;
 
-use crate::ops::alerts::{Command, Request};
+use crate::ops::alerts::Request;
 use crate::ops::watch::{Ops, TraderOps};
+use crate::run::operate::{self, Step};
 use crate::run::session::load_checkpoint;
 use crate::run::{Intake, RunConfig, RunReport, Session, build_engine, finish_run, run_id};
 use crate::transport::{self, Polled, Source};
@@ -206,123 +207,27 @@ impl PaperTrader {
 
     /// Carry out `r` and say what happened.
     pub async fn command(&mut self, wh: &Warehouse, r: &Request) -> Result<String> {
-        let who = format!(
-            "chat {}{}",
-            r.chat_id,
-            r.user_id.map(|u| format!(" user {u}")).unwrap_or_default()
-        );
-        tracing::info!(
-            command = r.command.name(),
-            chat_id = r.chat_id,
-            user_id = r.user_id,
-            "operator command"
-        );
-        let e = &self.session.engine;
-        let symbols = &self.session.intake.symbols;
-        let px: Vec<f64> = e
-            .prices
-            .iter()
-            .map(|p| if p.is_finite() { *p } else { 0.0 })
-            .collect();
-        let equity = e.ledger.equity(&px);
-        let initial = e.ledger.initial.to_f64();
-        Ok(match &r.command {
-            Command::Help => "commands: /status /positions /pnl /halt [why] /resume [why]".into(),
-            Command::Status => {
-                let ready = self
-                    .ops
-                    .as_ref()
-                    .map(|o| o.ops.health.snapshot())
-                    .map(|s| {
-                        if s.ready() {
-                            "ready".to_string()
-                        } else {
-                            format!("NOT ready ({})", s.reasons().join("; "))
-                        }
-                    })
-                    .unwrap_or_default();
-                format!(
-                    "paper trader {} (run {}): {} bars processed, clock {}, equity {equity:.2},                      kill switch {}, {} orders, {} fills; {ready}",
-                    self.opts.name,
-                    self.session.run_id,
-                    self.report.bars_processed,
-                    e.now().map_or("-".into(), |t| t.to_string()),
-                    if e.risk.halted() { "ON" } else { "off" },
-                    e.journal.submitted.len(),
-                    e.journal.fills.len(),
-                )
-            }
-            Command::Positions => {
-                let mut lines: Vec<String> = e
-                    .ledger
-                    .positions
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, p)| p.qty != 0)
-                    .map(|(i, p)| {
-                        format!(
-                            "{} {} @ {:.2} = {:.2}",
-                            symbols.get(i).map_or("?", |s| s.as_str()),
-                            p.qty,
-                            px[i],
-                            p.qty as f64 * px[i]
-                        )
-                    })
-                    .collect();
-                if lines.is_empty() {
-                    "no open positions".into()
-                } else {
-                    lines.insert(0, format!("{} open positions:", lines.len()));
-                    lines.join("\n")
-                }
-            }
-            Command::Pnl => format!(
-                "equity {equity:.2}, P&L {:+.2} ({:+.2}%), realized {:.2}, fees {:.2}, cash {:.2}",
-                equity - initial,
-                if initial > 0.0 {
-                    (equity / initial - 1.0) * 100.0
-                } else {
-                    0.0
-                },
-                e.ledger.realized().to_f64(),
-                e.ledger.fees.total().to_f64(),
-                e.ledger.cash.to_f64(),
-            ),
-            Command::Halt(why) | Command::Resume(why) => {
-                let halt = matches!(r.command, Command::Halt(_));
-                if halt == e.risk.halted() {
-                    return Ok(format!(
-                        "the kill switch is already {}",
-                        if halt { "on" } else { "off" }
-                    ));
-                }
-                let working = e.journal.submitted.len();
-                let ev = Event::Control {
-                    halt,
-                    why: format!(
-                        "operator {} from {who}{}",
-                        r.command.name(),
-                        if why.is_empty() {
-                            String::new()
-                        } else {
-                            format!(": {why}")
-                        }
-                    ),
-                    ts_recv: e.now().unwrap_or(elite_warehouse::Timestamp::from_nanos(0)),
-                };
-                let at = self.session.offset as u64;
-                self.session.record(at, ev)?;
-                self.commit(wh).await?;
-                let flatten = self.session.engine.journal.submitted.len() - working;
-                if halt {
-                    format!(
-                        "HALTED: kill switch on, working orders cancelled, {flatten} orders sent to flatten"
-                    )
-                } else {
-                    "resumed: kill switch off, orders are checked again".into()
-                }
-            }
-        })
+        let who = format!("paper trader {}", self.opts.name);
+        if let Some(text) = operate::describe(
+            r,
+            &self.session,
+            &who,
+            self.report.bars_processed,
+            self.ops.as_ref(),
+        ) {
+            return Ok(text);
+        }
+        let ev = match operate::control(r, &self.session) {
+            Ok(ev) => ev,
+            Err(text) => return Ok(text),
+        };
+        let halt = matches!(ev, Event::Control { halt: true, .. });
+        let before = self.session.engine.journal.submitted.len();
+        let at = self.session.offset as u64;
+        self.session.record(at, ev)?;
+        self.commit(wh).await?;
+        let sent = self.session.engine.journal.submitted.len() - before;
+        Ok(operate::control_reply(halt, sent))
     }
 
     /// Bars not processed yet.
@@ -452,33 +357,14 @@ impl PaperTrader {
         if let Some(o) = &mut self.ops {
             o.following = true;
         }
-        enum Step {
-            Stop,
-            Tick,
-            Command(Option<Request>),
-        }
         tokio::pin!(stop);
-        let mut every = tokio::time::interval(std::time::Duration::from_secs_f64(secs));
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        every.tick().await;
+        let mut every = operate::ticker(secs).await;
         loop {
-            let step = {
-                let command = async {
-                    match &mut self.ops {
-                        Some(o) => o.ops.next_command().await,
-                        None => std::future::pending().await,
-                    }
-                };
-                tokio::select! {
-                    _ = &mut stop => Step::Stop,
-                    r = command => Step::Command(r),
-                    _ = every.tick() => Step::Tick,
-                }
-            };
+            let step = operate::next_step(&mut self.ops, &mut every, &mut stop).await;
             match step {
                 Step::Stop => return Ok(()),
-                Step::Command(Some(r)) => self.answer(wh, r).await?,
-                Step::Command(None) => {
+                Step::Command(r) => self.answer(wh, r).await?,
+                Step::NoCommands => {
                     if let Some(o) = &mut self.ops {
                         o.ops.commands = None;
                     }

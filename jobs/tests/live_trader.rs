@@ -1074,3 +1074,80 @@ async fn predictions_that_land_after_start_are_traded_as_the_backtest_trades_the
     assert_eq!(live.remaining(), 0);
     assert_eq!(fills(&live.session.engine), fills(&bt));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operators_halt_flattens_at_upstox_and_a_restart_stays_halted() {
+    use elite_jobs::ops::alerts::{Command, Request};
+    let tmp = tempfile::tempdir().unwrap();
+    let wh = warehouse(tmp.path()).await;
+    let (base, v) = venue();
+    let cfg = config(&base, "");
+    let opts = LiveOptions {
+        name: "h".into(),
+        state_dir: tmp.path().join("_state"),
+        fresh: false,
+    };
+    let mut t = LiveTrader::open(&wh, &cfg, &opts, client(&base))
+        .await
+        .unwrap();
+    drive(&mut t, &v, Some(300)).await;
+    // On to a bar where the book holds GOOG.
+    while t.session.engine.ledger.qty(0) == 0 {
+        assert!(t.peek().is_some(), "the strategies never held a position");
+        drive(&mut t, &v, Some(1)).await;
+    }
+    t.commit().await.unwrap();
+    let placed = |v: &Arc<Mutex<Venue>>| v.lock().unwrap().placements.values().sum::<usize>();
+    let before = placed(&v);
+    let req = |command| Request {
+        command,
+        chat_id: 100,
+        user_id: Some(7),
+    };
+    let reply = t.command(&req(Command::Status)).await.unwrap();
+    assert!(reply.starts_with("LIVE trader (run "), "{reply}");
+    let reply = t
+        .command(&req(Command::Halt("desk call".into())))
+        .await
+        .unwrap();
+    assert!(reply.starts_with("HALTED: kill switch on"), "{reply}");
+    assert!(t.session.engine.risk.halted());
+    assert!(
+        placed(&v) > before,
+        "the flattening order went to Upstox at once: {reply} {:?} {:?}",
+        t.stats,
+        t.session.engine.journal.submitted.last()
+    );
+    let again = t.command(&req(Command::Halt(String::new()))).await.unwrap();
+    assert_eq!(again, "the kill switch is already on");
+    // The venue fills it at the next bar; nothing else is placed while halted.
+    let after_halt = placed(&v);
+    drive(&mut t, &v, Some(5)).await;
+    t.commit().await.unwrap();
+    assert_eq!(t.session.engine.ledger.qty(0), 0, "flattened");
+    assert_eq!(placed(&v), after_halt, "halted: no new order");
+    drop(t);
+
+    // A restart replays the halt where it happened: still halted, nothing placed twice.
+    let mut t = LiveTrader::open(&wh, &cfg, &opts, client(&base))
+        .await
+        .unwrap();
+    assert!(t.session.engine.risk.halted());
+    drive(&mut t, &v, Some(50)).await;
+    assert_eq!(placed(&v), after_halt);
+    let twice: Vec<_> = v
+        .lock()
+        .unwrap()
+        .placements
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(k, n)| format!("{k}×{n}"))
+        .collect();
+    assert!(twice.is_empty(), "{twice:?}");
+    let reply = t
+        .command(&req(Command::Resume("cleared".into())))
+        .await
+        .unwrap();
+    assert!(reply.starts_with("resumed"), "{reply}");
+    assert!(!t.session.engine.risk.halted());
+}

@@ -554,3 +554,122 @@ fn alerts_and_chat_commands_in_a_paper_run() {
     );
     assert!(!everything.contains("tok-SECRET") && !everything.contains("hook-SECRET"));
 }
+
+/// The feed collector: frames, rows and reconnects in `/metrics`; a feed that goes quiet raises
+/// the feed-down alert and marks `/readyz` failing, and frames arriving again resolve it.
+#[test]
+fn a_feed_that_goes_quiet_alerts_and_recovers() {
+    use futures::{SinkExt, StreamExt};
+    let frames: Vec<Vec<u8>> = (0..20)
+        .map(|i| std::fs::read(fixture(&format!("upstox/vectors/frame_{i:02}.bin"))).unwrap())
+        .collect();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    let (quiet_tx, quiet_rx) = std::sync::mpsc::channel::<()>();
+    let (resume_tx, resume_rx) = std::sync::mpsc::channel::<()>();
+    let server = rt.spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        let _sub = ws.next().await.unwrap().unwrap();
+        for f in &frames[..10] {
+            ws.send(tokio_tungstenite::tungstenite::Message::Binary(
+                f.clone().into(),
+            ))
+            .await
+            .unwrap();
+        }
+        // Quiet, connection open, until the test has seen the alert.
+        quiet_tx.send(()).unwrap();
+        tokio::task::spawn_blocking(move || resume_rx.recv().unwrap())
+            .await
+            .unwrap();
+        for f in &frames[10..] {
+            ws.send(tokio_tungstenite::tungstenite::Message::Binary(
+                f.clone().into(),
+            ))
+            .await
+            .unwrap();
+        }
+        let _ = ws.close(None).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let token = "5550001:tok-SECRET-feed";
+    let chat = ChatServer::start(token);
+    let elite_toml = home.join("elite.toml");
+    std::fs::write(
+        &elite_toml,
+        format!(
+            "[alerts]\nfeed_silent_s = 1.5\n[alerts.telegram]\napi_base = \"http://{}\"\nchats = [100]\ncommands = false\n",
+            chat.addr
+        ),
+    )
+    .unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut feed = Running(
+        elite_proc(home)
+            .env("ELITE_CONFIG", &elite_toml)
+            .env("ELITE_TELEGRAM_TOKEN", token)
+            .args(["ingest", "upstox-feed", "--url", &url])
+            .args([
+                "--keys",
+                "NSE_EQ|INE002A01018,NSE_FO|54908",
+                "--flush-every",
+                "5",
+            ])
+            .args(["--metrics-addr", &addr])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    quiet_rx.recv_timeout(Duration::from_secs(60)).unwrap();
+    let said = |needle: &str| {
+        chat.telegram_texts()
+            .iter()
+            .any(|(_, t)| t.contains(needle))
+    };
+    wait_for(30, "the feed-down alert", || {
+        said("feed down: no frame for 1.5 s").then_some(())
+    });
+    let (code, ready) = http("GET", &addr, "/readyz", "").unwrap();
+    assert_eq!(code, 503, "{ready}");
+    assert!(ready.contains("FAIL feed: no frame for 1.5 s"), "{ready}");
+    let metrics = http("GET", &addr, "/metrics", "").unwrap().1;
+    assert!(
+        metrics.contains("elite_feed_frames_total{source=\"upstox-feed\"} 10"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("elite_rows_ingested_total{table=\"ticks\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("elite_alerts_sent_total{channel=\"telegram\",rule=\"feed_down\"} 1"));
+    resume_tx.send(()).unwrap();
+    wait_for(30, "the resolved message", || {
+        said("resolved: frames arriving again").then_some(())
+    });
+    let status = wait_for(60, "the feed to end", || feed.0.try_wait().unwrap());
+    let mut err = String::new();
+    std::io::Read::read_to_string(feed.0.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{err}");
+    rt.block_on(server).unwrap();
+    assert!(!err.contains("tok-SECRET"));
+    // The status file says how it ended and what it counted.
+    let st = common::json(home, &["status"]);
+    let row = st
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["job"] == "feed")
+        .unwrap()
+        .clone();
+    assert_eq!(row["state"], "stopped (finished)", "{row}");
+    assert!(
+        row["facts"].as_str().unwrap().contains("frames=20"),
+        "{row}"
+    );
+}

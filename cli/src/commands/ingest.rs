@@ -233,8 +233,17 @@ async fn upstox_feed(
                 FeedModeArg::FullD30 => FeedMode::FullD30,
             },
             retry: Retry::default(),
+            connections: Default::default(),
         };
-        live_feed(ingestor, client, a.max_frames, a.flush_every).await?
+        let wh = settings.warehouse()?;
+        let state_dir = super::pipelines::state_dir(&wh, &None)?;
+        let mut ops =
+            super::pipelines::start_ops("feed", "upstox", &state_dir, &a.ops, settings, printer)
+                .await?;
+        let out = live_feed(ingestor, client, a.max_frames, a.flush_every, &mut ops).await;
+        ops.finish(out.as_ref().map(|_| ()).map_err(|e| format!("{e:#}")))
+            .await;
+        out?
     };
     let schema = Arc::new(Schema::new(vec![
         Field::new("frames", DataType::UInt64, false),
@@ -257,13 +266,17 @@ async fn upstox_feed(
     printer.batches(schema, &[batch])
 }
 
-/// Receive frames on a task, land them every `flush_every` frames.
+/// Receive frames on a task, land them every `flush_every` frames. Reports frames, reconnects
+/// and the rows landed (`/metrics`), the feed's state (`/readyz`), and raises the feed-down alert
+/// when no frame came for `[alerts] feed_silent_s` (cleared when frames come again).
 async fn live_feed(
     ingestor: &Ingestor,
     client: FeedClient,
     max_frames: Option<usize>,
     flush_every: usize,
+    ops: &mut elite_jobs::ops::watch::Ops,
 ) -> Result<FeedReport> {
+    let connections = Arc::clone(&client.connections);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let task = tokio::spawn(async move {
         client
@@ -272,12 +285,56 @@ async fn live_feed(
             })
             .await
     });
+    let m = elite_jobs::ops::metrics::metrics();
+    let source = vec![("source", "upstox-feed".to_string())];
+    let mut reconnects = 0u64;
     let mut total = FeedReport::default();
     let mut buf = Vec::new();
-    while let Some(frame) = rx.recv().await {
+    let mut received = 0usize;
+    let silent = ops.feed_silent;
+    ops.health.set("feed", false, "connecting");
+    ops.health.beat()?;
+    loop {
+        let next = match silent {
+            Some(bound) => match tokio::time::timeout(bound, rx.recv()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    let why = format!("no frame for {} s", bound.as_secs_f64());
+                    ops.health.set("feed", false, &why);
+                    ops.health.beat()?;
+                    if let Some(a) = &mut ops.alerter {
+                        a.holds("feed_down", "feed_down", &format!("feed down: {why}"));
+                    }
+                    continue;
+                }
+            },
+            None => rx.recv().await,
+        };
+        let Some(frame) = next else { break };
+        received += 1;
+        let made = connections.load(std::sync::atomic::Ordering::Relaxed);
+        if made > reconnects + 1 {
+            m.feed_reconnects
+                .get_or_create(&source)
+                .inc_by(made - 1 - reconnects);
+            reconnects = made - 1;
+        }
+        ops.health.set(
+            "feed",
+            true,
+            format!("connected: {received} frames, {reconnects} reconnects"),
+        );
+        if let Some(a) = &mut ops.alerter {
+            a.clears("feed_down", "feed_down", "frames arriving again");
+        }
         buf.push(frame);
         if buf.len() >= flush_every.max(1) {
             total.add(&ingestor.land_feed(std::mem::take(&mut buf)).await?);
+            m.last_success
+                .get_or_create(&ops.labels)
+                .set(elite_jobs::ops::metrics::unix_now());
+            ops.health.fact("frames", received);
+            ops.health.beat()?;
         }
     }
     if !buf.is_empty() {

@@ -168,7 +168,7 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
             let cfg = elite_jobs::run::RunConfig::from_toml(&text)
                 .map_err(|e| super::UserError(format!("{}: {e}", a.file.display())))?;
             if a.live {
-                return live_trader(&wh, &cfg, &a, state_dir, printer).await;
+                return live_trader(&wh, &cfg, &a, state_dir, settings, printer).await;
             }
             let ops = start_ops("trader", &a.name, &state_dir, &a.ops, settings, printer).await?;
             let opts = elite_jobs::trader::TraderOptions {
@@ -308,7 +308,7 @@ async fn shutdown_signal() {
 
 /// A long-running job's operations: its status file under `state_dir`, its endpoints when
 /// `--metrics-addr` is given, and the config file's `[alerts]`.
-async fn start_ops(
+pub(crate) async fn start_ops(
     kind: &str,
     name: &str,
     state_dir: &std::path::Path,
@@ -332,26 +332,13 @@ async fn start_ops(
     Ok(ops)
 }
 
-/// Run `tick` every `secs` seconds until Ctrl-C (the `--follow` loop of the paper and live
-/// traders; a tick in progress finishes first).
-async fn every_until_ctrl_c(secs: f64, mut tick: impl AsyncFnMut() -> Result<()>) -> Result<()> {
-    let stop = tokio::signal::ctrl_c();
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            _ = &mut stop => return Ok(()),
-            _ = tokio::time::sleep(std::time::Duration::from_secs_f64(secs)) => {}
-        }
-        tick().await?;
-    }
-}
-
 /// `elite run trader --live`: real orders through the config's broker, after confirmation.
 async fn live_trader(
     wh: &elite_store::Warehouse,
     cfg: &elite_jobs::run::RunConfig,
     a: &crate::args::RunTraderArgs,
     state_dir: PathBuf,
+    settings: &Settings,
     printer: &Printer,
 ) -> Result<()> {
     let Some(broker) = &cfg.broker else {
@@ -389,42 +376,42 @@ async fn live_trader(
     let client = elite_jobs::live::upstox_client(broker)?;
     let opts = elite_jobs::live::LiveOptions {
         name: a.name.clone(),
-        state_dir,
+        state_dir: state_dir.clone(),
         fresh: a.fresh,
     };
-    let mut t = elite_jobs::live::LiveTrader::open(wh, cfg, &opts, client)
-        .await
-        .with_context(|| format!("live trader {}", a.name))?;
-    let mut todo = t.remaining();
-    elite_jobs::live::run_live(&mut t, a.commit_every)
-        .await
-        .with_context(|| format!("live trader {} (run {})", a.name, t.session.run_id))?;
-    if let Some(secs) = a.follow {
-        if !(secs.is_finite() && secs > 0.0) {
-            user_bail!("--follow needs a positive number of seconds");
-        }
-        printer.note(format!(
-            "LIVE trader {}: {todo} bars done; following the bars table every {secs} s (Ctrl-C to stop)",
-            a.name
-        ));
-        every_until_ctrl_c(secs, async || {
-            let added = t
-                .refresh()
-                .await
-                .with_context(|| format!("live trader {} (run {})", a.name, t.session.run_id))?;
-            if added > 0 {
-                todo += added;
-                elite_jobs::live::run_live(&mut t, a.commit_every)
-                    .await
-                    .with_context(|| {
-                        format!("live trader {} (run {})", a.name, t.session.run_id)
-                    })?;
-            }
-            Ok(())
-        })
-        .await?;
-        t.commit().await?;
+    if let Some(secs) = a.follow
+        && !(secs.is_finite() && secs > 0.0)
+    {
+        user_bail!("--follow needs a positive number of seconds");
     }
+    let ops = start_ops("live", &a.name, &state_dir, &a.ops, settings, printer).await?;
+    let mut t = match elite_jobs::live::LiveTrader::open(wh, cfg, &opts, client).await {
+        Ok(t) => t,
+        Err(e) => {
+            ops.finish(Err(e.to_string())).await;
+            return Err(e).with_context(|| format!("live trader {}", a.name));
+        }
+    };
+    t.operate(ops);
+    let mut todo = t.remaining();
+    let ran: std::result::Result<(), elite_jobs::Error> = async {
+        elite_jobs::live::run_live(&mut t, a.commit_every).await?;
+        if let Some(secs) = a.follow {
+            printer.note(format!(
+                "LIVE trader {}: {todo} bars done; following the bars table every {secs} s (Ctrl-C to stop)",
+                a.name
+            ));
+            todo += t.follow(secs, a.commit_every, shutdown_signal()).await?;
+        }
+        Ok(())
+    }
+    .await;
+    if let Some(o) = t.ops.take() {
+        o.ops
+            .finish(ran.as_ref().map(|_| ()).map_err(|e| e.to_string()))
+            .await;
+    }
+    ran.with_context(|| format!("live trader {} (run {})", a.name, t.session.run_id))?;
     let s = &t.stats;
     printer.note(format!(
         "LIVE trader {} (run {}): {todo} new bars; {} orders placed, {} found already at the broker, \

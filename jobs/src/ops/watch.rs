@@ -13,6 +13,12 @@ use super::health::Health;
 use super::metrics::{EngineView, EngineWatch, Labels, metrics, unix_now};
 use super::notify::Telegram;
 
+/// The day an instant closes: that of the instant just before its `ts_recv`, so a daily bar
+/// received at the next midnight belongs to its own date (and an intraday bar to its day).
+fn trading_day(t: Timestamp) -> chrono::NaiveDate {
+    t.add_nanos(-1).to_datetime().date_naive()
+}
+
 /// How a job is operated: where its health goes, its alert rules and channels, its commands.
 pub struct Ops {
     pub labels: Labels,
@@ -133,7 +139,7 @@ pub struct TraderOps {
 impl TraderOps {
     pub fn new(ops: Ops, engine: &Engine) -> TraderOps {
         let watch = EngineWatch::new(ops.labels.clone(), engine);
-        let day = engine.now().map(|t| t.to_datetime().date_naive());
+        let day = engine.now().map(trading_day);
         TraderOps {
             ops,
             watch,
@@ -220,7 +226,7 @@ impl TraderOps {
         }
 
         // Alerts.
-        let day = engine.now().map(|t| t.to_datetime().date_naive());
+        let day = engine.now().map(trading_day);
         if let Some(a) = &mut self.ops.alerter {
             if a.cfg.kill_switch {
                 for (on, detail) in &view.kill_events {
@@ -306,7 +312,7 @@ impl TraderOps {
                     .equity
                     .iter()
                     .rev()
-                    .find(|p| p.ts.to_datetime().date_naive() == prev)
+                    .find(|p| trading_day(p.ts) == prev)
                     .map_or(view.equity, |p| p.equity);
                 let pnl = close - self.day_open;
                 a.event(
@@ -330,7 +336,7 @@ impl TraderOps {
                     .equity
                     .iter()
                     .rev()
-                    .find(|p| p.ts.to_datetime().date_naive() == prev)
+                    .find(|p| trading_day(p.ts) == prev)
                     .map_or(view.equity, |p| p.equity);
             }
             self.day = day;

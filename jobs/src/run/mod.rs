@@ -5,7 +5,8 @@
 //!   sequence of engine events, refreshed while following the warehouse;
 //! - [`assemble`]: the engine a config describes, and run ids;
 //! - [`journal`]: the run tables, written incrementally, and a finished run's summary;
-//! - [`session`]: checkpoints and replay, shared by the paper and the live trader.
+//! - [`session`]: checkpoints and replay, shared by the paper and the live trader;
+//! - [`operate`]: operator commands and the following loop, shared by them too.
 //!
 //! `backtest`, `trader` (paper) and `live` only drive these; none of them imports another.
 
@@ -13,6 +14,7 @@ pub mod assemble;
 pub mod config;
 pub mod inputs;
 pub mod journal;
+pub mod operate;
 pub mod session;
 
 pub use assemble::{build_engine, code_version, run_id};
