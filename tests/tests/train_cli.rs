@@ -271,8 +271,21 @@ fn nightly_retrain_serves_detects_drift_and_resumes() {
             .all(|r| r["n"].as_i64().unwrap() >= 340 && r["last"] == served[0]["last"])
     );
 
-    // The nightly job: 2012–13 volatility differs from 2004–11, so drift is recorded and it trains.
+    // The nightly job: 2012–13 volatility differs from 2004–11, so drift is recorded and it trains;
+    // each detection is an alert (to a loopback Discord webhook).
+    let chat = common::ChatServer::start("unused");
+    let elite_toml = home.join("elite.toml");
+    std::fs::write(
+        &elite_toml,
+        "[alerts]\nmax_per_minute = 100\n[alerts.discord]\n",
+    )
+    .unwrap();
     let out = elite(&home)
+        .env("ELITE_CONFIG", &elite_toml)
+        .env(
+            "ELITE_DISCORD_WEBHOOK",
+            format!("http://{}/api/webhooks/9/hook-SECRET", chat.addr),
+        )
         .args(["jobs", "retrain"])
         .arg(&cfg)
         .assert()
@@ -287,6 +300,15 @@ fn nightly_retrain_serves_detects_drift_and_resumes() {
         "SELECT count(*) FROM drift_events WHERE detector IN ('psi', 'ks')",
     );
     assert!(drift.as_i64().unwrap() >= 1);
+    let alerts = chat.discord_texts();
+    assert!(
+        alerts
+            .iter()
+            .any(|t| t.starts_with("[elite retrain goog-direction] drift: ")
+                && t.contains("trained")),
+        "{alerts:?}"
+    );
+    assert!(!out.contains("hook-SECRET"));
     assert_eq!(sql_scalar(&home, "SELECT count(*) FROM models"), 10);
     // Both later runs (the resumed one with the deep models, and the nightly one) compared their
     // best candidate with production on the same rows (its own out-of-sample predictions), not on

@@ -169,7 +169,45 @@ pub async fn retrain(a: RetrainArgs, settings: &Settings, printer: &Printer) -> 
     let cfg = TrainConfig::from_toml(&text)
         .map_err(|e| super::UserError(format!("{}: {e}", a.file.display())))?;
     let wh = settings.warehouse()?;
-    let r = run_retrain(&wh, &cfg, &SystemClock, a.force).await?;
+    // The nightly job's alerts: each drift detection, or its failure.
+    let mut alerter = match &settings.alerts {
+        Some(c) => Some(elite_jobs::ops::alerts::Alerter::new(
+            c.clone(),
+            &format!("retrain {}", cfg.name),
+            c.channels()?,
+        )),
+        None => None,
+    };
+    let out = run_retrain(&wh, &cfg, &SystemClock, a.force).await;
+    if let Some(mut al) = alerter.take() {
+        match &out {
+            Ok(r) if al.cfg.drift => {
+                for d in &r.drift {
+                    al.event(
+                        "drift",
+                        &format!(
+                            "drift: {}{} = {:.4} over {} at {}; {} ({})",
+                            d.detector,
+                            d.feature
+                                .as_ref()
+                                .map_or(String::new(), |x| format!("({x})")),
+                            d.value,
+                            d.threshold,
+                            Timestamp::from_nanos(d.ts_event),
+                            r.action,
+                            r.reason
+                        ),
+                    );
+                }
+            }
+            Err(e) if al.cfg.job_failure => {
+                al.event("job_failure", &format!("the nightly retrain failed: {e}"));
+            }
+            _ => {}
+        }
+        al.flush(std::time::Duration::from_secs(15)).await;
+    }
+    let r = out?;
     printer.note(format!(
         "{}: {} ({}); {} rows landed",
         cfg.name, r.action, r.reason, r.rows_added

@@ -12,6 +12,7 @@
 //! kill_switch = true       # the kill switch tripped (risk or /halt), or was lifted
 //! job_failure = true       # the job stopped on an error
 //! daily_pnl = true         # a summary when a trading day closes while following
+//! drift = true             # the nightly retrain detected drift
 //! [alerts.telegram]        # token from $ELITE_TELEGRAM_TOKEN
 //! chats = [123456789]      # where alerts go, and the only chats whose commands are answered
 //! allowed_users = [42]     # if set, only these users' commands (in those chats) are answered
@@ -67,6 +68,9 @@ pub struct AlertConfig {
     pub job_failure: bool,
     #[serde(default = "yes")]
     pub daily_pnl: bool,
+    /// The nightly retrain detected drift (PSI, KS, Page-Hinkley, ADWIN).
+    #[serde(default = "yes")]
+    pub drift: bool,
     /// A condition that still holds is announced again after this many seconds.
     #[serde(default = "repeat_after")]
     pub repeat_after_s: f64,
