@@ -327,7 +327,9 @@ pub(crate) async fn start_ops(
     let mut ops = Ops::new(kind, name, health);
     ops.max_data_age = a.max_data_age.map(std::time::Duration::from_secs_f64);
     if let Some(cfg) = &settings.alerts {
-        ops = ops.with_alerts(cfg.clone(), &format!("{kind} {name}"))?;
+        // Only a trader answers chat commands (one process may poll the bot).
+        let answers = matches!(kind, "trader" | "live");
+        ops = ops.with_alerts(cfg.clone(), &format!("{kind} {name}"), answers)?;
     }
     Ok(ops)
 }

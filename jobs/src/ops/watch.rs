@@ -49,12 +49,20 @@ impl Ops {
         }
     }
 
-    /// Turn on `cfg`'s alert rules (and their bounds as readiness checks) and, when Telegram
-    /// commands are on, start polling for them.
-    pub fn with_alerts(mut self, cfg: AlertConfig, source: &str) -> crate::Result<Ops> {
+    /// Turn on `cfg`'s alert rules (and their bounds as readiness checks) and, for a job that
+    /// `answers` commands (a trader) when Telegram commands are on, start polling for them. Only
+    /// one process may poll a bot's updates (Telegram refuses a second `getUpdates`, and what
+    /// one process reads is gone for the others), so the other jobs only send.
+    pub fn with_alerts(
+        mut self,
+        cfg: AlertConfig,
+        source: &str,
+        answers: bool,
+    ) -> crate::Result<Ops> {
         let channels = cfg.channels()?;
         if let (Some(tc), Some((tg, _))) = (&cfg.telegram, &channels.telegram)
             && tc.commands
+            && answers
         {
             let (rx, _task) = super::alerts::spawn_commands(tg.clone(), tc);
             self.commands = Some((rx, tg.clone()));
