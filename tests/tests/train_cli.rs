@@ -309,6 +309,21 @@ fn nightly_retrain_serves_detects_drift_and_resumes() {
         "{alerts:?}"
     );
     assert!(!out.contains("hook-SECRET"));
+    // `elite status` shows the nightly job's last run.
+    let st = common::json(&home, &["status"]);
+    let row = st
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["job"] == "retrain")
+        .unwrap()
+        .clone();
+    assert_eq!(row["name"], "goog-direction");
+    assert_eq!(row["state"], "stopped (finished)");
+    assert!(
+        row["facts"].as_str().unwrap().contains("action=trained"),
+        "{row}"
+    );
     assert_eq!(sql_scalar(&home, "SELECT count(*) FROM models"), 10);
     // Both later runs (the resumed one with the deep models, and the nightly one) compared their
     // best candidate with production on the same rows (its own out-of-sample predictions), not on

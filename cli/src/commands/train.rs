@@ -178,7 +178,24 @@ pub async fn retrain(a: RetrainArgs, settings: &Settings, printer: &Printer) -> 
         )),
         None => None,
     };
+    // Its status file, for `elite status` (a local warehouse's state directory; none on an
+    // object store without one).
+    let health = super::pipelines::state_dir(&wh, &None)
+        .ok()
+        .map(|d| elite_jobs::ops::health::Health::new("retrain", &cfg.name, Some(&d)));
     let out = run_retrain(&wh, &cfg, &SystemClock, a.force).await;
+    if let Some(h) = &health {
+        match &out {
+            Ok(r) => {
+                h.fact("action", &r.action);
+                h.fact("reason", &r.reason);
+                h.fact("drift_detections", r.drift.len());
+                h.fact("rows_landed", r.rows_added);
+                h.stop("finished")?;
+            }
+            Err(e) => h.stop(&format!("failed: {e}"))?,
+        }
+    }
     if let Some(mut al) = alerter.take() {
         match &out {
             Ok(r) if al.cfg.drift => {
