@@ -160,12 +160,33 @@ fn prometheus_scrapes_the_paper_trader_and_the_dashboard_uses_what_it_found() {
             .spawn()
             .unwrap(),
     );
+    // The signal runner over the same bars, paced so that it runs for a while (~14 s).
+    let sport = free_port();
+    let saddr = format!("127.0.0.1:{sport}");
+    let _signals = Running(
+        elite_proc(home)
+            .args([
+                "run",
+                "signals",
+                "--name",
+                "prom-sig",
+                "--rate",
+                "150",
+                "--commit-every",
+                "200",
+            ])
+            .args(["--metrics-addr", &saddr])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let ppath = home.join("prom");
     std::fs::create_dir_all(&ppath).unwrap();
     std::fs::write(
         ppath.join("prometheus.yml"),
         format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: elite\n    static_configs:\n      - targets: ['{addr}']\n"
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: elite\n    static_configs:\n      - targets: ['{addr}']\n  - job_name: elite-signals\n    static_configs:\n      - targets: ['{saddr}']\n"
         ),
     )
     .unwrap();
@@ -231,6 +252,24 @@ fn prometheus_scrapes_the_paper_trader_and_the_dashboard_uses_what_it_found() {
     assert!(now - last < 300.0 && last <= now + 1.0, "{last} vs {now}");
     // Historical bars: the latest one was received years ago.
     assert!(one("elite_data_age_seconds{name=\"prom\"}") > 86400.0 * 30.0);
+
+    // The signal runner, scraped while it replays: bars, signals and the bar → signal latency.
+    let sig = |q: &str| query(&prom, q).first().map(|r| r.1).filter(|v| *v > 0.0);
+    wait_for(60, "the signal runner's series in Prometheus", || {
+        sig("elite_bars_processed_total{runner=\"signals\",name=\"prom-sig\"}")
+    });
+    wait_for(30, "signals emitted", || {
+        sig("elite_signals_emitted_total{runner=\"signals\",name=\"prom-sig\"}")
+    });
+    wait_for(30, "the bar-to-signal histogram", || {
+        sig("elite_bar_to_signal_seconds_count{runner=\"signals\",name=\"prom-sig\"}")
+    });
+    assert_eq!(
+        query(&prom, "up{job=\"elite-signals\"}")
+            .first()
+            .map(|r| r.1),
+        Some(1.0)
+    );
 
     // Every series name Prometheus holds from the job.
     let (_, body) = http(
@@ -317,7 +356,12 @@ fn prometheus_scrapes_the_paper_trader_and_the_dashboard_uses_what_it_found() {
     std::io::Read::read_to_string(trader.0.stderr.as_mut().unwrap(), &mut err).unwrap();
     assert!(status.success(), "{err}");
     let st = common::json(home, &["status"]);
-    let row = &st.as_array().unwrap()[0];
+    let row = st
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "prom")
+        .unwrap();
     assert_eq!(row["state"], "stopped (finished)", "{row}");
     assert_eq!(row["ready"], false);
 }

@@ -75,7 +75,7 @@ pub async fn run(a: StatusArgs, settings: &Settings, printer: &Printer) -> Resul
             state,
             ready,
             reasons: reasons.join("; "),
-            heartbeat_age_s: Some(((now - s.heartbeat) * 10.0).round() / 10.0),
+            heartbeat_age_s: Some(((now - s.heartbeat).max(0.0) * 10.0).round() / 10.0),
             pid: Some(s.pid),
             endpoint: s.metrics_addr.clone(),
             facts: s
