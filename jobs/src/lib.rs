@@ -10,6 +10,10 @@
 //! written to `ingest_checkpoints`. A crash anywhere leaves the last committed versions intact;
 //! re-running repeats the unit, which adds nothing already landed and then checkpoints it.
 //!
+//! **Operated.** Long-running jobs report through [`ops`]: Prometheus metrics, health and a
+//! status file, alert rules to Telegram and Discord, and chat commands (`/halt` trips the
+//! engine's kill switch through a journaled, replayed event).
+//!
 //! Dependency direction: `cli -> jobs -> {collectors, store} -> warehouse`.
 //!
 //! ```no_run
