@@ -681,16 +681,8 @@ impl LiveTrader<'_> {
     /// committed at once.
     pub async fn command(&mut self, r: &crate::ops::alerts::Request) -> Result<String> {
         use crate::run::operate;
-        if let Some(text) = operate::describe(
-            r,
-            &self.session,
-            "LIVE trader",
-            self.stats.bars,
-            self.ops.as_ref(),
-        ) {
-            return Ok(text);
-        }
-        let ev = match operate::control(r, &self.session) {
+        let bars = self.stats.bars;
+        let ev = match operate::respond(r, &self.session, "LIVE trader", bars, self.ops.as_ref()) {
             Ok(ev) => ev,
             Err(text) => return Ok(text),
         };

@@ -208,16 +208,8 @@ impl PaperTrader {
     /// Carry out `r` and say what happened.
     pub async fn command(&mut self, wh: &Warehouse, r: &Request) -> Result<String> {
         let who = format!("paper trader {}", self.opts.name);
-        if let Some(text) = operate::describe(
-            r,
-            &self.session,
-            &who,
-            self.report.bars_processed,
-            self.ops.as_ref(),
-        ) {
-            return Ok(text);
-        }
-        let ev = match operate::control(r, &self.session) {
+        let bars = self.report.bars_processed;
+        let ev = match operate::respond(r, &self.session, &who, bars, self.ops.as_ref()) {
             Ok(ev) => ev,
             Err(text) => return Ok(text),
         };

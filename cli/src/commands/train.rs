@@ -163,6 +163,20 @@ pub async fn predict(a: PredictArgs, settings: &Settings, printer: &Printer) -> 
     print_served(&served, printer)
 }
 
+/// One drift detection, as the note and the alert say it.
+fn drift_line(d: &elite_jobs::models::Drift) -> String {
+    format!(
+        "drift: {}{} = {:.4} (threshold {}) at {}",
+        d.detector,
+        d.feature
+            .as_ref()
+            .map_or(String::new(), |x| format!("({x})")),
+        d.value,
+        d.threshold,
+        Timestamp::from_nanos(d.ts_event)
+    )
+}
+
 pub async fn retrain(a: RetrainArgs, settings: &Settings, printer: &Printer) -> Result<()> {
     let text = std::fs::read_to_string(&a.file)
         .with_context(|| format!("reading {}", a.file.display()))?;
@@ -202,18 +216,7 @@ pub async fn retrain(a: RetrainArgs, settings: &Settings, printer: &Printer) -> 
                 for d in &r.drift {
                     al.event(
                         "drift",
-                        &format!(
-                            "drift: {}{} = {:.4} over {} at {}; {} ({})",
-                            d.detector,
-                            d.feature
-                                .as_ref()
-                                .map_or(String::new(), |x| format!("({x})")),
-                            d.value,
-                            d.threshold,
-                            Timestamp::from_nanos(d.ts_event),
-                            r.action,
-                            r.reason
-                        ),
+                        &format!("{}; {} ({})", drift_line(d), r.action, r.reason),
                     );
                 }
             }
@@ -230,16 +233,7 @@ pub async fn retrain(a: RetrainArgs, settings: &Settings, printer: &Printer) -> 
         cfg.name, r.action, r.reason, r.rows_added
     ));
     for d in &r.drift {
-        printer.note(format!(
-            "drift: {}{} = {:.4} (threshold {}) at {}",
-            d.detector,
-            d.feature
-                .as_ref()
-                .map_or(String::new(), |x| format!("({x})")),
-            d.value,
-            d.threshold,
-            Timestamp::from_nanos(d.ts_event)
-        ));
+        printer.note(drift_line(d));
     }
     if !r.served.is_empty() {
         print_served(&r.served, printer)?;

@@ -19,6 +19,17 @@ fn trading_day(t: Timestamp) -> chrono::NaiveDate {
     t.add_nanos(-1).to_datetime().date_naive()
 }
 
+/// The equity at the last close of `day` (`otherwise` when the journal has none).
+fn day_close(engine: &Engine, day: chrono::NaiveDate, otherwise: f64) -> f64 {
+    engine
+        .journal
+        .equity
+        .iter()
+        .rev()
+        .find(|p| trading_day(p.ts) == day)
+        .map_or(otherwise, |p| p.equity)
+}
+
 /// How a job is operated: where its health goes, its alert rules and channels, its commands.
 pub struct Ops {
     pub labels: Labels,
@@ -315,13 +326,7 @@ impl TraderOps {
                 && a.cfg.daily_pnl
             {
                 // The day's close is the equity before the new day's first bar moved it.
-                let close = engine
-                    .journal
-                    .equity
-                    .iter()
-                    .rev()
-                    .find(|p| trading_day(p.ts) == prev)
-                    .map_or(view.equity, |p| p.equity);
+                let close = day_close(engine, prev, view.equity);
                 let pnl = close - self.day_open;
                 a.event(
                     "daily_pnl",
@@ -339,13 +344,7 @@ impl TraderOps {
         }
         if day != self.day {
             if let Some(prev) = self.day {
-                self.day_open = engine
-                    .journal
-                    .equity
-                    .iter()
-                    .rev()
-                    .find(|p| trading_day(p.ts) == prev)
-                    .map_or(view.equity, |p| p.equity);
+                self.day_open = day_close(engine, prev, view.equity);
             }
             self.day = day;
         }

@@ -138,6 +138,21 @@ pub fn control(r: &Request, s: &Session) -> Result<Event, String> {
     })
 }
 
+/// What to do about `r`: the event that carries out `/halt` or `/resume`, or (`Err`) the answer
+/// when there is nothing to apply (a query, or the kill switch already in that state).
+pub fn respond(
+    r: &Request,
+    s: &Session,
+    who: &str,
+    bars: u64,
+    ops: Option<&TraderOps>,
+) -> Result<Event, String> {
+    match describe(r, s, who, bars, ops) {
+        Some(text) => Err(text),
+        None => control(r, s),
+    }
+}
+
 /// The answer once a control event was applied (`orders`: sent to flatten).
 pub fn control_reply(halt: bool, orders: usize) -> String {
     if halt {
