@@ -30,12 +30,7 @@ fn backtest(home: &Path, format: &str, name: &str) -> (Vec<u8>, String) {
 fn backtest_lands_reconciles_and_reruns_identically() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path();
-    elite(home)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/GOOG_1d.csv"))
-        .args(["--symbol", "GOOG"])
-        .assert()
-        .success();
+    common::ingest_csv(home, &fixture("bars/GOOG_1d.csv"), &["--symbol", "GOOG"]);
     let run = || backtest(home, "json", "goog_strategies.toml");
     let (first, note1) = run();
     let (second, note2) = run();
@@ -174,12 +169,11 @@ fn a_bad_config_names_the_field() {
 fn combined_portfolio_allocator_risk_and_twap_on_20_stocks() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path();
-    elite(home)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/sp500_20_1d_2010_2022.csv.gz"))
-        .args(["--timeframe", "1d"])
-        .assert()
-        .success();
+    common::ingest_csv(
+        home,
+        &fixture("bars/sp500_20_1d_2010_2022.csv.gz"),
+        &["--timeframe", "1d"],
+    );
     let run = || backtest(home, "csv", "sp500_combined.toml").0;
     let first = run();
     assert_eq!(first, run(), "a re-run must print the same bytes");
@@ -220,12 +214,7 @@ fn combined_portfolio_allocator_risk_and_twap_on_20_stocks() {
 fn the_event_strategy_acts_on_recorded_signals_and_the_calendar() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path();
-    elite(home)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/GOOG_1d.csv"))
-        .args(["--symbol", "GOOG"])
-        .assert()
-        .success();
+    common::ingest_csv(home, &fixture("bars/GOOG_1d.csv"), &["--symbol", "GOOG"]);
     // No signals recorded yet: a clear error.
     let out = elite(home)
         .arg("backtest")
@@ -310,12 +299,7 @@ fn the_event_strategy_acts_on_recorded_signals_and_the_calendar() {
 fn conditional_entries_with_exit_rules_from_the_config() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path();
-    elite(home)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/GOOG_1d.csv"))
-        .args(["--symbol", "GOOG"])
-        .assert()
-        .success();
+    common::ingest_csv(home, &fixture("bars/GOOG_1d.csv"), &["--symbol", "GOOG"]);
     let (first, _) = backtest(home, "json", "goog_conditional.toml");
     let (second, note) = backtest(home, "json", "goog_conditional.toml");
     assert_eq!(first, second);
@@ -360,12 +344,11 @@ fn conditional_entries_with_exit_rules_from_the_config() {
 fn correlation_risk_refuses_trades_that_move_with_the_book() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path();
-    elite(home)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/sp500_20_1d_2010_2022.csv.gz"))
-        .args(["--timeframe", "1d"])
-        .assert()
-        .success();
+    common::ingest_csv(
+        home,
+        &fixture("bars/sp500_20_1d_2010_2022.csv.gz"),
+        &["--timeframe", "1d"],
+    );
     let cfg = |name: &str, limit: &str| {
         format!(
             "name = \"{name}\"\ninitial_cash = \"10000000\"\n[data]\ntimeframe = \"1d\"\nend = \"2013-12-31\"\n\
@@ -413,19 +396,18 @@ fn correlation_risk_refuses_trades_that_move_with_the_book() {
 fn market_making_quotes_both_sides_within_its_inventory_limit() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path();
-    elite(home)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/SP500_NOV2019_IDayRVol.csv"))
-        .args([
+    common::ingest_csv(
+        home,
+        &fixture("bars/SP500_NOV2019_IDayRVol.csv"),
+        &[
             "--symbol",
             "SPX",
             "--timeframe",
             "1m",
             "--tz",
             "America/New_York",
-        ])
-        .assert()
-        .success();
+        ],
+    );
     let (first, _) = backtest(home, "json", "spx_market_making.toml");
     // Two IOC quotes a bar at most, passive fills on both sides, inventory within ±50 after
     // every fill, every fill at or better than its quote's limit.

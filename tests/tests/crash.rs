@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{elite, fixture, sql_scalar};
+use common::{fixture, sql_scalar};
 
 const SYMBOLS: usize = 300;
 const ROWS_PER_SYMBOL: usize = 4000;
@@ -62,12 +62,7 @@ fn kill_9_mid_ingest_leaves_last_version_and_rerun_is_exactly_once() {
     let mut hit = false;
     for attempt in 0..3 {
         let home = tmp.path().join(format!("wh{attempt}"));
-        elite(&home)
-            .args(["ingest", "csv"])
-            .arg(fixture("bars/GOOG_1d.csv"))
-            .args(["--symbol", "GOOG"])
-            .assert()
-            .success();
+        common::ingest_csv(&home, &fixture("bars/GOOG_1d.csv"), &["--symbol", "GOOG"]);
         let bars = home.join("bars");
         let files_v0 = data_files(&bars);
         let next_commit = bars.join("_delta_log/00000000000000000001.json");
@@ -114,12 +109,7 @@ fn kill_9_mid_ingest_leaves_last_version_and_rerun_is_exactly_once() {
         );
 
         // Re-run: completes, exactly once.
-        elite(&home)
-            .args(["ingest", "csv"])
-            .arg(&big)
-            .args(["--timeframe", "4h"])
-            .assert()
-            .success();
+        common::ingest_csv(&home, &big, &["--timeframe", "4h"]);
         assert_eq!(
             sql_scalar(&home, "SELECT count(*) FROM bars"),
             2148 + total as i64
@@ -136,12 +126,7 @@ fn kill_9_mid_ingest_leaves_last_version_and_rerun_is_exactly_once() {
             SYMBOLS as i64 + 1
         );
         // And again: nothing more.
-        elite(&home)
-            .args(["ingest", "csv"])
-            .arg(&big)
-            .args(["--timeframe", "4h", "--force"])
-            .assert()
-            .success();
+        common::ingest_csv(&home, &big, &["--timeframe", "4h", "--force"]);
         assert_eq!(
             sql_scalar(&home, "SELECT count(*) FROM bars"),
             2148 + total as i64

@@ -28,32 +28,30 @@ fn daily_and_intraday_bars_land_with_reference_counts_and_sums() {
         .assert()
         .success()
         .stdout(predicate::str::contains("2148"));
-    elite(h)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/SP500_NOV2019_IDayRVol.csv"))
-        .args([
+    common::ingest_csv(
+        h,
+        &fixture("bars/SP500_NOV2019_IDayRVol.csv"),
+        &[
             "--symbol",
             "SPX",
             "--timeframe",
             "1m",
             "--tz",
             "America/New_York",
-        ])
-        .assert()
-        .success();
-    elite(h)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/2006-01-02-volume-min-001.txt.gz"))
-        .args([
+        ],
+    );
+    common::ingest_csv(
+        h,
+        &fixture("bars/2006-01-02-volume-min-001.txt.gz"),
+        &[
             "--symbol",
             "FESX",
             "--timeframe",
             "1m",
             "--tz",
             "Europe/Berlin",
-        ])
-        .assert()
-        .success();
+        ],
+    );
 
     let rows = sql_json(
         h,
@@ -241,23 +239,17 @@ fn same_name_same_line_same_reason_in_two_files_is_two_quarantine_rows() {
 fn time_travel_returns_earlier_contents_after_later_writes() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
-    elite(h)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/GOOG_1d.csv"))
-        .args(["--symbol", "GOOG"])
-        .assert()
-        .success();
+    common::ingest_csv(h, &fixture("bars/GOOG_1d.csv"), &["--symbol", "GOOG"]);
     let t0 = sql_json(h, "SELECT max(ts_recv) AS t FROM ingest_checkpoints")[0]["t"]
         .as_str()
         .unwrap()
         .to_string();
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    elite(h)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/EURUSD_1h.csv"))
-        .args(["--symbol", "EURUSD", "--timeframe", "1h"])
-        .assert()
-        .success();
+    common::ingest_csv(
+        h,
+        &fixture("bars/EURUSD_1h.csv"),
+        &["--symbol", "EURUSD", "--timeframe", "1h"],
+    );
     assert_eq!(sql_scalar(h, "SELECT count(*) FROM bars"), 7148);
     assert_eq!(sql_scalar(h, "SELECT count(*) FROM \"bars@v0\""), 2148);
     assert_eq!(
@@ -345,12 +337,7 @@ fn warehouse_maintenance_keeps_contents() {
         ("bars/XRP_ETH-1m.csv", "XRP-ETH", "1m"),
         ("bars/XRP_ETH-5m.csv", "XRP-ETH", "5m"),
     ] {
-        elite(h)
-            .args(["ingest", "csv"])
-            .arg(fixture(file))
-            .args(["--symbol", sym, "--timeframe", tf])
-            .assert()
-            .success();
+        common::ingest_csv(h, &fixture(file), &["--symbol", sym, "--timeframe", tf]);
     }
     let before = sql_json(
         h,
@@ -749,12 +736,7 @@ fn one_symbol_one_month_query_reads_one_file_of_many() {
     std::fs::write(&file, s).unwrap();
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
-    elite(h)
-        .args(["ingest", "csv"])
-        .arg(&file)
-        .args(["--timeframe", "6h"])
-        .assert()
-        .success();
+    common::ingest_csv(h, &file, &["--timeframe", "6h"]);
     let files = sql_json(
         h,
         "SELECT count(DISTINCT symbol || '/' || CAST(year AS VARCHAR)) AS n FROM bars",

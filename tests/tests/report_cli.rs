@@ -16,12 +16,7 @@ fn config(name: &str) -> PathBuf {
 }
 
 fn ingest_goog(home: &Path) {
-    elite(home)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/GOOG_1d.csv"))
-        .args(["--symbol", "GOOG"])
-        .assert()
-        .success();
+    common::ingest_csv(home, &fixture("bars/GOOG_1d.csv"), &["--symbol", "GOOG"]);
 }
 
 /// GOOG's daily bars and the six-strategy backtest of `goog_strategies.toml` over them.

@@ -11,25 +11,19 @@ use std::time::{Duration, Instant};
 use common::{elite, fixture, sql_json, sql_scalar};
 
 fn ingest(home: &Path) {
-    elite(home)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/GOOG_1d.csv"))
-        .args(["--symbol", "GOOG"])
-        .assert()
-        .success();
-    elite(home)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/2006-01-02-volume-min-001.txt.gz"))
-        .args([
+    common::ingest_csv(home, &fixture("bars/GOOG_1d.csv"), &["--symbol", "GOOG"]);
+    common::ingest_csv(
+        home,
+        &fixture("bars/2006-01-02-volume-min-001.txt.gz"),
+        &[
             "--symbol",
             "FESX",
             "--timeframe",
             "1m",
             "--tz",
             "Europe/Berlin",
-        ])
-        .assert()
-        .success();
+        ],
+    );
 }
 
 const DUMP: &str = "SELECT symbol, timeframe, cast(ts_event AS VARCHAR) AS t, rule, direction, strength, features \
@@ -220,19 +214,18 @@ fn features_build_through_the_cli_is_idempotent_and_keeps_labels_apart() {
 fn resample_along_a_calendar_with_holiday_rows() {
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("wh");
-    elite(&home)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/SP500_NOV2019_IDayRVol.csv"))
-        .args([
+    common::ingest_csv(
+        &home,
+        &fixture("bars/SP500_NOV2019_IDayRVol.csv"),
+        &[
             "--symbol",
             "SPX",
             "--timeframe",
             "1m",
             "--tz",
             "America/New_York",
-        ])
-        .assert()
-        .success();
+        ],
+    );
     // A made-up holiday on 2019-11-06 (the real NYSE 2019 list has none that week) plus a bad row.
     let cal = tmp.path().join("cal.csv");
     std::fs::write(&cal, "date,rule,close_time,note\n2019-11-06,holiday,,test holiday\n2019-11-07,early_close,25:00,bad time\n").unwrap();

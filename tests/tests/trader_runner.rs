@@ -17,12 +17,7 @@ fn config() -> PathBuf {
 }
 
 fn ingest(home: &Path) {
-    elite(home)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/GOOG_1d.csv"))
-        .args(["--symbol", "GOOG"])
-        .assert()
-        .success();
+    common::ingest_csv(home, &fixture("bars/GOOG_1d.csv"), &["--symbol", "GOOG"]);
 }
 
 fn dump(home: &Path, mode: &str) -> Vec<serde_json::Value> {

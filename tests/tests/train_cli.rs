@@ -46,12 +46,7 @@ metric = "auc"
 "#;
 
 fn setup(home: &Path) -> std::path::PathBuf {
-    elite(home)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/GOOG_1d.csv"))
-        .args(["--symbol", "GOOG"])
-        .assert()
-        .success();
+    common::ingest_csv(home, &fixture("bars/GOOG_1d.csv"), &["--symbol", "GOOG"]);
     let cfg = home.join("train.toml");
     std::fs::write(&cfg, CONFIG).unwrap();
     cfg
@@ -215,12 +210,7 @@ fn nightly_retrain_serves_detects_drift_and_resumes() {
     let part: String = full.lines().take(1800).map(|l| format!("{l}\n")).collect();
     let part_path = home.join("part.csv");
     std::fs::write(&part_path, part).unwrap();
-    elite(&home)
-        .args(["ingest", "csv"])
-        .arg(&part_path)
-        .args(["--symbol", "GOOG"])
-        .assert()
-        .success();
+    common::ingest_csv(&home, &part_path, &["--symbol", "GOOG"]);
     let cfg = home.join("train.toml");
     // Two models first; the deep models added later resume the first two.
     let deep =
@@ -249,12 +239,7 @@ fn nightly_retrain_serves_detects_drift_and_resumes() {
     assert_eq!(sql_scalar(&home, "SELECT count(*) FROM models"), 5);
 
     // New bars arrive: serving predicts every bar after the training data, production and shadow.
-    elite(&home)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/GOOG_1d.csv"))
-        .args(["--symbol", "GOOG"])
-        .assert()
-        .success();
+    common::ingest_csv(&home, &fixture("bars/GOOG_1d.csv"), &["--symbol", "GOOG"]);
     elite(&home)
         .args(["predict", "goog-direction"])
         .assert()
@@ -358,12 +343,7 @@ fn deep_home(tmp: &Path, name: &str) -> std::path::PathBuf {
     let part: String = full.lines().take(1800).map(|l| format!("{l}\n")).collect();
     let part_path = home.join("part.csv");
     std::fs::write(&part_path, part).unwrap();
-    elite(&home)
-        .args(["ingest", "csv"])
-        .arg(&part_path)
-        .args(["--symbol", "GOOG"])
-        .assert()
-        .success();
+    common::ingest_csv(&home, &part_path, &["--symbol", "GOOG"]);
     // Only deep models: the best is production, the runner-up shadow.
     let start = CONFIG.find("[[model]]\nname = \"transformer\"").unwrap();
     let end = CONFIG.find("[ensemble]").unwrap();
@@ -375,12 +355,7 @@ fn deep_home(tmp: &Path, name: &str) -> std::path::PathBuf {
     let cfg = home.join("deep.toml");
     std::fs::write(&cfg, cfg_text).unwrap();
     elite(&home).arg("train").arg(&cfg).assert().success();
-    elite(&home)
-        .args(["ingest", "csv"])
-        .arg(fixture("bars/GOOG_1d.csv"))
-        .args(["--symbol", "GOOG"])
-        .assert()
-        .success();
+    common::ingest_csv(&home, &fixture("bars/GOOG_1d.csv"), &["--symbol", "GOOG"]);
     home
 }
 
