@@ -138,12 +138,15 @@ pub enum Command {
   elite run signals --timeframe 1m               # replay the bars table, checkpointing; re-run resumes
   elite run signals --rate 500 --name live-1m     # paced replay at 500 bars/s
   elite run trader jobs/configs/goog_strategies.toml --paper   # paper trading; re-run resumes
+  elite run trader goog.toml --paper --follow 5 --metrics-addr 127.0.0.1:9464   # /metrics, /readyz
   UPSTOX_ACCESS_TOKEN=... elite run trader my_nse.toml --live --confirm my-nse   # real orders via [broker]"
     )]
     Run(RunCommand),
     /// The long-running jobs (trader, signal runner): running or not, ready or why not, from
     /// their status files and their live /readyz
-    #[command(after_help = "Example:\n  elite status")]
+    #[command(
+        after_help = "Examples:\n  elite status\n  elite --format json status     # for scripts: state, ready, reasons, endpoint"
+    )]
     Status(StatusArgs),
     /// Backtest strategies, allocation, risk and execution from a TOML config over warehouse bars
     #[command(after_help = "Examples:
