@@ -619,11 +619,7 @@ impl<'a> LiveTrader<'a> {
         };
         self.session.commit(self.wh, None, state).await?;
         if let Some(o) = &self.ops {
-            let m = crate::ops::metrics::metrics();
-            m.commits.get_or_create(&o.ops.labels).inc();
-            m.last_success
-                .get_or_create(&o.ops.labels)
-                .set(crate::ops::metrics::unix_now());
+            crate::ops::metrics::committed(&o.ops.labels);
         }
         Ok(())
     }
@@ -740,12 +736,10 @@ impl LiveTrader<'_> {
 /// Run every bar not processed yet, committing every `commit_every` bars and at the end.
 pub async fn run_live(trader: &mut LiveTrader<'_>, commit_every: usize) -> Result<()> {
     let mut since = 0;
-    let latency = trader.ops.as_ref().map(|o| {
-        crate::ops::metrics::metrics()
-            .event_to_decision
-            .get_or_create(&o.ops.labels)
-            .clone()
-    });
+    let latency = trader
+        .ops
+        .as_ref()
+        .map(crate::ops::watch::TraderOps::decision_latency);
     loop {
         let t0 = std::time::Instant::now();
         let Some(bar) = trader.step().await? else {

@@ -257,12 +257,7 @@ impl PaperTrader {
         let mut consumer = topic.consumer(0);
         let mut batch = vec![];
         let mut bars = 0u64;
-        let latency = self.ops.as_ref().map(|o| {
-            crate::ops::metrics::metrics()
-                .event_to_decision
-                .get_or_create(&o.ops.labels)
-                .clone()
-        });
+        let latency = self.ops.as_ref().map(TraderOps::decision_latency);
         let result: Result<()> = async {
             loop {
                 batch.clear();
@@ -329,11 +324,7 @@ impl PaperTrader {
         self.session.commit(wh, version, ()).await?;
         self.report.commits += 1;
         if let Some(o) = &self.ops {
-            let m = crate::ops::metrics::metrics();
-            m.commits.get_or_create(&o.ops.labels).inc();
-            m.last_success
-                .get_or_create(&o.ops.labels)
-                .set(crate::ops::metrics::unix_now());
+            crate::ops::metrics::committed(&o.ops.labels);
         }
         Ok(())
     }

@@ -244,6 +244,12 @@ fn alert_config_is_checked_and_credentials_come_from_the_environment() {
         toml::from_str::<AlertConfig>("drawdwn = 0.1").is_err(),
         "unknown keys are refused"
     );
+    // What the README documents as the defaults, beside a key that is given.
+    let c: AlertConfig = toml::from_str("drawdown = 0.1").unwrap();
+    assert_eq!(c.drawdown, Some(0.1));
+    assert!(c.kill_switch && c.job_failure && c.daily_pnl && c.drift);
+    assert_eq!((c.repeat_after_s, c.max_per_minute), (300.0, 20));
+    assert!(c.telegram.is_none() && c.discord.is_none() && c.feed_silent_s.is_none());
     let c: AlertConfig =
         toml::from_str("[telegram]\nchats = [1]\ntoken_env = \"ELITE_TEST_NEVER_SET_7f3\"")
             .unwrap();

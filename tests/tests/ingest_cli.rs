@@ -594,9 +594,7 @@ fn config_and_request_errors_never_print_the_token() {
 #[test]
 fn upstox_feed_over_websocket_equals_replay_of_the_same_frames() {
     use futures::{SinkExt, StreamExt};
-    let frames: Vec<Vec<u8>> = (0..20)
-        .map(|i| std::fs::read(fixture(&format!("upstox/vectors/frame_{i:02}.bin"))).unwrap())
-        .collect();
+    let frames = common::upstox_frames();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))

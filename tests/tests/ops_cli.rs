@@ -57,6 +57,24 @@ fn elite_proc(home: &Path) -> std::process::Command {
     c
 }
 
+/// Start `c` with stdout discarded and stderr as given.
+fn start(c: &mut std::process::Command, stderr: Stdio) -> Running {
+    Running(c.stdout(Stdio::null()).stderr(stderr).spawn().unwrap())
+}
+
+/// The lines `child` writes to its (piped) stderr, as they come.
+fn stderr_lines(child: &mut Child) -> std::sync::Arc<std::sync::Mutex<Vec<String>>> {
+    let stderr = child.stderr.take().unwrap();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    lines
+}
+
 /// Kills the child when dropped (a failing test leaves nothing running).
 struct Running(Child);
 impl Drop for Running {
@@ -142,7 +160,7 @@ fn prometheus_scrapes_the_paper_trader_and_the_dashboard_uses_what_it_found() {
     common::ingest_csv(home, &fixture("bars/GOOG_1d.csv"), &["--symbol", "GOOG"]);
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
-    let trader = Running(
+    let trader = start(
         elite_proc(home)
             .args(["run", "trader"])
             .arg(config())
@@ -154,16 +172,13 @@ fn prometheus_scrapes_the_paper_trader_and_the_dashboard_uses_what_it_found() {
                 "0.5",
                 "--metrics-addr",
                 &addr,
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
+            ]),
+        Stdio::piped(),
     );
     // The signal runner over the same bars, paced so that it runs for a while (~14 s).
     let sport = free_port();
     let saddr = format!("127.0.0.1:{sport}");
-    let _signals = Running(
+    let _signals = start(
         elite_proc(home)
             .args([
                 "run",
@@ -175,11 +190,8 @@ fn prometheus_scrapes_the_paper_trader_and_the_dashboard_uses_what_it_found() {
                 "--commit-every",
                 "200",
             ])
-            .args(["--metrics-addr", &saddr])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+            .args(["--metrics-addr", &saddr]),
+        Stdio::null(),
     );
     let ppath = home.join("prom");
     std::fs::create_dir_all(&ppath).unwrap();
@@ -191,7 +203,7 @@ fn prometheus_scrapes_the_paper_trader_and_the_dashboard_uses_what_it_found() {
     )
     .unwrap();
     let prom = format!("127.0.0.1:{}", free_port());
-    let _prometheus = Running(
+    let _prometheus = start(
         std::process::Command::new(prom_bin)
             .arg(format!(
                 "--config.file={}",
@@ -201,11 +213,8 @@ fn prometheus_scrapes_the_paper_trader_and_the_dashboard_uses_what_it_found() {
                 "--storage.tsdb.path={}",
                 ppath.join("data").display()
             ))
-            .arg(format!("--web.listen-address={prom}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+            .arg(format!("--web.listen-address={prom}")),
+        Stdio::null(),
     );
 
     // The trader works through all 2148 bars, then follows; Prometheus sees it.
@@ -335,14 +344,7 @@ fn prometheus_scrapes_the_paper_trader_and_the_dashboard_uses_what_it_found() {
         body.contains("ok   kill_switch: off") && body.contains("ok   broker"),
         "{body}"
     );
-    let st = common::json(home, &["status"]);
-    let row = st
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == "prom")
-        .unwrap()
-        .clone();
+    let row = common::status_row(home, "name", "prom");
     assert_eq!(row["job"], "trader");
     assert_eq!(row["state"], "running");
     assert_eq!(row["ready"], true);
@@ -355,13 +357,7 @@ fn prometheus_scrapes_the_paper_trader_and_the_dashboard_uses_what_it_found() {
     let mut err = String::new();
     std::io::Read::read_to_string(trader.0.stderr.as_mut().unwrap(), &mut err).unwrap();
     assert!(status.success(), "{err}");
-    let st = common::json(home, &["status"]);
-    let row = st
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["name"] == "prom")
-        .unwrap();
+    let row = common::status_row(home, "name", "prom");
     assert_eq!(row["state"], "stopped (finished)", "{row}");
     assert_eq!(row["ready"], false);
 }
@@ -413,18 +409,10 @@ fn alerts_and_chat_commands_in_a_paper_run() {
         if fresh {
             c.arg("--fresh");
         }
-        c.stdout(Stdio::null()).stderr(Stdio::piped());
-        Running(c.spawn().unwrap())
+        start(&mut c, Stdio::piped())
     };
     let mut trader = spawn(true);
-    let stderr = trader.0.stderr.take().unwrap();
-    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let sink = log.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
+    let log = stderr_lines(&mut trader.0);
     let said = |needle: &str| {
         chat.telegram_texts()
             .iter()
@@ -545,14 +533,7 @@ fn alerts_and_chat_commands_in_a_paper_run() {
         "{details:?}"
     );
     let mut again = spawn(false);
-    let again_err = again.0.stderr.take().unwrap();
-    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let sink = lines.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(again_err).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
+    let lines = stderr_lines(&mut again.0);
     wait_for(60, "the restarted trader to follow", || {
         lines
             .lock()
@@ -604,9 +585,7 @@ fn alerts_and_chat_commands_in_a_paper_run() {
 #[test]
 fn a_feed_that_goes_quiet_alerts_and_recovers() {
     use futures::{SinkExt, StreamExt};
-    let frames: Vec<Vec<u8>> = (0..20)
-        .map(|i| std::fs::read(fixture(&format!("upstox/vectors/frame_{i:02}.bin"))).unwrap())
-        .collect();
+    let frames = common::upstox_frames();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -653,7 +632,7 @@ fn a_feed_that_goes_quiet_alerts_and_recovers() {
     )
     .unwrap();
     let addr = format!("127.0.0.1:{}", free_port());
-    let mut feed = Running(
+    let mut feed = start(
         elite_proc(home)
             .env("ELITE_CONFIG", &elite_toml)
             .env("ELITE_TELEGRAM_TOKEN", token)
@@ -664,11 +643,8 @@ fn a_feed_that_goes_quiet_alerts_and_recovers() {
                 "--flush-every",
                 "5",
             ])
-            .args(["--metrics-addr", &addr])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
+            .args(["--metrics-addr", &addr]),
+        Stdio::piped(),
     );
     quiet_rx.recv_timeout(Duration::from_secs(60)).unwrap();
     let said = |needle: &str| {
@@ -703,14 +679,7 @@ fn a_feed_that_goes_quiet_alerts_and_recovers() {
     rt.block_on(server).unwrap();
     assert!(!err.contains("tok-SECRET"));
     // The status file says how it ended and what it counted.
-    let st = common::json(home, &["status"]);
-    let row = st
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["job"] == "feed")
-        .unwrap()
-        .clone();
+    let row = common::status_row(home, "job", "feed");
     assert_eq!(row["state"], "stopped (finished)", "{row}");
     assert!(
         row["facts"].as_str().unwrap().contains("frames=20"),

@@ -295,14 +295,7 @@ fn nightly_retrain_serves_detects_drift_and_resumes() {
     );
     assert!(!out.contains("hook-SECRET"));
     // `elite status` shows the nightly job's last run.
-    let st = common::json(&home, &["status"]);
-    let row = st
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["job"] == "retrain")
-        .unwrap()
-        .clone();
+    let row = common::status_row(&home, "job", "retrain");
     assert_eq!(row["name"], "goog-direction");
     assert_eq!(row["state"], "stopped (finished)");
     assert!(

@@ -30,12 +30,6 @@ use super::notify::{Channels, Discord, Outbox, Secret, Telegram};
 fn yes() -> bool {
     true
 }
-fn repeat_after() -> f64 {
-    300.0
-}
-fn per_minute() -> u32 {
-    20
-}
 fn telegram_base() -> String {
     "https://api.telegram.org".into()
 }
@@ -51,7 +45,7 @@ fn poll_s() -> u64 {
 
 /// The `[alerts]` section.
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct AlertConfig {
     /// Alert while equity is more than this fraction below its peak.
     pub drawdown: Option<f64>,
@@ -62,20 +56,14 @@ pub struct AlertConfig {
     pub max_data_age_s: Option<f64>,
     /// Alert while a consumer is this many records behind its topic.
     pub max_lag: Option<u64>,
-    #[serde(default = "yes")]
     pub kill_switch: bool,
-    #[serde(default = "yes")]
     pub job_failure: bool,
-    #[serde(default = "yes")]
     pub daily_pnl: bool,
     /// The nightly retrain detected drift (PSI, KS, Page-Hinkley, ADWIN).
-    #[serde(default = "yes")]
     pub drift: bool,
     /// A condition that still holds is announced again after this many seconds.
-    #[serde(default = "repeat_after")]
     pub repeat_after_s: f64,
     /// Messages per minute at most (the rest are dropped and counted).
-    #[serde(default = "per_minute")]
     pub max_per_minute: u32,
     pub telegram: Option<TelegramConfig>,
     pub discord: Option<DiscordConfig>,
@@ -83,7 +71,20 @@ pub struct AlertConfig {
 
 impl Default for AlertConfig {
     fn default() -> Self {
-        toml::from_str("").unwrap_or_else(|_| unreachable!("every field has a default"))
+        AlertConfig {
+            drawdown: None,
+            feed_silent_s: None,
+            max_data_age_s: None,
+            max_lag: None,
+            kill_switch: true,
+            job_failure: true,
+            daily_pnl: true,
+            drift: true,
+            repeat_after_s: 300.0,
+            max_per_minute: 20,
+            telegram: None,
+            discord: None,
+        }
     }
 }
 

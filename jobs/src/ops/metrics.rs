@@ -267,6 +267,13 @@ pub fn metrics() -> &'static Metrics {
     &M
 }
 
+/// A job with `labels` made a warehouse commit: count it and note the time (its last success).
+pub fn committed(labels: &Labels) {
+    let m = metrics();
+    m.commits.get_or_create(labels).inc();
+    m.last_success.get_or_create(labels).set(unix_now());
+}
+
 /// Seconds since the Unix epoch, now.
 pub fn unix_now() -> f64 {
     std::time::SystemTime::now()
@@ -376,7 +383,13 @@ impl EngineWatch {
             .iter()
             .zip(&px)
             .map(|(p, x)| (p.qty as f64 * x).abs())
-            .fold(0.0, f64::max);
+            .fold(0.0, |a: f64, b| {
+                if a.is_nan() || b.is_nan() {
+                    f64::NAN
+                } else {
+                    a.max(b)
+                }
+            });
         let ratio = |x: f64| if equity > 0.0 { x / equity } else { f64::NAN };
         view.equity = equity;
         view.pnl = equity - initial;

@@ -171,6 +171,14 @@ impl TraderOps {
         }
     }
 
+    /// The histogram of this trader's event → decision latency.
+    pub fn decision_latency(&self) -> prometheus_client::metrics::histogram::Histogram {
+        metrics()
+            .event_to_decision
+            .get_or_create(&self.ops.labels)
+            .clone()
+    }
+
     /// After a step: `new_bars` bars processed (the latest with `ts_recv` `latest`), `lag`
     /// records waiting in the topic.
     pub fn observe(&mut self, engine: &Engine, new_bars: u64, latest: Option<Timestamp>, lag: u64) {

@@ -380,3 +380,21 @@ impl ChatServer {
         self.discord.lock().unwrap().clone()
     }
 }
+
+/// The 20 recorded Upstox V3 feed frames (collectors/fixtures/upstox/vectors).
+pub fn upstox_frames() -> Vec<Vec<u8>> {
+    (0..20)
+        .map(|i| std::fs::read(fixture(&format!("upstox/vectors/frame_{i:02}.bin"))).unwrap())
+        .collect()
+}
+
+/// The row of `elite status` whose `key` is `value`.
+pub fn status_row(home: &Path, key: &str, value: &str) -> serde_json::Value {
+    let st = json(home, &["status"]);
+    st.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r[key] == value)
+        .unwrap_or_else(|| panic!("no job with {key} = {value} in {st}"))
+        .clone()
+}
