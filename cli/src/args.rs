@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod bench;
+mod sentiment;
 pub use bench::*;
+pub use sentiment::*;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -214,6 +216,9 @@ pub enum Command {
   elite jobs retrain jobs/configs/sp500_models.toml --force"
     )]
     Jobs(JobsCommand),
+    /// Sentiment of text: VADER and Loughran-McDonald scores, and their accuracy on labelled data
+    #[command(subcommand)]
+    Sentiment(SentimentCommand),
     /// Benchmarks beside named peers (not tests: they report, they assert nothing)
     #[command(subcommand)]
     Bench(BenchCommand),

@@ -71,6 +71,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Jobs(args::JobsCommand::Retrain(args)) => {
             commands::train::retrain(args, &settings, &printer).await
         }
+        Command::Sentiment(args::SentimentCommand::Score(a)) => {
+            commands::sentiment::score(a, &printer)
+        }
+        Command::Sentiment(args::SentimentCommand::Eval(a)) => {
+            commands::sentiment::eval(a, &printer)
+        }
         Command::Bench(args::BenchCommand::Ingest(a)) => {
             commands::bench::ingest(a, &settings, &printer).await
         }
@@ -158,6 +164,7 @@ fn exit_code(err: &anyhow::Error) -> u8 {
             return e.is_user_error();
         }
         c.downcast_ref::<elite_warehouse::Error>().is_some()
+            || c.downcast_ref::<elite_text::Error>().is_some()
             || c.downcast_ref::<commands::UserError>().is_some()
     });
     if expected { 1 } else { 2 }

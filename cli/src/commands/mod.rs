@@ -15,6 +15,7 @@ pub mod pipelines;
 pub mod regimes;
 pub mod report;
 pub mod report_models;
+pub mod sentiment;
 pub mod sql;
 pub mod status;
 pub mod train;

@@ -1,0 +1,116 @@
+//! `elite sentiment …`: score texts and evaluate scorers.
+
+use std::io::BufRead;
+
+use anyhow::{Context, Result};
+use elite_text::eval::{CLASSES, Evaluation, class_of};
+use elite_text::lm::LmDictionary;
+use elite_text::{Scorer, ScorerKind};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::user_bail;
+use crate::args::{LmDictionaryArg, SentimentEvalArgs, SentimentScoreArgs};
+use crate::printer::Printer;
+
+/// Build a scorer by name; `lm` needs the dictionary path.
+pub fn scorer(name: &str, dict: &LmDictionaryArg) -> Result<Scorer> {
+    Ok(match name.parse::<ScorerKind>()? {
+        ScorerKind::Vader => Scorer::Vader,
+        ScorerKind::Lm => {
+            let Some(path) = &dict.lm_dictionary else {
+                user_bail!(
+                    "the lm scorer needs the Loughran-McDonald dictionary: --lm-dictionary FILE.csv \
+                     (or ELITE_LM_DICTIONARY); it is not shipped with Elite (its licence forbids it)"
+                )
+            };
+            Scorer::Lm(Box::new(LmDictionary::load(path)?))
+        }
+    })
+}
+
+pub fn score(a: SentimentScoreArgs, printer: &Printer) -> Result<()> {
+    let s = scorer(&a.scorer, &a.dict)?;
+    let texts = if a.texts.is_empty() {
+        std::io::stdin()
+            .lock()
+            .lines()
+            .collect::<std::io::Result<Vec<_>>>()
+            .context("reading texts from stdin")?
+    } else {
+        a.texts
+    };
+    let rows: Vec<Value> = texts
+        .iter()
+        .map(|t| {
+            let sc = s.score(t);
+            let mut m = Map::new();
+            m.insert("text".into(), t.clone().into());
+            m.insert("scorer".into(), s.kind().version().into());
+            m.insert("label".into(), CLASSES[s.classify(&sc)].into());
+            for (k, v) in sc.parts {
+                m.insert(k.into(), v.into());
+            }
+            Value::Object(m)
+        })
+        .collect();
+    printer.records(&rows)
+}
+
+#[derive(Serialize)]
+struct EvalRow {
+    scorer: &'static str,
+    sentences: usize,
+    skipped: usize,
+    accuracy: f64,
+    macro_f1: f64,
+    f1_negative: f64,
+    f1_neutral: f64,
+    f1_positive: f64,
+    /// Rows: true class; columns: predicted (negative, neutral, positive).
+    confusion: String,
+}
+
+pub fn eval(a: SentimentEvalArgs, printer: &Printer) -> Result<()> {
+    let path = a.file.display().to_string();
+    let mut rdr = csv::Reader::from_path(&a.file).with_context(|| format!("opening {path}"))?;
+    let headers = rdr
+        .headers()
+        .with_context(|| format!("{path}: header"))?
+        .clone();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (Some(tc), Some(lc)) = (col(&a.text_column), col(&a.label_column)) else {
+        user_bail!(
+            "{path}: needs columns `{}` and `{}` (header: {})",
+            a.text_column,
+            a.label_column,
+            headers.iter().collect::<Vec<_>>().join(",")
+        )
+    };
+    let mut rows = Vec::new();
+    let mut skipped = 0;
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.with_context(|| format!("{path}: record {}", i + 1))?;
+        match (rec.get(tc), rec.get(lc).and_then(class_of)) {
+            (Some(t), Some(c)) => rows.push((t.to_string(), c)),
+            _ => skipped += 1,
+        }
+    }
+    let mut out = Vec::new();
+    for name in &a.scorers {
+        let s = scorer(name, &a.dict)?;
+        let e = Evaluation::from_pairs(rows.iter().map(|(t, c)| (*c, s.classify(&s.score(t)))));
+        out.push(EvalRow {
+            scorer: s.kind().version(),
+            sentences: e.n,
+            skipped,
+            accuracy: e.accuracy,
+            macro_f1: e.macro_f1,
+            f1_negative: e.f1[0],
+            f1_neutral: e.f1[1],
+            f1_positive: e.f1[2],
+            confusion: format!("{:?}", e.confusion),
+        });
+    }
+    printer.records(&out)
+}
