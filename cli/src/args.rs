@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod alt;
 mod bench;
-mod sentiment;
+pub use alt::*;
 pub use bench::*;
-pub use sentiment::*;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -87,7 +87,8 @@ pub enum Command {
         after_help = "Examples:
   elite ingest csv GOOG_1d.csv --symbol GOOG --timeframe 1d
   elite ingest yahoo AAPL --interval 1d --from 2024-01-01
-  elite ingest upstox-feed --replay collectors/fixtures/upstox/vectors"
+  elite ingest upstox-feed --replay collectors/fixtures/upstox/vectors
+  elite ingest news https://www.sec.gov/cgi-bin/browse-edgar?action=getcurrent&type=8-K&output=atom --provider edgar"
     )]
     Ingest(IngestCommand),
     /// Inspect and maintain warehouse tables
@@ -676,6 +677,13 @@ pub enum IngestCommand {
         after_help = "Example:\n  elite ingest calendar collectors/fixtures/calendar/NYSE_2019.csv --calendar NYSE"
     )]
     Calendar(CalendarArgs),
+    /// News from an RSS/Atom feed, an SEC EDGAR Atom feed or a Yahoo search: a URL or saved files
+    #[command(after_help = NEWS_HELP)]
+    News(NewsArgs),
+    /// Symbol aliases (`symbol,alias,kind[,valid_from]`; kind ticker, cashtag, name, cik or isin)
+    /// that tag news with symbols
+    #[command(after_help = "Example:\n  elite ingest aliases collectors/fixtures/news/aliases.csv")]
+    Aliases(AliasesArgs),
 }
 
 #[derive(Debug, Args)]

@@ -77,6 +77,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sentiment(args::SentimentCommand::Eval(a)) => {
             commands::sentiment::eval(a, &printer)
         }
+        Command::Sentiment(args::SentimentCommand::Build(a)) => {
+            commands::sentiment::build(a, &settings, &printer).await
+        }
         Command::Bench(args::BenchCommand::Ingest(a)) => {
             commands::bench::ingest(a, &settings, &printer).await
         }
@@ -168,4 +171,43 @@ fn exit_code(err: &anyhow::Error) -> u8 {
             || c.downcast_ref::<commands::UserError>().is_some()
     });
     if expected { 1 } else { 2 }
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's own consistency checks over every command (a subcommand flag that shadows a global
+    /// one, duplicate names, bad defaults) — they would otherwise panic only when the command runs.
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        crate::args::Cli::command().debug_assert();
+    }
+
+    /// A subcommand's own `--format` beside the global `--format` compiles, passes
+    /// `debug_assert` and panics at parse time: no subcommand may reuse a global flag's id.
+    #[test]
+    fn no_subcommand_flag_shadows_a_global_one() {
+        use clap::CommandFactory;
+        let cli = crate::args::Cli::command();
+        let globals: Vec<String> = cli
+            .get_arguments()
+            .filter(|a| a.is_global_set())
+            .map(|a| a.get_id().to_string())
+            .collect();
+        assert!(globals.iter().any(|g| g == "format"), "{globals:?}");
+        fn walk(c: &clap::Command, path: String, globals: &[String], bad: &mut Vec<String>) {
+            for sc in c.get_subcommands() {
+                let p = format!("{path} {}", sc.get_name());
+                for a in sc.get_arguments() {
+                    if globals.iter().any(|g| g == a.get_id().as_str()) {
+                        bad.push(format!("{p}: --{}", a.get_id()));
+                    }
+                }
+                walk(sc, p, globals, bad);
+            }
+        }
+        let mut bad = Vec::new();
+        walk(&cli, "elite".into(), &globals, &mut bad);
+        assert!(bad.is_empty(), "flags shadowing global ones: {bad:?}");
+    }
 }

@@ -32,6 +32,7 @@ pub mod bars_parquet;
 mod error;
 pub mod fuzz;
 pub mod http;
+pub mod news;
 pub mod timeparse;
 pub mod upstox;
 pub mod upstox_orders;

@@ -87,7 +87,7 @@ pub struct Ingestor {
     clock: Arc<dyn Clock>,
 }
 
-fn hash(parts: &[&[u8]]) -> String {
+pub(crate) fn hash(parts: &[&[u8]]) -> String {
     let mut h = Sha256::new();
     for p in parts {
         h.update((p.len() as u64).to_le_bytes());
@@ -124,6 +124,10 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>> {
 impl Ingestor {
     pub fn new(wh: Warehouse, clock: Arc<dyn Clock>) -> Self {
         Self { wh, clock }
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
     }
 
     pub fn warehouse(&self) -> &Warehouse {
@@ -184,7 +188,7 @@ impl Ingestor {
     }
 
     /// Land one decoded unit: quarantine, then the target table, then the checkpoint.
-    async fn land(
+    pub(crate) async fn land(
         &self,
         source: &str,
         content_hash: &str,
@@ -284,7 +288,12 @@ impl Ingestor {
         Ok(())
     }
 
-    fn skipped(source: String, table: &str, content_hash: String, cp: Checkpoint) -> IngestReport {
+    pub(crate) fn skipped(
+        source: String,
+        table: &str,
+        content_hash: String,
+        cp: Checkpoint,
+    ) -> IngestReport {
         IngestReport {
             source,
             table: table.into(),

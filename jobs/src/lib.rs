@@ -29,6 +29,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod alt;
 pub mod backtest;
 pub mod bars;
 pub mod brokers;

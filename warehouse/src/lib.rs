@@ -36,6 +36,7 @@ pub mod approx;
 pub mod error;
 pub mod ids;
 pub mod records;
+pub mod rows;
 pub mod secret;
 pub mod tables;
 pub mod time;

@@ -8,6 +8,9 @@ use std::sync::{Arc, LazyLock};
 
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
+mod alt;
+pub use alt::{INSTRUMENT_ALIASES, NEWS, SENTIMENT};
+
 /// Arrow type of every `ts_*` column: microseconds since the epoch, UTC (Delta's `timestamp`).
 pub fn ts_type() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
@@ -604,7 +607,7 @@ pub static REGIMES: TableSpec = TableSpec {
     }),
 };
 
-pub static ALL: [&TableSpec; 24] = [
+pub static ALL: [&TableSpec; 27] = [
     &BARS,
     &TICKS,
     &QUOTES,
@@ -629,6 +632,9 @@ pub static ALL: [&TableSpec; 24] = [
     &DRIFT_EVENTS,
     &FORECASTS,
     &REGIMES,
+    &NEWS,
+    &SENTIMENT,
+    &INSTRUMENT_ALIASES,
 ];
 
 #[cfg(test)]

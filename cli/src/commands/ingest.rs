@@ -8,14 +8,17 @@ use arrow::datatypes::{DataType, Field, Schema};
 use chrono::{NaiveDate, Utc};
 use elite_collectors::bars_csv::{BarLabel, BarsOptions, ColumnMap};
 use elite_collectors::http::Retry;
+use elite_collectors::news::NewsFormat;
 use elite_collectors::upstox::{FeedClient, FeedMode, FeedUrl, UpstoxClient};
 use elite_collectors::yahoo::YahooClient;
+use elite_jobs::alt::NewsOptions;
 use elite_jobs::ingest::{FeedReport, FileFormat, FileIngest, IngestReport, Ingestor};
 use elite_warehouse::{Symbol, SystemClock, Timeframe};
 
 use super::user_bail;
 use crate::args::{
-    FeedModeArg, FileArgs, IngestCommand, Label, UpstoxFeedArgs, UpstoxHistoryArgs, YahooArgs,
+    FeedModeArg, FileArgs, IngestCommand, Label, NewsArgs, UpstoxFeedArgs, UpstoxHistoryArgs,
+    YahooArgs,
 };
 use crate::printer::Printer;
 use crate::settings::Settings;
@@ -41,8 +44,44 @@ pub async fn run(cmd: IngestCommand, settings: &Settings, printer: &Printer) -> 
             .with_context(|| format!("ingesting {}", a.file.display()))?;
             return printer.records(&[r]);
         }
+        IngestCommand::News(a) => news(&ingestor, a, printer).await?,
+        IngestCommand::Aliases(a) => {
+            let mut out = Vec::new();
+            for f in &a.files {
+                let r = ingestor
+                    .ingest_aliases(f, &printer.reporter())
+                    .await
+                    .with_context(|| format!("ingesting {}", f.display()))?;
+                out.push(r);
+            }
+            out
+        }
     };
     print_reports(&reports, printer)
+}
+
+async fn news(ingestor: &Ingestor, a: NewsArgs, printer: &Printer) -> Result<Vec<IngestReport>> {
+    let opts = NewsOptions {
+        format: NewsFormat::parse(&a.provider)?,
+        backfill_delay: a.backfill_delay.map(std::time::Duration::from_secs),
+    };
+    let mut out = Vec::new();
+    for input in &a.inputs {
+        let reporter = printer.reporter();
+        let r = if input.starts_with("http://") || input.starts_with("https://") {
+            ingestor.ingest_news_url(input, &opts, &reporter).await
+        } else {
+            let path = std::path::Path::new(input);
+            let body = elite_jobs::ingest::read_input(path)?;
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            let source = format!("news:{}", name.unwrap_or_default());
+            ingestor
+                .ingest_news_body(&source, &body, &opts, &reporter)
+                .await
+        };
+        out.push(r.with_context(|| format!("ingesting {input}"))?);
+    }
+    Ok(out)
 }
 
 /// Bars options from the shared file flags.

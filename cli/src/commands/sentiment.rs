@@ -10,8 +10,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::user_bail;
-use crate::args::{LmDictionaryArg, SentimentEvalArgs, SentimentScoreArgs};
+use crate::args::{LmDictionaryArg, SentimentBuildArgs, SentimentEvalArgs, SentimentScoreArgs};
 use crate::printer::Printer;
+use crate::settings::Settings;
 
 /// Build a scorer by name; `lm` needs the dictionary path.
 pub fn scorer(name: &str, dict: &LmDictionaryArg) -> Result<Scorer> {
@@ -113,4 +114,10 @@ pub fn eval(a: SentimentEvalArgs, printer: &Printer) -> Result<()> {
         });
     }
     printer.records(&out)
+}
+
+pub async fn build(a: SentimentBuildArgs, settings: &Settings, printer: &Printer) -> Result<()> {
+    let s = scorer(&a.scorer, &a.dict)?;
+    let r = elite_jobs::alt::score_news(&settings.warehouse()?, &s).await?;
+    printer.records(&[r])
 }

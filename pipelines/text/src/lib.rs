@@ -5,7 +5,7 @@
 //! | `vader` | VADER, equal to Python `vaderSentiment` 3.3.2 `polarity_scores` | [`vader`] |
 //! | `lm` | Loughran-McDonald finance dictionary (user-supplied), Snowball-stemmed | [`lm`] |
 //!
-//! [`eval`] measures a scorer against labelled sentences (accuracy, macro-F1). Pure functions; no
+//! [`tagging`] finds the symbols a text is about through aliases. [`eval`] measures a scorer against labelled sentences (accuracy, macro-F1). Pure functions; no
 //! I/O except loading a dictionary file.
 //!
 //! ```
@@ -15,6 +15,7 @@
 
 pub mod eval;
 pub mod lm;
+pub mod tagging;
 pub mod vader;
 
 use serde::Serialize;

@@ -1,4 +1,4 @@
-//! The arguments of `elite sentiment …`.
+//! The arguments of `elite sentiment …`, `elite ingest news` and `elite ingest aliases`.
 
 use std::path::PathBuf;
 
@@ -17,6 +17,49 @@ pub enum SentimentCommand {
     #[command(after_help = "Example:
   elite sentiment eval Sentences_AllAgree.csv --scorer vader --scorer lm --lm-dictionary LM.csv")]
     Eval(SentimentEvalArgs),
+    /// Score every news item (per symbol) the scorer's version has not scored into `sentiment`
+    #[command(after_help = "Examples:
+  elite sentiment build --scorer vader
+  elite sql \"SELECT symbol, date_trunc('day', ts_recv) d, avg(score) FROM sentiment GROUP BY 1, 2\"")]
+    Build(SentimentBuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SentimentBuildArgs {
+    /// vader or lm
+    #[arg(long, default_value = "vader", value_parser = ["vader", "lm"])]
+    pub scorer: String,
+    #[command(flatten)]
+    pub dict: LmDictionaryArg,
+}
+
+pub const NEWS_HELP: &str = "Examples:
+  elite ingest news https://example.com/rss.xml                      # ts_recv = now
+  elite ingest news saved/*.xml --provider rss --backfill-delay 300    # old items: known 5 min after publication
+  elite ingest news https://www.sec.gov/cgi-bin/browse-edgar?action=getcurrent&type=4&output=atom --provider edgar
+  elite ingest news search_AAPL.json --provider yahoo
+Symbols come from the provider's tags (Yahoo relatedTickers, an EDGAR issuer's CIK) and from cashtags
+and whole names in the text, through `elite ingest aliases`. One row per item and symbol.";
+
+#[derive(Debug, Args)]
+pub struct NewsArgs {
+    /// URLs (http/https) or files
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// rss (any RSS/Atom/JSON feed), edgar (an SEC EDGAR Atom feed) or yahoo (a search response)
+    #[arg(long, default_value = "rss", value_parser = ["rss", "atom", "edgar", "yahoo"])]
+    pub provider: String,
+    /// Backfill of old items: take each as known this many seconds after its publication
+    /// (ts_recv = published + delay, never later than now); without it, ts_recv = now
+    #[arg(long, value_name = "SECONDS")]
+    pub backfill_delay: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct AliasesArgs {
+    /// CSV files with symbol, alias, kind (and optionally valid_from)
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
 }
 
 /// Which scorer, and where its dictionary is.

@@ -1,0 +1,77 @@
+//! Alternative data: news, the sentiment of text, and the aliases that map names to symbols.
+
+use std::sync::{Arc, LazyLock};
+
+use arrow_schema::{DataType, Schema};
+
+use super::{TableSpec, f, ts};
+
+/// News items, one row per (item, revision, symbol): an untagged item has `symbol = ''`.
+pub static NEWS: TableSpec = TableSpec {
+    name: "news",
+    description: "news items (feeds, EDGAR, Yahoo) one row per item revision and symbol ('' = untagged); ts_event = published, ts_recv = when Elite had it (or published + the stated backfill delay)",
+    // The canonical URL/GUID hash and the content hash: a re-fetch adds nothing, an edited
+    // article is a new row with its own ts_recv.
+    key: &["id", "content_hash", "symbol"],
+    partition_by: &["year"],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("id", DataType::Utf8, false),
+            f("symbol", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            f("source", DataType::Utf8, false),
+            f("publisher", DataType::Utf8, true),
+            f("category", DataType::Utf8, true),
+            f("title", DataType::Utf8, false),
+            f("summary", DataType::Utf8, true),
+            f("url", DataType::Utf8, true),
+            f("guid", DataType::Utf8, true),
+            f("content_hash", DataType::Utf8, false),
+            f("tagged_by", DataType::Utf8, false),
+            f("year", DataType::Int32, false),
+        ]))
+    }),
+};
+
+/// Scores of text items by a scorer version.
+pub static SENTIMENT: TableSpec = TableSpec {
+    name: "sentiment",
+    description: "sentiment of each text item revision per scorer version; ts_recv = the item's (the scorers are deterministic)",
+    key: &["item_table", "item_id", "content_hash", "symbol", "version"],
+    partition_by: &["year"],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("item_table", DataType::Utf8, false),
+            f("item_id", DataType::Utf8, false),
+            f("content_hash", DataType::Utf8, false),
+            f("symbol", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            f("scorer", DataType::Utf8, false),
+            f("version", DataType::Utf8, false),
+            f("score", DataType::Float64, false),
+            f("label", DataType::Utf8, false),
+            f("detail", DataType::Utf8, false),
+            f("year", DataType::Int32, false),
+        ]))
+    }),
+};
+
+/// Names, tickers, cashtags, CIKs and ISINs of each symbol.
+pub static INSTRUMENT_ALIASES: TableSpec = TableSpec {
+    name: "instrument_aliases",
+    description: "aliases of symbols (kind: ticker, cashtag, name, cik, isin) used to tag news and posts",
+    key: &["alias", "kind", "symbol"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("symbol", DataType::Utf8, false),
+            f("alias", DataType::Utf8, false),
+            f("kind", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            f("source", DataType::Utf8, false),
+        ]))
+    }),
+};
