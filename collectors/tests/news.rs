@@ -7,7 +7,7 @@ use elite_warehouse::{FixedClock, Timestamp};
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!(
         "{}/fixtures/news/{name}",
-        env!("CARGO_MANIFEST_DIR")
+        std::env::var("CARGO_MANIFEST_DIR").unwrap()
     ))
     .unwrap()
 }

@@ -453,3 +453,39 @@ pub async fn score_news(wh: &Warehouse, scorer: &Scorer) -> Result<ScoreReport> 
         table_version,
     })
 }
+
+/// Each symbol's scored items of one scorer version, as (`ts_recv`, score): the input of the
+/// sentiment features.
+pub async fn read_text_events(
+    wh: &Warehouse,
+    symbols: &[String],
+    version: &str,
+) -> Result<std::collections::HashMap<String, Vec<elite_pipelines::sentiment::TextEvent>>> {
+    use elite_store::datafusion::prelude::{col, lit};
+    let filter = col("version")
+        .eq(lit(version))
+        .and(col("symbol").in_list(symbols.iter().map(|s| lit(s.as_str())).collect(), false));
+    let mut out: std::collections::HashMap<String, Vec<_>> = Default::default();
+    for b in wh
+        .read(tables::SENTIMENT.name, At::Latest, Some(filter))
+        .await?
+    {
+        let (Some(sym), Some(tr), Some(score)) = (
+            strings(&b, "symbol"),
+            times(&b, "ts_recv"),
+            b.column_by_name("score")
+                .map(|c| c.as_primitive::<arrow::datatypes::Float64Type>().clone()),
+        ) else {
+            return Err(Error::Internal("sentiment: a column is missing".into()));
+        };
+        for i in 0..b.num_rows() {
+            out.entry(sym.value(i).to_string()).or_default().push(
+                elite_pipelines::sentiment::TextEvent {
+                    ts_recv: Timestamp::from_nanos(tr.value(i).saturating_mul(1000)),
+                    score: score.value(i),
+                },
+            );
+        }
+    }
+    Ok(out)
+}

@@ -1,19 +1,22 @@
 //! No look-ahead anywhere on the train/predict path: on real GOOG daily bars, changing every bar
 //! after a date T (prices and volumes) changes no out-of-sample prediction at or before T — for
-//! each base model (logistic, online logistic, LightGBM, LSTM) and each ensemble method.
+//! each base model (logistic, online logistic, LightGBM, LSTM) and each ensemble method; and
+//! with sentiment features, changing every news item received after T changes nothing at or
+//! before T (items published before T but received after it included).
 
-use elite_jobs::models::{TrainConfig, build_dataset, walk_forward};
+use elite_jobs::models::{TrainConfig, build_dataset, build_dataset_with_text, walk_forward};
 use elite_models::data::Series;
 use elite_pipelines::indicators::Ohlcv;
 use elite_pipelines::resample::TimedBar;
+use elite_pipelines::sentiment::TextEvent;
 use elite_warehouse::Timestamp;
 
 const DAY: i64 = 86_400_000_000_000;
 
 fn goog() -> Vec<TimedBar> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../collectors/fixtures/bars/GOOG_1d.csv"
+    let path = format!(
+        "{}/../collectors/fixtures/bars/GOOG_1d.csv",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap()
     );
     let text = std::fs::read_to_string(path).unwrap();
     text.lines()
@@ -121,6 +124,97 @@ fn perturbing_the_future_changes_no_past_prediction() {
             assert_eq!(pa[k], pb[k], "{name}: prediction at {} moved", ts_a[k]);
         }
         // The perturbation is real: predictions after T do change.
+        assert!(
+            after.iter().any(|&k| pa[k] != pb[k]),
+            "{name}: nothing changed after T"
+        );
+    }
+}
+
+const SENTIMENT: &str = r#"
+name = "goog-sentiment-lookahead"
+[data]
+timeframe = "1d"
+[features]
+set = "technical+sentiment"
+select = ["ret_1", "ret_5", "rsi_14", "dist_sma_20", "sent_count_1d", "sent_mean_1d",
+          "sent_count_5d", "sent_mean_5d", "sent_std_5d", "sent_decay"]
+horizon = 1
+[validation]
+train = 500
+test = 150
+[[model]]
+name = "logistic"
+kind = "logistic"
+[[model]]
+name = "gbdt"
+kind = "lightgbm"
+params = { num_iterations = 30, num_threads = 1 }
+"#;
+
+#[test]
+fn perturbing_future_news_changes_no_past_prediction() {
+    let cfg = TrainConfig::from_toml(SENTIMENT).unwrap();
+    let bars = goog();
+    // Synthetic scored items: one or two a day, known 1–30 hours after publication, with scores
+    // from a fixed sequence (the scores are what the test moves, not what it measures).
+    let items: Vec<(i64, i64, f64)> = (0..bars.len() * 3 / 2)
+        .map(|k| {
+            let day = bars[k * 2 / 3].ts_event.as_nanos();
+            let published = day + (k as i64 * 7 % 24) * 3_600_000_000_000;
+            let recv = published + (1 + k as i64 * 13 % 30) * 3_600_000_000_000;
+            (published, recv, ((k * 7919 % 201) as f64 - 100.0) / 100.0)
+        })
+        .collect();
+    let cut = bars[1400].ts_recv.as_nanos();
+    let events = |perturb: bool| {
+        let mut ev: Vec<TextEvent> = items
+            .iter()
+            .map(|&(_, recv, s)| TextEvent {
+                ts_recv: Timestamp::from_nanos(recv),
+                score: if perturb && recv > cut {
+                    -s * 0.5 + 0.3
+                } else {
+                    s
+                },
+            })
+            .collect();
+        if perturb {
+            // More news after T, some of it published (not received) before T.
+            ev.extend((0..200).map(|k| TextEvent {
+                ts_recv: Timestamp::from_nanos(cut + 1 + k * DAY / 3),
+                score: 0.9,
+            }));
+        }
+        ev
+    };
+    let run = |ev: Vec<TextEvent>| {
+        let text = std::collections::HashMap::from([("GOOG".to_string(), ev)]);
+        let series = [Series {
+            symbol: "GOOG".into(),
+            bars: bars.clone(),
+        }];
+        let ds = build_dataset_with_text(&cfg, &series, &text).unwrap();
+        let wf = walk_forward(&cfg, &ds, None).unwrap();
+        let ts: Vec<i64> = wf.test.iter().map(|&i| ds.rows[i].ts_recv).collect();
+        (wf, ts, ds)
+    };
+    let (a, ts_a, ds_a) = run(events(false));
+    let (b, ts_b, _) = run(events(true));
+    assert_eq!(ts_a, ts_b);
+    // The sentiment features are not constant: the items reach the rows.
+    let p = ds_a.p();
+    let decay: Vec<f64> = ds_a.x.iter().skip(p - 1).step_by(p).copied().collect();
+    assert!(decay.iter().any(|v| *v != decay[0]), "sent_decay constant");
+    let before: Vec<usize> = (0..ts_a.len()).filter(|&k| ts_a[k] <= cut).collect();
+    let after: Vec<usize> = (0..ts_a.len()).filter(|&k| ts_a[k] > cut).collect();
+    assert!(before.len() > 500 && after.len() > 300);
+    for (name, pa) in &a.predictions {
+        let pb = &b.predictions[name];
+        assert_eq!(pa.len(), pb.len());
+        for &k in &before {
+            assert_eq!(pa[k], pb[k], "{name}: prediction at {} moved", ts_a[k]);
+        }
         assert!(
             after.iter().any(|&k| pa[k] != pb[k]),
             "{name}: nothing changed after T"

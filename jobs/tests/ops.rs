@@ -16,7 +16,7 @@ const TOKEN: &str = "5550001:tok-SECRET-8c1f";
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap())
             .join("tests/fixtures/ops")
             .join(name),
     )
@@ -326,7 +326,8 @@ fn the_dashboard_queries_only_declared_series() {
     let names = elite_jobs::ops::metrics::Metrics::declared();
     let dash: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ops/grafana-dashboard.json"),
+            std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap())
+                .join("ops/grafana-dashboard.json"),
         )
         .unwrap(),
     )

@@ -79,6 +79,9 @@ pub struct FeatureSet {
     /// Append the regime and volatility-forecast features (see [`crate::regime::features`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub regime: bool,
+    /// Append the sentiment features of the symbol's scored news (see [`crate::sentiment`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sentiment: bool,
 }
 
 /// A higher timeframe for multi-timeframe features: built along a session calendar from the
@@ -102,7 +105,34 @@ fn spec(s: &str) -> IndicatorSpec {
 
 impl FeatureSet {
     /// Names of the built-in sets.
-    pub const BUILT_IN: &'static [&'static str] = &["technical", "alpha158", "regime"];
+    pub const BUILT_IN: &'static [&'static str] = &[
+        "technical",
+        "alpha158",
+        "regime",
+        "sentiment",
+        "technical+sentiment",
+    ];
+
+    /// `sentiment` v1: aggregates of the symbol's scored news as of each bar (6; see
+    /// [`crate::sentiment`]).
+    pub fn sentiment() -> Self {
+        Self {
+            name: "sentiment".into(),
+            version: 1,
+            features: vec![],
+            alpha158: false,
+            higher: None,
+            regime: false,
+            sentiment: true,
+        }
+    }
+
+    /// This set plus the sentiment features, named `<set>+sentiment`.
+    pub fn with_sentiment(mut self) -> Self {
+        self.name = format!("{}+sentiment", self.name);
+        self.sentiment = true;
+        self
+    }
 
     /// `regime` v1: market regimes and volatility forecasts as features (5; see
     /// [`crate::regime::features`]).
@@ -114,6 +144,7 @@ impl FeatureSet {
             alpha158: false,
             higher: None,
             regime: true,
+            sentiment: false,
         }
     }
 
@@ -126,6 +157,7 @@ impl FeatureSet {
             alpha158: true,
             higher: None,
             regime: false,
+            sentiment: false,
         }
     }
 
@@ -140,6 +172,9 @@ impl FeatureSet {
         }
         if self.regime {
             v.extend(crate::regime::features::NAMES.iter().map(|s| s.to_string()));
+        }
+        if self.sentiment {
+            v.extend(crate::sentiment::NAMES.iter().map(|s| s.to_string()));
         }
         v
     }
@@ -200,6 +235,7 @@ impl FeatureSet {
             alpha158: false,
             higher: None,
             regime: false,
+            sentiment: false,
         }
     }
 
@@ -209,6 +245,10 @@ impl FeatureSet {
             "technical" => Ok(Self::technical()),
             "alpha158" => Ok(Self::alpha158()),
             "regime" => Ok(Self::regime()),
+            "sentiment" => Ok(Self::sentiment()),
+            other if other.ends_with("+sentiment") && !other.starts_with('+') => {
+                Ok(Self::by_name(&other[..other.len() - "+sentiment".len()])?.with_sentiment())
+            }
             other => Err(spec_err(
                 other,
                 format!(
@@ -236,6 +276,9 @@ impl FeatureSet {
             regime: self
                 .regime
                 .then(crate::regime::features::RegimeFeatures::new),
+            sentiment: self
+                .sentiment
+                .then(crate::sentiment::SentimentFeatures::default),
         }
     }
 }
@@ -249,6 +292,8 @@ pub struct FeatureEngine {
     mtf: Option<crate::mtf::MtfTrend>,
     #[serde(default)]
     regime: Option<crate::regime::features::RegimeFeatures>,
+    #[serde(default)]
+    sentiment: Option<crate::sentiment::SentimentFeatures>,
 }
 
 impl FeatureEngine {
@@ -274,6 +319,24 @@ impl FeatureEngine {
         }
         if let Some(r) = self.regime.as_mut() {
             r.update(bar.close, out);
+        }
+        if let Some(s) = self.sentiment.as_mut() {
+            s.update(tb.ts_recv, out);
+        }
+    }
+
+    /// The symbol's scored text items (batch: all of them, each counted once knowable). No-op
+    /// for a set without sentiment features.
+    pub fn set_text(&mut self, events: Vec<crate::sentiment::TextEvent>) {
+        if self.sentiment.is_some() {
+            self.sentiment = Some(crate::sentiment::SentimentFeatures::new(events));
+        }
+    }
+
+    /// One scored item that arrived while running (the stream form of [`Self::set_text`]).
+    pub fn offer_text(&mut self, e: crate::sentiment::TextEvent) {
+        if let Some(s) = self.sentiment.as_mut() {
+            s.offer(e);
         }
     }
 }

@@ -40,6 +40,7 @@ pub mod indicators;
 pub mod mtf;
 pub mod regime;
 pub mod resample;
+pub mod sentiment;
 pub mod signals;
 pub mod spec;
 

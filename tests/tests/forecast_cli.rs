@@ -11,7 +11,8 @@ use std::path::Path;
 use common::{elite, fixture, ingest_csv, json, sql_scalar};
 
 fn golden() -> serde_json::Value {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pipelines/trade/golden/dcc_golden.json");
+    let p = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap())
+        .join("../pipelines/trade/golden/dcc_golden.json");
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 

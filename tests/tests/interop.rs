@@ -306,7 +306,8 @@ fn deltalake_and_polars_read_every_table_and_version_as_elite_does() {
     let cfg = tmp.path().join("train.toml");
     std::fs::write(&cfg, TRAIN).unwrap();
     run(h, &["train", cfg.to_str().unwrap()]);
-    let bt = Path::new(env!("CARGO_MANIFEST_DIR")).join("../jobs/configs/goog_strategies.toml");
+    let bt = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap())
+        .join("../jobs/configs/goog_strategies.toml");
     run(h, &["backtest", bt.to_str().unwrap()]);
 
     // A past version (three years of GOOG) and the latest, before any maintenance.

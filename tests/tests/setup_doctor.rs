@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn dev() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("dev")
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("dev")
 }
 
 /// A fixture file: shared objects start with the ELF magic (as the loader requires), headers

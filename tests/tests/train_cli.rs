@@ -449,7 +449,8 @@ fn a_users_onnx_model_is_imported_scored_after_its_training_and_served() {
     let home = tmp.path().join("u");
     std::fs::create_dir_all(&home).unwrap();
     let cfg = setup(&home);
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("../pipelines/onnx/golden");
+    let golden =
+        Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("../pipelines/onnx/golden");
     std::fs::copy(golden.join("user_gbm.onnx"), home.join("user_gbm.onnx")).unwrap();
     let spec = |features: &str, stage: &str| {
         format!(

@@ -104,6 +104,10 @@ pub struct FeatureConfig {
     /// Label horizon in bars.
     #[serde(default = "one")]
     pub horizon: usize,
+    /// For sets with sentiment features: the scorer version whose `sentiment` rows are read
+    /// (default `vader-3.3.2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentiment_version: Option<String>,
 }
 
 fn one() -> usize {

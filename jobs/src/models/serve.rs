@@ -129,6 +129,8 @@ struct LiveModel {
     timeframe: Timeframe,
     trained_to: i64,
     live: BTreeMap<String, LiveSeries>,
+    /// Scored text items per symbol, known when the models were loaded (sentiment sets only).
+    text: std::collections::HashMap<String, Vec<elite_pipelines::sentiment::TextEvent>>,
 }
 
 impl LivePredictors {
@@ -149,7 +151,15 @@ impl LivePredictors {
                 let cfg: TrainConfig = serde_json::from_str(&row.config)
                     .map_err(|e| Error::from(e).context(format!("config of {id}")))?;
                 let set = FeatureSet::by_name(&cfg.features.set)?;
+                let text = if set.sentiment {
+                    let version = cfg.features.sentiment_version.as_deref();
+                    let version = version.unwrap_or("vader-3.3.2");
+                    crate::alt::read_text_events(wh, &cfg.data.symbols, version).await?
+                } else {
+                    Default::default()
+                };
                 models.push(LiveModel {
+                    text,
                     id,
                     stage,
                     model,
@@ -197,13 +207,17 @@ impl LivePredictors {
                 std::collections::btree_map::Entry::Vacant(e) => {
                     let select = (!m.cfg.features.select.is_empty())
                         .then_some(m.cfg.features.select.as_slice());
-                    e.insert(LiveSeries::new(
+                    let mut live = LiveSeries::new(
                         &m.set,
                         select,
                         &b.symbol,
                         m.model.seq_len(),
                         m.cfg.features.horizon,
-                    )?)
+                    )?;
+                    if let Some(t) = m.text.get(&b.symbol.to_string()) {
+                        live.set_text(t.clone());
+                    }
+                    e.insert(live)
                 }
             };
             let Some(ds) = live.push(&b.timed()) else {

@@ -56,14 +56,40 @@ pub async fn load_dataset(wh: &Warehouse, cfg: &TrainConfig) -> Result<(Dataset,
             bars: bars.iter().map(|b| b.timed()).collect(),
         })
         .collect();
-    Ok((build_dataset(cfg, &series)?, version))
+    let set = FeatureSet::by_name(&cfg.features.set)?;
+    let text = if set.sentiment {
+        let version = cfg
+            .features
+            .sentiment_version
+            .as_deref()
+            .unwrap_or("vader-3.3.2");
+        crate::alt::read_text_events(wh, &cfg.data.symbols, version).await?
+    } else {
+        Default::default()
+    };
+    Ok((build_dataset_with_text(cfg, &series, &text)?, version))
 }
 
 /// The dataset of `series` under `cfg`'s feature set.
 pub fn build_dataset(cfg: &TrainConfig, series: &[Series]) -> Result<Dataset> {
+    build_dataset_with_text(cfg, series, &Default::default())
+}
+
+/// [`build_dataset`] with each symbol's scored text items (sets with sentiment features).
+pub fn build_dataset_with_text(
+    cfg: &TrainConfig,
+    series: &[Series],
+    text: &std::collections::HashMap<String, Vec<elite_pipelines::sentiment::TextEvent>>,
+) -> Result<Dataset> {
     let set = FeatureSet::by_name(&cfg.features.set)?;
     let select = (!cfg.features.select.is_empty()).then_some(cfg.features.select.as_slice());
-    Ok(Dataset::build(&set, select, series, cfg.features.horizon)?)
+    Ok(Dataset::build_with_text(
+        &set,
+        select,
+        series,
+        cfg.features.horizon,
+        text,
+    )?)
 }
 
 /// Split `ds` as `cfg.validation` says, for the longest history any of its models reads.

@@ -116,6 +116,12 @@ impl LiveSeries {
         })
     }
 
+    /// The symbol's scored text items (sets with sentiment features), as in
+    /// [`Dataset::build_with_text`].
+    pub fn set_text(&mut self, events: Vec<elite_pipelines::sentiment::TextEvent>) {
+        self.engine.set_text(events);
+    }
+
     /// Feed the next bar; `Some(dataset)` when it makes a row (its features are all present).
     pub fn push(&mut self, b: &TimedBar) -> Option<Dataset> {
         let pos = self.bars;
@@ -172,6 +178,18 @@ impl Dataset {
         series: &[Series],
         horizon: usize,
     ) -> Result<Self> {
+        Self::build_with_text(set, select, series, horizon, &Default::default())
+    }
+
+    /// [`Self::build`] with each symbol's scored text items (for sets with sentiment features;
+    /// a symbol without items gets the no-news values).
+    pub fn build_with_text(
+        set: &FeatureSet,
+        select: Option<&[String]>,
+        series: &[Series],
+        horizon: usize,
+        text: &std::collections::HashMap<String, Vec<elite_pipelines::sentiment::TextEvent>>,
+    ) -> Result<Self> {
         if horizon == 0 {
             return Err(input("horizon", "must be at least 1 bar"));
         }
@@ -192,6 +210,9 @@ impl Dataset {
             let labels = forward_labels(&closes, horizon, 0.0);
             let regimes = regimes(&closes);
             let mut engine = set.engine();
+            if let Some(t) = text.get(&s.symbol) {
+                engine.set_text(t.clone());
+            }
             for (i, b) in s.bars.iter().enumerate() {
                 engine.update(b, &mut vals);
                 let row: Option<Vec<f64>> = pick

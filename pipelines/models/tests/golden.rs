@@ -9,7 +9,10 @@ use elite_models::model::Learner;
 use serde_json::Value;
 
 fn golden() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/golden/models_golden.json");
+    let path = format!(
+        "{}/golden/models_golden.json",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap()
+    );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 

@@ -224,7 +224,7 @@ fn gpu_provider_is_optional_and_never_silent() {
 /// it gives sklearn's own probabilities; a wrong contract is refused with the reason.
 #[test]
 fn user_model_from_sklearn_serves_its_own_probabilities() {
-    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("golden");
+    let here = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("golden");
     let bytes = std::fs::read(here.join("user_gbm.onnx")).unwrap();
     let g: serde_json::Value =
         serde_json::from_slice(&std::fs::read(here.join("user_gbm.json")).unwrap()).unwrap();
