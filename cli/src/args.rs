@@ -220,6 +220,9 @@ pub enum Command {
     /// Sentiment of text: VADER and Loughran-McDonald scores, and their accuracy on labelled data
     #[command(subcommand)]
     Sentiment(SentimentCommand),
+    /// Social data: mention counts and spikes
+    #[command(subcommand)]
+    Social(SocialCommand),
     /// Benchmarks beside named peers (not tests: they report, they assert nothing)
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -684,6 +687,16 @@ pub enum IngestCommand {
     /// that tag news with symbols
     #[command(after_help = "Example:\n  elite ingest aliases collectors/fixtures/news/aliases.csv")]
     Aliases(AliasesArgs),
+    /// Macro series: FRED CSV exports or API JSON (vintages → ts_recv), or any dated wide CSV
+    #[command(after_help = "Examples:
+  elite ingest macro fredgraph.csv --release-lag-days 35      # no vintages: state the publication lag
+  elite ingest macro unrate_vintages.json --series UNRATE     # series/observations with realtime_start")]
+    Macro(MacroArgs),
+    /// Social posts: Reddit listings/comment pages or X API v2 responses, tagged like news
+    #[command(after_help = "Examples:
+  elite ingest social new.json --platform reddit --backfill-delay 60
+  elite ingest social recent.json --platform x")]
+    Social(SocialArgs),
 }
 
 #[derive(Debug, Args)]

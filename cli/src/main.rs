@@ -77,6 +77,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sentiment(args::SentimentCommand::Eval(a)) => {
             commands::sentiment::eval(a, &printer)
         }
+        Command::Social(args::SocialCommand::Spikes(a)) => {
+            commands::sentiment::spikes(a, &settings, &printer).await
+        }
         Command::Sentiment(args::SentimentCommand::Build(a)) => {
             commands::sentiment::build(a, &settings, &printer).await
         }

@@ -9,6 +9,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
 
+/// URLs as the client takes them.
+pub use reqwest::Url;
+
 use crate::{Error, Result};
 
 /// Retry policy: `attempts` tries, sleeping `base * 2^n` (capped at `max`) between them.

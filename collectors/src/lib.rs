@@ -30,9 +30,11 @@
 pub mod bars_csv;
 pub mod bars_parquet;
 mod error;
+pub mod fred;
 pub mod fuzz;
 pub mod http;
 pub mod news;
+pub mod social;
 pub mod timeparse;
 pub mod upstox;
 pub mod upstox_orders;

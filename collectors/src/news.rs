@@ -73,7 +73,8 @@ pub struct DecodedNews {
     pub rows_read: usize,
 }
 
-fn sha_hex(parts: &[&str]) -> String {
+/// Hex SHA-256 of length-prefixed parts (identities and content hashes of text items).
+pub fn sha_hex(parts: &[&str]) -> String {
     let mut h = Sha256::new();
     for p in parts {
         h.update((p.len() as u64).to_le_bytes());

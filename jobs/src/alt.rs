@@ -38,14 +38,14 @@ pub struct NewsOptions {
 const MAX_FUTURE: i64 = 24 * 3600 * 1_000_000_000;
 
 /// A string column as `Utf8` (the warehouse may hand back `Utf8View` or dictionaries).
-fn strings(b: &RecordBatch, name: &str) -> Option<arrow::array::StringArray> {
+pub(crate) fn strings(b: &RecordBatch, name: &str) -> Option<arrow::array::StringArray> {
     let c = b.column_by_name(name)?;
     let c = arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8).ok()?;
     Some(c.as_string::<i32>().clone())
 }
 
 /// A timestamp column as microseconds, UTC.
-fn times(
+pub(crate) fn times(
     b: &RecordBatch,
     name: &str,
 ) -> Option<arrow::array::PrimitiveArray<TimestampMicrosecondType>> {
@@ -54,8 +54,47 @@ fn times(
     Some(c.as_primitive::<TimestampMicrosecondType>().clone())
 }
 
-fn year(ts: Timestamp) -> i32 {
+pub(crate) fn year(ts: Timestamp) -> i32 {
     chrono::Datelike::year(&ts.to_datetime())
+}
+
+/// When an item published at `published` was knowable: now, or for a backfill `published +
+/// delay` (never later than now, never before publication).
+pub(crate) fn item_recv(
+    published: Option<Timestamp>,
+    delay: Option<Duration>,
+    now: Timestamp,
+) -> Timestamp {
+    match (delay, published) {
+        (Some(d), Some(p)) => {
+            let assumed = p
+                .as_nanos()
+                .saturating_add(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+            Timestamp::from_nanos(assumed.min(now.as_nanos()).max(p.as_nanos()))
+        }
+        _ => now,
+    }
+}
+
+/// The quarantine record of an item dated more than a day after it was received.
+pub(crate) fn future_dated(
+    source: &str,
+    table: &str,
+    location: &str,
+    ts_event: Timestamp,
+    now: Timestamp,
+    raw: &str,
+) -> Option<QuarantineRecord> {
+    (ts_event.as_nanos() > now.as_nanos().saturating_add(MAX_FUTURE)).then(|| {
+        refuse(
+            source,
+            table,
+            location.to_string(),
+            format!("published: {ts_event} is more than a day after it was received ({now})"),
+            raw.to_string(),
+            now,
+        )
+    })
 }
 
 /// Every alias in `instrument_aliases`.
@@ -282,26 +321,12 @@ impl Ingestor {
         let mut b = RowsBuilder::new(&tables::NEWS);
         for item in decoded.items {
             let ts_event = item.published.unwrap_or(now);
-            if ts_event.as_nanos() > now.as_nanos().saturating_add(MAX_FUTURE) {
-                quarantine.push(refuse(
-                    source,
-                    "news",
-                    item.location.clone(),
-                    format!(
-                        "published: {ts_event} is more than a day after it was received ({now})"
-                    ),
-                    item.title.clone(),
-                    now,
-                ));
+            let location = item.location.as_str();
+            if let Some(q) = future_dated(source, "news", location, ts_event, now, &item.title) {
+                quarantine.push(q);
                 continue;
             }
-            let ts_recv = match (opts.backfill_delay, item.published) {
-                (Some(d), Some(p)) => {
-                    let assumed = p.as_nanos().saturating_add(d.as_nanos() as i64);
-                    Timestamp::from_nanos(assumed.min(now.as_nanos()).max(p.as_nanos()))
-                }
-                _ => now,
-            };
+            let ts_recv = item_recv(item.published, opts.backfill_delay, now);
             let text = format!("{} {}", item.title, item.summary.as_deref().unwrap_or(""));
             let mut tags = tagger.tag(&item.tags, &text);
             if tags.is_empty() {

@@ -40,6 +40,7 @@ pub mod features;
 pub mod forecast;
 pub mod ingest;
 pub mod live;
+pub mod macro_series;
 pub mod models;
 pub mod onnx_import;
 pub mod ops;
@@ -50,6 +51,7 @@ pub mod report_models;
 pub mod resample;
 pub mod run;
 pub mod signals;
+pub mod social;
 pub mod trader;
 pub mod transport;
 

@@ -37,6 +37,7 @@ pub mod error;
 pub mod features;
 pub mod forecast;
 pub mod indicators;
+pub mod mentions;
 pub mod mtf;
 pub mod regime;
 pub mod resample;

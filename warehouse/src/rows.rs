@@ -104,6 +104,10 @@ impl Row<'_> {
         self.next::<Float64Builder>(|b| b.append_value(v))
     }
 
+    pub fn opt_f64(&mut self, v: Option<f64>) -> &mut Self {
+        self.next::<Float64Builder>(|b| b.append_option(v))
+    }
+
     pub fn i32(&mut self, v: i32) -> &mut Self {
         self.next::<Int32Builder>(|b| b.append_value(v))
     }

@@ -9,7 +9,7 @@ use std::sync::{Arc, LazyLock};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 mod alt;
-pub use alt::{INSTRUMENT_ALIASES, NEWS, SENTIMENT};
+pub use alt::{INSTRUMENT_ALIASES, MACRO_SERIES, NEWS, SENTIMENT, SOCIAL_POSTS};
 
 /// Arrow type of every `ts_*` column: microseconds since the epoch, UTC (Delta's `timestamp`).
 pub fn ts_type() -> DataType {
@@ -607,7 +607,7 @@ pub static REGIMES: TableSpec = TableSpec {
     }),
 };
 
-pub static ALL: [&TableSpec; 27] = [
+pub static ALL: [&TableSpec; 29] = [
     &BARS,
     &TICKS,
     &QUOTES,
@@ -635,6 +635,8 @@ pub static ALL: [&TableSpec; 27] = [
     &NEWS,
     &SENTIMENT,
     &INSTRUMENT_ALIASES,
+    &SOCIAL_POSTS,
+    &MACRO_SERIES,
 ];
 
 #[cfg(test)]

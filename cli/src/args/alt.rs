@@ -99,3 +99,60 @@ pub struct SentimentEvalArgs {
     #[arg(long, default_value = "label")]
     pub label_column: String,
 }
+
+#[derive(Debug, Args)]
+pub struct MacroArgs {
+    /// FRED CSV exports (`observation_date,SERIES,…`), other wide CSVs whose first column is a
+    /// date, or FRED API JSON (`series/observations`, with --series)
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The series of a FRED API JSON file (its vintages become ts_recv)
+    #[arg(long)]
+    pub series: Option<String>,
+    /// Files without vintages: each value was published this many days after its period began
+    /// (ts_recv = period start + lag); without it, ts_recv = now
+    #[arg(long, value_name = "DAYS")]
+    pub release_lag_days: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct SocialArgs {
+    /// URLs (http/https) or files
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// reddit (a listing, search or comments page) or x (an API v2 tweets response)
+    #[arg(long, value_parser = ["reddit", "x"])]
+    pub platform: String,
+    /// Backfill of old posts: take each as known this many seconds after its creation
+    #[arg(long, value_name = "SECONDS")]
+    pub backfill_delay: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SocialCommand {
+    /// Mentions per symbol in time buckets (by ts_recv) and spikes by a robust z-score against
+    /// the trailing window; completed buckets only
+    #[command(after_help = "Examples:
+  elite social spikes --bucket 1h --window 24 --threshold 3.5
+  elite social spikes --symbol AAPL --all")]
+    Spikes(SpikesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SpikesArgs {
+    /// One symbol ('' = untagged posts); all when absent
+    #[arg(long)]
+    pub symbol: Option<String>,
+    /// Bucket length (1m, 5m, 1h, 1d …)
+    #[arg(long, default_value = "1h")]
+    pub bucket: String,
+    /// Trailing buckets each is scored against
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..))]
+    pub window: u32,
+    /// z-score at or above which a bucket is a spike
+    #[arg(long, default_value_t = 3.5)]
+    pub threshold: f64,
+    /// Print every bucket, not only spikes
+    #[arg(long)]
+    pub all: bool,
+}

@@ -13,12 +13,14 @@ use elite_collectors::upstox::{FeedClient, FeedMode, FeedUrl, UpstoxClient};
 use elite_collectors::yahoo::YahooClient;
 use elite_jobs::alt::NewsOptions;
 use elite_jobs::ingest::{FeedReport, FileFormat, FileIngest, IngestReport, Ingestor};
+use elite_jobs::macro_series::{MacroFormat, MacroOptions};
+use elite_jobs::social::Platform;
 use elite_warehouse::{Symbol, SystemClock, Timeframe};
 
 use super::user_bail;
 use crate::args::{
-    FeedModeArg, FileArgs, IngestCommand, Label, NewsArgs, UpstoxFeedArgs, UpstoxHistoryArgs,
-    YahooArgs,
+    FeedModeArg, FileArgs, IngestCommand, Label, NewsArgs, SocialArgs, UpstoxFeedArgs,
+    UpstoxHistoryArgs, YahooArgs,
 };
 use crate::printer::Printer;
 use crate::settings::Settings;
@@ -45,6 +47,30 @@ pub async fn run(cmd: IngestCommand, settings: &Settings, printer: &Printer) -> 
             return printer.records(&[r]);
         }
         IngestCommand::News(a) => news(&ingestor, a, printer).await?,
+        IngestCommand::Social(a) => social(&ingestor, a, printer).await?,
+        IngestCommand::Macro(a) => {
+            let opts = MacroOptions {
+                format: match a.series {
+                    Some(series) => MacroFormat::FredJson { series },
+                    None => MacroFormat::Csv,
+                },
+                release_lag: a
+                    .release_lag_days
+                    .map(|d| std::time::Duration::from_secs(u64::from(d) * 86_400)),
+            };
+            let mut out = Vec::new();
+            for f in &a.files {
+                let body = elite_jobs::ingest::read_input(f)?;
+                let name = f.file_name().map(|n| n.to_string_lossy().into_owned());
+                let source = format!("macro:{}", name.unwrap_or_default());
+                let r = ingestor
+                    .ingest_macro_body(&source, &body, &opts, &printer.reporter())
+                    .await
+                    .with_context(|| format!("ingesting {}", f.display()))?;
+                out.push(r);
+            }
+            out
+        }
         IngestCommand::Aliases(a) => {
             let mut out = Vec::new();
             for f in &a.files {
@@ -80,6 +106,48 @@ async fn news(ingestor: &Ingestor, a: NewsArgs, printer: &Printer) -> Result<Vec
                 .await
         };
         out.push(r.with_context(|| format!("ingesting {input}"))?);
+    }
+    Ok(out)
+}
+
+/// The bytes of a URL or a file, and the source name to record.
+async fn fetch_or_read(input: &str, kind: &str) -> Result<(String, Vec<u8>)> {
+    if input.starts_with("http://") || input.starts_with("https://") {
+        let url = reqwest_url(input)?;
+        let client = elite_collectors::http::HttpClient::new("social", Retry::default())?;
+        let (status, body) = client.get(&url, Default::default()).await?;
+        if status != 200 {
+            user_bail!("{input}: HTTP {status}");
+        }
+        let source = format!("{kind}:{}{}", url.host_str().unwrap_or(""), url.path());
+        Ok((source, body.to_vec()))
+    } else {
+        let path = std::path::Path::new(input);
+        let body = elite_jobs::ingest::read_input(path)?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        Ok((format!("{kind}:{}", name.unwrap_or_default()), body))
+    }
+}
+
+fn reqwest_url(s: &str) -> Result<elite_collectors::http::Url> {
+    elite_collectors::http::Url::parse(s).with_context(|| format!("{s:?} is not a URL"))
+}
+
+async fn social(
+    ingestor: &Ingestor,
+    a: SocialArgs,
+    printer: &Printer,
+) -> Result<Vec<IngestReport>> {
+    let platform = Platform::parse(&a.platform)?;
+    let delay = a.backfill_delay.map(std::time::Duration::from_secs);
+    let mut out = Vec::new();
+    for input in &a.inputs {
+        let (source, body) = fetch_or_read(input, &a.platform).await?;
+        let r = ingestor
+            .ingest_social_body(&source, &body, platform, delay, &printer.reporter())
+            .await
+            .with_context(|| format!("ingesting {input}"))?;
+        out.push(r);
     }
     Ok(out)
 }

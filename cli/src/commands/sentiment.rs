@@ -10,7 +10,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::user_bail;
-use crate::args::{LmDictionaryArg, SentimentBuildArgs, SentimentEvalArgs, SentimentScoreArgs};
+use crate::args::{
+    LmDictionaryArg, SentimentBuildArgs, SentimentEvalArgs, SentimentScoreArgs, SpikesArgs,
+};
 use crate::printer::Printer;
 use crate::settings::Settings;
 
@@ -120,4 +122,28 @@ pub async fn build(a: SentimentBuildArgs, settings: &Settings, printer: &Printer
     let s = scorer(&a.scorer, &a.dict)?;
     let r = elite_jobs::alt::score_news(&settings.warehouse()?, &s).await?;
     printer.records(&[r])
+}
+
+pub async fn spikes(a: SpikesArgs, settings: &Settings, printer: &Printer) -> Result<()> {
+    let tf = elite_warehouse::Timeframe::parse(&a.bucket)?;
+    let Some(bucket) = tf.fixed_nanos() else {
+        user_bail!("--bucket {}: needs a fixed length (1m, 1h, 1d …)", a.bucket)
+    };
+    let now = elite_warehouse::Timestamp::from_datetime(&chrono::Utc::now())
+        .context("the clock is outside 1970–2262")?;
+    let rows = elite_jobs::social::mention_spikes(
+        &settings.warehouse()?,
+        a.symbol.as_deref(),
+        bucket,
+        a.window as usize,
+        a.threshold,
+        now,
+    )
+    .await?;
+    let rows: Vec<_> = rows.into_iter().filter(|r| a.all || r.spike).collect();
+    if rows.is_empty() {
+        printer.note("no spikes (use --all to see every bucket)");
+        return Ok(());
+    }
+    printer.records(&rows)
 }

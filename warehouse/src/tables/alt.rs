@@ -75,3 +75,49 @@ pub static INSTRUMENT_ALIASES: TableSpec = TableSpec {
         ]))
     }),
 };
+
+/// Social posts and comments (Reddit, X), one row per post revision and symbol ('' = untagged).
+pub static SOCIAL_POSTS: TableSpec = TableSpec {
+    name: "social_posts",
+    description: "Reddit posts/comments and X posts, one row per post revision and symbol ('' = untagged); ts_event = created, ts_recv = when Elite had it (or created + the backfill delay)",
+    key: &["id", "content_hash", "symbol"],
+    partition_by: &["year"],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("id", DataType::Utf8, false),
+            f("symbol", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            f("platform", DataType::Utf8, false),
+            f("community", DataType::Utf8, true),
+            f("author", DataType::Utf8, true),
+            f("title", DataType::Utf8, true),
+            f("text", DataType::Utf8, false),
+            f("score", DataType::Float64, true),
+            f("replies", DataType::Float64, true),
+            f("url", DataType::Utf8, true),
+            f("content_hash", DataType::Utf8, false),
+            f("tagged_by", DataType::Utf8, false),
+            f("source", DataType::Utf8, false),
+            f("year", DataType::Int32, false),
+        ]))
+    }),
+};
+
+/// Macro-economic series, one row per (series, period, vintage).
+pub static MACRO_SERIES: TableSpec = TableSpec {
+    name: "macro_series",
+    description: "macro series (FRED, CSV exports): ts_event = period start, ts_recv = when the value was published (the vintage), so revisions are never seen early",
+    key: &["series", "ts_event", "ts_recv"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("series", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            f("value", DataType::Float64, false),
+            f("vintage", DataType::Utf8, true),
+            f("source", DataType::Utf8, false),
+        ]))
+    }),
+};

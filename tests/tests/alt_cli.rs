@@ -1,0 +1,205 @@
+//! Macro series and social posts end to end through the CLI: point-in-time `ts_recv` (vintages,
+//! a stated release lag, revisions learned later), quarantine with reasons, re-ingest adds
+//! nothing; Reddit and X posts with their creation times; mention spikes.
+
+mod common;
+
+use common::{fixture, json, sql_json, sql_scalar};
+
+fn s(v: &serde_json::Value) -> &str {
+    v.as_str().unwrap()
+}
+
+#[test]
+fn macro_series_are_point_in_time() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let unrate = fixture("macro/UNRATE.csv");
+    let u = unrate.to_str().unwrap();
+    let r = json(h, &["ingest", "macro", u, "--release-lag-days", "35"]);
+    assert_eq!(
+        (r[0]["rows_read"].as_i64(), r[0]["rows_added"].as_i64()),
+        (Some(294), Some(294))
+    );
+    let first = &sql_json(
+        h,
+        "SELECT value, CAST(ts_event AS VARCHAR) e, CAST(ts_recv AS VARCHAR) r FROM macro_series \
+         WHERE series = 'UNRATE' ORDER BY ts_event LIMIT 1",
+    )[0];
+    assert_eq!(first["value"], 3.9); // 2000-12-01,3.9 in the export
+    assert_eq!(s(&first["e"]), "2000-12-01T00:00:00Z");
+    assert_eq!(s(&first["r"]), "2001-01-05T00:00:00Z");
+    let r = json(h, &["ingest", "macro", u, "--release-lag-days", "35"]);
+    assert_eq!(r[0]["skipped_already_ingested"].as_bool(), Some(true));
+
+    // A later export revises January 2001 and adds a month: two rows, the revision known now.
+    let text = std::fs::read_to_string(&unrate).unwrap();
+    assert!(text.contains("2001-01-01,4.2\n"));
+    let later = h.join("UNRATE_later.csv");
+    std::fs::write(
+        &later,
+        text.replace("2001-01-01,4.2\n", "2001-01-01,4.3\n") + "2025-06-01,4.1\n",
+    )
+    .unwrap();
+    let r = json(
+        h,
+        &[
+            "ingest",
+            "macro",
+            later.to_str().unwrap(),
+            "--release-lag-days",
+            "35",
+        ],
+    );
+    assert_eq!(r[0]["rows_added"].as_i64(), Some(2));
+    assert_eq!(r[0]["already_present"].as_i64(), Some(294 - 1));
+    let jan = sql_json(
+        h,
+        "SELECT value, CAST(ts_recv AS VARCHAR) r FROM macro_series WHERE series = 'UNRATE' \
+         AND ts_event = TIMESTAMP '2001-01-01T00:00:00Z' ORDER BY ts_recv",
+    );
+    assert_eq!(jan.len(), 2, "{jan:?}");
+    assert_eq!(
+        (jan[0]["value"].as_f64(), s(&jan[0]["r"])),
+        (Some(4.2), "2001-02-05T00:00:00Z")
+    );
+    assert_eq!(jan[1]["value"], 4.3);
+    assert!(
+        s(&jan[1]["r"]) > "2026",
+        "a revision learned at ingest: {}",
+        jan[1]["r"]
+    );
+
+    // Weekly claims: the last row's two empty fields are quarantined, naming line and series.
+    let claims = fixture("macro/ICSA_ICNSA_CCSA_CCNSA_weekly.csv");
+    let r = json(h, &["ingest", "macro", claims.to_str().unwrap()]);
+    assert_eq!(r[0]["rows_read"].as_i64(), Some(1282 * 4));
+    assert_eq!(r[0]["quarantined"].as_i64(), Some(2));
+    let q = sql_json(
+        h,
+        "SELECT location, reason FROM quarantine WHERE target_table = 'macro_series' ORDER BY location",
+    );
+    assert_eq!(s(&q[0]["location"]), "line 1283, column 4");
+    assert!(s(&q[0]["reason"]).starts_with("CCSA: empty"), "{q:?}");
+
+    // The API's vintages: ts_recv is the end of the release day in New York; an unchanged
+    // re-release adds nothing; '.' is quarantined.
+    let api = fixture("macro/fred_unrate_vintages.json");
+    let r = json(
+        h,
+        &[
+            "ingest",
+            "macro",
+            api.to_str().unwrap(),
+            "--series",
+            "UNRATE_ALFRED",
+        ],
+    );
+    assert_eq!(r[0]["rows_read"].as_i64(), Some(6));
+    assert_eq!(r[0]["rows_added"].as_i64(), Some(4));
+    assert_eq!(r[0]["already_present"].as_i64(), Some(1));
+    assert_eq!(r[0]["quarantined"].as_i64(), Some(1));
+    let asof = |t: &str| {
+        sql_scalar(
+            h,
+            &format!(
+                "SELECT value FROM macro_series WHERE series = 'UNRATE_ALFRED' \
+                 AND ts_event = TIMESTAMP '2020-03-01T00:00:00Z' AND ts_recv <= TIMESTAMP '{t}' \
+                 ORDER BY ts_recv DESC LIMIT 1"
+            ),
+        )
+    };
+    assert_eq!(asof("2020-06-01T00:00:00Z"), 4.4);
+    assert_eq!(asof("2021-02-01T00:00:00Z"), 4.5);
+    let first = sql_scalar(
+        h,
+        "SELECT CAST(min(ts_recv) AS VARCHAR) FROM macro_series WHERE series = 'UNRATE_ALFRED'",
+    );
+    assert_eq!(s(&first), "2020-04-04T04:00:00Z"); // 2020-04-03, end of day EDT
+}
+
+#[test]
+fn reddit_and_x_posts_land_with_their_times_and_spikes_are_scored() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let listing = fixture("social/r_askreddit_new_limit100.json");
+    let comments = fixture("social/comments_2gmzqe.json");
+    let args = [
+        "ingest",
+        "social",
+        listing.to_str().unwrap(),
+        comments.to_str().unwrap(),
+        "--platform",
+        "reddit",
+        "--backfill-delay",
+        "60",
+    ];
+    let r = json(h, &args);
+    assert_eq!(r[0]["rows_added"].as_i64(), Some(100));
+    // The submission and its two comments (one nested in the other's replies).
+    assert_eq!(r[1]["rows_added"].as_i64(), Some(3));
+    let post = &sql_json(
+        h,
+        "SELECT community, author, CAST(ts_event AS VARCHAR) e, CAST(ts_recv AS VARCHAR) r, url \
+         FROM social_posts WHERE id = 'reddit:t3_48fbm9'",
+    )[0];
+    assert_eq!(s(&post["community"]), "AskReddit");
+    assert_eq!(s(&post["author"]), "RedHeadQc");
+    assert_eq!(s(&post["e"]), "2016-03-01T08:37:38Z"); // created_utc 1456821458
+    assert_eq!(s(&post["r"]), "2016-03-01T08:38:38Z");
+    assert!(s(&post["url"]).starts_with("https://www.reddit.com/r/AskReddit/comments/48fbm9/"));
+    let nested = sql_scalar(
+        h,
+        "SELECT CAST(ts_event AS VARCHAR) FROM social_posts WHERE id = 'reddit:t1_cklhv0f'",
+    );
+    assert_eq!(s(&nested), "2014-09-18T03:13:54Z"); // created_utc 1411010034
+    let r = json(h, &args);
+    assert_eq!(r[0]["skipped_already_ingested"].as_bool(), Some(true));
+
+    // X without created_at: the time comes from the snowflake id. The tweepy script wrote its own
+    // clock into each tweet: the first says 22:42:12.637 and X stamped it 115 ms later.
+    let home2 = tempfile::tempdir().unwrap();
+    let h2 = home2.path();
+    let x = fixture("social/v2_tweets_search_recent.json");
+    let r = json(
+        h2,
+        &[
+            "ingest",
+            "social",
+            x.to_str().unwrap(),
+            "--platform",
+            "x",
+            "--backfill-delay",
+            "1",
+        ],
+    );
+    assert_eq!(r[0]["rows_added"].as_i64(), Some(10));
+    let rows = sql_json(
+        h2,
+        "SELECT text, CAST(ts_event AS VARCHAR) e, url FROM social_posts ORDER BY ts_event",
+    );
+    assert_eq!(rows.len(), 10);
+    for row in &rows {
+        // text "2022-10-07 22:42:12.637103 tweepy" vs ts_event "2022-10-07T22:42:12.752Z"
+        let said = &s(&row["text"])[..19].replace(' ', "T");
+        let stamped = &s(&row["e"])[..19];
+        let gap = chrono::NaiveDateTime::parse_from_str(stamped, "%Y-%m-%dT%H:%M:%S").unwrap()
+            - chrono::NaiveDateTime::parse_from_str(said, "%Y-%m-%dT%H:%M:%S").unwrap();
+        assert!((0..=2).contains(&gap.num_seconds()), "{row:?}");
+    }
+    assert_eq!(
+        s(&rows[9]["url"]),
+        "https://x.com/i/web/status/1578516068309794817"
+    );
+    // Tweets every two minutes: buckets of one at 2m, none a spike, ten mentions in all.
+    let b = json(
+        h2,
+        &[
+            "social", "spikes", "--all", "--bucket", "2m", "--window", "3",
+        ],
+    );
+    let b = b.as_array().unwrap();
+    assert!(b.iter().all(|x| x["spike"] == false));
+    let total: i64 = b.iter().map(|x| x["mentions"].as_i64().unwrap()).sum();
+    assert_eq!(total, 10);
+}
