@@ -697,6 +697,11 @@ pub enum IngestCommand {
   elite ingest social new.json --platform reddit --backfill-delay 60
   elite ingest social recent.json --platform x")]
     Social(SocialArgs),
+    /// Insider filings (SEC Forms 3/4/5), one row per transaction or holding
+    #[command(after_help = "Examples:
+  elite ingest insider 0001127602-25-001055.txt form4.xml
+  elite sql \"SELECT symbol, owner_names, code, shares, price FROM insider_trades WHERE code IN ('P', 'S')\"")]
+    Insider(InsiderArgs),
 }
 
 #[derive(Debug, Args)]

@@ -33,6 +33,7 @@ mod error;
 pub mod fred;
 pub mod fuzz;
 pub mod http;
+pub mod insider;
 pub mod news;
 pub mod social;
 pub mod timeparse;

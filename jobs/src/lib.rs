@@ -39,6 +39,7 @@ mod error;
 pub mod features;
 pub mod forecast;
 pub mod ingest;
+pub mod insider;
 pub mod live;
 pub mod macro_series;
 pub mod models;

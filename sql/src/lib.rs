@@ -43,6 +43,10 @@ pub const VIEWS: &[(&str, &str)] = &[
         include_str!("../views/quarantine_summary.sql"),
     ),
     ("daily_vwap", include_str!("../views/daily_vwap.sql")),
+    (
+        "insider_net_buying",
+        include_str!("../views/insider_net_buying.sql"),
+    ),
 ];
 
 /// A read-only SQL session over one warehouse.

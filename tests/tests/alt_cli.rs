@@ -203,3 +203,149 @@ fn reddit_and_x_posts_land_with_their_times_and_spikes_are_scored() {
     let total: i64 = b.iter().map(|x| x["mentions"].as_i64().unwrap()).sum();
     assert_eq!(total, 10);
 }
+
+#[test]
+fn insider_filings_land_one_row_per_transaction_or_holding() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let files = [
+        "SNOW_2022-12-13_form4.xml",
+        "SCWO_2025-04-30_form4.xml",
+        "TSVT_0001562180-25-000280.nc",
+        "AIR_0001127602-25-001055.txt",
+        "SNOW_form3.xml",
+        "form3.nosecurities.xml",
+        "SNOW_form5.xml",
+    ];
+    let paths: Vec<String> = files
+        .iter()
+        .map(|f| {
+            fixture(&format!("insider/{f}"))
+                .to_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let mut args = vec!["ingest", "insider"];
+    args.extend(paths.iter().map(String::as_str));
+    let out = common::elite(h)
+        .args(["--format", "json"])
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Counted in the XML by hand: transactions + holdings, derivative or not.
+    let by_file = sql_json(
+        h,
+        "SELECT source, count(*) n, sum(CASE WHEN row_kind = 'holding' THEN 1 ELSE 0 END) holdings, \
+         sum(CASE WHEN derivative THEN 1 ELSE 0 END) derivative FROM insider_trades GROUP BY source ORDER BY source",
+    );
+    let n = |src: &str| {
+        by_file
+            .iter()
+            .find(|r| r["source"] == format!("sec:{src}"))
+            .map(|r| {
+                (
+                    r["n"].as_i64().unwrap(),
+                    r["holdings"].as_i64().unwrap(),
+                    r["derivative"].as_i64().unwrap(),
+                )
+            })
+    };
+    assert_eq!(n("SNOW_2022-12-13_form4.xml"), Some((15, 8, 1)));
+    assert_eq!(n("SCWO_2025-04-30_form4.xml"), Some((2, 0, 1)));
+    assert_eq!(n("TSVT_0001562180-25-000280.nc"), Some((2, 0, 1)));
+    assert_eq!(n("AIR_0001127602-25-001055.txt"), Some((1, 0, 0)));
+    assert_eq!(n("SNOW_form3.xml"), Some((6, 6, 6)));
+    assert_eq!(n("form3.nosecurities.xml"), None, "no securities, no rows");
+    assert_eq!(n("SNOW_form5.xml"), Some((3, 2, 0)));
+
+    let first = &sql_json(
+        h,
+        "SELECT symbol, owner_names, is_officer, officer_title, code, shares, price, shares_after, \
+         acquired_disposed, footnotes FROM insider_trades WHERE source = 'sec:SNOW_2022-12-13_form4.xml' \
+         AND row = 'nonDerivativeTable/nonDerivativeTransaction[1]'",
+    )[0];
+    assert_eq!(s(&first["symbol"]), "SNOW");
+    assert_eq!(s(&first["owner_names"]), "Scarpelli Michael");
+    assert_eq!(first["is_officer"], true);
+    assert_eq!(s(&first["officer_title"]), "Chief Financial Officer");
+    assert_eq!(
+        (s(&first["code"]), s(&first["acquired_disposed"])),
+        ("M", "A")
+    );
+    assert_eq!(
+        (first["shares"].as_f64(), first["price"].as_f64()),
+        (Some(200000.0), Some(8.88))
+    );
+    assert_eq!(first["shares_after"].as_f64(), Some(301097.0));
+    assert!(
+        s(&first["footnotes"]).starts_with("F1: Includes shares to be issued"),
+        "{first:?}"
+    );
+
+    // The .txt submission's acceptance time (16:07:30 New York) is when it was public.
+    let air = &sql_json(
+        h,
+        "SELECT accession, code, shares, price, CAST(ts_event AS VARCHAR) e, CAST(ts_recv AS VARCHAR) r \
+         FROM insider_trades WHERE symbol = 'AIR'",
+    )[0];
+    assert_eq!(s(&air["accession"]), "0001127602-25-001055");
+    assert_eq!(
+        (
+            s(&air["code"]),
+            air["shares"].as_f64(),
+            air["price"].as_f64()
+        ),
+        ("S", Some(1500.0), Some(66.903))
+    );
+    assert_eq!(s(&air["r"]), "2025-01-10T21:07:30Z");
+    // The .nc submission gives only its filing day: public by the end of it, New York time; the
+    // option's exercise date is a footnote only, kept as text.
+    let tsvt = sql_json(
+        h,
+        "SELECT derivative, exercise_price, underlying_shares, footnotes, CAST(ts_recv AS VARCHAR) r \
+         FROM insider_trades WHERE symbol = 'TSVT' ORDER BY derivative",
+    );
+    assert_eq!(s(&tsvt[0]["r"]), "2025-01-09T05:00:00Z");
+    assert_eq!(tsvt[1]["exercise_price"].as_f64(), Some(2.64));
+    assert_eq!(tsvt[1]["underlying_shares"].as_f64(), Some(70750.0));
+    assert!(
+        s(&tsvt[1]["footnotes"]).contains("F2: This stock option vests"),
+        "{tsvt:?}"
+    );
+    // Open-market trades by role: the SNOW CFO's five sales (S; 200,000 shares in all, summed
+    // from the XML with Python's ElementTree) and AIR's one, nothing bought.
+    let net = sql_json(
+        h,
+        "SELECT symbol, role, insiders, net_shares FROM insider_net_buying ORDER BY symbol",
+    );
+    assert_eq!(net.len(), 2, "{net:?}");
+    assert_eq!(
+        (s(&net[0]["symbol"]), s(&net[0]["role"])),
+        ("AIR", "officer")
+    );
+    assert_eq!(net[0]["net_shares"].as_f64(), Some(-1500.0));
+    assert_eq!(
+        (s(&net[1]["symbol"]), net[1]["insiders"].as_i64()),
+        ("SNOW", Some(1))
+    );
+    assert_eq!(net[1]["net_shares"].as_f64(), Some(-200000.0));
+    // Re-ingest adds nothing.
+    let again = common::elite(h)
+        .args(["--format", "json"])
+        .args(&args)
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert!(
+        r.as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["skipped_already_ingested"] == true)
+    );
+}

@@ -2,8 +2,8 @@
 //! against the column types when the batch is finished.
 
 use arrow_array::builder::{
-    ArrayBuilder, Float64Builder, Int32Builder, StringBuilder, TimestampMicrosecondBuilder,
-    make_builder,
+    ArrayBuilder, BooleanBuilder, Float64Builder, Int32Builder, StringBuilder,
+    TimestampMicrosecondBuilder, make_builder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::ArrowError;
@@ -106,6 +106,10 @@ impl Row<'_> {
 
     pub fn opt_f64(&mut self, v: Option<f64>) -> &mut Self {
         self.next::<Float64Builder>(|b| b.append_option(v))
+    }
+
+    pub fn bool(&mut self, v: bool) -> &mut Self {
+        self.next::<BooleanBuilder>(|b| b.append_value(v))
     }
 
     pub fn i32(&mut self, v: i32) -> &mut Self {

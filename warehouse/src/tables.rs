@@ -9,7 +9,7 @@ use std::sync::{Arc, LazyLock};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 mod alt;
-pub use alt::{INSTRUMENT_ALIASES, MACRO_SERIES, NEWS, SENTIMENT, SOCIAL_POSTS};
+pub use alt::{INSIDER_TRADES, INSTRUMENT_ALIASES, MACRO_SERIES, NEWS, SENTIMENT, SOCIAL_POSTS};
 
 /// Arrow type of every `ts_*` column: microseconds since the epoch, UTC (Delta's `timestamp`).
 pub fn ts_type() -> DataType {
@@ -607,7 +607,7 @@ pub static REGIMES: TableSpec = TableSpec {
     }),
 };
 
-pub static ALL: [&TableSpec; 29] = [
+pub static ALL: [&TableSpec; 30] = [
     &BARS,
     &TICKS,
     &QUOTES,
@@ -637,6 +637,7 @@ pub static ALL: [&TableSpec; 29] = [
     &INSTRUMENT_ALIASES,
     &SOCIAL_POSTS,
     &MACRO_SERIES,
+    &INSIDER_TRADES,
 ];
 
 #[cfg(test)]

@@ -156,3 +156,10 @@ pub struct SpikesArgs {
     #[arg(long)]
     pub all: bool,
 }
+
+#[derive(Debug, Args)]
+pub struct InsiderArgs {
+    /// SEC Form 3/4/5 filings: bare XML, or EDGAR `.txt`/`.nc` submissions (files or URLs)
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+}

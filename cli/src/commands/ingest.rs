@@ -48,6 +48,18 @@ pub async fn run(cmd: IngestCommand, settings: &Settings, printer: &Printer) -> 
         }
         IngestCommand::News(a) => news(&ingestor, a, printer).await?,
         IngestCommand::Social(a) => social(&ingestor, a, printer).await?,
+        IngestCommand::Insider(a) => {
+            let mut out = Vec::new();
+            for input in &a.inputs {
+                let (source, body) = fetch_or_read(input, "sec").await?;
+                let r = ingestor
+                    .ingest_insider_body(&source, &body, &printer.reporter())
+                    .await
+                    .with_context(|| format!("ingesting {input}"))?;
+                out.push(r);
+            }
+            out
+        }
         IngestCommand::Macro(a) => {
             let opts = MacroOptions {
                 format: match a.series {

@@ -121,3 +121,44 @@ pub static MACRO_SERIES: TableSpec = TableSpec {
         ]))
     }),
 };
+
+/// SEC Forms 3/4/5: one row per reported transaction or holding, derivative or not.
+pub static INSIDER_TRADES: TableSpec = TableSpec {
+    name: "insider_trades",
+    description: "insider filings (SEC Forms 3/4/5): one row per transaction or holding, with the owner's roles, code, shares, price and cited footnotes; ts_event = transaction date, ts_recv = when the filing was public",
+    key: &["accession", "owner_cik", "row"],
+    partition_by: &["year"],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("accession", DataType::Utf8, false),
+            f("owner_cik", DataType::Utf8, false),
+            f("row", DataType::Utf8, false),
+            f("symbol", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            f("form", DataType::Utf8, false),
+            f("issuer_cik", DataType::Utf8, false),
+            f("issuer_name", DataType::Utf8, true),
+            f("owner_names", DataType::Utf8, false),
+            f("is_director", DataType::Boolean, false),
+            f("is_officer", DataType::Boolean, false),
+            f("is_ten_percent_owner", DataType::Boolean, false),
+            f("is_other", DataType::Boolean, false),
+            f("officer_title", DataType::Utf8, true),
+            f("derivative", DataType::Boolean, false),
+            f("row_kind", DataType::Utf8, false),
+            f("security", DataType::Utf8, true),
+            f("code", DataType::Utf8, true),
+            f("acquired_disposed", DataType::Utf8, true),
+            f("shares", DataType::Float64, true),
+            f("price", DataType::Float64, true),
+            f("shares_after", DataType::Float64, true),
+            f("ownership", DataType::Utf8, true),
+            f("exercise_price", DataType::Float64, true),
+            f("underlying_shares", DataType::Float64, true),
+            f("footnotes", DataType::Utf8, true),
+            f("source", DataType::Utf8, false),
+            f("year", DataType::Int32, false),
+        ]))
+    }),
+};

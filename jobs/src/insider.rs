@@ -1,0 +1,100 @@
+//! SEC Forms 3/4/5 into `insider_trades`, one row per reported transaction or holding.
+//!
+//! `ts_recv` is when the filing was public (the submission's acceptance time, else the end of
+//! its filing day in New York); a bare XML document says neither, so it is the time of ingest.
+//! The issuer's trading symbol is the row's symbol; a filing without one is tagged through a
+//! `cik` alias, else lands with `symbol = ''`.
+
+use elite_collectors::Decoded;
+use elite_collectors::insider::{self, DecodedFiling};
+use elite_text::tagging::Tagger;
+use elite_warehouse::rows::RowsBuilder;
+use elite_warehouse::{Timestamp, tables};
+
+use crate::Result;
+use crate::alt::{load_aliases, year};
+use crate::ingest::{IngestReport, Ingestor, hash};
+use crate::progress::Reporter;
+
+impl Ingestor {
+    /// Land one filing (bare XML, or an EDGAR `.txt`/`.nc` submission).
+    pub async fn ingest_insider_body(
+        &self,
+        source: &str,
+        body: &[u8],
+        reporter: &dyn Reporter,
+    ) -> Result<IngestReport> {
+        let content_hash = hash(&[body]);
+        if let Some(cp) = self.checkpoint(source, &content_hash).await? {
+            return Ok(Self::skipped(
+                source.into(),
+                tables::INSIDER_TRADES.name,
+                content_hash,
+                cp,
+            ));
+        }
+        let now = self.clock().now();
+        let DecodedFiling {
+            filing: f,
+            quarantine,
+            rows_read,
+        } = insider::decode_filing(body, source, self.clock())?;
+        let symbol = match &f.symbol {
+            Some(s) => s.trim().to_uppercase(),
+            None => Tagger::new(&load_aliases(self.warehouse()).await?)
+                .tag(&[format!("cik:{}", f.issuer_cik)], "")
+                .into_iter()
+                .next()
+                .map(|t| t.symbol)
+                .unwrap_or_default(),
+        };
+        let ts_recv = Timestamp::from_nanos(f.filed.unwrap_or(now).as_nanos().min(now.as_nanos()));
+        let mut b = RowsBuilder::new(&tables::INSIDER_TRADES);
+        for r in &f.rows {
+            b.row()
+                .str(&f.accession)
+                .str(&f.owner_cik)
+                .str(&r.location)
+                .str(&symbol)
+                .ts(r.ts_event)
+                .ts(ts_recv)
+                .str(&f.form)
+                .str(&f.issuer_cik)
+                .opt_str(f.issuer_name.as_deref())
+                .str(&f.owner_names)
+                .bool(f.is_director)
+                .bool(f.is_officer)
+                .bool(f.is_ten_percent_owner)
+                .bool(f.is_other)
+                .opt_str(f.officer_title.as_deref())
+                .bool(r.derivative)
+                .str(r.row_kind)
+                .opt_str(r.security.as_deref())
+                .opt_str(r.code.as_deref())
+                .opt_str(r.acquired_disposed.as_deref())
+                .opt_f64(r.shares)
+                .opt_f64(r.price)
+                .opt_f64(r.shares_after)
+                .opt_str(r.ownership.as_deref())
+                .opt_f64(r.exercise_price)
+                .opt_f64(r.underlying_shares)
+                .opt_str(r.footnotes.as_deref())
+                .str(source)
+                .i32(year(r.ts_event))
+                .end();
+        }
+        let decoded = Decoded {
+            batch: b.finish()?,
+            quarantine,
+            rows_read,
+        };
+        self.land(
+            source,
+            &content_hash,
+            &tables::INSIDER_TRADES,
+            decoded,
+            reporter,
+        )
+        .await
+    }
+}
