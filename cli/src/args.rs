@@ -702,6 +702,10 @@ pub enum IngestCommand {
   elite ingest insider 0001127602-25-001055.txt form4.xml
   elite sql \"SELECT symbol, owner_names, code, shares, price FROM insider_trades WHERE code IN ('P', 'S')\"")]
     Insider(InsiderArgs),
+    /// Earnings announcements and results (Yahoo quoteSummary calendarEvents, earningsHistory)
+    #[command(after_help = "Example:
+  elite ingest earnings quoteSummary_AAPL.json --symbol AAPL --fetched-at 2025-02-24T09:34:47Z")]
+    Earnings(EarningsArgs),
 }
 
 #[derive(Debug, Args)]

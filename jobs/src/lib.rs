@@ -35,6 +35,7 @@ pub mod bars;
 pub mod brokers;
 pub mod calendar;
 pub mod checkpoint;
+pub mod earnings;
 mod error;
 pub mod features;
 pub mod forecast;

@@ -2,10 +2,12 @@
 //! after a date T (prices and volumes) changes no out-of-sample prediction at or before T — for
 //! each base model (logistic, online logistic, LightGBM, LSTM) and each ensemble method; and
 //! with sentiment features, changing every news item received after T changes nothing at or
-//! before T (items published before T but received after it included).
+//! before T (items published before T but received after it included), nor does changing every
+//! earnings record known after T.
 
-use elite_jobs::models::{TrainConfig, build_dataset, build_dataset_with_text, walk_forward};
+use elite_jobs::models::{TrainConfig, build_dataset, build_dataset_with_events, walk_forward};
 use elite_models::data::Series;
+use elite_pipelines::earnings::EarningsEvent;
 use elite_pipelines::indicators::Ohlcv;
 use elite_pipelines::resample::TimedBar;
 use elite_pipelines::sentiment::TextEvent;
@@ -136,9 +138,10 @@ name = "goog-sentiment-lookahead"
 [data]
 timeframe = "1d"
 [features]
-set = "technical+sentiment"
+set = "technical+sentiment+earnings"
 select = ["ret_1", "ret_5", "rsi_14", "dist_sma_20", "sent_count_1d", "sent_mean_1d",
-          "sent_count_5d", "sent_mean_5d", "sent_std_5d", "sent_decay"]
+          "sent_count_5d", "sent_mean_5d", "sent_std_5d", "sent_decay", "days_to_earnings",
+          "last_surprise", "days_since_earnings"]
 horizon = 1
 [validation]
 train = 500
@@ -188,24 +191,57 @@ fn perturbing_future_news_changes_no_past_prediction() {
         }
         ev
     };
-    let run = |ev: Vec<TextEvent>| {
+    // Quarterly earnings: scheduled 40 days ahead, reported with a surprise 2 days after the date.
+    let quarters: Vec<(i64, i64, f64)> = (0..bars.len() / 63)
+        .map(|q| {
+            let at = bars[q * 63].ts_event.as_nanos() + 40 * DAY;
+            (at - 40 * DAY, at, ((q * 37 % 11) as f64 - 5.0) / 50.0)
+        })
+        .collect();
+    let earnings = |perturb: bool| {
+        let mut ev = vec![];
+        for &(known, at, s) in &quarters {
+            let moved = perturb && at > cut;
+            ev.push(EarningsEvent::Scheduled {
+                ts_recv: Timestamp::from_nanos(known),
+                at: Timestamp::from_nanos(if moved && known > cut {
+                    at + 5 * DAY
+                } else {
+                    at
+                }),
+            });
+            ev.push(EarningsEvent::Reported {
+                ts_recv: Timestamp::from_nanos(at + 2 * DAY),
+                surprise: if perturb && at + 2 * DAY > cut { -s } else { s },
+            });
+        }
+        ev
+    };
+    let run = |ev: Vec<TextEvent>, perturb: bool| {
         let text = std::collections::HashMap::from([("GOOG".to_string(), ev)]);
+        let earn = std::collections::HashMap::from([("GOOG".to_string(), earnings(perturb))]);
         let series = [Series {
             symbol: "GOOG".into(),
             bars: bars.clone(),
         }];
-        let ds = build_dataset_with_text(&cfg, &series, &text).unwrap();
+        let ds = build_dataset_with_events(&cfg, &series, &text, &earn).unwrap();
         let wf = walk_forward(&cfg, &ds, None).unwrap();
         let ts: Vec<i64> = wf.test.iter().map(|&i| ds.rows[i].ts_recv).collect();
         (wf, ts, ds)
     };
-    let (a, ts_a, ds_a) = run(events(false));
-    let (b, ts_b, _) = run(events(true));
+    let (a, ts_a, ds_a) = run(events(false), false);
+    let (b, ts_b, _) = run(events(true), true);
     assert_eq!(ts_a, ts_b);
     // The sentiment features are not constant: the items reach the rows.
     let p = ds_a.p();
-    let decay: Vec<f64> = ds_a.x.iter().skip(p - 1).step_by(p).copied().collect();
-    assert!(decay.iter().any(|v| *v != decay[0]), "sent_decay constant");
+    for col in [p - 4, p - 2] {
+        let v: Vec<f64> = ds_a.x.iter().skip(col).step_by(p).copied().collect();
+        assert!(
+            v.iter().any(|x| *x != v[0]),
+            "{} constant",
+            ds_a.features[col]
+        );
+    }
     let before: Vec<usize> = (0..ts_a.len()).filter(|&k| ts_a[k] <= cut).collect();
     let after: Vec<usize> = (0..ts_a.len()).filter(|&k| ts_a[k] > cut).collect();
     assert!(before.len() > 500 && after.len() > 300);

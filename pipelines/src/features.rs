@@ -82,6 +82,9 @@ pub struct FeatureSet {
     /// Append the sentiment features of the symbol's scored news (see [`crate::sentiment`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sentiment: bool,
+    /// Append the earnings features (see [`crate::earnings`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub earnings: bool,
 }
 
 /// A higher timeframe for multi-timeframe features: built along a session calendar from the
@@ -124,7 +127,30 @@ impl FeatureSet {
             higher: None,
             regime: false,
             sentiment: true,
+            earnings: false,
         }
+    }
+
+    /// `earnings` v1: days to the next announcement, the last surprise and days since it (3;
+    /// see [`crate::earnings`]).
+    pub fn earnings() -> Self {
+        Self {
+            name: "earnings".into(),
+            version: 1,
+            features: vec![],
+            alpha158: false,
+            higher: None,
+            regime: false,
+            sentiment: false,
+            earnings: true,
+        }
+    }
+
+    /// This set plus the earnings features, named `<set>+earnings`.
+    pub fn with_earnings(mut self) -> Self {
+        self.name = format!("{}+earnings", self.name);
+        self.earnings = true;
+        self
     }
 
     /// This set plus the sentiment features, named `<set>+sentiment`.
@@ -145,6 +171,7 @@ impl FeatureSet {
             higher: None,
             regime: true,
             sentiment: false,
+            earnings: false,
         }
     }
 
@@ -158,6 +185,7 @@ impl FeatureSet {
             higher: None,
             regime: false,
             sentiment: false,
+            earnings: false,
         }
     }
 
@@ -175,6 +203,9 @@ impl FeatureSet {
         }
         if self.sentiment {
             v.extend(crate::sentiment::NAMES.iter().map(|s| s.to_string()));
+        }
+        if self.earnings {
+            v.extend(crate::earnings::NAMES.iter().map(|s| s.to_string()));
         }
         v
     }
@@ -236,6 +267,7 @@ impl FeatureSet {
             higher: None,
             regime: false,
             sentiment: false,
+            earnings: false,
         }
     }
 
@@ -246,6 +278,10 @@ impl FeatureSet {
             "alpha158" => Ok(Self::alpha158()),
             "regime" => Ok(Self::regime()),
             "sentiment" => Ok(Self::sentiment()),
+            "earnings" => Ok(Self::earnings()),
+            other if other.ends_with("+earnings") && !other.starts_with('+') => {
+                Ok(Self::by_name(&other[..other.len() - "+earnings".len()])?.with_earnings())
+            }
             other if other.ends_with("+sentiment") && !other.starts_with('+') => {
                 Ok(Self::by_name(&other[..other.len() - "+sentiment".len()])?.with_sentiment())
             }
@@ -279,6 +315,9 @@ impl FeatureSet {
             sentiment: self
                 .sentiment
                 .then(crate::sentiment::SentimentFeatures::default),
+            earnings: self
+                .earnings
+                .then(crate::earnings::EarningsFeatures::default),
         }
     }
 }
@@ -294,6 +333,8 @@ pub struct FeatureEngine {
     regime: Option<crate::regime::features::RegimeFeatures>,
     #[serde(default)]
     sentiment: Option<crate::sentiment::SentimentFeatures>,
+    #[serde(default)]
+    earnings: Option<crate::earnings::EarningsFeatures>,
 }
 
 impl FeatureEngine {
@@ -322,6 +363,16 @@ impl FeatureEngine {
         }
         if let Some(s) = self.sentiment.as_mut() {
             s.update(tb.ts_recv, out);
+        }
+        if let Some(e) = self.earnings.as_mut() {
+            e.update(tb.ts_recv, out);
+        }
+    }
+
+    /// The symbol's earnings records. No-op for a set without earnings features.
+    pub fn set_earnings(&mut self, events: Vec<crate::earnings::EarningsEvent>) {
+        if self.earnings.is_some() {
+            self.earnings = Some(crate::earnings::EarningsFeatures::new(events));
         }
     }
 

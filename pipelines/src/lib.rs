@@ -33,6 +33,7 @@ pub mod asof;
 pub mod batch;
 pub mod bench;
 pub mod calendar;
+pub mod earnings;
 pub mod error;
 pub mod features;
 pub mod forecast;

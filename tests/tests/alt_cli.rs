@@ -349,3 +349,65 @@ fn insider_filings_land_one_row_per_transaction_or_holding() {
             .all(|x| x["skipped_already_ingested"] == true)
     );
 }
+
+#[test]
+fn earnings_are_known_from_when_they_were_fetched_or_reported() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let cal = fixture("earnings/yahoo_calendarEvents_AAPL.json");
+    let hist = fixture("earnings/yahoo_earningsHistory_AAPL.json");
+    let r = json(
+        h,
+        &[
+            "ingest",
+            "earnings",
+            cal.to_str().unwrap(),
+            "--symbol",
+            "AAPL",
+            "--fetched-at",
+            "2025-02-24T09:34:47Z",
+        ],
+    );
+    assert_eq!(r[0]["rows_added"].as_i64(), Some(1));
+    let r = json(
+        h,
+        &[
+            "ingest",
+            "earnings",
+            hist.to_str().unwrap(),
+            "--symbol",
+            "AAPL",
+            "--fetched-at",
+            "2025-02-24T09:34:56Z",
+            "--report-lag-days",
+            "35",
+        ],
+    );
+    assert_eq!(r[0]["rows_added"].as_i64(), Some(4));
+    let next = &sql_json(
+        h,
+        "SELECT CAST(ts_event AS VARCHAR) e, CAST(ts_recv AS VARCHAR) r, CAST(announce_end AS VARCHAR) until, \
+         date_is_estimate, eps_estimate, revenue_estimate FROM earnings WHERE kind = 'scheduled'",
+    )[0];
+    // earningsDate [1746010740, 1746446400], earningsAverage 1.61696, revenueAverage 94076168920
+    assert_eq!(s(&next["e"]), "2025-04-30T10:59:00Z");
+    assert_eq!(s(&next["until"]), "2025-05-05T12:00:00Z");
+    assert_eq!(s(&next["r"]), "2025-02-24T09:34:47Z");
+    assert_eq!(next["date_is_estimate"], true);
+    assert_eq!(next["eps_estimate"].as_f64(), Some(1.61696));
+    assert_eq!(next["revenue_estimate"].as_f64(), Some(94076168920.0));
+    let q = sql_json(
+        h,
+        "SELECT CAST(ts_event AS VARCHAR) e, CAST(ts_recv AS VARCHAR) r, eps_actual, eps_estimate, surprise_pct \
+         FROM earnings WHERE kind = 'reported' ORDER BY ts_event",
+    );
+    assert_eq!(q.len(), 4);
+    // quarter 1711843200 = 2024-03-31: epsActual 1.53, epsEstimate 1.49923, surprisePercent 0.020499999,
+    // known 35 days after the quarter ended (the stated lag).
+    assert_eq!(s(&q[0]["e"]), "2024-03-31T00:00:00Z");
+    assert_eq!(s(&q[0]["r"]), "2024-05-05T00:00:00Z");
+    assert_eq!(q[0]["eps_actual"].as_f64(), Some(1.53));
+    assert_eq!(q[0]["eps_estimate"].as_f64(), Some(1.49923));
+    assert_eq!(q[0]["surprise_pct"].as_f64(), Some(0.020499999));
+    assert_eq!(s(&q[3]["e"]), "2024-12-31T00:00:00Z");
+}

@@ -112,6 +112,14 @@ impl Row<'_> {
         self.next::<BooleanBuilder>(|b| b.append_value(v))
     }
 
+    pub fn opt_bool(&mut self, v: Option<bool>) -> &mut Self {
+        self.next::<BooleanBuilder>(|b| b.append_option(v))
+    }
+
+    pub fn opt_ts(&mut self, v: Option<Timestamp>) -> &mut Self {
+        self.next::<TimestampMicrosecondBuilder>(|b| b.append_option(v.map(|t| t.as_micros())))
+    }
+
     pub fn i32(&mut self, v: i32) -> &mut Self {
         self.next::<Int32Builder>(|b| b.append_value(v))
     }

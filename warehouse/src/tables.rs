@@ -9,7 +9,9 @@ use std::sync::{Arc, LazyLock};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 mod alt;
-pub use alt::{INSIDER_TRADES, INSTRUMENT_ALIASES, MACRO_SERIES, NEWS, SENTIMENT, SOCIAL_POSTS};
+pub use alt::{
+    EARNINGS, INSIDER_TRADES, INSTRUMENT_ALIASES, MACRO_SERIES, NEWS, SENTIMENT, SOCIAL_POSTS,
+};
 
 /// Arrow type of every `ts_*` column: microseconds since the epoch, UTC (Delta's `timestamp`).
 pub fn ts_type() -> DataType {
@@ -607,7 +609,7 @@ pub static REGIMES: TableSpec = TableSpec {
     }),
 };
 
-pub static ALL: [&TableSpec; 30] = [
+pub static ALL: [&TableSpec; 31] = [
     &BARS,
     &TICKS,
     &QUOTES,
@@ -638,6 +640,7 @@ pub static ALL: [&TableSpec; 30] = [
     &SOCIAL_POSTS,
     &MACRO_SERIES,
     &INSIDER_TRADES,
+    &EARNINGS,
 ];
 
 #[cfg(test)]

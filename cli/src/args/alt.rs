@@ -163,3 +163,21 @@ pub struct InsiderArgs {
     #[arg(required = true)]
     pub inputs: Vec<String>,
 }
+
+#[derive(Debug, Args)]
+pub struct EarningsArgs {
+    /// Yahoo quoteSummary responses with calendarEvents and/or earningsHistory (files or URLs)
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// The symbol the responses are about (they do not say)
+    #[arg(long)]
+    pub symbol: String,
+    /// When a saved response was fetched (RFC 3339): what it says was known from then
+    #[arg(long, value_name = "TIME")]
+    pub fetched_at: Option<String>,
+    /// Reported quarters were announced this many days after the quarter ended (an assumption,
+    /// for backfills); without it a quarter is known at its earnings call if the response gives
+    /// it, else when fetched
+    #[arg(long, value_name = "DAYS")]
+    pub report_lag_days: Option<u32>,
+}

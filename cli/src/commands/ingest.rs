@@ -48,6 +48,29 @@ pub async fn run(cmd: IngestCommand, settings: &Settings, printer: &Printer) -> 
         }
         IngestCommand::News(a) => news(&ingestor, a, printer).await?,
         IngestCommand::Social(a) => social(&ingestor, a, printer).await?,
+        IngestCommand::Earnings(a) => {
+            let fetched_at = match &a.fetched_at {
+                Some(t) => Some(elite_warehouse::Timestamp::parse_rfc3339(t)?),
+                None => None,
+            };
+            let opts = elite_jobs::earnings::EarningsOptions {
+                symbol: a.symbol.clone(),
+                fetched_at,
+                report_lag: a
+                    .report_lag_days
+                    .map(|d| std::time::Duration::from_secs(u64::from(d) * 86_400)),
+            };
+            let mut out = Vec::new();
+            for input in &a.inputs {
+                let (source, body) = fetch_or_read(input, "yahoo-earnings").await?;
+                let r = ingestor
+                    .ingest_earnings_body(&source, &body, &opts, &printer.reporter())
+                    .await
+                    .with_context(|| format!("ingesting {input}"))?;
+                out.push(r);
+            }
+            out
+        }
         IngestCommand::Insider(a) => {
             let mut out = Vec::new();
             for input in &a.inputs {

@@ -32,6 +32,6 @@ pub use retrain::{Drift, RetrainReport, drift, retrain};
 pub use serve::{LivePredictors, Served, serve};
 pub(crate) use train::{EventRow, ModelRow, erased};
 pub use train::{
-    Registered, TrainReport, assemble, build_dataset, build_dataset_with_text, evaluate,
-    load_dataset, model_id, plan, train, walk_forward,
+    Registered, TrainReport, assemble, build_dataset, build_dataset_with_events,
+    build_dataset_with_text, evaluate, load_dataset, model_id, plan, train, walk_forward,
 };

@@ -131,6 +131,8 @@ struct LiveModel {
     live: BTreeMap<String, LiveSeries>,
     /// Scored text items per symbol, known when the models were loaded (sentiment sets only).
     text: std::collections::HashMap<String, Vec<elite_pipelines::sentiment::TextEvent>>,
+    /// Earnings records per symbol, known when the models were loaded (earnings sets only).
+    earnings: std::collections::HashMap<String, Vec<elite_pipelines::earnings::EarningsEvent>>,
 }
 
 impl LivePredictors {
@@ -151,15 +153,10 @@ impl LivePredictors {
                 let cfg: TrainConfig = serde_json::from_str(&row.config)
                     .map_err(|e| Error::from(e).context(format!("config of {id}")))?;
                 let set = FeatureSet::by_name(&cfg.features.set)?;
-                let text = if set.sentiment {
-                    let version = cfg.features.sentiment_version.as_deref();
-                    let version = version.unwrap_or("vader-3.3.2");
-                    crate::alt::read_text_events(wh, &cfg.data.symbols, version).await?
-                } else {
-                    Default::default()
-                };
+                let (text, earnings) = super::train::read_events(wh, &cfg, &set).await?;
                 models.push(LiveModel {
                     text,
+                    earnings,
                     id,
                     stage,
                     model,
@@ -216,6 +213,9 @@ impl LivePredictors {
                     )?;
                     if let Some(t) = m.text.get(&b.symbol.to_string()) {
                         live.set_text(t.clone());
+                    }
+                    if let Some(e) = m.earnings.get(&b.symbol.to_string()) {
+                        live.set_earnings(e.clone());
                     }
                     e.insert(live)
                 }

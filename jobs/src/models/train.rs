@@ -57,6 +57,23 @@ pub async fn load_dataset(wh: &Warehouse, cfg: &TrainConfig) -> Result<(Dataset,
         })
         .collect();
     let set = FeatureSet::by_name(&cfg.features.set)?;
+    let (text, earnings) = read_events(wh, cfg, &set).await?;
+    Ok((
+        build_dataset_with_events(cfg, &series, &text, &earnings)?,
+        version,
+    ))
+}
+
+/// The scored text and earnings records a feature set reads, per symbol.
+#[allow(clippy::type_complexity)]
+pub(crate) async fn read_events(
+    wh: &Warehouse,
+    cfg: &TrainConfig,
+    set: &FeatureSet,
+) -> Result<(
+    std::collections::HashMap<String, Vec<elite_pipelines::sentiment::TextEvent>>,
+    std::collections::HashMap<String, Vec<elite_pipelines::earnings::EarningsEvent>>,
+)> {
     let text = if set.sentiment {
         let version = cfg
             .features
@@ -67,7 +84,12 @@ pub async fn load_dataset(wh: &Warehouse, cfg: &TrainConfig) -> Result<(Dataset,
     } else {
         Default::default()
     };
-    Ok((build_dataset_with_text(cfg, &series, &text)?, version))
+    let earnings = if set.earnings {
+        crate::earnings::read_earnings_events(wh, &cfg.data.symbols).await?
+    } else {
+        Default::default()
+    };
+    Ok((text, earnings))
 }
 
 /// The dataset of `series` under `cfg`'s feature set.
@@ -81,14 +103,25 @@ pub fn build_dataset_with_text(
     series: &[Series],
     text: &std::collections::HashMap<String, Vec<elite_pipelines::sentiment::TextEvent>>,
 ) -> Result<Dataset> {
+    build_dataset_with_events(cfg, series, text, &Default::default())
+}
+
+/// [`build_dataset`] with each symbol's scored text items and earnings records.
+pub fn build_dataset_with_events(
+    cfg: &TrainConfig,
+    series: &[Series],
+    text: &std::collections::HashMap<String, Vec<elite_pipelines::sentiment::TextEvent>>,
+    earnings: &std::collections::HashMap<String, Vec<elite_pipelines::earnings::EarningsEvent>>,
+) -> Result<Dataset> {
     let set = FeatureSet::by_name(&cfg.features.set)?;
     let select = (!cfg.features.select.is_empty()).then_some(cfg.features.select.as_slice());
-    Ok(Dataset::build_with_text(
+    Ok(Dataset::build_with_events(
         &set,
         select,
         series,
         cfg.features.horizon,
         text,
+        earnings,
     )?)
 }
 

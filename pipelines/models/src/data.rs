@@ -122,6 +122,11 @@ impl LiveSeries {
         self.engine.set_text(events);
     }
 
+    /// The symbol's earnings records (sets with earnings features).
+    pub fn set_earnings(&mut self, events: Vec<elite_pipelines::earnings::EarningsEvent>) {
+        self.engine.set_earnings(events);
+    }
+
     /// Feed the next bar; `Some(dataset)` when it makes a row (its features are all present).
     pub fn push(&mut self, b: &TimedBar) -> Option<Dataset> {
         let pos = self.bars;
@@ -190,6 +195,19 @@ impl Dataset {
         horizon: usize,
         text: &std::collections::HashMap<String, Vec<elite_pipelines::sentiment::TextEvent>>,
     ) -> Result<Self> {
+        Self::build_with_events(set, select, series, horizon, text, &Default::default())
+    }
+
+    /// [`Self::build_with_text`] with each symbol's earnings records too (sets with earnings
+    /// features).
+    pub fn build_with_events(
+        set: &FeatureSet,
+        select: Option<&[String]>,
+        series: &[Series],
+        horizon: usize,
+        text: &std::collections::HashMap<String, Vec<elite_pipelines::sentiment::TextEvent>>,
+        earnings: &std::collections::HashMap<String, Vec<elite_pipelines::earnings::EarningsEvent>>,
+    ) -> Result<Self> {
         if horizon == 0 {
             return Err(input("horizon", "must be at least 1 bar"));
         }
@@ -212,6 +230,9 @@ impl Dataset {
             let mut engine = set.engine();
             if let Some(t) = text.get(&s.symbol) {
                 engine.set_text(t.clone());
+            }
+            if let Some(e) = earnings.get(&s.symbol) {
+                engine.set_earnings(e.clone());
             }
             for (i, b) in s.bars.iter().enumerate() {
                 engine.update(b, &mut vals);

@@ -162,3 +162,29 @@ pub static INSIDER_TRADES: TableSpec = TableSpec {
         ]))
     }),
 };
+
+/// Earnings: announcements scheduled and quarters reported.
+pub static EARNINGS: TableSpec = TableSpec {
+    name: "earnings",
+    description: "earnings (Yahoo calendarEvents/earningsHistory): kind scheduled (ts_event = expected announcement) or reported (ts_event = quarter end), EPS estimate/actual/surprise; ts_recv = when it was known",
+    key: &["symbol", "kind", "ts_event"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("symbol", DataType::Utf8, false),
+            f("kind", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            ts("period_end", true),
+            ts("announce_start", true),
+            ts("announce_end", true),
+            f("date_is_estimate", DataType::Boolean, true),
+            f("eps_estimate", DataType::Float64, true),
+            f("eps_actual", DataType::Float64, true),
+            f("eps_surprise", DataType::Float64, true),
+            f("surprise_pct", DataType::Float64, true),
+            f("revenue_estimate", DataType::Float64, true),
+            f("source", DataType::Utf8, false),
+        ]))
+    }),
+};
