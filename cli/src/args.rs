@@ -706,6 +706,11 @@ pub enum IngestCommand {
     #[command(after_help = "Example:
   elite ingest earnings quoteSummary_AAPL.json --symbol AAPL --fetched-at 2025-02-24T09:34:47Z")]
     Earnings(EarningsArgs),
+    /// Option chain snapshots (Yahoo v7), with each contract's Black-Scholes delta
+    #[command(after_help = "Examples:
+  elite ingest options options_AAPL.json --fetched-at 2025-02-24T09:34:47Z
+  elite sql \"SELECT * FROM options_summary\"      # put/call ratios, 25-delta skew, unusual volume")]
+    Options(OptionsArgs),
 }
 
 #[derive(Debug, Args)]

@@ -36,6 +36,7 @@ pub mod fuzz;
 pub mod http;
 pub mod insider;
 pub mod news;
+pub mod options;
 pub mod social;
 pub mod timeparse;
 pub mod upstox;

@@ -46,6 +46,7 @@ pub mod macro_series;
 pub mod models;
 pub mod onnx_import;
 pub mod ops;
+pub mod options;
 pub mod progress;
 pub mod regimes;
 pub mod report;

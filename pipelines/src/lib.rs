@@ -40,6 +40,7 @@ pub mod forecast;
 pub mod indicators;
 pub mod mentions;
 pub mod mtf;
+pub mod options;
 pub mod regime;
 pub mod resample;
 pub mod sentiment;

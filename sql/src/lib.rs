@@ -47,6 +47,10 @@ pub const VIEWS: &[(&str, &str)] = &[
         "insider_net_buying",
         include_str!("../views/insider_net_buying.sql"),
     ),
+    (
+        "options_summary",
+        include_str!("../views/options_summary.sql"),
+    ),
 ];
 
 /// A read-only SQL session over one warehouse.

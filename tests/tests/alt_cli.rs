@@ -411,3 +411,65 @@ fn earnings_are_known_from_when_they_were_fetched_or_reported() {
     assert_eq!(q[0]["surprise_pct"].as_f64(), Some(0.020499999));
     assert_eq!(s(&q[3]["e"]), "2024-12-31T00:00:00Z");
 }
+
+#[test]
+fn option_chains_land_per_contract_with_delta_and_summaries() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let chain = fixture("options/yahoo_options_AAPL.json");
+    let expired = fixture("options/yahoo_options_AAPL_expired-2022-03-01.json");
+    let r = json(
+        h,
+        &[
+            "ingest",
+            "options",
+            chain.to_str().unwrap(),
+            expired.to_str().unwrap(),
+            "--fetched-at",
+            "2025-02-24T09:34:47Z",
+        ],
+    );
+    assert_eq!(
+        (r[0]["rows_read"].as_i64(), r[0]["rows_added"].as_i64()),
+        (Some(102), Some(102))
+    );
+    assert_eq!(
+        r[1]["rows_read"].as_i64(),
+        Some(0),
+        "an expired date: empty chain"
+    );
+    let c = &sql_json(
+        h,
+        "SELECT CAST(ts_event AS VARCHAR) e, CAST(ts_recv AS VARCHAR) r, volume, delta, underlying_price \
+         FROM options_chain WHERE contract = 'AAPL250228C00250000'",
+    )[0];
+    assert_eq!(s(&c["e"]), "2025-02-21T21:00:02Z"); // quote.regularMarketTime 1740171602
+    assert_eq!(s(&c["r"]), "2025-02-24T09:34:47Z");
+    assert_eq!(c["volume"].as_f64(), Some(62051.0));
+    assert_eq!(c["underlying_price"].as_f64(), Some(245.55));
+    // Black-Scholes delta by Python's math.erf on the same inputs (IV 0.0312596875, 6.13 days).
+    let d = c["delta"].as_f64().unwrap();
+    assert!((d / 4.640441279568641e-06 - 1.0).abs() < 1e-6, "{d}");
+    let p = sql_scalar(
+        h,
+        "SELECT delta FROM options_chain WHERE contract = 'AAPL250228P00240000'",
+    );
+    assert!(
+        (p.as_f64().unwrap() / -0.002346761129503605 - 1.0).abs() < 1e-6,
+        "{p}"
+    );
+    // Summed by Python over the JSON: calls 182,476 and puts 159,505 contracts traded; every open
+    // interest in this recording is 0, so the OI ratio is undefined; 62 contracts traded ≥ 100
+    // and more than their open interest. Yahoo's IVs here are placeholders (1e-5, 0.0156…): no
+    // contract has a delta within 0.20–0.30, so there is no 25-delta skew.
+    let sm = &sql_json(h, "SELECT * FROM options_summary")[0];
+    assert_eq!(
+        (sm["call_volume"].as_f64(), sm["put_volume"].as_f64()),
+        (Some(182476.0), Some(159505.0))
+    );
+    let ratio = sm["put_call_volume"].as_f64().unwrap();
+    assert!((ratio - 159505.0 / 182476.0).abs() < 1e-12);
+    assert!(sm["put_call_oi"].is_null());
+    assert!(sm["skew_25d"].is_null());
+    assert_eq!(sm["unusual_contracts"].as_i64(), Some(62));
+}

@@ -10,7 +10,8 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 mod alt;
 pub use alt::{
-    EARNINGS, INSIDER_TRADES, INSTRUMENT_ALIASES, MACRO_SERIES, NEWS, SENTIMENT, SOCIAL_POSTS,
+    EARNINGS, INSIDER_TRADES, INSTRUMENT_ALIASES, MACRO_SERIES, NEWS, OPTIONS_CHAIN, SENTIMENT,
+    SOCIAL_POSTS,
 };
 
 /// Arrow type of every `ts_*` column: microseconds since the epoch, UTC (Delta's `timestamp`).
@@ -609,7 +610,7 @@ pub static REGIMES: TableSpec = TableSpec {
     }),
 };
 
-pub static ALL: [&TableSpec; 31] = [
+pub static ALL: [&TableSpec; 32] = [
     &BARS,
     &TICKS,
     &QUOTES,
@@ -641,6 +642,7 @@ pub static ALL: [&TableSpec; 31] = [
     &MACRO_SERIES,
     &INSIDER_TRADES,
     &EARNINGS,
+    &OPTIONS_CHAIN,
 ];
 
 #[cfg(test)]

@@ -181,3 +181,13 @@ pub struct EarningsArgs {
     #[arg(long, value_name = "DAYS")]
     pub report_lag_days: Option<u32>,
 }
+
+#[derive(Debug, Args)]
+pub struct OptionsArgs {
+    /// Yahoo v7 options responses (files or URLs)
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// When a saved response was fetched (RFC 3339)
+    #[arg(long, value_name = "TIME")]
+    pub fetched_at: Option<String>,
+}

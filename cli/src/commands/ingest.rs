@@ -48,6 +48,22 @@ pub async fn run(cmd: IngestCommand, settings: &Settings, printer: &Printer) -> 
         }
         IngestCommand::News(a) => news(&ingestor, a, printer).await?,
         IngestCommand::Social(a) => social(&ingestor, a, printer).await?,
+        IngestCommand::Options(a) => {
+            let fetched_at = match &a.fetched_at {
+                Some(t) => Some(elite_warehouse::Timestamp::parse_rfc3339(t)?),
+                None => None,
+            };
+            let mut out = Vec::new();
+            for input in &a.inputs {
+                let (source, body) = fetch_or_read(input, "yahoo-options").await?;
+                let r = ingestor
+                    .ingest_options_body(&source, &body, fetched_at, &printer.reporter())
+                    .await
+                    .with_context(|| format!("ingesting {input}"))?;
+                out.push(r);
+            }
+            out
+        }
         IngestCommand::Earnings(a) => {
             let fetched_at = match &a.fetched_at {
                 Some(t) => Some(elite_warehouse::Timestamp::parse_rfc3339(t)?),

@@ -188,3 +188,34 @@ pub static EARNINGS: TableSpec = TableSpec {
         ]))
     }),
 };
+
+/// Option chain snapshots: one row per contract per snapshot.
+pub static OPTIONS_CHAIN: TableSpec = TableSpec {
+    name: "options_chain",
+    description: "option chain snapshots (Yahoo v7): one row per contract per snapshot with bid/ask/last, volume, open interest, implied volatility and Black-Scholes delta (zero rates); ts_event = the snapshot's quote time, ts_recv = when fetched",
+    key: &["contract", "ts_event"],
+    partition_by: &["year"],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("symbol", DataType::Utf8, false),
+            f("contract", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            f("option_type", DataType::Utf8, false),
+            f("strike", DataType::Float64, false),
+            ts("expiry", false),
+            f("bid", DataType::Float64, true),
+            f("ask", DataType::Float64, true),
+            f("last", DataType::Float64, true),
+            f("volume", DataType::Float64, true),
+            f("open_interest", DataType::Float64, true),
+            f("implied_vol", DataType::Float64, true),
+            f("delta", DataType::Float64, true),
+            f("in_the_money", DataType::Boolean, true),
+            ts("last_trade", true),
+            f("underlying_price", DataType::Float64, true),
+            f("source", DataType::Utf8, false),
+            f("year", DataType::Int32, false),
+        ]))
+    }),
+};

@@ -1,0 +1,132 @@
+//! Option chains from Yahoo's v7 `options/{symbol}` API: one record per contract per snapshot.
+//!
+//! The snapshot time is the quote's `regularMarketTime` (when the underlying last traded as the
+//! chain was served). A contract without a strike, an expiry or a contract symbol is quarantined;
+//! missing `volume` (Yahoo omits it for contracts that did not trade) stays null.
+
+use elite_warehouse::{Clock, QuarantineRecord, Timestamp};
+use serde_json::Value;
+
+use crate::{Error, Result};
+
+/// One contract in a snapshot.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OptionQuote {
+    pub contract: String,
+    /// `call` or `put`.
+    pub option_type: &'static str,
+    pub strike: f64,
+    pub expiry: Timestamp,
+    pub bid: Option<f64>,
+    pub ask: Option<f64>,
+    pub last: Option<f64>,
+    pub volume: Option<f64>,
+    pub open_interest: Option<f64>,
+    pub implied_vol: Option<f64>,
+    pub in_the_money: Option<bool>,
+    pub last_trade: Option<Timestamp>,
+    pub location: String,
+}
+
+/// A decoded chain.
+#[derive(Debug, Default)]
+pub struct DecodedChain {
+    pub underlying: String,
+    pub underlying_price: Option<f64>,
+    /// The snapshot time (`quote.regularMarketTime`).
+    pub as_of: Option<Timestamp>,
+    pub quotes: Vec<OptionQuote>,
+    pub quarantine: Vec<QuarantineRecord>,
+    pub rows_read: usize,
+}
+
+fn f(v: &Value, k: &str) -> Option<f64> {
+    v.get(k).and_then(Value::as_f64).filter(|x| x.is_finite())
+}
+
+/// Decode a v7 options response.
+pub fn decode_chain(bytes: &[u8], source: &str, clock: &dyn Clock) -> Result<DecodedChain> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| Error::Input {
+        location: source.to_string(),
+        reason: format!("not JSON: {e}"),
+    })?;
+    let chain = v.get("optionChain").ok_or_else(|| Error::Input {
+        location: source.to_string(),
+        reason: "not an optionChain response".into(),
+    })?;
+    if let Some(e) = chain.get("error").filter(|e| !e.is_null()) {
+        return Err(Error::Api {
+            source_name: "yahoo",
+            status: None,
+            message: e.to_string(),
+        });
+    }
+    let r = chain.pointer("/result/0").ok_or_else(|| Error::Input {
+        location: source.to_string(),
+        reason: "optionChain.result is empty".into(),
+    })?;
+    let now = clock.now();
+    let quote = r.get("quote").unwrap_or(&Value::Null);
+    let mut out = DecodedChain {
+        underlying: r
+            .get("underlyingSymbol")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        underlying_price: f(quote, "regularMarketPrice"),
+        as_of: quote
+            .get("regularMarketTime")
+            .and_then(Value::as_i64)
+            .and_then(Timestamp::from_secs),
+        ..Default::default()
+    };
+    let options = r.get("options").and_then(Value::as_array);
+    for (i, o) in options.into_iter().flatten().enumerate() {
+        for (side, kind) in [("calls", "call"), ("puts", "put")] {
+            let list = o.get(side).and_then(Value::as_array);
+            for (j, c) in list.into_iter().flatten().enumerate() {
+                out.rows_read += 1;
+                let location = format!("options[{i}].{side}[{j}]");
+                let contract = c.get("contractSymbol").and_then(Value::as_str);
+                let expiry = c
+                    .get("expiration")
+                    .and_then(Value::as_i64)
+                    .and_then(Timestamp::from_secs);
+                let (Some(contract), Some(strike), Some(expiry)) =
+                    (contract, f(c, "strike"), expiry)
+                else {
+                    out.quarantine.push(QuarantineRecord {
+                        source: source.into(),
+                        unit: String::new(),
+                        location,
+                        target_table: "options_chain".into(),
+                        reason: "contractSymbol/strike/expiration: missing or not valid".into(),
+                        raw: c.to_string(),
+                        raw_encoding: "json",
+                        ts_recv: now,
+                    });
+                    continue;
+                };
+                out.quotes.push(OptionQuote {
+                    contract: contract.to_string(),
+                    option_type: kind,
+                    strike,
+                    expiry,
+                    bid: f(c, "bid"),
+                    ask: f(c, "ask"),
+                    last: f(c, "lastPrice"),
+                    volume: f(c, "volume"),
+                    open_interest: f(c, "openInterest"),
+                    implied_vol: f(c, "impliedVolatility"),
+                    in_the_money: c.get("inTheMoney").and_then(Value::as_bool),
+                    last_trade: c
+                        .get("lastTradeDate")
+                        .and_then(Value::as_i64)
+                        .and_then(Timestamp::from_secs),
+                    location,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
