@@ -116,16 +116,15 @@ pub fn decode_earnings(bytes: &[u8], source: &str, clock: &dyn Clock) -> Result<
                 revenue_estimate: e.get("revenueAverage").and_then(num),
                 location: "calendarEvents.earnings".into(),
             }),
-            None => out.quarantine.push(QuarantineRecord {
-                source: source.into(),
-                unit: String::new(),
-                location: "calendarEvents.earnings".into(),
-                target_table: "earnings".into(),
-                reason: "earningsDate: missing or empty".into(),
-                raw: e.to_string(),
-                raw_encoding: "json",
-                ts_recv: now,
-            }),
+            None => out.quarantine.push(QuarantineRecord::new(
+                source,
+                "earnings",
+                "calendarEvents.earnings",
+                "earningsDate: missing or empty",
+                e.to_string(),
+                "json",
+                now,
+            )),
         }
     }
     let history = hist
@@ -135,16 +134,15 @@ pub fn decode_earnings(bytes: &[u8], source: &str, clock: &dyn Clock) -> Result<
         out.rows_read += 1;
         let location = format!("earningsHistory.history[{i}]");
         let Some(period_end) = q.get("quarter").and_then(secs) else {
-            out.quarantine.push(QuarantineRecord {
-                source: source.into(),
-                unit: String::new(),
+            out.quarantine.push(QuarantineRecord::new(
+                source,
+                "earnings",
                 location,
-                target_table: "earnings".into(),
-                reason: "quarter: missing or not epoch seconds".into(),
-                raw: q.to_string(),
-                raw_encoding: "json",
-                ts_recv: now,
-            });
+                "quarter: missing or not epoch seconds",
+                q.to_string(),
+                "json",
+                now,
+            ));
             continue;
         };
         out.rows.push(EarningsRow {

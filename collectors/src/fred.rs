@@ -41,16 +41,7 @@ fn refuse(
     raw: String,
     now: Timestamp,
 ) -> QuarantineRecord {
-    QuarantineRecord {
-        source: source.into(),
-        unit: String::new(),
-        location,
-        target_table: "macro_series".into(),
-        reason,
-        raw,
-        raw_encoding: "text",
-        ts_recv: now,
-    }
+    QuarantineRecord::new(source, "macro_series", location, reason, raw, "text", now)
 }
 
 /// A wide CSV: the first column is the date (`observation_date`, `DATE`, `Date`, in any layout

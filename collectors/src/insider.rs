@@ -228,16 +228,15 @@ pub fn decode_filing(bytes: &[u8], source: &str, clock: &dyn Clock) -> Result<De
             let location = format!("{table}/{name}[{k}]");
             match row(e, row_kind, derivative, period, &footnotes, &location) {
                 Ok(r) => out.filing.rows.push(r),
-                Err(reason) => out.quarantine.push(QuarantineRecord {
-                    source: source.into(),
-                    unit: String::new(),
+                Err(reason) => out.quarantine.push(QuarantineRecord::new(
+                    source,
+                    "insider_trades",
                     location,
-                    target_table: "insider_trades".into(),
                     reason,
-                    raw: xml[e.range()].to_string(),
-                    raw_encoding: "text",
-                    ts_recv: now,
-                }),
+                    &xml[e.range()],
+                    "text",
+                    now,
+                )),
             }
         }
     }

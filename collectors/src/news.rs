@@ -213,16 +213,15 @@ fn finish(raw: Raw<'_>, source: &str, now: Timestamp, out: &mut DecodedNews, pay
     let title = raw.title.trim().to_string();
     let summary = raw.summary.filter(|s| !s.is_empty());
     if title.is_empty() && summary.is_none() {
-        out.quarantine.push(QuarantineRecord {
-            source: source.into(),
-            unit: String::new(),
-            location: raw.location,
-            target_table: "news".into(),
-            reason: "title: missing or empty, and no summary".into(),
-            raw: payload,
-            raw_encoding: "text",
-            ts_recv: now,
-        });
+        out.quarantine.push(QuarantineRecord::new(
+            source,
+            "news",
+            raw.location,
+            "title: missing or empty, and no summary",
+            payload,
+            "text",
+            now,
+        ));
         return;
     }
     let url = raw.link.and_then(canonical_url);
@@ -359,16 +358,15 @@ fn decode_yahoo(bytes: &[u8], source: &str, now: Timestamp) -> Result<DecodedNew
         let raw = v.to_string();
         let refuse = |out: &mut DecodedNews, reason: String| {
             out.rows_read += 1;
-            out.quarantine.push(QuarantineRecord {
-                source: source.into(),
-                unit: String::new(),
-                location: location.clone(),
-                target_table: "news".into(),
+            out.quarantine.push(QuarantineRecord::new(
+                source,
+                "news",
+                location.clone(),
                 reason,
-                raw: raw.clone(),
-                raw_encoding: "json",
-                ts_recv: now,
-            });
+                raw.clone(),
+                "json",
+                now,
+            ));
         };
         let n: YahooNews = match serde_json::from_value(v) {
             Ok(n) => n,

@@ -95,16 +95,15 @@ pub fn decode_chain(bytes: &[u8], source: &str, clock: &dyn Clock) -> Result<Dec
                 let (Some(contract), Some(strike), Some(expiry)) =
                     (contract, f(c, "strike"), expiry)
                 else {
-                    out.quarantine.push(QuarantineRecord {
-                        source: source.into(),
-                        unit: String::new(),
+                    out.quarantine.push(QuarantineRecord::new(
+                        source,
+                        "options_chain",
                         location,
-                        target_table: "options_chain".into(),
-                        reason: "contractSymbol/strike/expiration: missing or not valid".into(),
-                        raw: c.to_string(),
-                        raw_encoding: "json",
-                        ts_recv: now,
-                    });
+                        "contractSymbol/strike/expiration: missing or not valid",
+                        c.to_string(),
+                        "json",
+                        now,
+                    ));
                     continue;
                 };
                 out.quotes.push(OptionQuote {

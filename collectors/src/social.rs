@@ -60,16 +60,15 @@ fn refuse(
     raw: &Value,
     now: Timestamp,
 ) {
-    out.quarantine.push(QuarantineRecord {
-        source: source.into(),
-        unit: String::new(),
+    out.quarantine.push(QuarantineRecord::new(
+        source,
+        "social_posts",
         location,
-        target_table: "social_posts".into(),
         reason,
-        raw: raw.to_string(),
-        raw_encoding: "json",
-        ts_recv: now,
-    });
+        raw.to_string(),
+        "json",
+        now,
+    ));
 }
 
 fn s(v: &Value, k: &str) -> Option<String> {

@@ -132,16 +132,7 @@ fn refuse(
     raw: String,
     now: Timestamp,
 ) -> QuarantineRecord {
-    QuarantineRecord {
-        source: source.into(),
-        unit: String::new(),
-        location,
-        target_table: table.into(),
-        reason,
-        raw,
-        raw_encoding: "text",
-        ts_recv: now,
-    }
+    QuarantineRecord::new(source, table, location, reason, raw, "text", now)
 }
 
 impl Ingestor {

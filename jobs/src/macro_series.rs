@@ -156,19 +156,18 @@ impl Ingestor {
                 if v == o.value {
                     unchanged += 1;
                 } else {
-                    quarantine.push(elite_warehouse::QuarantineRecord {
-                        source: source.into(),
-                        unit: String::new(),
-                        location: format!("{} {}", o.series, o.ts_event),
-                        target_table: tables::MACRO_SERIES.name.into(),
-                        reason: format!(
+                    quarantine.push(elite_warehouse::QuarantineRecord::new(
+                        source,
+                        tables::MACRO_SERIES.name,
+                        format!("{} {}", o.series, o.ts_event),
+                        format!(
                             "value: {} conflicts with {v} already known from the same time ({r})",
                             o.value
                         ),
-                        raw: o.value.to_string(),
-                        raw_encoding: "text",
-                        ts_recv: now,
-                    });
+                        o.value.to_string(),
+                        "text",
+                        now,
+                    ));
                 }
                 continue;
             }

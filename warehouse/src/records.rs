@@ -443,6 +443,30 @@ pub struct QuarantineRecord {
     pub ts_recv: Timestamp,
 }
 
+impl QuarantineRecord {
+    /// A refused record meant for `target_table`; the ingest that lands its unit sets `unit`.
+    pub fn new(
+        source: &str,
+        target_table: &str,
+        location: impl Into<String>,
+        reason: impl Into<String>,
+        raw: impl Into<String>,
+        raw_encoding: &'static str,
+        ts_recv: Timestamp,
+    ) -> Self {
+        Self {
+            source: source.into(),
+            unit: String::new(),
+            location: location.into(),
+            target_table: target_table.into(),
+            reason: reason.into(),
+            raw: raw.into(),
+            raw_encoding,
+            ts_recv,
+        }
+    }
+}
+
 /// Builds `quarantine` batches.
 #[derive(Default)]
 pub struct QuarantineBuilder {
