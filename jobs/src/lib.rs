@@ -44,6 +44,7 @@ pub mod insider;
 pub mod live;
 pub mod macro_series;
 pub mod models;
+pub mod news_impact;
 pub mod onnx_import;
 pub mod ops;
 pub mod options;

@@ -35,6 +35,7 @@ pub mod bench;
 pub mod calendar;
 pub mod earnings;
 pub mod error;
+pub mod event_study;
 pub mod features;
 pub mod forecast;
 pub mod indicators;

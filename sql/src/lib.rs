@@ -51,6 +51,10 @@ pub const VIEWS: &[(&str, &str)] = &[
         "options_summary",
         include_str!("../views/options_summary.sql"),
     ),
+    (
+        "news_impact_by_label",
+        include_str!("../views/news_impact_by_label.sql"),
+    ),
 ];
 
 /// A read-only SQL session over one warehouse.

@@ -473,3 +473,121 @@ fn option_chains_land_per_contract_with_delta_and_summaries() {
     assert!(sm["skew_25d"].is_null());
     assert_eq!(sm["unusual_contracts"].as_i64(), Some(62));
 }
+
+#[test]
+fn news_impact_measures_abnormal_returns_by_the_market_model() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    common::ingest_csv(
+        h,
+        &fixture("bars/sp500_20_1d_2010_2022.csv.gz"),
+        &["--timeframe", "1d"],
+    );
+    let feed = fixture("news/rss2_sp500_events.xml");
+    json(
+        h,
+        &[
+            "ingest",
+            "news",
+            feed.to_str().unwrap(),
+            "--backfill-delay",
+            "60",
+        ],
+    );
+    json(h, &["sentiment", "build"]);
+    let out = common::elite(h)
+        .args([
+            "--format",
+            "json",
+            "sentiment",
+            "impact",
+            "--market",
+            "equal-weight",
+        ])
+        .args(["--estimation", "120", "--gap", "10", "--post", "5"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = sql_json(
+        h,
+        "SELECT symbol, CAST(ts_event AS VARCHAR) d0, alpha, beta, ar0, car FROM news_impact ORDER BY ts_event",
+    );
+    // numpy.polyfit on the fixture's closes: the equal-weight market of all 20 symbols, 120
+    // estimation days ending 10 before day 0, CAR over days 0..=5
+    // (collectors/fixtures/news/impact_reference.py prints these).
+    let want = [
+        (
+            "AAPL",
+            "2015-01-28",
+            0.0010234928180334988,
+            1.1179273237503513,
+            0.0737458276553434,
+            0.08282619617868309,
+        ),
+        (
+            "MSFT",
+            "2015-04-24",
+            -0.0011472692173110804,
+            1.204433730209531,
+            0.10278788052628691,
+            0.12178686102536593,
+        ),
+        (
+            "KO",
+            "2015-09-10",
+            -6.595568671418536e-06,
+            0.6543136196872615,
+            -0.0002535925264618693,
+            0.01199809073161415,
+        ),
+        (
+            "JPM",
+            "2016-02-16",
+            -0.0009202565774443353,
+            1.1641387175434104,
+            0.0016761847438374194,
+            -0.038619639734863744,
+        ),
+        (
+            "XOM",
+            "2016-07-29",
+            0.0005838376649796516,
+            0.7708807867277523,
+            -0.015198274504959933,
+            -0.03761028050142509,
+        ),
+        (
+            "AMD",
+            "2017-01-17",
+            0.004700498274190055,
+            3.057120881572384,
+            -0.062158612772536884,
+            -0.031206458441134198,
+        ),
+    ];
+    assert_eq!(rows.len(), want.len(), "{rows:?}");
+    for (r, (sym, d0, a, b, ar0, car)) in rows.iter().zip(want) {
+        assert_eq!(s(&r["symbol"]), sym);
+        assert!(s(&r["d0"]).starts_with(d0), "{r:?}");
+        for (k, v) in [("alpha", a), ("beta", b), ("ar0", ar0), ("car", car)] {
+            let got = r[k].as_f64().unwrap();
+            assert!((got - v).abs() < 1e-9, "{sym} {k}: {got} vs {v}");
+        }
+    }
+    let by = sql_json(
+        h,
+        "SELECT label, events, mean_car FROM news_impact_by_label ORDER BY label",
+    );
+    let labels: Vec<&str> = by.iter().map(|r| s(&r["label"])).collect();
+    assert_eq!(labels, ["negative", "neutral", "positive"], "{by:?}");
+    // Running it again adds nothing.
+    let again = common::elite(h)
+        .args(["--format", "json", "sentiment", "impact"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&again.stderr).contains("0 rows added"));
+}

@@ -22,6 +22,32 @@ pub enum SentimentCommand {
   elite sentiment build --scorer vader
   elite sql \"SELECT symbol, date_trunc('day', ts_recv) d, avg(score) FROM sentiment GROUP BY 1, 2\"")]
     Build(SentimentBuildArgs),
+    /// Event study: the market-model abnormal return after each scored news item, landed in
+    /// `news_impact`, and the mean CAR by sentiment label
+    #[command(after_help = "Examples:
+  elite sentiment impact --market equal-weight --estimation 120 --gap 10 --post 5
+  elite sentiment impact --market SPY
+  elite sql \"SELECT * FROM news_impact_by_label\"")]
+    Impact(ImpactArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImpactArgs {
+    /// The scorer version whose scores are the events
+    #[arg(long, default_value = "vader-3.3.2")]
+    pub scorer_version: String,
+    /// The market: a symbol with daily bars, or equal-weight (the mean return of every symbol)
+    #[arg(long, default_value = "equal-weight")]
+    pub market: String,
+    /// Trading days of the estimation window
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u32).range(3..))]
+    pub estimation: u32,
+    /// Trading days between the estimation window and the event day
+    #[arg(long, default_value_t = 10)]
+    pub gap: u32,
+    /// Trading days after the event day in the CAR (day 0 included)
+    #[arg(long, default_value_t = 5)]
+    pub post: u32,
 }
 
 #[derive(Debug, Args)]

@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 
 use super::user_bail;
 use crate::args::{
-    LmDictionaryArg, SentimentBuildArgs, SentimentEvalArgs, SentimentScoreArgs, SpikesArgs,
+    ImpactArgs, LmDictionaryArg, SentimentBuildArgs, SentimentEvalArgs, SentimentScoreArgs,
+    SpikesArgs,
 };
 use crate::printer::Printer;
 use crate::settings::Settings;
@@ -146,4 +147,22 @@ pub async fn spikes(a: SpikesArgs, settings: &Settings, printer: &Printer) -> Re
         return Ok(());
     }
     printer.records(&rows)
+}
+
+pub async fn impact(a: ImpactArgs, settings: &Settings, printer: &Printer) -> Result<()> {
+    let opts = elite_jobs::news_impact::ImpactOptions {
+        version: a.scorer_version,
+        market: a.market,
+        windows: elite_pipelines::event_study::Windows {
+            estimation: a.estimation as usize,
+            gap: a.gap as usize,
+            post: a.post as usize,
+        },
+    };
+    let r = elite_jobs::news_impact::news_impact(&settings.warehouse()?, &opts).await?;
+    printer.note(format!(
+        "{}: {} events read, {} measured, {} skipped (no bars, or windows outside them), {} rows added",
+        r.params, r.events_read, r.events_measured, r.events_skipped, r.rows_added
+    ));
+    printer.records(&r.by_label)
 }

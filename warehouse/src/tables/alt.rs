@@ -219,3 +219,29 @@ pub static OPTIONS_CHAIN: TableSpec = TableSpec {
         ]))
     }),
 };
+
+/// Event-study results: the abnormal return after each scored news item.
+pub static NEWS_IMPACT: TableSpec = TableSpec {
+    name: "news_impact",
+    description: "market-model abnormal returns after each scored news item (elite sentiment impact): ts_event = day 0, ts_recv = when day `post` closed",
+    key: &["item_id", "symbol", "version", "params"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("item_id", DataType::Utf8, false),
+            f("symbol", DataType::Utf8, false),
+            f("version", DataType::Utf8, false),
+            f("params", DataType::Utf8, false),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            f("score", DataType::Float64, false),
+            f("label", DataType::Utf8, false),
+            f("alpha", DataType::Float64, false),
+            f("beta", DataType::Float64, false),
+            f("ar0", DataType::Float64, false),
+            f("car", DataType::Float64, false),
+            f("sigma", DataType::Float64, false),
+            f("year", DataType::Int32, false),
+        ]))
+    }),
+};
