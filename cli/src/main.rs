@@ -80,6 +80,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Social(args::SocialCommand::Spikes(a)) => {
             commands::sentiment::spikes(a, &settings, &printer).await
         }
+        Command::Sentiment(args::SentimentCommand::Signals(a)) => {
+            commands::sentiment::alt_signals(a, &settings, &printer).await
+        }
         Command::Sentiment(args::SentimentCommand::Impact(a)) => {
             commands::sentiment::impact(a, &settings, &printer).await
         }

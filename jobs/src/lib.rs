@@ -30,6 +30,7 @@
 //! ```
 
 pub mod alt;
+pub mod alt_signals;
 pub mod backtest;
 pub mod bars;
 pub mod brokers;

@@ -591,3 +591,90 @@ fn news_impact_measures_abnormal_returns_by_the_market_model() {
         .unwrap();
     assert!(String::from_utf8_lossy(&again.stderr).contains("0 rows added"));
 }
+
+#[test]
+fn the_event_strategy_trades_on_news_signals_known_only() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    common::ingest_csv(
+        h,
+        &fixture("bars/sp500_20_1d_2010_2022.csv.gz"),
+        &["--timeframe", "1d"],
+    );
+    let feed = fixture("news/rss2_sp500_events.xml");
+    json(
+        h,
+        &[
+            "ingest",
+            "news",
+            feed.to_str().unwrap(),
+            "--backfill-delay",
+            "60",
+        ],
+    );
+    json(h, &["sentiment", "build"]);
+    let r = json(
+        h,
+        &[
+            "sentiment",
+            "signals",
+            "--timeframe",
+            "1d",
+            "--threshold",
+            "0.3",
+        ],
+    );
+    let scores = sql_json(
+        h,
+        "SELECT symbol, score FROM sentiment WHERE abs(score) >= 0.3 ORDER BY symbol",
+    );
+    assert_eq!(
+        r[0]["news_signals"].as_i64(),
+        Some(scores.len() as i64),
+        "{scores:?}"
+    );
+    let sig = sql_json(
+        h,
+        "SELECT symbol, CAST(ts_event AS VARCHAR) bar, CAST(ts_recv AS VARCHAR) known, direction \
+         FROM signals WHERE rule = 'news_sentiment' ORDER BY ts_event",
+    );
+    // AAPL's item was received 2015-01-28 13:01 UTC: the first close after it is that day's bar.
+    assert_eq!(s(&sig[0]["symbol"]), "AAPL");
+    assert!(s(&sig[0]["bar"]).starts_with("2015-01-28"), "{sig:?}");
+    assert_eq!(s(&sig[0]["known"]), "2015-01-28T13:01:00Z");
+    assert_eq!(sig[0]["direction"].as_i64(), Some(1));
+    // The backtest acts at that close and fills at the next open; the JPM item of a market
+    // holiday (2016-02-15) waits for the next session.
+    let cfg = std::path::Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap())
+        .join("../jobs/configs/sp500_news_events.toml");
+    let out = common::elite(h)
+        .args(["--format", "json", "backtest"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fills = sql_json(
+        h,
+        "SELECT symbol, side, CAST(ts_event AS VARCHAR) t FROM fills ORDER BY ts_event, symbol",
+    );
+    let first = fills.iter().find(|f| f["symbol"] == "AAPL").unwrap();
+    assert_eq!(s(&first["side"]).to_ascii_lowercase(), "buy");
+    assert!(s(&first["t"]).starts_with("2015-01-29"), "{fills:?}");
+    if let Some(jpm) = sig.iter().find(|x| x["symbol"] == "JPM") {
+        assert!(s(&jpm["bar"]).starts_with("2016-02-16"), "{jpm:?}");
+    }
+    // Every fill comes after the signal it acts on was known.
+    for f in &fills {
+        let known = sig
+            .iter()
+            .filter(|x| x["symbol"] == f["symbol"])
+            .map(|x| s(&x["known"]))
+            .min()
+            .unwrap();
+        assert!(s(&f["t"]) > known, "{f:?} before {known}");
+    }
+}

@@ -29,6 +29,25 @@ pub enum SentimentCommand {
   elite sentiment impact --market SPY
   elite sql \"SELECT * FROM news_impact_by_label\"")]
     Impact(ImpactArgs),
+    /// Alternative data as rule signals on bars (`news_sentiment`, `earnings_surprise`), so the
+    /// `event` strategy acts on them, known-only
+    #[command(after_help = "Examples:
+  elite sentiment signals --timeframe 1d --threshold 0.3
+  elite backtest jobs/configs/sp500_news_events.toml   # type = \"event\", rules = [\"news_sentiment\"]")]
+    Signals(AltSignalsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AltSignalsArgs {
+    /// The bars' timeframe the signals sit on
+    #[arg(long, default_value = "1d")]
+    pub timeframe: String,
+    /// The scorer version whose scores make news signals
+    #[arg(long, default_value = "vader-3.3.2")]
+    pub scorer_version: String,
+    /// Least |mean score| of a bar's news that makes a signal
+    #[arg(long, default_value_t = 0.3)]
+    pub threshold: f64,
 }
 
 #[derive(Debug, Args)]

@@ -11,8 +11,8 @@ use serde_json::{Map, Value};
 
 use super::user_bail;
 use crate::args::{
-    ImpactArgs, LmDictionaryArg, SentimentBuildArgs, SentimentEvalArgs, SentimentScoreArgs,
-    SpikesArgs,
+    AltSignalsArgs, ImpactArgs, LmDictionaryArg, SentimentBuildArgs, SentimentEvalArgs,
+    SentimentScoreArgs, SpikesArgs,
 };
 use crate::printer::Printer;
 use crate::settings::Settings;
@@ -165,4 +165,16 @@ pub async fn impact(a: ImpactArgs, settings: &Settings, printer: &Printer) -> Re
         r.params, r.events_read, r.events_measured, r.events_skipped, r.rows_added
     ));
     printer.records(&r.by_label)
+}
+
+pub async fn alt_signals(a: AltSignalsArgs, settings: &Settings, printer: &Printer) -> Result<()> {
+    let tf = elite_warehouse::Timeframe::parse(&a.timeframe)?;
+    let r = elite_jobs::alt_signals::alt_signals(
+        &settings.warehouse()?,
+        tf,
+        &a.scorer_version,
+        a.threshold,
+    )
+    .await?;
+    printer.records(&[r])
 }
