@@ -318,3 +318,132 @@ fn row(
         footnotes: (!cited.is_empty()).then(|| cited.join(" | ")),
     })
 }
+
+/// Yahoo's quoteSummary `insiderTransactions` (a summary of Form 4s: filer, relation, date,
+/// shares, value and a text such as "Sale at price 226.35 per share."). The code is read off the
+/// text (Sale → S, Purchase → P, Stock Gift → G, Stock Award → A, Conversion of Exercise /
+/// Option Exercise → M; else none) and the price when the text gives one; the text is kept as the
+/// row's note. Each transaction is its own record (Yahoo gives no accession number: the record's
+/// id is the hash of its fields).
+pub fn decode_yahoo_insider(
+    bytes: &[u8],
+    symbol: &str,
+    source: &str,
+    clock: &dyn Clock,
+) -> Result<Vec<(Filing, Vec<QuarantineRecord>)>> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::Input {
+        location: source.to_string(),
+        reason: format!("not JSON: {e}"),
+    })?;
+    let list = v
+        .pointer("/quoteSummary/result/0/insiderTransactions/transactions")
+        .and_then(serde_json::Value::as_array)
+        .ok_or_else(|| Error::Input {
+            location: source.to_string(),
+            reason: "no quoteSummary insiderTransactions.transactions".into(),
+        })?;
+    let now = clock.now();
+    let raw_num = |t: &serde_json::Value, k: &str| {
+        t.get(k)
+            .and_then(|x| x.get("raw").unwrap_or(x).as_f64())
+            .filter(|x| x.is_finite())
+    };
+    let mut out = vec![];
+    for (i, t) in list.iter().enumerate() {
+        let location = format!("insiderTransactions.transactions[{i}]");
+        let s = |k: &str| {
+            t.get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+        };
+        let date = t
+            .get("startDate")
+            .and_then(|d| d.get("raw").unwrap_or(d).as_i64())
+            .and_then(Timestamp::from_secs);
+        let (Some(name), Some(ts_event)) = (s("filerName"), date) else {
+            let q = QuarantineRecord::new(
+                source,
+                "insider_trades",
+                location,
+                "filerName/startDate: missing",
+                t.to_string(),
+                "json",
+                now,
+            );
+            out.push((Filing::default(), vec![q]));
+            continue;
+        };
+        let text = s("transactionText");
+        let lower = text.as_deref().unwrap_or("").to_ascii_lowercase();
+        let code = [
+            ("sale", "S"),
+            ("purchase", "P"),
+            ("stock gift", "G"),
+            ("stock award", "A"),
+            ("conversion of exercise", "M"),
+            ("option exercise", "M"),
+        ]
+        .iter()
+        .find(|(p, _)| lower.starts_with(p))
+        .map(|(_, c)| c.to_string());
+        let price = lower
+            .split_once("at price ")
+            .and_then(|(_, rest)| rest.split_once(" per share"))
+            .and_then(|(p, _)| p.trim().parse::<f64>().ok());
+        let relation = s("filerRelation").unwrap_or_default();
+        let rel = relation.to_ascii_lowercase();
+        let shares = raw_num(t, "shares");
+        let id = crate::news::sha_hex(&[
+            symbol,
+            &name,
+            &ts_event.as_nanos().to_string(),
+            &shares.map(|x| x.to_string()).unwrap_or_default(),
+            text.as_deref().unwrap_or(""),
+            &raw_num(t, "value")
+                .map(|x| x.to_string())
+                .unwrap_or_default(),
+        ]);
+        let filing = Filing {
+            accession: format!("yahoo:{}", &id[..20]),
+            form: "4".into(),
+            issuer_cik: String::new(),
+            issuer_name: None,
+            symbol: Some(symbol.to_string()),
+            owner_cik: String::new(),
+            owner_names: name,
+            is_director: rel.contains("director"),
+            is_officer: !rel.contains("director")
+                && !rel.contains("beneficial owner")
+                && !rel.is_empty(),
+            is_ten_percent_owner: rel.contains("beneficial owner"),
+            is_other: false,
+            officer_title: (!rel.contains("director") && !rel.contains("beneficial owner"))
+                .then_some(relation)
+                .filter(|r| !r.is_empty()),
+            filed: None,
+            rows: vec![InsiderRow {
+                location,
+                derivative: false,
+                row_kind: "transaction",
+                security: None,
+                ts_event,
+                acquired_disposed: code.as_deref().map(|c| match c {
+                    "S" | "G" => "D".to_string(),
+                    _ => "A".to_string(),
+                }),
+                code,
+                shares,
+                price,
+                shares_after: None,
+                ownership: s("ownership"),
+                exercise_price: None,
+                underlying_shares: None,
+                footnotes: text,
+            }],
+        };
+        out.push((filing, vec![]));
+    }
+    Ok(out)
+}

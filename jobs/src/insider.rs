@@ -6,7 +6,7 @@
 //! `cik` alias, else lands with `symbol = ''`.
 
 use elite_collectors::Decoded;
-use elite_collectors::insider::{self, DecodedFiling};
+use elite_collectors::insider::{self, DecodedFiling, Filing};
 use elite_text::tagging::Tagger;
 use elite_warehouse::rows::RowsBuilder;
 use elite_warehouse::{Timestamp, tables};
@@ -39,49 +39,56 @@ impl Ingestor {
             quarantine,
             rows_read,
         } = insider::decode_filing(body, source, self.clock())?;
-        let symbol = match &f.symbol {
-            Some(s) => s.trim().to_uppercase(),
-            None => Tagger::new(&load_aliases(self.warehouse()).await?)
-                .tag(&[format!("cik:{}", f.issuer_cik)], "")
-                .into_iter()
-                .next()
-                .map(|t| t.symbol)
-                .unwrap_or_default(),
-        };
+        let aliases = load_aliases(self.warehouse()).await?;
         let ts_recv = Timestamp::from_nanos(f.filed.unwrap_or(now).as_nanos().min(now.as_nanos()));
         let mut b = RowsBuilder::new(&tables::INSIDER_TRADES);
-        for r in &f.rows {
-            b.row()
-                .str(&f.accession)
-                .str(&f.owner_cik)
-                .str(&r.location)
-                .str(&symbol)
-                .ts(r.ts_event)
-                .ts(ts_recv)
-                .str(&f.form)
-                .str(&f.issuer_cik)
-                .opt_str(f.issuer_name.as_deref())
-                .str(&f.owner_names)
-                .bool(f.is_director)
-                .bool(f.is_officer)
-                .bool(f.is_ten_percent_owner)
-                .bool(f.is_other)
-                .opt_str(f.officer_title.as_deref())
-                .bool(r.derivative)
-                .str(r.row_kind)
-                .opt_str(r.security.as_deref())
-                .opt_str(r.code.as_deref())
-                .opt_str(r.acquired_disposed.as_deref())
-                .opt_f64(r.shares)
-                .opt_f64(r.price)
-                .opt_f64(r.shares_after)
-                .opt_str(r.ownership.as_deref())
-                .opt_f64(r.exercise_price)
-                .opt_f64(r.underlying_shares)
-                .opt_str(r.footnotes.as_deref())
-                .str(source)
-                .i32(year(r.ts_event))
-                .end();
+        push_filing(&mut b, &f, &aliases, ts_recv, source);
+        let decoded = Decoded {
+            batch: b.finish()?,
+            quarantine,
+            rows_read,
+        };
+        self.land(
+            source,
+            &content_hash,
+            &tables::INSIDER_TRADES,
+            decoded,
+            reporter,
+        )
+        .await
+    }
+
+    /// Land one Yahoo `insiderTransactions` response for `symbol`; `fetched_at` dates a saved
+    /// response (default now), which is when its rows were known.
+    pub async fn ingest_yahoo_insider_body(
+        &self,
+        source: &str,
+        body: &[u8],
+        symbol: &str,
+        fetched_at: Option<Timestamp>,
+        reporter: &dyn Reporter,
+    ) -> Result<IngestReport> {
+        let options = format!("yahoo|{symbol}|{fetched_at:?}");
+        let content_hash = hash(&[body, options.as_bytes()]);
+        if let Some(cp) = self.checkpoint(source, &content_hash).await? {
+            return Ok(Self::skipped(
+                source.into(),
+                tables::INSIDER_TRADES.name,
+                content_hash,
+                cp,
+            ));
+        }
+        let now = self.clock().now();
+        let ts_recv =
+            Timestamp::from_nanos(fetched_at.unwrap_or(now).as_nanos().min(now.as_nanos()));
+        let symbol = symbol.trim().to_uppercase();
+        let decoded = insider::decode_yahoo_insider(body, &symbol, source, self.clock())?;
+        let rows_read = decoded.len();
+        let mut b = RowsBuilder::new(&tables::INSIDER_TRADES);
+        let mut quarantine = vec![];
+        for (f, q) in decoded {
+            quarantine.extend(q);
+            push_filing(&mut b, &f, &[], ts_recv, source);
         }
         let decoded = Decoded {
             batch: b.finish()?,
@@ -96,5 +103,58 @@ impl Ingestor {
             reporter,
         )
         .await
+    }
+}
+
+/// One row per transaction/holding of `f`; a filing without a trading symbol is tagged through
+/// a `cik` alias.
+fn push_filing(
+    b: &mut RowsBuilder,
+    f: &Filing,
+    aliases: &[elite_text::tagging::Alias],
+    ts_recv: Timestamp,
+    source: &str,
+) {
+    let symbol = match &f.symbol {
+        Some(s) => s.trim().to_uppercase(),
+        None => Tagger::new(aliases)
+            .tag(&[format!("cik:{}", f.issuer_cik)], "")
+            .into_iter()
+            .next()
+            .map(|t| t.symbol)
+            .unwrap_or_default(),
+    };
+    for r in &f.rows {
+        b.row()
+            .str(&f.accession)
+            .str(&f.owner_cik)
+            .str(&r.location)
+            .str(&symbol)
+            .ts(r.ts_event)
+            .ts(ts_recv)
+            .str(&f.form)
+            .str(&f.issuer_cik)
+            .opt_str(f.issuer_name.as_deref())
+            .str(&f.owner_names)
+            .bool(f.is_director)
+            .bool(f.is_officer)
+            .bool(f.is_ten_percent_owner)
+            .bool(f.is_other)
+            .opt_str(f.officer_title.as_deref())
+            .bool(r.derivative)
+            .str(r.row_kind)
+            .opt_str(r.security.as_deref())
+            .opt_str(r.code.as_deref())
+            .opt_str(r.acquired_disposed.as_deref())
+            .opt_f64(r.shares)
+            .opt_f64(r.price)
+            .opt_f64(r.shares_after)
+            .opt_str(r.ownership.as_deref())
+            .opt_f64(r.exercise_price)
+            .opt_f64(r.underlying_shares)
+            .opt_str(r.footnotes.as_deref())
+            .str(source)
+            .i32(year(r.ts_event))
+            .end();
     }
 }

@@ -678,3 +678,56 @@ fn the_event_strategy_trades_on_news_signals_known_only() {
         assert!(s(&f["t"]) > known, "{f:?} before {known}");
     }
 }
+
+#[test]
+fn yahoo_insider_transactions_land_with_codes_read_off_their_text() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let f = fixture("insider/yahoo_insiderTransactions_AAPL.json");
+    let args = [
+        "ingest",
+        "insider",
+        f.to_str().unwrap(),
+        "--yahoo",
+        "AAPL",
+        "--fetched-at",
+        "2025-02-24T09:35:14Z",
+    ];
+    let r = json(h, &args);
+    assert_eq!(r[0]["rows_added"].as_i64(), Some(85));
+    // Counted with Python over the JSON: 37 sales (2,648,879 shares), 8 gifts (218,107), 40
+    // without a text (3,438,283).
+    let by = sql_json(
+        h,
+        "SELECT coalesce(code, '-') code, count(*) n, sum(shares) shares FROM insider_trades \
+         GROUP BY 1 ORDER BY 1",
+    );
+    let got: Vec<(String, i64, f64)> = by
+        .iter()
+        .map(|r| {
+            (
+                s(&r["code"]).to_string(),
+                r["n"].as_i64().unwrap(),
+                r["shares"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("-".to_string(), 40, 3438283.0),
+            ("G".to_string(), 8, 218107.0),
+            ("S".to_string(), 37, 2648879.0)
+        ]
+    );
+    let first = &sql_json(
+        h,
+        "SELECT owner_names, is_director, price, CAST(ts_event AS VARCHAR) e, CAST(ts_recv AS VARCHAR) r \
+         FROM insider_trades WHERE owner_names = 'LEVINSON ARTHUR D' AND price = 226.35",
+    )[0];
+    assert_eq!(first["is_director"], true);
+    assert_eq!(s(&first["e"]), "2025-02-03T00:00:00Z"); // startDate 1738540800
+    assert_eq!(s(&first["r"]), "2025-02-24T09:35:14Z");
+    let again = json(h, &args);
+    assert_eq!(again[0]["skipped_already_ingested"].as_bool(), Some(true));
+}

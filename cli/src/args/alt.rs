@@ -207,6 +207,12 @@ pub struct InsiderArgs {
     /// SEC Form 3/4/5 filings: bare XML, or EDGAR `.txt`/`.nc` submissions (files or URLs)
     #[arg(required = true)]
     pub inputs: Vec<String>,
+    /// The inputs are Yahoo quoteSummary `insiderTransactions` responses about this symbol
+    #[arg(long, value_name = "SYMBOL")]
+    pub yahoo: Option<String>,
+    /// When a saved Yahoo response was fetched (RFC 3339): its rows are known from then
+    #[arg(long, value_name = "TIME", requires = "yahoo")]
+    pub fetched_at: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -90,11 +90,31 @@ pub async fn run(cmd: IngestCommand, settings: &Settings, printer: &Printer) -> 
         IngestCommand::Insider(a) => {
             let mut out = Vec::new();
             for input in &a.inputs {
-                let (source, body) = fetch_or_read(input, "sec").await?;
-                let r = ingestor
-                    .ingest_insider_body(&source, &body, &printer.reporter())
-                    .await
-                    .with_context(|| format!("ingesting {input}"))?;
+                let r = match &a.yahoo {
+                    None => {
+                        let (source, body) = fetch_or_read(input, "sec").await?;
+                        ingestor
+                            .ingest_insider_body(&source, &body, &printer.reporter())
+                            .await
+                    }
+                    Some(symbol) => {
+                        let fetched_at = match &a.fetched_at {
+                            Some(t) => Some(elite_warehouse::Timestamp::parse_rfc3339(t)?),
+                            None => None,
+                        };
+                        let (source, body) = fetch_or_read(input, "yahoo-insider").await?;
+                        ingestor
+                            .ingest_yahoo_insider_body(
+                                &source,
+                                &body,
+                                symbol,
+                                fetched_at,
+                                &printer.reporter(),
+                            )
+                            .await
+                    }
+                }
+                .with_context(|| format!("ingesting {input}"))?;
                 out.push(r);
             }
             out
