@@ -27,6 +27,10 @@ pub enum NewsFormat {
     Edgar,
     /// Yahoo's search response (`news[]`).
     Yahoo,
+    /// NewsAPI `/v2/everything` or `/v2/top-headlines` (`articles[]`).
+    NewsApi,
+    /// Alpha Vantage `NEWS_SENTIMENT` (`feed[]`, tickers in `ticker_sentiment`).
+    AlphaVantage,
 }
 
 impl NewsFormat {
@@ -35,8 +39,10 @@ impl NewsFormat {
             "rss" | "atom" | "feed" => Ok(Self::Feed),
             "edgar" => Ok(Self::Edgar),
             "yahoo" => Ok(Self::Yahoo),
+            "newsapi" => Ok(Self::NewsApi),
+            "alphavantage" => Ok(Self::AlphaVantage),
             other => Err(Error::Options(format!(
-                "unknown news format {other:?} (rss, atom, edgar or yahoo)"
+                "unknown news format {other:?} (rss, atom, edgar, yahoo, newsapi or alphavantage)"
             ))),
         }
     }
@@ -422,7 +428,119 @@ pub fn decode_news(
         NewsFormat::Feed => decode_feed(bytes, false, source, now),
         NewsFormat::Edgar => decode_feed(bytes, true, source, now),
         NewsFormat::Yahoo => decode_yahoo(bytes, source, now),
+        NewsFormat::NewsApi | NewsFormat::AlphaVantage => decode_api(bytes, format, source, now),
     }
+}
+
+/// NewsAPI `articles[]` (`publishedAt` RFC 3339) or Alpha Vantage `feed[]` (`time_published`
+/// `YYYYMMDDTHHMMSS`, which its documentation does not place in a zone: read as New York time,
+/// the later of the two readings, so an item is never dated before it could have appeared).
+fn decode_api(
+    bytes: &[u8],
+    format: NewsFormat,
+    source: &str,
+    now: Timestamp,
+) -> Result<DecodedNews> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| Error::Input {
+        location: source.to_string(),
+        reason: format!("not JSON: {e}"),
+    })?;
+    let (list_key, name) = match format {
+        NewsFormat::NewsApi => ("articles", "newsapi"),
+        _ => ("feed", "alphavantage"),
+    };
+    let Some(list) = v.get(list_key).and_then(serde_json::Value::as_array) else {
+        let message = ["message", "Information", "Note", "Error Message"]
+            .iter()
+            .find_map(|k| v.get(*k).and_then(serde_json::Value::as_str))
+            .unwrap_or("no articles in the response")
+            .to_string();
+        return Err(Error::Api {
+            source_name: name,
+            status: None,
+            message,
+        });
+    };
+    let mut out = DecodedNews::default();
+    for (i, a) in list.iter().enumerate() {
+        let location = format!("{list_key}[{i}]");
+        let s = |k: &str| {
+            a.get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+        };
+        let (time_key, published) = match format {
+            NewsFormat::NewsApi => (
+                "publishedAt",
+                s("publishedAt").and_then(|t| Timestamp::parse_rfc3339(&t).ok()),
+            ),
+            _ => (
+                "time_published",
+                s("time_published")
+                    .and_then(|t| chrono::NaiveDateTime::parse_from_str(&t, "%Y%m%dT%H%M%S").ok())
+                    .and_then(|t| {
+                        use chrono::TimeZone;
+                        chrono_tz::America::New_York
+                            .from_local_datetime(&t)
+                            .latest()
+                    })
+                    .and_then(|t| Timestamp::from_datetime(&t)),
+            ),
+        };
+        let Some(published) = published else {
+            out.rows_read += 1;
+            out.quarantine.push(QuarantineRecord::new(
+                source,
+                "news",
+                location,
+                format!("{time_key}: missing or not a time"),
+                a.to_string(),
+                "json",
+                now,
+            ));
+            continue;
+        };
+        let (summary, publisher, tags) = match format {
+            NewsFormat::NewsApi => (
+                s("description"),
+                a.pointer("/source/name")
+                    .and_then(|x| x.as_str())
+                    .map(str::to_string),
+                vec![],
+            ),
+            _ => (
+                s("summary"),
+                s("source"),
+                a.get("ticker_sentiment")
+                    .and_then(serde_json::Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t.get("ticker").and_then(|x| x.as_str()).map(str::to_string))
+                    .collect(),
+            ),
+        };
+        let link = s("url");
+        finish(
+            Raw {
+                location,
+                guid: None,
+                link: link.as_deref(),
+                title: s("title").map(|t| plain_text(&t)).unwrap_or_default(),
+                summary: summary.map(|t| plain_text(&t)),
+                publisher,
+                category: s("category_within_source"),
+                published: Some(published),
+                tags,
+            },
+            source,
+            now,
+            &mut out,
+            a.to_string(),
+        );
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

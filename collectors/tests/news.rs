@@ -188,3 +188,64 @@ fn bad_and_duplicate_feed_items() {
     );
     assert!(decode_news(b"<html>not a feed", NewsFormat::Feed, "news:x", &clock()).is_err());
 }
+
+#[test]
+fn newsapi_articles_in_the_documented_shape() {
+    let d = decode_news(
+        &fixture("newsapi_everything_sample.json"),
+        NewsFormat::NewsApi,
+        "news:newsapi",
+        &clock(),
+    )
+    .unwrap();
+    assert_eq!((d.rows_read, d.items.len(), d.quarantine.len()), (3, 2, 1));
+    let a = &d.items[0];
+    assert_eq!(a.publisher.as_deref(), Some("Reuters"));
+    assert_eq!(
+        a.url.as_deref(),
+        Some("https://www.example.com/apple-beats")
+    );
+    assert_eq!(
+        a.summary.as_deref(),
+        Some("Apple Inc reported record revenue & raised its dividend.")
+    );
+    assert_eq!(a.published.unwrap().to_string(), "2024-05-02T20:35:00Z");
+    assert_eq!(d.quarantine[0].location, "articles[2]");
+    assert!(d.quarantine[0].reason.starts_with("publishedAt"));
+    let err = decode_news(
+        br#"{"status":"error","code":"apiKeyInvalid","message":"Your API key is invalid."}"#,
+        NewsFormat::NewsApi,
+        "news:newsapi",
+        &clock(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("Your API key is invalid"), "{err}");
+}
+
+#[test]
+fn alpha_vantage_feed_with_ticker_tags_in_new_york_time() {
+    let d = decode_news(
+        &fixture("alphavantage_news_sentiment_sample.json"),
+        NewsFormat::AlphaVantage,
+        "news:av",
+        &clock(),
+    )
+    .unwrap();
+    assert_eq!((d.rows_read, d.items.len(), d.quarantine.len()), (2, 2, 0));
+    assert_eq!(d.items[0].tags, ["MSFT", "GOOG"]);
+    // 20240115T093000 read as New York time (EST, UTC−5).
+    assert_eq!(
+        d.items[0].published.unwrap().to_string(),
+        "2024-01-15T14:30:00Z"
+    );
+    assert_eq!(d.items[0].category.as_deref(), Some("Technology"));
+    assert!(d.items[1].tags.is_empty());
+    let err = decode_news(
+        br#"{"Information":"The **demo** API key is for demo purposes only."}"#,
+        NewsFormat::AlphaVantage,
+        "news:av",
+        &clock(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("demo"), "{err}");
+}

@@ -91,8 +91,9 @@ pub struct NewsArgs {
     /// URLs (http/https) or files
     #[arg(required = true)]
     pub inputs: Vec<String>,
-    /// rss (any RSS/Atom/JSON feed), edgar (an SEC EDGAR Atom feed) or yahoo (a search response)
-    #[arg(long, default_value = "rss", value_parser = ["rss", "atom", "edgar", "yahoo"])]
+    /// rss (any RSS/Atom/JSON feed), edgar (an SEC EDGAR Atom feed), yahoo (a search response),
+    /// newsapi (/v2/everything) or alphavantage (NEWS_SENTIMENT)
+    #[arg(long, default_value = "rss", value_parser = ["rss", "atom", "edgar", "yahoo", "newsapi", "alphavantage"])]
     pub provider: String,
     /// Backfill of old items: take each as known this many seconds after its publication
     /// (ts_recv = published + delay, never later than now); without it, ts_recv = now
