@@ -183,12 +183,16 @@ pub fn decode_reddit(bytes: &[u8], source: &str, clock: &dyn Clock) -> Result<De
     Ok(out)
 }
 
-/// An X API v2 tweets response (`data[]`, optional `includes.users`).
+/// An X API v2 tweets response (`data[]`, optional `includes.users`), or a v1.1
+/// `search/tweets` response (`statuses[]`, `created_at` like `Fri Jul 12 23:40:37 +0000 2019`).
 pub fn decode_x(bytes: &[u8], source: &str, clock: &dyn Clock) -> Result<DecodedPosts> {
     let v: Value = serde_json::from_slice(bytes).map_err(|e| Error::Input {
         location: source.to_string(),
         reason: format!("not X API JSON: {e}"),
     })?;
+    if let Some(statuses) = v.get("statuses").and_then(Value::as_array) {
+        return Ok(decode_x_v1(statuses, source, clock.now()));
+    }
     if v.get("data").is_none()
         && let Some(errors) = v.get("errors").or_else(|| v.get("title"))
     {
@@ -254,6 +258,51 @@ pub fn decode_x(bytes: &[u8], source: &str, clock: &dyn Clock) -> Result<Decoded
     Ok(out)
 }
 
+fn decode_x_v1(statuses: &[Value], source: &str, now: Timestamp) -> DecodedPosts {
+    let mut out = DecodedPosts::default();
+    for (i, t) in statuses.iter().enumerate() {
+        out.rows_read += 1;
+        let location = format!("statuses[{i}]");
+        let id = s(t, "id_str");
+        let ts = s(t, "created_at")
+            .and_then(|c| chrono::DateTime::parse_from_str(&c, "%a %b %d %H:%M:%S %z %Y").ok())
+            .and_then(|d| Timestamp::from_datetime(&d))
+            .or_else(|| id.as_deref().and_then(snowflake_time));
+        let (Some(id), Some(ts)) = (id, ts) else {
+            refuse(
+                &mut out,
+                source,
+                location,
+                "id_str/created_at: missing or not readable".into(),
+                t,
+                now,
+            );
+            continue;
+        };
+        let text = s(t, "full_text")
+            .or_else(|| s(t, "text"))
+            .unwrap_or_default();
+        out.posts.push(Post {
+            content_hash: crate::news::sha_hex(&["", &text]),
+            url: Some(format!("https://x.com/i/web/status/{id}")),
+            id: format!("x:{id}"),
+            platform: "x",
+            community: None,
+            author: t
+                .pointer("/user/screen_name")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            title: None,
+            text,
+            ts_event: ts,
+            score: t.get("favorite_count").and_then(Value::as_f64),
+            replies: t.get("reply_count").and_then(Value::as_f64),
+            location,
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,5 +315,27 @@ mod tests {
         assert_eq!(t.as_nanos(), 1_577_820_376_771_000_000);
         assert!(snowflake_time("12345").is_none());
         assert!(snowflake_time("abc").is_none());
+    }
+
+    #[test]
+    fn v1_search_tweets_from_the_recorded_response() {
+        let body = std::fs::read(format!(
+            "{}/fixtures/social/v1.1_search_tweets.json",
+            std::env::var("CARGO_MANIFEST_DIR").unwrap()
+        ))
+        .unwrap();
+        let clock = elite_warehouse::FixedClock(Timestamp::from_nanos(0));
+        let d = decode_x(&body, "x:v1", &clock).unwrap();
+        assert_eq!(
+            (d.rows_read, d.posts.len(), d.quarantine.len()),
+            (15, 15, 0)
+        );
+        let p = &d.posts[0];
+        assert_eq!(p.id, "x:1149825924029980674");
+        assert_eq!(p.author.as_deref(), Some("tweepy_pie"));
+        // created_at "Fri Jul 12 23:40:37 +0000 2019"; the id's snowflake time agrees to the second.
+        assert_eq!(p.ts_event.as_nanos(), 1_562_974_837_000_000_000);
+        let snow = snowflake_time("1149825924029980674").unwrap().as_nanos();
+        assert_eq!(snow / 1_000_000_000, 1_562_974_837);
     }
 }
