@@ -6,8 +6,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod alt;
 mod bench;
+mod stream;
 pub use alt::*;
 pub use bench::*;
+pub use stream::*;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -145,6 +147,9 @@ pub enum Command {
   UPSTOX_ACCESS_TOKEN=... elite run trader my_nse.toml --live --confirm my-nse   # real orders via [broker]"
     )]
     Run(RunCommand),
+    /// The live chain's topics and the jobs reading them (position, lag)
+    #[command(subcommand)]
+    Stream(StreamCommand),
     /// The long-running jobs (trader, signal runner): running or not, ready or why not, from
     /// their status files and their live /readyz
     #[command(
@@ -480,6 +485,11 @@ pub struct MtfArgs {
 pub enum BarsCommand {
     /// Aggregate bars of --timeframe into --to along a calendar (holidays from the calendar table)
     Resample(ResampleArgs),
+    /// Bars from the `ticks` table along a calendar — what `elite run bars` builds live, in batch
+    #[command(after_help = "Examples:
+  elite bars from-ticks --to 1m --calendar NSE
+  elite --format csv bars from-ticks --to 1m --calendar NSE --dry-run > bars.csv")]
+    FromTicks(FromTicksArgs),
 }
 
 #[derive(Debug, Args)]
@@ -538,8 +548,21 @@ pub struct SignalsShowArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum RunCommand {
-    /// The streaming signal runner over a replay of the bars table (resumes from its checkpoint)
+    /// The streaming signal runner over a replay of the bars table, or live over a `bars.<tf>`
+    /// topic with --from (resumes from its checkpoint)
     Signals(RunSignalsArgs),
+    /// The live chain's feed: ticks onto a topic and into `ticks`, from recorded Upstox frames
+    /// repeated into a session (exactly once on both after a restart)
+    #[command(after_help = "Examples:
+  elite run feed --replay collectors/fixtures/upstox/vectors --span 20 --repeat 1125 --step 20 \\
+      --start 2024-06-03T03:45:00Z --walk 0.002 --transport file:/tmp/topics")]
+    Feed(RunFeedArgs),
+    /// The live chain's bars: a ticks (or shorter bars) topic into completed bars along a
+    /// calendar, published to `bars.<tf>` and landed in `bars`
+    #[command(after_help = "Examples:
+  elite run bars --from ticks --timeframe 1m --calendar NSE --transport file:/tmp/topics
+  elite run bars --from bars.1m --timeframe 5m --calendar NSE --transport file:/tmp/topics")]
+    Bars(RunBarsArgs),
     /// The trade-runner, fed by the bars a backtest config names: against the paper broker
     /// (default), or with --live against the config's [broker] (Upstox). Resumes from its
     /// checkpoint; never sends an order twice
@@ -608,6 +631,11 @@ pub struct RunSignalsArgs {
     /// every bar into `predictions` beside the signals (repeatable)
     #[arg(long = "models", value_name = "GROUP")]
     pub models: Vec<String>,
+    /// Read bars live from this `bars.<tf>` topic (see --transport) instead of the bars table
+    #[arg(long, value_name = "TOPIC")]
+    pub from: Option<String>,
+    #[command(flatten)]
+    pub transport: TransportArgs,
     #[command(flatten)]
     pub ops: OpsArgs,
 }

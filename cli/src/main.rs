@@ -55,6 +55,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Signals(cmd) => commands::pipelines::signals(cmd, &settings, &printer).await,
         Command::Bars(cmd) => commands::pipelines::bars(cmd, &settings, &printer).await,
         Command::Run(cmd) => commands::pipelines::run(cmd, &settings, &printer).await,
+        Command::Stream(cmd) => commands::stream::stream(cmd, &settings, &printer).await,
         Command::Status(args) => commands::status::run(args, &settings, &printer).await,
         Command::Backtest(args) => commands::backtest::run(args, &settings, &printer).await,
         Command::Report(args) if args.models => {

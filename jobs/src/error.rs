@@ -72,6 +72,18 @@ pub enum Error {
 
     #[error(transparent)]
     Notify(#[from] crate::ops::notify::NotifyError),
+
+    /// A stream topic that could not be used (its file, its cluster, a record in it); names the
+    /// topic and the transport.
+    #[error("topic {topic}: {reason}")]
+    Transport { topic: String, reason: String },
+    /// A stream topic's file could not be read or written.
+    #[error("topic {topic}: {source}")]
+    TopicIo {
+        topic: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -99,7 +111,8 @@ impl Error {
             | Error::Records(_)
             | Error::Config(_)
             | Error::Invalid { .. }
-            | Error::Serve { .. } => true,
+            | Error::Serve { .. }
+            | Error::Transport { .. } => true,
             Error::Collector(c) => c.is_user_error(),
             Error::Store(s) => s.is_user_error(),
             Error::Trade(t) => matches!(t, elite_trade::Error::Config(_)),
@@ -120,6 +133,7 @@ impl Error {
             | Error::Arrow(_)
             | Error::Task(_)
             | Error::Notify(_)
+            | Error::TopicIo { .. }
             | Error::Internal(_) => false,
         }
     }

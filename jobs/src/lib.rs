@@ -57,6 +57,7 @@ pub mod resample;
 pub mod run;
 pub mod signals;
 pub mod social;
+pub mod stream;
 pub mod trader;
 pub mod transport;
 

@@ -46,6 +46,21 @@ pub struct RunOptions {
     pub models: Vec<String>,
     /// Report metrics (`elite_*{job="signals",name}`) and health here while running.
     pub health: Option<Arc<crate::ops::health::Health>>,
+    /// Read bars from this topic (live) instead of replaying the `bars` table.
+    pub input: Option<StreamInput>,
+}
+
+/// A `bars.<tf>` topic on a transport, as the runner's input.
+#[derive(Clone)]
+pub struct StreamInput {
+    pub bus: Arc<dyn crate::stream::Bus>,
+    pub topic: String,
+}
+
+impl std::fmt::Debug for StreamInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} on {}", self.topic, self.bus.describe())
+    }
 }
 
 /// A higher timeframe for the multi-timeframe rule.
@@ -83,6 +98,9 @@ pub struct RunReport {
 struct Checkpoint<E> {
     name: String,
     bars_version: Option<u64>,
+    /// The input topic (none: the replay of the `bars` table).
+    #[serde(default)]
+    topic: Option<String>,
     /// The offset of the next bar to process.
     next_offset: u64,
     engines: E,
@@ -175,9 +193,17 @@ pub async fn run(
                 cp.name
             )));
         }
+        let topic = opts.input.as_ref().map(|i| i.topic.clone());
+        if cp.topic != topic {
+            return Err(crate::Error::Config(format!(
+                "checkpoint {} was read from {}, not {}: start it with --fresh",
+                path.display(),
+                cp.topic.as_deref().unwrap_or("the bars table"),
+                topic.as_deref().unwrap_or("the bars table"),
+            )));
+        }
         query.version = cp.bars_version;
     }
-    let (bars, version) = read_bars(wh, &query).await?;
     // Model predictions: the models' feature state is rebuilt from the bars before the
     // checkpoint (deterministic), so only the signal engines need checkpointing.
     let mut predictors = if opts.models.is_empty() {
@@ -185,32 +211,84 @@ pub async fn run(
     } else {
         Some(crate::models::LivePredictors::load(wh, &opts.models).await?)
     };
-    let resume = cp.as_ref().map_or(0, |c| c.next_offset as usize);
-    if let Some(p) = predictors.as_mut() {
-        let mut none = vec![];
-        for b in bars.iter().take(resume) {
-            p.on_bar(b, false, &mut none)?;
-        }
-    }
+    let resume = cp.as_ref().map_or(0, |c| c.next_offset);
     let (mut engines, start) = match cp {
         Some(cp) => (cp.engines, cp.next_offset),
         None => (Engines::new(), 0),
+    };
+    let (mut consumer, lag, feed, version, total) = match &opts.input {
+        None => {
+            let (bars, version) = read_bars(wh, &query).await?;
+            if let Some(p) = predictors.as_mut() {
+                let mut none = vec![];
+                for b in bars.iter().take(resume as usize) {
+                    p.on_bar(b, false, &mut none)?;
+                }
+            }
+            let total = bars.len() as u64;
+            // Producer: the replay, paced when asked, publishing from the checkpointed offset
+            // on. Bars before the checkpoint keep their offsets but are not paced (nobody reads
+            // them).
+            let resume_at = start as usize;
+            let keyed = bars.into_iter().map(|b| (Arc::clone(&b.symbol), b));
+            let (topic, feed) = transport::paced_feed(keyed, opts.rate, move |i, _| i >= resume_at);
+            let consumer: Box<dyn Source<BarEvent> + Send> = Box::new(topic.consumer(0));
+            let lag: Box<dyn Fn(u64) -> u64 + Send> =
+                Box::new(move |pos| topic.len().saturating_sub(pos));
+            (consumer, lag, Some(feed), version, Some(total))
+        }
+        Some(input) => {
+            let tf = crate::stream::wire::topic_timeframe(&input.topic).ok_or_else(|| {
+                crate::Error::Config(format!(
+                    "input topic {}: signals read a `bars.<timeframe>` topic",
+                    input.topic
+                ))
+            })?;
+            let open = || -> crate::Result<Box<dyn Source<BarEvent> + Send>> {
+                Ok(Box::new(crate::stream::wire::BarEvents::new(
+                    input.bus.source(&input.topic)?,
+                    &input.topic,
+                    tf,
+                )))
+            };
+            if let Some(p) = predictors.as_mut()
+                && resume > 0
+            {
+                let mut warm = open()?;
+                let mut got = vec![];
+                let mut none = vec![];
+                while warm.position() < resume {
+                    got.clear();
+                    let want = (resume - warm.position()) as usize;
+                    if tokio::task::block_in_place(|| {
+                        warm.poll(
+                            want.min(4096),
+                            std::time::Duration::from_millis(200),
+                            &mut got,
+                        )
+                    })? == Polled::Closed
+                        && got.is_empty()
+                    {
+                        break;
+                    }
+                    for b in &got {
+                        p.on_bar(&b.value, false, &mut none)?;
+                    }
+                }
+            }
+            let bus = Arc::clone(&input.bus);
+            let topic = input.topic.clone();
+            let lag: Box<dyn Fn(u64) -> u64 + Send> =
+                Box::new(move |pos| bus.end(&topic).unwrap_or(0).saturating_sub(pos));
+            (open()?, lag, None, None, None)
+        }
     };
     let mut report = RunReport {
         bars_version: version,
         resumed_from: start,
         ..Default::default()
     };
-    let total = bars.len() as u64;
-    progress.stage("signals", Some(total.saturating_sub(start)));
-
-    // Producer: the replay, paced when asked, publishing from the checkpointed offset on.
-    // Bars before the checkpoint keep their offsets but are not paced (nobody reads them).
-    let resume_at = start as usize;
-    let keyed = bars.into_iter().map(|b| (Arc::clone(&b.symbol), b));
-    let (topic, feed) = transport::paced_feed(keyed, opts.rate, move |i, _| i >= resume_at);
-
-    let mut consumer = topic.consumer(0);
+    progress.stage("signals", total.map(|t| t.saturating_sub(start)));
     consumer.seek(start);
     let mut batch = vec![];
     let mut rows = SignalsBuilder::default();
@@ -278,7 +356,7 @@ pub async fn run(
             .inc_by(report.signals_emitted - signals_before);
         m.consumer_lag
             .get_or_create(&with(&labels, "topic", "bars"))
-            .set(topic.len().saturating_sub(consumer.position()) as i64);
+            .set(lag(consumer.position()) as i64);
         if let Some(t) = latest {
             m.data_age
                 .get_or_create(&labels)
@@ -296,6 +374,22 @@ pub async fn run(
         if polled == Polled::Closed {
             break;
         }
+        // A live input that went quiet: land what came so far (its signals are due now).
+        if batch.is_empty() && since_commit > 0 && opts.input.is_some() {
+            commit(
+                wh,
+                opts,
+                &mut rows,
+                &mut preds,
+                &engines,
+                version,
+                next_offset,
+                &path,
+                &mut report,
+            )
+            .await?;
+            since_commit = 0;
+        }
     }
     commit(
         wh,
@@ -309,7 +403,9 @@ pub async fn run(
         &mut report,
     )
     .await?;
-    let _ = feed.join();
+    if let Some(feed) = feed {
+        let _ = feed.join();
+    }
     progress.progress(report.bars_processed);
     progress.finish();
     report.seconds = started.elapsed().as_secs_f64();
@@ -363,6 +459,7 @@ async fn commit(
         &Checkpoint {
             name: opts.name.clone(),
             bars_version: version,
+            topic: opts.input.as_ref().map(|i| i.topic.clone()),
             next_offset,
             engines,
         },

@@ -64,6 +64,14 @@ pub trait Sink<T> {
     }
     /// No more records will come (a source that read everything then reports `Closed`).
     fn close(&mut self);
+    /// The offset the next record sent will get (= records in the topic, for the topic's only
+    /// producer). A producer that restarts compares it with its checkpoint to skip what it had
+    /// already sent: exactly once on the topic.
+    fn end(&self) -> crate::Result<u64>;
+    /// Make what was sent durable (before a checkpoint that counts it is written).
+    fn flush(&mut self) -> crate::Result<()> {
+        Ok(())
+    }
 }
 
 struct Log<T> {
@@ -174,6 +182,9 @@ impl<T: Clone> Sink<T> for Producer<T> {
             log.closed = true;
         }
         cv.notify_all();
+    }
+    fn end(&self) -> crate::Result<u64> {
+        Ok(self.topic.len())
     }
 }
 

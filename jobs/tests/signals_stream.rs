@@ -53,6 +53,7 @@ async fn runner_output_equals_batch_signals() {
         }),
         models: vec![],
         health: None,
+        input: None,
     };
     let report = run(&wh, &opts, &()).await.unwrap();
     assert_eq!(report.bars_processed, 2148 + 1563 + 5000);

@@ -18,6 +18,7 @@ pub mod report_models;
 pub mod sentiment;
 pub mod sql;
 pub mod status;
+pub mod stream;
 pub mod train;
 pub mod warehouse;
 

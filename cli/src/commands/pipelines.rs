@@ -199,7 +199,16 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
             }
             Ok(())
         }
+        RunCommand::Feed(a) => super::stream::run_feed(a, settings, printer).await,
+        RunCommand::Bars(a) => super::stream::run_bars(a, settings, printer).await,
         RunCommand::Signals(a) => {
+            let input = match &a.from {
+                Some(topic) => Some(elite_jobs::signals::StreamInput {
+                    bus: super::stream::open_bus(&a.transport, true)?,
+                    topic: topic.clone(),
+                }),
+                None => None,
+            };
             let wh = settings.warehouse()?;
             let state_dir: PathBuf = match (&a.state_dir, wh.root().scheme()) {
                 (Some(d), _) => d.clone(),
@@ -232,6 +241,7 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
                 mtf: mtf(&a.mtf)?,
                 models: a.models.clone(),
                 health: Some(ops.health.clone()),
+                input,
             };
             let span = tracing::info_span!("job", job = "signals", job_name = %a.name);
             let out = elite_jobs::signals::run(&wh, &opts, &printer.reporter())
@@ -464,6 +474,7 @@ pub(crate) fn state_dir(wh: &elite_store::Warehouse, given: &Option<PathBuf>) ->
 
 pub async fn bars(cmd: BarsCommand, settings: &Settings, printer: &Printer) -> Result<()> {
     match cmd {
+        BarsCommand::FromTicks(a) => super::stream::from_ticks(a, settings, printer).await,
         BarsCommand::Resample(a) => {
             let q = query(&a.bars)?;
             if q.timeframe.is_none() {
