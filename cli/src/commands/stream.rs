@@ -20,6 +20,10 @@ use crate::settings::Settings;
 /// The transport a `--transport` value names. `separate`: the job runs alone in this process,
 /// so an in-process transport would reach nobody.
 pub fn open_bus(a: &TransportArgs, separate: bool) -> Result<Arc<dyn Bus>> {
+    if a.transport.starts_with("fluvio://") {
+        return elite_fluvio::open(&a.transport)
+            .map_err(|e| super::UserError(e.to_string()).into());
+    }
     let bus =
         elite_jobs::stream::open(&a.transport).map_err(|e| super::UserError(e.to_string()))?;
     if separate && bus.in_process() {
