@@ -374,7 +374,8 @@ mod tests {
         let path = dir.path().join("t.log");
         let len = std::fs::metadata(&path).unwrap().len();
         let mut bytes = std::fs::read(&path).unwrap();
-        bytes.extend_from_slice(&bytes[..12].to_vec());
+        let head = bytes[..12].to_vec();
+        bytes.extend_from_slice(&head);
         std::fs::write(&path, &bytes).unwrap();
         let mut c = bus.source("t").unwrap();
         let mut out = vec![];
