@@ -182,23 +182,45 @@ impl Rng {
 
 #[test]
 fn the_chain_survives_random_kills_exactly_once_and_equals_batch() {
-    // The uninterrupted run.
     let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
     let ta = format!("file:{}", a.path().join("topics").display());
-    run_to_end(a.path(), &feed_args(&ta, None));
-    run_to_end(a.path(), &bars_args(&ta));
-    run_to_end(a.path(), &signals_args(&ta));
-    let (ticks_a, bars_a, signals_a) = (
-        rows(a.path(), TICKS_Q),
-        rows(a.path(), BARS),
-        rows(a.path(), SIGNALS),
+    let tb = format!("file:{}", b.path().join("topics").display());
+    chain(a.path(), &ta, b.path(), &tb);
+}
+
+/// The same chain and kills through a real Fluvio cluster (each run in its own namespace).
+#[test]
+#[ignore = "needs a Fluvio cluster: set ELITE_FLUVIO_ENDPOINT=fluvio://HOST:PORT and run with --ignored"]
+fn the_chain_through_fluvio_survives_random_kills() {
+    let url = std::env::var("ELITE_FLUVIO_ENDPOINT")
+        .expect("set ELITE_FLUVIO_ENDPOINT=fluvio://HOST:PORT to run the Fluvio chain");
+    let ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    chain(
+        a.path(),
+        &format!("{url}/a{ns}"),
+        b.path(),
+        &format!("{url}/b{ns}"),
     );
+}
+
+fn chain(a: &Path, ta: &str, b: &Path, tb: &str) {
+    // The uninterrupted run.
+    run_to_end(a, &feed_args(ta, None));
+    run_to_end(a, &bars_args(ta));
+    run_to_end(a, &signals_args(ta));
+    let (ticks_a, bars_a, signals_a) = (rows(a, TICKS_Q), rows(a, BARS), rows(a, SIGNALS));
     assert_eq!(ticks_a.len() as u64, TICKS);
     assert!(bars_a.len() > 2000, "{} bars", bars_a.len());
     assert!(signals_a.len() > 100, "{} signals", signals_a.len());
 
     // Batch = stream: bars from the landed ticks, signals from the landed bars.
-    let out = elite(a.path())
+    let out = elite(a)
         .args([
             "--format",
             "csv",
@@ -228,7 +250,7 @@ fn the_chain_survives_random_kills_exactly_once_and_equals_batch() {
         batch_bars, bars_a,
         "bars from-ticks differs from the live bars"
     );
-    let out = elite(a.path())
+    let out = elite(a)
         .args([
             "--format",
             "csv",
@@ -254,7 +276,7 @@ fn the_chain_survives_random_kills_exactly_once_and_equals_batch() {
         .collect();
     batch_signals.sort();
     let live_signals = rows(
-        a.path(),
+        a,
         "SELECT symbol, timeframe, ts_event, rule, direction, strength, features FROM signals",
     );
     assert_eq!(
@@ -263,21 +285,15 @@ fn the_chain_survives_random_kills_exactly_once_and_equals_batch() {
     );
     // The index whose name has a space cannot be a bar: quarantined with the reason, not lost.
     let q = sql_scalar(
-        a.path(),
+        a,
         "SELECT count(*) FROM quarantine WHERE target_table = 'bars' AND raw LIKE '%Nifty Bank%' \
          AND reason LIKE '%whitespace%'",
     );
     assert!(q.as_u64().unwrap() > 300, "{q}");
 
     // The same chain as three concurrent processes, killed at random and restarted.
-    let b = tempfile::tempdir().unwrap();
-    let tb = format!("file:{}", b.path().join("topics").display());
-    let jobs = [
-        feed_args(&tb, Some("3000")),
-        bars_args(&tb),
-        signals_args(&tb),
-    ];
-    let mut procs: Vec<Option<Child>> = jobs.iter().map(|j| Some(spawn(b.path(), j))).collect();
+    let jobs = [feed_args(tb, Some("3000")), bars_args(tb), signals_args(tb)];
+    let mut procs: Vec<Option<Child>> = jobs.iter().map(|j| Some(spawn(b, j))).collect();
     let mut done = [false; 3];
     let mut kills = [0u32; 3];
     let mut rng = Rng(0x5eed_1234_abcd_0001);
@@ -309,7 +325,7 @@ fn the_chain_survives_random_kills_exactly_once_and_equals_batch() {
             c.kill().unwrap();
             c.wait().unwrap();
             kills[i] += 1;
-            procs[i] = Some(spawn(b.path(), &jobs[i]));
+            procs[i] = Some(spawn(b, &jobs[i]));
         }
     }
     let total: u32 = kills.iter().sum();
@@ -319,21 +335,21 @@ fn the_chain_survives_random_kills_exactly_once_and_equals_batch() {
     );
     assert!(kills.iter().all(|k| *k >= 3), "every job killed: {kills:?}");
 
-    assert_eq!(rows(b.path(), TICKS_Q), ticks_a, "ticks after kills");
-    assert_eq!(rows(b.path(), BARS), bars_a, "bars after kills");
-    assert_eq!(rows(b.path(), SIGNALS), signals_a, "signals after kills");
+    assert_eq!(rows(b, TICKS_Q), ticks_a, "ticks after kills");
+    assert_eq!(rows(b, BARS), bars_a, "bars after kills");
+    assert_eq!(rows(b, SIGNALS), signals_a, "signals after kills");
     for (table, key) in [
         ("ticks", "symbol, ts_event, ts_recv"),
         ("bars", "symbol, timeframe, ts_event"),
         ("signals", "symbol, timeframe, rule, ts_event"),
     ] {
         let dup = sql_json(
-            b.path(),
+            b,
             &format!("SELECT {key}, count(*) n FROM {table} GROUP BY {key} HAVING count(*) > 1"),
         );
         assert!(dup.is_empty(), "duplicates in {table}: {dup:?}");
     }
     // Topics: every record exactly once.
-    assert_eq!(topic_records(b.path(), &tb), topic_records(a.path(), &ta));
+    assert_eq!(topic_records(b, tb), topic_records(a, ta));
     eprintln!("kills per job (feed, bars, signals): {kills:?}");
 }

@@ -11,6 +11,7 @@ pub mod charts;
 pub mod demo;
 pub mod forecast;
 pub mod ingest;
+pub mod jobctl;
 pub mod pipelines;
 pub mod regimes;
 pub mod report;

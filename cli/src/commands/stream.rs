@@ -11,7 +11,7 @@ use elite_pipelines::calendar::Calendar;
 use elite_warehouse::{Timeframe, Timestamp};
 use serde::Serialize;
 
-use super::pipelines::{start_ops, state_dir};
+use super::jobctl::{start_ops, state_dir};
 use super::user_bail;
 use crate::args::{FromTicksArgs, RunBarsArgs, RunFeedArgs, StreamCommand, TransportArgs};
 use crate::printer::Printer;
