@@ -103,7 +103,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             commands::bench_backtest::run(a, &settings, &printer)
         }
         Command::Bench(args::BenchCommand::Signals(a)) => {
-            commands::bench_indicators::signals_latency(a, &settings, &printer)
+            commands::bench_stream::signals_latency(a, &settings, &printer)
         }
         Command::Bench(args::BenchCommand::Indicators(a)) => {
             commands::bench_indicators::run(a, &settings, &printer)

@@ -18,8 +18,11 @@ pub enum BenchCommand {
         after_help = "Example:\n  tests/dev bench indicators   # installs TA-Lib, builds release, runs 1000 symbols x 10k bars"
     )]
     Indicators(BenchIndicatorsArgs),
-    /// Tick -> signal latency (p50/p99) of the signal engine on the embedded transport
-    #[command(after_help = "Example:\n  elite bench signals --symbols 1000 --symbols 5000")]
+    /// Tick -> signal latency (p50/p99) of the signal engine through a transport (embedded by
+    /// default), with the transport's share (delivery) and the computation's
+    #[command(
+        after_help = "Examples:\n  elite bench signals --symbols 1000 --symbols 5000\n  elite bench signals --transport file:/tmp/topics\n  elite bench signals --transport fluvio://127.0.0.1:9003"
+    )]
     Signals(BenchSignalsArgs),
     /// SMA-crossover backtest with fills beside backtrader and vectorbt on the same bars and rules
     #[command(
@@ -128,6 +131,8 @@ pub struct BenchSignalsArgs {
     /// Milliseconds between rounds
     #[arg(long, default_value_t = 20)]
     pub gap_ms: u64,
+    #[command(flatten)]
+    pub transport: super::TransportArgs,
 }
 
 #[derive(Debug, Args)]
