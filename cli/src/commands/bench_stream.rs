@@ -23,6 +23,17 @@ struct BenchTick {
     bar: [f64; 5],
 }
 
+/// The `q` quantile of `v` (nearest rank), rounded to 0.1.
+fn pct(v: &[f64], q: f64) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let x = v
+        .get(((v.len() as f64 - 1.0) * q).round() as usize)
+        .copied()
+        .unwrap_or(f64::NAN);
+    (x * 10.0).round() / 10.0
+}
+
 /// One universe's measurements, in µs.
 struct Row {
     universe: String,
@@ -144,15 +155,6 @@ pub fn signals_latency(
             .map_err(|_| anyhow::anyhow!("the benchmark's producer panicked"))??;
         rows.push(row);
     }
-    let pct = |v: &[f64], q: f64| {
-        let mut v = v.to_vec();
-        v.sort_by(|a, b| a.total_cmp(b));
-        let x = v
-            .get(((v.len() as f64 - 1.0) * q).round() as usize)
-            .copied()
-            .unwrap_or(f64::NAN);
-        (x * 10.0).round() / 10.0
-    };
     type Col = (&'static str, Box<dyn Fn(&Row) -> f64>);
     let cols: [Col; 8] = [
         ("tick_p50_us", Box::new(|r: &Row| pct(&r.tick, 0.5))),
