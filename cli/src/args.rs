@@ -634,6 +634,9 @@ pub struct RunSignalsArgs {
     /// Read bars live from this `bars.<tf>` topic (see --transport) instead of the bars table
     #[arg(long, value_name = "TOPIC")]
     pub from: Option<String>,
+    /// With --from: publish every signal to this topic too (e.g. `signals`)
+    #[arg(long, value_name = "TOPIC", requires = "from")]
+    pub to: Option<String>,
     #[command(flatten)]
     pub transport: TransportArgs,
     #[command(flatten)]

@@ -55,6 +55,30 @@ pub struct RunOptions {
 pub struct StreamInput {
     pub bus: Arc<dyn crate::stream::Bus>,
     pub topic: String,
+    /// Publish every signal to this topic too (exactly once, like the table).
+    pub out: Option<String>,
+}
+
+/// The signals topic's producer and what the checkpoint counts of it.
+struct Publisher {
+    sink: crate::stream::ByteSink,
+    base: u64,
+    published: u64,
+    /// Signals a crashed run had published already (recomputed, not sent again).
+    skip: u64,
+}
+
+impl Publisher {
+    fn publish(&mut self, r: &SignalRow) -> crate::Result<()> {
+        self.published += 1;
+        if self.skip > 0 {
+            self.skip -= 1;
+            return Ok(());
+        }
+        let msg = crate::stream::encode(&crate::stream::wire::SignalMsg::of(r))?;
+        self.sink.send(Arc::from(r.symbol.as_str()), msg)?;
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for StreamInput {
@@ -103,6 +127,12 @@ struct Checkpoint<E> {
     topic: Option<String>,
     /// The offset of the next bar to process.
     next_offset: u64,
+    /// The signals topic's end when this runner first published to it, and the signals
+    /// published up to this checkpoint.
+    #[serde(default)]
+    out_base: Option<u64>,
+    #[serde(default)]
+    published: u64,
     engines: E,
 }
 
@@ -212,6 +242,28 @@ pub async fn run(
         Some(crate::models::LivePredictors::load(wh, &opts.models).await?)
     };
     let resume = cp.as_ref().map_or(0, |c| c.next_offset);
+    let mut publisher = match opts
+        .input
+        .as_ref()
+        .and_then(|i| i.out.as_ref().map(|o| (i, o)))
+    {
+        Some((input, out)) => {
+            let sink = input.bus.sink(out)?;
+            let base = match cp.as_ref().and_then(|c| c.out_base) {
+                Some(b) => b,
+                None => sink.end()?,
+            };
+            let published = cp.as_ref().map_or(0, |c| c.published);
+            let skip = crate::stream::resume_skip(out, sink.end()?, base, published)?;
+            Some(Publisher {
+                sink,
+                base,
+                published,
+                skip,
+            })
+        }
+        None => None,
+    };
     let (mut engines, start) = match cp {
         Some(cp) => (cp.engines, cp.next_offset),
         None => (Engines::new(), 0),
@@ -311,6 +363,9 @@ pub async fn run(
             fire(&mut engines, opts.mtf.as_ref(), b, &mut fired)?;
             report.signals_emitted += fired.len() as u64;
             for r in signal_rows(b, &fired)? {
+                if let Some(p) = publisher.as_mut() {
+                    p.publish(&r)?;
+                }
                 rows.push(r);
             }
             if let Some(p) = predictors.as_mut() {
@@ -342,6 +397,7 @@ pub async fn run(
                     next_offset,
                     &path,
                     &mut report,
+                    &mut publisher,
                 )
                 .await?;
                 since_commit = 0;
@@ -386,6 +442,7 @@ pub async fn run(
                 next_offset,
                 &path,
                 &mut report,
+                &mut publisher,
             )
             .await?;
             since_commit = 0;
@@ -401,8 +458,13 @@ pub async fn run(
         next_offset,
         &path,
         &mut report,
+        &mut publisher,
     )
     .await?;
+    // The input ended: so does the signals topic.
+    if let Some(p) = publisher.as_mut() {
+        p.sink.close();
+    }
     if let Some(feed) = feed {
         let _ = feed.join();
     }
@@ -423,7 +485,11 @@ async fn commit(
     next_offset: u64,
     path: &Path,
     report: &mut RunReport,
+    publisher: &mut Option<Publisher>,
 ) -> crate::Result<()> {
+    if let Some(p) = publisher.as_mut() {
+        p.sink.flush()?;
+    }
     if !rows.is_empty() {
         let batch = rows.finish()?;
         let meta = CommitMeta::new(format!("signals:{}", opts.name))
@@ -461,6 +527,8 @@ async fn commit(
             bars_version: version,
             topic: opts.input.as_ref().map(|i| i.topic.clone()),
             next_offset,
+            out_base: publisher.as_ref().map(|p| p.base),
+            published: publisher.as_ref().map_or(0, |p| p.published),
             engines,
         },
     )

@@ -1,6 +1,6 @@
 //! The live chain as separate processes on the file-log transport: recorded Upstox frames
 //! (repeated into a full NSE session) → `elite run feed` → ticks topic → `elite run bars` →
-//! bars.1m topic → `elite run signals --from bars.1m`. Each process is killed with SIGKILL at
+//! bars.1m topic → `elite run signals --from bars.1m --to signals`. Each process is killed with SIGKILL at
 //! random moments (seeded) and restarted, ≥ 20 kills in all; afterwards every table and topic
 //! equals an uninterrupted run's, row for row, with no duplicates, and the live bars and signals
 //! equal what the batch commands compute from the landed ticks and bars.
@@ -74,6 +74,8 @@ fn signals_args(topics: &str) -> Vec<String> {
         "signals",
         "--from",
         "bars.1m",
+        "--to",
+        "signals",
         "--commit-every",
         "300",
         "--transport",
@@ -349,7 +351,10 @@ fn chain(a: &Path, ta: &str, b: &Path, tb: &str) {
         );
         assert!(dup.is_empty(), "duplicates in {table}: {dup:?}");
     }
-    // Topics: every record exactly once.
-    assert_eq!(topic_records(b, tb), topic_records(a, ta));
+    // Topics: every record exactly once (the signals topic carries every signal row).
+    let topics = topic_records(b, tb);
+    assert_eq!(topics, topic_records(a, ta));
+    let on_topic = topics.iter().find(|(t, _)| t == "signals").map(|t| t.1);
+    assert_eq!(on_topic, Some(signals_a.len() as u64), "{topics:?}");
     eprintln!("kills per job (feed, bars, signals): {kills:?}");
 }

@@ -207,6 +207,7 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
                 Some(topic) => Some(elite_jobs::signals::StreamInput {
                     bus: super::stream::open_bus(&a.transport, true)?,
                     topic: topic.clone(),
+                    out: a.to.clone(),
                 }),
                 None => None,
             };

@@ -80,6 +80,33 @@ impl BarMsg {
     }
 }
 
+/// A rule signal (topic `signals`), keyed by symbol: the row the `signals` table gets.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignalMsg {
+    pub timeframe: String,
+    pub ts_event: Timestamp,
+    pub ts_recv: Timestamp,
+    pub rule: String,
+    pub direction: i8,
+    pub strength: f64,
+    /// JSON object of the feature values that produced it.
+    pub features: String,
+}
+
+impl SignalMsg {
+    pub fn of(r: &elite_warehouse::SignalRow) -> Self {
+        Self {
+            timeframe: r.timeframe.to_string(),
+            ts_event: r.ts_event,
+            ts_recv: r.ts_recv,
+            rule: r.rule.clone(),
+            direction: r.direction,
+            strength: r.strength,
+            features: r.features.clone(),
+        }
+    }
+}
+
 /// A `bars.<tf>` topic read as the pipelines' bar events.
 pub struct BarEvents {
     inner: super::ByteSource,
