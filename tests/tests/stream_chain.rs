@@ -285,6 +285,20 @@ fn chain(a: &Path, ta: &str, b: &Path, tb: &str) {
         batch_signals, live_signals,
         "signals show differs from the live signals"
     );
+    // Through to paper fills: the paper trader trades the chain's landed bars and signals.
+    let cfg = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap())
+        .join("../jobs/configs/nse_live_chain.toml");
+    run_to_end(
+        a,
+        &[
+            "run".into(),
+            "trader".into(),
+            cfg.display().to_string(),
+            "--paper".into(),
+        ],
+    );
+    let fills = sql_scalar(a, "SELECT count(*) FROM fills");
+    assert!(fills.as_u64().unwrap() > 0, "no paper fills: {fills}");
     // The index whose name has a space cannot be a bar: quarantined with the reason, not lost.
     let q = sql_scalar(
         a,
