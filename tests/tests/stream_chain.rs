@@ -112,15 +112,18 @@ fn run_to_end(home: &Path, args: &[String]) {
     );
 }
 
-/// Every row of a table as CSV lines, sorted (the order rows landed in does not matter).
-fn rows(home: &Path, query: &str) -> Vec<String> {
+/// The CSV rows a command prints (header dropped), sorted (the order rows landed in does not
+/// matter).
+fn csv_rows(home: &Path, args: &[&str]) -> Vec<String> {
     let out = elite(home)
-        .args(["--format", "csv", "sql", query])
+        .arg("--format")
+        .arg("csv")
+        .args(args)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let mut v: Vec<String> = String::from_utf8(out.stdout)
@@ -131,6 +134,11 @@ fn rows(home: &Path, query: &str) -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+/// Every row of a query.
+fn rows(home: &Path, query: &str) -> Vec<String> {
+    csv_rows(home, &["sql", query])
 }
 
 const BARS: &str =
@@ -222,10 +230,9 @@ fn chain(a: &Path, ta: &str, b: &Path, tb: &str) {
     assert!(signals_a.len() > 100, "{} signals", signals_a.len());
 
     // Batch = stream: bars from the landed ticks, signals from the landed bars.
-    let out = elite(a)
-        .args([
-            "--format",
-            "csv",
+    let batch_bars = csv_rows(
+        a,
+        &[
             "bars",
             "from-ticks",
             "--to",
@@ -233,50 +240,16 @@ fn chain(a: &Path, ta: &str, b: &Path, tb: &str) {
             "--calendar",
             "NSE",
             "--dry-run",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
-    let mut batch_bars: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(str::to_string)
-        .collect();
-    batch_bars.sort();
     assert_eq!(
         batch_bars, bars_a,
         "bars from-ticks differs from the live bars"
     );
-    let out = elite(a)
-        .args([
-            "--format",
-            "csv",
-            "signals",
-            "show",
-            "--timeframe",
-            "1m",
-            "--limit",
-            "1000000",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let batch_signals = csv_rows(
+        a,
+        &["signals", "show", "--timeframe", "1m", "--limit", "1000000"],
     );
-    let mut batch_signals: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(str::to_string)
-        .collect();
-    batch_signals.sort();
     let live_signals = rows(
         a,
         "SELECT symbol, timeframe, ts_event, rule, direction, strength, features FROM signals",

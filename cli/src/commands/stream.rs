@@ -210,8 +210,7 @@ pub async fn stream(cmd: StreamCommand, settings: &Settings, printer: &Printer) 
     let u = |v: &serde_json::Value, k: &str| v.get(k).and_then(serde_json::Value::as_u64);
     let s = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str().map(str::to_string));
     for (stem, v) in checkpoints(&dir) {
-        let (kind, topic, pos) = if let Some(n) = stem.strip_prefix("stream-bars-") {
-            let _ = n;
+        let (kind, topic, pos) = if stem.starts_with("stream-bars-") {
             ("bars", s(&v, "from"), u(&v, "next_in"))
         } else if stem.starts_with("signals-") {
             ("signals", s(&v, "topic"), u(&v, "next_offset"))

@@ -242,17 +242,20 @@ impl Drop for Rt {
     }
 }
 
-/// Run `fut` on `rt` and wait for it from this (any) thread.
-fn block<F, T>(rt: &tokio::runtime::Runtime, fut: F) -> T
+/// Run `fut` on `rt` and wait for it from this (any) thread; its error (or the runtime having
+/// stopped) as text.
+fn block<F, T, E>(rt: &tokio::runtime::Runtime, fut: F) -> std::result::Result<T, String>
 where
-    F: std::future::Future<Output = T> + Send + 'static,
+    F: std::future::Future<Output = std::result::Result<T, E>> + Send + 'static,
     T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
 {
     let (tx, rx) = sync_channel(1);
     rt.spawn(async move {
-        let _ = tx.send(fut.await);
+        let _ = tx.send(fut.await.map_err(|e| e.to_string()));
     });
-    rx.recv().expect("the fluvio runtime dropped a call")
+    rx.recv()
+        .map_err(|_| "the Fluvio client's runtime stopped".to_string())?
 }
 
 impl Bus for FluvioBus {

@@ -287,59 +287,30 @@ mod tests {
     use super::*;
     use crate::transport::suite;
 
+    /// The transport suite on fresh topics of `bus`.
+    fn passes_the_suite(bus: &dyn Bus) {
+        let t = |n: &str| Typed::new(bus.sink(n).unwrap(), n);
+        let c = |n: &str| Typed::new(bus.source(n).unwrap(), n);
+        suite::offsets_in_order(t("a"), c("a")).unwrap();
+        suite::resume_from_offset(t("b"), c("b")).unwrap();
+        suite::poll_times_out_then_closes(t("c"), c("c")).unwrap();
+        suite::batch_offsets(t("d"), c("d")).unwrap();
+    }
+
     #[test]
     fn file_transport_passes_the_suite() {
         let dir = tempfile::tempdir().unwrap();
         let bus = FileBus {
             root: dir.path().into(),
         };
-        suite::offsets_in_order(
-            Typed::new(bus.sink("a").unwrap(), "a"),
-            Typed::new(bus.source("a").unwrap(), "a"),
-        )
-        .unwrap();
-        suite::resume_from_offset(
-            Typed::new(bus.sink("b").unwrap(), "b"),
-            Typed::new(bus.source("b").unwrap(), "b"),
-        )
-        .unwrap();
-        suite::poll_times_out_then_closes(
-            Typed::new(bus.sink("c").unwrap(), "c"),
-            Typed::new(bus.source("c").unwrap(), "c"),
-        )
-        .unwrap();
-        suite::batch_offsets(
-            Typed::new(bus.sink("d").unwrap(), "d"),
-            Typed::new(bus.source("d").unwrap(), "d"),
-        )
-        .unwrap();
+        passes_the_suite(&bus);
         assert_eq!(bus.end("a").unwrap(), 1000);
         assert_eq!(bus.topics().unwrap(), ["a", "b", "c", "d"]);
     }
 
     #[test]
     fn embedded_bus_passes_the_suite() {
-        let bus = EmbeddedBus::default();
-        suite::offsets_in_order(
-            Typed::new(bus.sink("a").unwrap(), "a"),
-            Typed::new(bus.source("a").unwrap(), "a"),
-        )
-        .unwrap();
-        suite::resume_from_offset(
-            Typed::new(bus.sink("b").unwrap(), "b"),
-            Typed::new(bus.source("b").unwrap(), "b"),
-        )
-        .unwrap();
-        suite::poll_times_out_then_closes(
-            Typed::new(bus.sink("c").unwrap(), "c"),
-            Typed::new(bus.source("c").unwrap(), "c"),
-        )
-        .unwrap();
-        suite::batch_offsets(
-            Typed::new(bus.sink("d").unwrap(), "d"),
-            Typed::new(bus.source("d").unwrap(), "d"),
-        )
-        .unwrap();
+        passes_the_suite(&EmbeddedBus::default());
     }
 
     #[test]

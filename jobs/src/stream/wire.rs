@@ -109,17 +109,15 @@ impl SignalMsg {
 
 /// A `bars.<tf>` topic read as the pipelines' bar events.
 pub struct BarEvents {
-    inner: super::ByteSource,
-    topic: String,
+    inner: super::Typed<super::ByteSource, BarMsg>,
     timeframe: Timeframe,
-    scratch: Vec<crate::transport::Record<Vec<u8>>>,
+    scratch: Vec<crate::transport::Record<BarMsg>>,
 }
 
 impl BarEvents {
     pub fn new(inner: super::ByteSource, topic: &str, timeframe: Timeframe) -> Self {
         Self {
-            inner,
-            topic: topic.into(),
+            inner: super::Typed::new(inner, topic),
             timeframe,
             scratch: Vec::new(),
         }
@@ -135,14 +133,11 @@ impl crate::transport::Source<BarEvent> for BarEvents {
     ) -> crate::Result<crate::transport::Polled> {
         self.scratch.clear();
         let p = self.inner.poll(max, timeout, &mut self.scratch)?;
-        for r in self.scratch.drain(..) {
-            let m: BarMsg = super::decode(&self.topic, &r)?;
-            out.push(crate::transport::Record {
-                offset: r.offset,
-                value: m.event(Arc::clone(&r.key), self.timeframe),
-                key: r.key,
-            });
-        }
+        out.extend(self.scratch.drain(..).map(|r| crate::transport::Record {
+            offset: r.offset,
+            value: r.value.event(Arc::clone(&r.key), self.timeframe),
+            key: r.key,
+        }));
         Ok(p)
     }
     fn seek(&mut self, offset: u64) {
