@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bars::{BarEvent, BarQuery, read_bars};
 use crate::ops::metrics::{Ewm, job, metrics, unix_now, with};
+use crate::stream::wire::{PerBar, PredictionMsg, SignalMsg};
 use crate::transport::{self, Polled, Source};
 
 /// Options of a run.
@@ -55,29 +56,90 @@ pub struct RunOptions {
 pub struct StreamInput {
     pub bus: Arc<dyn crate::stream::Bus>,
     pub topic: String,
-    /// Publish every signal to this topic too (exactly once, like the table).
+    /// Publish each bar's signals to this topic too (one record per bar read, exactly once,
+    /// like the table).
     pub out: Option<String>,
+    /// Publish each bar's model predictions to this topic (one record per bar read).
+    pub predictions: Option<String>,
 }
 
-/// The signals topic's producer and what the checkpoint counts of it.
+/// A per-bar output topic's producer and what the checkpoint counts of it.
 struct Publisher {
     sink: crate::stream::ByteSink,
     base: u64,
     published: u64,
-    /// Signals a crashed run had published already (recomputed, not sent again).
+    /// Records a crashed run had published already (recomputed, not sent again).
     skip: u64,
 }
 
 impl Publisher {
-    fn publish(&mut self, r: &SignalRow) -> crate::Result<()> {
+    /// The producer of `topic`, resuming after `base`/`published` from a checkpoint.
+    fn open(
+        bus: &dyn crate::stream::Bus,
+        topic: &str,
+        resumed: Option<(u64, u64)>,
+    ) -> crate::Result<Self> {
+        let sink = bus.sink(topic)?;
+        let (base, published) = match resumed {
+            Some(r) => r,
+            None => (sink.end()?, 0),
+        };
+        let skip = crate::stream::resume_skip(topic, sink.end()?, base, published)?;
+        Ok(Self {
+            sink,
+            base,
+            published,
+            skip,
+        })
+    }
+
+    fn publish<T: Serialize>(
+        &mut self,
+        key: &Arc<str>,
+        msg: &crate::stream::wire::PerBar<T>,
+    ) -> crate::Result<()> {
         self.published += 1;
         if self.skip > 0 {
             self.skip -= 1;
             return Ok(());
         }
-        let msg = crate::stream::encode(&crate::stream::wire::SignalMsg::of(r))?;
-        self.sink.send(Arc::from(r.symbol.as_str()), msg)?;
+        self.sink
+            .send(Arc::clone(key), crate::stream::encode(msg)?)?;
         Ok(())
+    }
+
+    fn position(p: &Option<Self>) -> (Option<u64>, u64) {
+        (
+            p.as_ref().map(|p| p.base),
+            p.as_ref().map_or(0, |p| p.published),
+        )
+    }
+}
+
+/// The runner's output topics.
+#[derive(Default)]
+struct Publishers {
+    signals: Option<Publisher>,
+    predictions: Option<Publisher>,
+}
+
+impl Publishers {
+    fn flush(&mut self) -> crate::Result<()> {
+        for p in [&mut self.signals, &mut self.predictions]
+            .into_iter()
+            .flatten()
+        {
+            p.sink.flush()?;
+        }
+        Ok(())
+    }
+    fn close(&mut self) {
+        for p in [&mut self.signals, &mut self.predictions]
+            .into_iter()
+            .flatten()
+        {
+            p.sink.close();
+        }
     }
 }
 
@@ -133,6 +195,11 @@ struct Checkpoint<E> {
     out_base: Option<u64>,
     #[serde(default)]
     published: u64,
+    /// The same for the predictions topic.
+    #[serde(default)]
+    pred_base: Option<u64>,
+    #[serde(default)]
+    pred_published: u64,
     engines: E,
 }
 
@@ -242,28 +309,26 @@ pub async fn run(
         Some(crate::models::LivePredictors::load(wh, &opts.models).await?)
     };
     let resume = cp.as_ref().map_or(0, |c| c.next_offset);
-    let mut publisher = match opts
-        .input
-        .as_ref()
-        .and_then(|i| i.out.as_ref().map(|o| (i, o)))
-    {
-        Some((input, out)) => {
-            let sink = input.bus.sink(out)?;
-            let base = match cp.as_ref().and_then(|c| c.out_base) {
-                Some(b) => b,
-                None => sink.end()?,
-            };
-            let published = cp.as_ref().map_or(0, |c| c.published);
-            let skip = crate::stream::resume_skip(out, sink.end()?, base, published)?;
-            Some(Publisher {
-                sink,
-                base,
-                published,
-                skip,
-            })
+    let mut publishers = Publishers::default();
+    if let Some(input) = &opts.input {
+        if let Some(out) = &input.out {
+            let resumed = cp
+                .as_ref()
+                .and_then(|c| c.out_base.map(|b| (b, c.published)));
+            publishers.signals = Some(Publisher::open(&*input.bus, out, resumed)?);
         }
-        None => None,
-    };
+        if let Some(out) = &input.predictions {
+            if predictors.is_none() {
+                return Err(crate::Error::Config(format!(
+                    "predictions to {out}: name the model groups to serve (--models)"
+                )));
+            }
+            let resumed = cp
+                .as_ref()
+                .and_then(|c| c.pred_base.map(|b| (b, c.pred_published)));
+            publishers.predictions = Some(Publisher::open(&*input.bus, out, resumed)?);
+        }
+    }
     let (mut engines, start) = match cp {
         Some(cp) => (cp.engines, cp.next_offset),
         None => (Engines::new(), 0),
@@ -362,10 +427,19 @@ pub async fn run(
             let b = &rec.value;
             fire(&mut engines, opts.mtf.as_ref(), b, &mut fired)?;
             report.signals_emitted += fired.len() as u64;
-            for r in signal_rows(b, &fired)? {
-                if let Some(p) = publisher.as_mut() {
-                    p.publish(&r)?;
-                }
+            let made = signal_rows(b, &fired)?;
+            if let Some(p) = publishers.signals.as_mut() {
+                p.publish(
+                    &b.symbol,
+                    &PerBar {
+                        bar: rec.offset,
+                        ts_event: b.ts_event,
+                        ts_recv: b.ts_recv,
+                        items: made.iter().map(SignalMsg::of).collect(),
+                    },
+                )?;
+            }
+            for r in made {
                 rows.push(r);
             }
             if let Some(p) = predictors.as_mut() {
@@ -379,6 +453,17 @@ pub async fn run(
                     e.push(p.score, 0.01);
                     m.prediction_score_mean.get_or_create(&l).set(e.mean());
                     m.prediction_score_stddev.get_or_create(&l).set(e.stddev());
+                }
+                if let Some(out) = publishers.predictions.as_mut() {
+                    out.publish(
+                        &b.symbol,
+                        &PerBar {
+                            bar: rec.offset,
+                            ts_event: b.ts_event,
+                            ts_recv: b.ts_recv,
+                            items: preds[before..].iter().map(PredictionMsg::of).collect(),
+                        },
+                    )?;
                 }
             }
             latency.observe(delivered.elapsed().as_secs_f64());
@@ -397,7 +482,7 @@ pub async fn run(
                     next_offset,
                     &path,
                     &mut report,
-                    &mut publisher,
+                    &mut publishers,
                 )
                 .await?;
                 since_commit = 0;
@@ -442,7 +527,7 @@ pub async fn run(
                 next_offset,
                 &path,
                 &mut report,
-                &mut publisher,
+                &mut publishers,
             )
             .await?;
             since_commit = 0;
@@ -458,13 +543,11 @@ pub async fn run(
         next_offset,
         &path,
         &mut report,
-        &mut publisher,
+        &mut publishers,
     )
     .await?;
-    // The input ended: so does the signals topic.
-    if let Some(p) = publisher.as_mut() {
-        p.sink.close();
-    }
+    // The input ended: so do the output topics.
+    publishers.close();
     if let Some(feed) = feed {
         let _ = feed.join();
     }
@@ -485,11 +568,9 @@ async fn commit(
     next_offset: u64,
     path: &Path,
     report: &mut RunReport,
-    publisher: &mut Option<Publisher>,
+    publishers: &mut Publishers,
 ) -> crate::Result<()> {
-    if let Some(p) = publisher.as_mut() {
-        p.sink.flush()?;
-    }
+    publishers.flush()?;
     if !rows.is_empty() {
         let batch = rows.finish()?;
         let meta = CommitMeta::new(format!("signals:{}", opts.name))
@@ -527,8 +608,10 @@ async fn commit(
             bars_version: version,
             topic: opts.input.as_ref().map(|i| i.topic.clone()),
             next_offset,
-            out_base: publisher.as_ref().map(|p| p.base),
-            published: publisher.as_ref().map_or(0, |p| p.published),
+            out_base: Publisher::position(&publishers.signals).0,
+            published: Publisher::position(&publishers.signals).1,
+            pred_base: Publisher::position(&publishers.predictions).0,
+            pred_published: Publisher::position(&publishers.predictions).1,
             engines,
         },
     )

@@ -39,6 +39,9 @@ use crate::run::{Intake, RunConfig, RunReport, Session, build_engine, finish_run
 use crate::transport::{self, Polled, Source};
 use crate::{Error, Result};
 
+mod stream;
+pub use stream::{Reader, Step as StreamStep, TraderInput};
+
 /// How the trader runs.
 #[derive(Clone, Debug)]
 pub struct TraderOptions {

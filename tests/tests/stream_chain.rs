@@ -1,6 +1,7 @@
 //! The live chain as separate processes on the file-log transport: recorded Upstox frames
 //! (repeated into a full NSE session) → `elite run feed` → ticks topic → `elite run bars` →
-//! bars.1m topic → `elite run signals --from bars.1m --to signals`. Each process is killed with SIGKILL at
+//! bars.1m topic → `elite run signals --from bars.1m --to signals` → `elite run trader --paper --from
+//! bars.1m --signals signals`. Each process is killed with SIGKILL at
 //! random moments (seeded) and restarted, ≥ 20 kills in all; afterwards every table and topic
 //! equals an uninterrupted run's, row for row, with no duplicates, and the live bars and signals
 //! equal what the batch commands compute from the landed ticks and bars.
@@ -86,6 +87,40 @@ fn signals_args(topics: &str) -> Vec<String> {
     .collect()
 }
 
+fn chain_config() -> String {
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap())
+        .join("../jobs/configs/nse_live_chain.toml")
+        .display()
+        .to_string()
+}
+
+/// The paper trader on the topics: bars from bars.1m, each bar's signals from `signals`.
+fn trader_args(topics: &str) -> Vec<String> {
+    [
+        "run",
+        "trader",
+        &chain_config(),
+        "--paper",
+        "--name",
+        "stream",
+        "--from",
+        "bars.1m",
+        "--signals",
+        "signals",
+        "--commit-every",
+        "200",
+        "--transport",
+        topics,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Every fill, with its run id last.
+const FILLS_BY_RUN: &str = "SELECT seq, order_id, strategy, symbol, side, qty, price, charges, \
+     ts_event, ts_recv, run_id FROM fills";
+
 fn spawn(home: &Path, args: &[String]) -> Child {
     std::process::Command::new(assert_cmd::cargo::cargo_bin("elite"))
         .args(args)
@@ -139,6 +174,10 @@ fn csv_rows(home: &Path, args: &[&str]) -> Vec<String> {
 /// Every row of a query.
 fn rows(home: &Path, query: &str) -> Vec<String> {
     csv_rows(home, &["sql", query])
+}
+
+fn fills_of(home: &Path) -> Vec<String> {
+    rows(home, FILLS_BY_RUN)
 }
 
 const BARS: &str =
@@ -258,20 +297,40 @@ fn chain(a: &Path, ta: &str, b: &Path, tb: &str) {
         batch_signals, live_signals,
         "signals show differs from the live signals"
     );
-    // Through to paper fills: the paper trader trades the chain's landed bars and signals.
-    let cfg = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap())
-        .join("../jobs/configs/nse_live_chain.toml");
+    // Through to paper fills: the paper trader on the topics (bars.1m and each bar's signals)
+    // trades exactly what the paper trader on the landed bars and signals trades.
+    run_to_end(a, &trader_args(ta));
+    let stream_fills_a = fills_of(a);
+    assert!(!stream_fills_a.is_empty(), "no paper fills on the topics");
+    let stream_run = sql_scalar(a, "SELECT min(run_id) FROM fills");
     run_to_end(
         a,
         &[
             "run".into(),
             "trader".into(),
-            cfg.display().to_string(),
+            chain_config(),
             "--paper".into(),
         ],
     );
-    let fills = sql_scalar(a, "SELECT count(*) FROM fills");
-    assert!(fills.as_u64().unwrap() > 0, "no paper fills: {fills}");
+    // The same fills, numbered alike: the trader on the topics feeds each instant in the
+    // intake's order once it is complete.
+    let what = |cmp: &str| {
+        rows(
+            a,
+            &format!(
+                "SELECT seq, order_id, strategy, symbol, side, qty, price, value, charges, ts_event, \
+                 ts_recv FROM fills \
+                 WHERE run_id {cmp} '{}'",
+                stream_run.as_str().unwrap()
+            ),
+        )
+    };
+    let (on_topics, on_tables) = (what("="), what("<>"));
+    assert_eq!(on_topics.len(), stream_fills_a.len());
+    assert_eq!(
+        on_topics, on_tables,
+        "the trader on the topics differs from the one on the tables"
+    );
     // The index whose name has a space cannot be a bar: quarantined with the reason, not lost.
     let q = sql_scalar(
         a,
@@ -281,10 +340,15 @@ fn chain(a: &Path, ta: &str, b: &Path, tb: &str) {
     assert!(q.as_u64().unwrap() > 300, "{q}");
 
     // The same chain as three concurrent processes, killed at random and restarted.
-    let jobs = [feed_args(tb, Some("3000")), bars_args(tb), signals_args(tb)];
+    let jobs = [
+        feed_args(tb, Some("3000")),
+        bars_args(tb),
+        signals_args(tb),
+        trader_args(tb),
+    ];
     let mut procs: Vec<Option<Child>> = jobs.iter().map(|j| Some(spawn(b, j))).collect();
-    let mut done = [false; 3];
-    let mut kills = [0u32; 3];
+    let mut done = [false; 4];
+    let mut kills = [0u32; 4];
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     let deadline = Instant::now() + Duration::from_secs(600);
     while done.iter().any(|d| !d) {
@@ -306,10 +370,10 @@ fn chain(a: &Path, ta: &str, b: &Path, tb: &str) {
             }
         }
         let total: u32 = kills.iter().sum();
-        if total >= 30 {
+        if total >= 40 {
             continue;
         }
-        let i = rng.below(3) as usize;
+        let i = rng.below(4) as usize;
         if let Some(c) = procs[i].as_mut() {
             c.kill().unwrap();
             c.wait().unwrap();
@@ -327,10 +391,17 @@ fn chain(a: &Path, ta: &str, b: &Path, tb: &str) {
     assert_eq!(rows(b, TICKS_Q), ticks_a, "ticks after kills");
     assert_eq!(rows(b, BARS), bars_a, "bars after kills");
     assert_eq!(rows(b, SIGNALS), signals_a, "signals after kills");
+    assert_eq!(
+        fills_of(b),
+        stream_fills_a,
+        "fills of the trader on the topics after kills"
+    );
     for (table, key) in [
         ("ticks", "symbol, ts_event, ts_recv"),
         ("bars", "symbol, timeframe, ts_event"),
         ("signals", "symbol, timeframe, rule, ts_event"),
+        ("fills", "run_id, seq"),
+        ("orders", "run_id, seq"),
     ] {
         let dup = sql_json(
             b,
@@ -338,10 +409,11 @@ fn chain(a: &Path, ta: &str, b: &Path, tb: &str) {
         );
         assert!(dup.is_empty(), "duplicates in {table}: {dup:?}");
     }
-    // Topics: every record exactly once (the signals topic carries every signal row).
+    // Topics: every record exactly once (the signals topic: one record per bar).
     let topics = topic_records(b, tb);
     assert_eq!(topics, topic_records(a, ta));
-    let on_topic = topics.iter().find(|(t, _)| t == "signals").map(|t| t.1);
-    assert_eq!(on_topic, Some(signals_a.len() as u64), "{topics:?}");
-    eprintln!("kills per job (feed, bars, signals): {kills:?}");
+    let count = |t: &str| topics.iter().find(|(n, _)| n == t).map(|t| t.1);
+    assert_eq!(count("signals"), count("bars.1m"), "{topics:?}");
+    assert_eq!(count("bars.1m"), Some(bars_a.len() as u64), "{topics:?}");
+    eprintln!("kills per job (feed, bars, signals, trader): {kills:?}");
 }

@@ -186,7 +186,16 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
                 job_name = %a.name,
                 run_id = tracing::field::Empty
             );
-            let report = paper_trader(&wh, &cfg, &opts, a.follow, ops, printer)
+            let input = match &a.from {
+                Some(bars) => Some(elite_jobs::trader::TraderInput {
+                    bus: super::stream::open_bus(&a.transport, true)?,
+                    bars: bars.clone(),
+                    signals: a.signals.clone(),
+                    predictions: a.predictions.clone(),
+                }),
+                None => None,
+            };
+            let report = paper_trader(&wh, &cfg, &opts, a.follow, input, ops, printer)
                 .instrument(span)
                 .await
                 .with_context(|| format!("trader {}", a.name))?;
@@ -208,6 +217,7 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
                     bus: super::stream::open_bus(&a.transport, true)?,
                     topic: topic.clone(),
                     out: a.to.clone(),
+                    predictions: a.predictions_to.clone(),
                 }),
                 None => None,
             };
@@ -265,10 +275,18 @@ async fn paper_trader(
     cfg: &elite_jobs::run::RunConfig,
     opts: &elite_jobs::trader::TraderOptions,
     follow: Option<f64>,
+    input: Option<elite_jobs::trader::TraderInput>,
     ops: Ops,
     printer: &Printer,
 ) -> Result<elite_jobs::trader::TraderReport> {
-    let mut t = match elite_jobs::trader::PaperTrader::open(wh, cfg, opts).await {
+    use elite_jobs::trader::PaperTrader;
+    let opened = match &input {
+        Some(i) => PaperTrader::open_stream(wh, cfg, opts, i)
+            .await
+            .map(|(t, r)| (t, Some(r))),
+        None => PaperTrader::open(wh, cfg, opts).await.map(|t| (t, None)),
+    };
+    let (mut t, mut reader) = match opened {
         Ok(t) => t,
         Err(e) => {
             ops.finish(Err(e.to_string())).await;
@@ -279,6 +297,10 @@ async fn paper_trader(
     tracing::info!(bars = t.remaining(), "paper trader open");
     t.operate(ops);
     let ran: std::result::Result<(), elite_jobs::Error> = async {
+        if let Some(r) = reader.as_mut() {
+            t.run_stream(wh, r).await?;
+            return Ok(());
+        }
         t.run(wh).await?;
         if let Some(secs) = follow {
             printer.note(format!(

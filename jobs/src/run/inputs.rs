@@ -117,6 +117,21 @@ impl Intake {
         })
     }
 
+    /// An intake with no events yet, filled as a stream delivers them (the trader on the live
+    /// chain's topics).
+    pub fn stream(symbols: Vec<String>, inputs: Inputs, inputs_id: String) -> Intake {
+        Intake {
+            symbols,
+            version: None,
+            events: vec![],
+            bars: vec![],
+            inputs,
+            inputs_id,
+            seen: HashSet::new(),
+            late: BTreeSet::new(),
+        }
+    }
+
     /// Bars among `events[from..]`.
     pub fn bars_from(&self, from: usize) -> usize {
         self.events[from.min(self.events.len())..]
@@ -285,13 +300,7 @@ async fn load_inputs(
             Err(elite_store::Error::EmptyTable { .. }) => vec![],
             Err(e) => return Err(e.into()),
         };
-        let matches = |id: &str| {
-            id == model
-                || id
-                    .strip_prefix(model.as_str())
-                    .and_then(|r| r.strip_prefix('-'))
-                    .is_some_and(|h| h.len() == 12 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-        };
+        let matches = |id: &str| model_matches(model, id);
         let mut found: BTreeMap<String, Vec<(String, i64, i64, f64)>> = BTreeMap::new();
         for b in &batches {
             let col_as = |n: &str, t: &DataType| {
@@ -376,7 +385,30 @@ async fn load_inputs(
         ids.push(format!("regimes:{}:{}:{n}@{last}", rule.method, rule.scope));
         events.extend(ev);
     }
-    for spec in rule_strategies {
+    add_calendars(wh, cfg, &mut inputs, &mut ids).await?;
+    Ok((inputs, events, ids.join(",")))
+}
+
+/// Whether prediction model id `id` is the `ml` strategy's `model`: the id itself, or `model`
+/// followed by `-` and 12 hex digits (one training run's).
+pub fn model_matches(model: &str, id: &str) -> bool {
+    id == model
+        || id
+            .strip_prefix(model)
+            .and_then(|r| r.strip_prefix('-'))
+            .is_some_and(|h| h.len() == 12 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The holiday calendars the `event` strategies avoid, into `inputs` (and what was loaded into
+/// `ids`).
+async fn add_calendars(
+    wh: &Warehouse,
+    cfg: &RunConfig,
+    inputs: &mut Inputs,
+    ids: &mut Vec<String>,
+) -> Result<()> {
+    for s in &cfg.strategies {
+        let spec = &s.spec;
         let StrategySpec::Event(EventConfig {
             calendar: Some(c), ..
         }) = spec
@@ -395,7 +427,30 @@ async fn load_inputs(
         ids.push(format!("calendar:{c}:{}", days.len()));
         inputs.holidays.insert(c.clone(), std::sync::Arc::new(days));
     }
-    Ok((inputs, events, ids.join(",")))
+    Ok(())
+}
+
+/// What a trader on the live chain's topics needs before the first event (an entry per `ml`
+/// strategy's model, the `event` strategies' calendars) and what was loaded. The inputs
+/// themselves come from the topics.
+pub async fn stream_inputs(wh: &Warehouse, cfg: &RunConfig) -> Result<(Inputs, String)> {
+    if cfg.risk.regime.is_some() {
+        return Err(Error::Config(
+            "risk.regime reads the regimes table, which the live chain does not publish yet: \
+             trade this config with --follow on the warehouse"
+                .into(),
+        ));
+    }
+    let mut inputs = Inputs::default();
+    let mut ids = vec![];
+    for s in &cfg.strategies {
+        if let StrategySpec::Ml(MlConfig { model, source, .. }) = &s.spec {
+            inputs.predictions.entry(model.clone()).or_default();
+            ids.push(format!("{model}:{source}"));
+        }
+    }
+    add_calendars(wh, cfg, &mut inputs, &mut ids).await?;
+    Ok((inputs, ids.join(",")))
 }
 
 /// Rule signals of `timeframe` for `symbols` from the `signals` table: the events, their count

@@ -107,6 +107,42 @@ impl SignalMsg {
     }
 }
 
+/// A model's prediction (inside [`PerBar`] on topic `predictions`): the row `predictions` gets.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PredictionMsg {
+    pub model_id: String,
+    /// The model's stage when served (`production`, `shadow`).
+    pub source: String,
+    /// µs, as the table keeps it.
+    pub ts_event: i64,
+    pub ts_recv: i64,
+    pub score: f64,
+}
+
+impl PredictionMsg {
+    pub fn of(r: &crate::models::PredictionRow) -> Self {
+        Self {
+            model_id: r.model_id.clone(),
+            source: r.source.clone(),
+            ts_event: r.ts_event,
+            ts_recv: r.ts_recv,
+            score: r.score,
+        }
+    }
+}
+
+/// What the signal runner made of one bar it read (topics `signals` and `predictions`): one
+/// record per bar, keyed by the bar's symbol, in the order the runner read them, so a consumer
+/// (the trader) knows when a bar's outputs are complete, including when there are none.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PerBar<T> {
+    /// The bar's offset in the runner's input topic.
+    pub bar: u64,
+    pub ts_event: Timestamp,
+    pub ts_recv: Timestamp,
+    pub items: Vec<T>,
+}
+
 /// A `bars.<tf>` topic read as the pipelines' bar events.
 pub struct BarEvents {
     inner: super::Typed<super::ByteSource, BarMsg>,
