@@ -208,11 +208,13 @@ pub enum Command {
   elite predict sp500-direction-1d
   elite sql \"SELECT source, symbol, ts_event, score FROM predictions WHERE source IN ('production', 'shadow') ORDER BY ts_event DESC LIMIT 20\"")]
     Predict(PredictArgs),
-    /// The model registry: import a user's ONNX model with a declared input contract
+    /// The model registry: import a user's ONNX model with a declared input contract; register an
+    /// ensemble of registered models
     #[command(
         subcommand,
         after_help = "Examples:
   elite models import my_xgb.toml     # name, file, config, trained_until, stage, [contract]
+  elite models ensemble blend.toml    # name, group, members, method, [weights], stage
   elite sql \"SELECT name, kind, metrics FROM models WHERE kind = 'onnx'\""
     )]
     Models(ModelsCommand),
@@ -247,11 +249,22 @@ pub enum ModelsCommand {
     /// contract is checked against the graph, it is scored on labelled bars after its
     /// `trained_until`, and it joins the group as candidate (or the stage the spec names)
     Import(ImportArgs),
+    /// Register an ensemble of a group's registered models (mean, weighted, vote, or stacking
+    /// with a logistic meta-learner fitted on their out-of-sample predictions), served as one
+    /// model by `elite predict` and `elite run signals --models` at its own stage
+    #[command(after_help = "Example spec (TOML):
+  name = \"blend\"
+  group = \"goog-direction\"
+  members = [\"logistic-0a1b2c3d4e5f\", \"gbdt-0a1b2c3d4e5f\"]   # registered model ids
+  method = \"stacking\"        # mean | weighted | vote | stacking
+  # weights = [0.7, 0.3]      # weighted / vote
+  stage = \"shadow\"           # candidate (default) | shadow | production")]
+    Ensemble(ImportArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The import spec (TOML)
+    /// The spec (TOML)
     pub spec: PathBuf,
 }
 

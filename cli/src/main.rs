@@ -69,6 +69,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Models(args::ModelsCommand::Import(args)) => {
             commands::train::import(args, &settings, &printer).await
         }
+        Command::Models(args::ModelsCommand::Ensemble(args)) => {
+            commands::train::ensemble(args, &settings, &printer).await
+        }
         Command::Jobs(args::JobsCommand::Retrain(args)) => {
             commands::train::retrain(args, &settings, &printer).await
         }

@@ -21,9 +21,7 @@ use elite_warehouse::{Clock, tables};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::models::{
-    EventRow, ModelRow, TrainConfig, latest_stages, load_dataset, registry_row, us,
-};
+use crate::models::{ModelRow, TrainConfig, load_dataset, registry_row, us};
 use crate::{Error, Result};
 
 /// What `elite models import` reads (TOML).
@@ -195,49 +193,23 @@ pub async fn import(
     };
     added += crate::run::journal::insert(wh, &tables::MODELS, &[row], meta()).await?;
 
-    let mut events: Vec<(String, String, String)> = vec![(
-        id.clone(),
-        "candidate".into(),
+    added += crate::models::registry::record_stage(
+        wh,
+        &cfg.name,
+        &id,
+        &spec.stage,
         format!(
             "imported ONNX model {}; scored on {} labelled bars after {}",
             spec.file.display(),
             rows.len(),
             spec.trained_until
         ),
-    )];
-    if spec.stage != "candidate" {
-        // The current holder of the stage steps down.
-        for (old, stage) in latest_stages(wh, &cfg.name).await?.unwrap_or_default() {
-            if stage == spec.stage && old != id {
-                let (to, why) = if stage == "production" {
-                    ("retired", format!("replaced by {id} (import spec)"))
-                } else {
-                    ("candidate", format!("shadow passed to {id} (import spec)"))
-                };
-                events.push((old, to.into(), why));
-            }
-        }
-        events.push((
-            id.clone(),
-            spec.stage.clone(),
-            "set by the import spec".into(),
-        ));
-    }
-    let rows_ev: Vec<EventRow<'_>> = events
-        .iter()
-        .map(|(mid, stage, reason)| EventRow {
-            event_id: hex::encode(
-                &Sha256::digest(format!("{mid}|{stage}|{reason}").as_bytes())[..8],
-            ),
-            group: &cfg.name,
-            model_id: mid,
-            stage,
-            reason,
-            ts_event: us(cut),
-            ts_recv: now,
-        })
-        .collect();
-    added += crate::run::journal::insert(wh, &tables::MODEL_EVENTS, &rows_ev, meta()).await?;
+        "import spec",
+        us(cut),
+        now,
+        meta(),
+    )
+    .await?;
     Ok(ImportReport {
         model_id: id,
         group: cfg.name.clone(),

@@ -122,6 +122,24 @@ pub enum StreamCommand {
   elite stream status --transport file:/var/elite/topics
   elite --format json stream status --transport fluvio://127.0.0.1:9003")]
     Status(StreamStatusArgs),
+    /// Publish landed bars onto a topic, in the order a live stream delivers them (ts_recv,
+    /// symbol): history replayed through the live chain (signals, predictions, the trader)
+    #[command(after_help = "Examples:
+  elite stream replay-bars --timeframe 1d --symbol GOOG --transport file:/tmp/topics   # to bars.1d
+  elite run signals --from bars.1d --models goog-blend --to signals --predictions-to predictions \\
+      --transport file:/tmp/topics")]
+    ReplayBars(ReplayBarsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayBarsArgs {
+    #[command(flatten)]
+    pub bars: super::BarSelection,
+    /// The topic [default: bars.<timeframe>]; it must be empty
+    #[arg(long, value_name = "TOPIC")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub transport: TransportArgs,
 }
 
 #[derive(Debug, Args)]

@@ -20,7 +20,7 @@ use crate::settings::Settings;
 use elite_jobs::ops::watch::Ops;
 use elite_pipelines::calendar::Calendar;
 
-fn query(sel: &BarSelection) -> Result<BarQuery> {
+pub(crate) fn query(sel: &BarSelection) -> Result<BarQuery> {
     Ok(BarQuery {
         timeframe: sel.timeframe.as_deref().map(Timeframe::parse).transpose()?,
         symbols: sel

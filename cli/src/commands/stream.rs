@@ -192,7 +192,10 @@ fn checkpoints(dir: &Path) -> Vec<(String, serde_json::Value)> {
 }
 
 pub async fn stream(cmd: StreamCommand, settings: &Settings, printer: &Printer) -> Result<()> {
-    let StreamCommand::Status(a) = cmd;
+    let a = match cmd {
+        StreamCommand::Status(a) => a,
+        StreamCommand::ReplayBars(a) => return replay_bars(a, settings, printer).await,
+    };
     let bus = open_bus(&a.transport, true)?;
     let wh = settings.warehouse()?;
     let dir = state_dir(&wh, &a.state_dir)?;
@@ -251,4 +254,50 @@ pub async fn stream(cmd: StreamCommand, settings: &Settings, printer: &Printer) 
         return Ok(());
     }
     printer.records(&rows)
+}
+
+/// `elite stream replay-bars`: landed bars onto an empty `bars.<tf>` topic, then closed.
+async fn replay_bars(
+    a: crate::args::ReplayBarsArgs,
+    settings: &Settings,
+    printer: &Printer,
+) -> Result<()> {
+    let Some(tf) = a.bars.timeframe.as_deref() else {
+        user_bail!("name the bars' --timeframe (a topic carries one timeframe)");
+    };
+    let tf = Timeframe::parse(tf).map_err(|e| super::UserError(e.to_string()))?;
+    let topic =
+        a.to.clone()
+            .unwrap_or_else(|| elite_jobs::stream::wire::bars_topic(tf));
+    if elite_jobs::stream::wire::topic_timeframe(&topic) != Some(tf) {
+        user_bail!("--to {topic}: {tf} bars go to a `bars.{tf}` topic");
+    }
+    let bus = open_bus(&a.transport, true)?;
+    let wh = settings.warehouse()?;
+    let (bars, version) =
+        elite_jobs::bars::read_bars(&wh, &super::pipelines::query(&a.bars)?).await?;
+    if bars.is_empty() {
+        user_bail!("no {tf} bars in the warehouse for {:?}", a.bars.symbols);
+    }
+    let mut sink = bus.sink(&topic)?;
+    let end = sink.end()?;
+    if end > 0 {
+        user_bail!(
+            "topic {topic} on {} holds {end} records already: replay into a new topic or transport",
+            bus.describe()
+        );
+    }
+    for b in &bars {
+        let msg = elite_jobs::stream::wire::BarMsg::from_timed(&b.timed());
+        sink.send(Arc::clone(&b.symbol), elite_jobs::stream::encode(&msg)?)?;
+    }
+    sink.flush()?;
+    sink.close();
+    printer.note(format!(
+        "{} {tf} bars (bars version {}) published to {topic} on {}, and the topic closed",
+        bars.len(),
+        version.map_or("-".into(), |v| v.to_string()),
+        bus.describe()
+    ));
+    Ok(())
 }

@@ -270,24 +270,61 @@ pub async fn import(a: ImportArgs, settings: &Settings, printer: &Printer) -> Re
         Timestamp::from_nanos(r.scored_from),
         Timestamp::from_nanos(r.scored_to)
     ));
-    #[derive(Serialize)]
-    struct Line {
-        model_id: String,
-        accuracy: String,
-        auc: String,
-        log_loss: String,
-        ic: String,
-        long_short_sharpe: String,
-        long_flat_sharpe: String,
+    printer.records(&[ScoreLine::of(&r.model_id, &r.scores)])
+}
+
+/// `elite models ensemble SPEC`: register an ensemble of registered models.
+pub async fn ensemble(a: ImportArgs, settings: &Settings, printer: &Printer) -> Result<()> {
+    let text = std::fs::read_to_string(&a.spec)
+        .with_context(|| format!("reading {}", a.spec.display()))?;
+    let spec = elite_jobs::models::ensemble::EnsembleSpec::from_toml(&text)
+        .map_err(|e| super::UserError(format!("{}: {e}", a.spec.display())))?;
+    let wh = settings.warehouse()?;
+    let r = elite_jobs::models::ensemble::register(&wh, &spec, &SystemClock).await?;
+    printer.note(format!(
+        "{}: {} registered as {} in {} ({:?} of {}); {} rows landed",
+        a.spec.display(),
+        r.model_id,
+        r.stage,
+        r.group,
+        r.method,
+        r.members.join(", "),
+        r.rows_added
+    ));
+    if let Some((b, w)) = &r.meta {
+        printer.note(format!(
+            "meta-learner: intercept {b:.6}, coefficients {w:.6?}"
+        ));
     }
-    let s = &r.scores;
-    printer.records(&[Line {
-        model_id: r.model_id.clone(),
-        accuracy: f(s.accuracy, 4),
-        auc: f(s.auc, 4),
-        log_loss: s.log_loss.map_or("-".into(), |v| f(v, 4)),
-        ic: f(s.ic, 4),
-        long_short_sharpe: f(s.long_short.sharpe, 2),
-        long_flat_sharpe: f(s.long_flat.sharpe, 2),
-    }])
+    printer.heading(format!(
+        "out-of-sample: {} rows the members predicted walk-forward",
+        r.scored_rows
+    ));
+    printer.records(&[ScoreLine::of(&r.model_id, &r.scores)])
+}
+
+/// One model's out-of-sample scores, as `models import` and `models ensemble` print them.
+#[derive(Serialize)]
+struct ScoreLine {
+    model_id: String,
+    accuracy: String,
+    auc: String,
+    log_loss: String,
+    ic: String,
+    long_short_sharpe: String,
+    long_flat_sharpe: String,
+}
+
+impl ScoreLine {
+    fn of(model_id: &str, s: &elite_models::validate::Scores) -> Self {
+        Self {
+            model_id: model_id.to_string(),
+            accuracy: f(s.accuracy, 4),
+            auc: f(s.auc, 4),
+            log_loss: s.log_loss.map_or("-".into(), |v| f(v, 4)),
+            ic: f(s.ic, 4),
+            long_short_sharpe: f(s.long_short.sharpe, 2),
+            long_flat_sharpe: f(s.long_flat.sharpe, 2),
+        }
+    }
 }

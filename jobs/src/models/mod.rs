@@ -6,11 +6,13 @@
 //! - [`config`]: the train config and the learner each model entry stands for;
 //! - [`train`]: datasets, walk-forward, registration and promotion;
 //! - [`registry`]: `models` and `model_events`, stages, loading an artifact;
+//! - [`ensemble`]: ensembles of registered models, registered and served as one model;
 //! - [`predictions`]: the `predictions` table;
 //! - [`serve`]: batch serving and the live predictors of the signal runner;
 //! - [`retrain`]: drift detection and the nightly retrain.
 
 pub mod config;
+pub mod ensemble;
 pub mod predictions;
 pub mod registry;
 pub mod retrain;

@@ -173,6 +173,12 @@ pub async fn load_registered(
             row.artifact_sha256
         )));
     }
+    if row.kind == "ensemble" {
+        let m = super::ensemble::load(wh, &bytes)
+            .await
+            .map_err(|e| e.context(format!("ensemble {model_id}")))?;
+        return Ok((row, m));
+    }
     let m = load_model(&row.kind, &bytes)?;
     // Deep models are served by ONNX Runtime from their exported graph; the graph must be the
     // one the recorded artifact exports (so its integrity rests on the artifact's sha256).
@@ -203,4 +209,55 @@ pub(crate) fn parse_ts(s: &str) -> Option<i64> {
                 .and_utc()
                 .timestamp_nanos_opt()
         })
+}
+
+/// Register model `id` at `stage` in `group`: a `candidate` event (`why`), and for `shadow` or
+/// `production` the current holder of that stage steps down (production → retired, shadow →
+/// candidate) before `id` takes it (`set_by`); `ts_event_us`/`now` (µs) stamp the events.
+/// Returns the rows added.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn record_stage(
+    wh: &Warehouse,
+    group: &str,
+    id: &str,
+    stage: &str,
+    why: String,
+    set_by: &str,
+    ts_event_us: i64,
+    now: i64,
+    meta: elite_store::CommitMeta,
+) -> Result<usize> {
+    let mut events: Vec<(String, String, String)> = vec![(id.to_string(), "candidate".into(), why)];
+    if stage != "candidate" {
+        for (old, s) in latest_stages(wh, group).await?.unwrap_or_default() {
+            if s == stage && old != id {
+                let (to, why) = if s == "production" {
+                    ("retired", format!("replaced by {id} ({set_by})"))
+                } else {
+                    ("candidate", format!("shadow passed to {id} ({set_by})"))
+                };
+                events.push((old, to.into(), why));
+            }
+        }
+        events.push((
+            id.to_string(),
+            stage.to_string(),
+            format!("set by the {set_by}"),
+        ));
+    }
+    let rows: Vec<super::EventRow<'_>> = events
+        .iter()
+        .map(|(mid, stage, reason)| super::EventRow {
+            event_id: hex::encode(
+                &Sha256::digest(format!("{mid}|{stage}|{reason}").as_bytes())[..8],
+            ),
+            group,
+            model_id: mid,
+            stage,
+            reason,
+            ts_event: ts_event_us,
+            ts_recv: now,
+        })
+        .collect();
+    crate::run::journal::insert(wh, &elite_warehouse::tables::MODEL_EVENTS, &rows, meta).await
 }

@@ -261,3 +261,170 @@ pub fn combine(
     }
     Ok(out)
 }
+
+/// How a registered ensemble combines its members: fixed when it is registered, so it is served
+/// as one model (same rows, same score in batch and stream).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Frozen {
+    /// The average P(up).
+    Mean,
+    /// The weighted average P(up).
+    Weighted,
+    /// The share of weight whose P(up) is above 0.5.
+    Vote,
+    /// A logistic meta-learner on the members' log-odds (fitted at registration).
+    Stacking,
+}
+
+/// A registered ensemble: its members (registered model ids, in order) and its combiner.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrozenSpec {
+    pub members: Vec<String>,
+    pub method: Frozen,
+    /// `weighted` and `vote`: one non-negative weight per member (equal when empty).
+    #[serde(default)]
+    pub weights: Vec<f64>,
+    /// `stacking`: the intercept and one coefficient per member's log-odds.
+    #[serde(default)]
+    pub meta: Option<(f64, Vec<f64>)>,
+}
+
+impl FrozenSpec {
+    /// The spec must be one that [`FrozenSpec::combine`] can apply.
+    pub fn check(&self) -> Result<()> {
+        let m = self.members.len();
+        if m < 2 {
+            return Err(input(
+                "ensemble members",
+                format!("{m} members: an ensemble needs at least two"),
+            ));
+        }
+        if !self.weights.is_empty() {
+            if self.weights.len() != m {
+                return Err(input(
+                    "ensemble weights",
+                    format!("{} weights for {m} members", self.weights.len()),
+                ));
+            }
+            if self.weights.iter().any(|w| !(w.is_finite() && *w >= 0.0))
+                || self.weights.iter().sum::<f64>() <= 0.0
+            {
+                return Err(input(
+                    "ensemble weights",
+                    format!(
+                        "{:?}: weights are finite, not negative, and not all zero",
+                        self.weights
+                    ),
+                ));
+            }
+        }
+        match (&self.method, &self.meta) {
+            (Frozen::Stacking, Some((b, w)))
+                if w.len() == m && b.is_finite() && w.iter().all(|x| x.is_finite()) => {}
+            (Frozen::Stacking, _) => {
+                return Err(input(
+                    "ensemble meta",
+                    format!("stacking needs an intercept and {m} finite coefficients"),
+                ));
+            }
+            (_, Some(_)) => {
+                return Err(input("ensemble meta", "only stacking has a meta-learner"));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn weight(&self, k: usize) -> f64 {
+        self.weights.get(k).copied().unwrap_or(1.0)
+    }
+
+    /// The ensemble's P(up) from its members' P(up), in member order.
+    pub fn combine(&self, ps: &[f64]) -> f64 {
+        let m = ps.len() as f64;
+        match self.method {
+            Frozen::Mean => ps.iter().sum::<f64>() / m,
+            Frozen::Weighted => {
+                let s: f64 = (0..ps.len()).map(|k| self.weight(k)).sum();
+                ps.iter()
+                    .enumerate()
+                    .map(|(k, p)| p * self.weight(k))
+                    .sum::<f64>()
+                    / s
+            }
+            Frozen::Vote => {
+                let s: f64 = (0..ps.len()).map(|k| self.weight(k)).sum();
+                ps.iter()
+                    .enumerate()
+                    .filter(|(_, p)| **p > 0.5)
+                    .map(|(k, _)| self.weight(k))
+                    .sum::<f64>()
+                    / s
+            }
+            Frozen::Stacking => match &self.meta {
+                Some((b, w)) => {
+                    sigmoid(b + ps.iter().zip(w).map(|(p, w)| logit(*p) * w).sum::<f64>())
+                }
+                None => f64::NAN,
+            },
+        }
+    }
+
+    /// Fit the stacking meta-learner on the members' out-of-sample predictions `members[m][k]`
+    /// of rows whose outcome is `up[k]` (L2 1.0, 50 Newton steps: the walk-forward stacking's
+    /// learner).
+    pub fn fit_meta(members: &[Vec<f64>], up: &[bool]) -> Result<(f64, Vec<f64>)> {
+        let m = members.len();
+        if members.iter().any(|v| v.len() != up.len()) {
+            return Err(input(
+                "ensemble",
+                "every member needs one prediction per row",
+            ));
+        }
+        let mut x = Vec::with_capacity(up.len() * m);
+        for k in 0..up.len() {
+            x.extend(members.iter().map(|mem| logit(mem[k])));
+        }
+        let y: Vec<f64> = up.iter().map(|&u| if u { 1.0 } else { 0.0 }).collect();
+        fit_logistic(&x, &y, m, 1.0, 50)
+    }
+}
+
+/// A registered ensemble loaded with its member models: served like any model.
+pub struct EnsembleModel {
+    pub spec: FrozenSpec,
+    pub members: Vec<Box<dyn crate::model::Model>>,
+}
+
+impl crate::model::Model for EnsembleModel {
+    fn kind(&self) -> &str {
+        "ensemble"
+    }
+    fn task(&self) -> crate::model::Task {
+        crate::model::Task::Classification
+    }
+    fn seq_len(&self) -> usize {
+        self.members.iter().map(|m| m.seq_len()).max().unwrap_or(1)
+    }
+    fn predict(&self, data: &Dataset, rows: &[usize]) -> Result<Vec<f64>> {
+        let preds = self
+            .members
+            .iter()
+            .map(|m| m.predict(data, rows))
+            .collect::<Result<Vec<_>>>()?;
+        let mut ps = vec![0.0; preds.len()];
+        Ok((0..rows.len())
+            .map(|k| {
+                for (p, mem) in ps.iter_mut().zip(&preds) {
+                    *p = mem[k];
+                }
+                self.spec.combine(&ps)
+            })
+            .collect())
+    }
+    fn save(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(&self.spec).map_err(|e| input("ensemble", e.to_string()))
+    }
+}

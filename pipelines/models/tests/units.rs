@@ -406,3 +406,70 @@ fn drift_detectors_fire_on_a_shift_and_not_before() {
     assert!((2000..2200).contains(&ad_at), "adwin at {ad_at}");
     assert!((ad.mean() - 0.6).abs() < 0.05);
 }
+
+/// A registered ensemble's combiners, from their formulas; the stacking meta-learner recovers
+/// the coefficients that generated the outcomes.
+#[test]
+fn frozen_ensembles_combine_by_their_formulas_and_stacking_recovers_its_coefficients() {
+    use elite_models::ensemble::{Frozen, FrozenSpec};
+    let spec = |method, weights: Vec<f64>, meta| FrozenSpec {
+        members: vec!["a".into(), "b".into(), "c".into()],
+        method,
+        weights,
+        meta,
+    };
+    let ps = [0.8, 0.4, 0.55];
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-15;
+    assert!(close(
+        spec(Frozen::Mean, vec![], None).combine(&ps),
+        1.75 / 3.0
+    ));
+    assert!(close(
+        spec(Frozen::Weighted, vec![2.0, 1.0, 1.0], None).combine(&ps),
+        (1.6 + 0.4 + 0.55) / 4.0
+    ));
+    assert!(close(
+        spec(Frozen::Vote, vec![2.0, 1.0, 1.0], None).combine(&ps),
+        3.0 / 4.0
+    ));
+    let logit = |p: f64| (p / (1.0 - p)).ln();
+    let st = spec(Frozen::Stacking, vec![], Some((0.1, vec![1.0, -0.5, 2.0])));
+    let z = 0.1 + logit(0.8) - 0.5 * logit(0.4) + 2.0 * logit(0.55);
+    assert!(close(st.combine(&ps), 1.0 / (1.0 + (-z).exp())));
+    // Invalid specs are refused.
+    assert!(spec(Frozen::Weighted, vec![1.0], None).check().is_err());
+    assert!(
+        spec(Frozen::Weighted, vec![1.0, -1.0, 1.0], None)
+            .check()
+            .is_err()
+    );
+    assert!(spec(Frozen::Stacking, vec![], None).check().is_err());
+    assert!(
+        spec(Frozen::Mean, vec![], Some((0.0, vec![0.0; 3])))
+            .check()
+            .is_err()
+    );
+    assert!(st.check().is_ok());
+
+    // Outcomes drawn from a known logistic model of two members' log-odds.
+    let (b0, w) = (-0.3, [1.5, -0.8]);
+    let mut rng = SplitMix64::new(11);
+    let n = 40_000;
+    let mut members = vec![vec![0.0; n]; 2];
+    let mut up = vec![false; n];
+    for k in 0..n {
+        let mut z = b0;
+        for (m, wm) in w.iter().enumerate() {
+            let p = 0.05 + 0.9 * rng.f64();
+            members[m][k] = p;
+            z += wm * logit(p);
+        }
+        up[k] = rng.f64() < 1.0 / (1.0 + (-z).exp());
+    }
+    let (b, coef) = FrozenSpec::fit_meta(&members, &up).unwrap();
+    assert_eq!(coef.len(), 2);
+    assert!((b - b0).abs() < 0.05, "intercept {b}");
+    for (c, t) in coef.iter().zip(w) {
+        assert!((c - t).abs() < 0.05, "coefficient {c} vs {t}");
+    }
+}
