@@ -621,7 +621,8 @@ pub enum IngestCommand {
         name = "upstox-feed",
         after_help = "Examples:
   elite ingest upstox-feed --keys 'NSE_EQ|INE002A01018,NSE_INDEX|Nifty 50' --mode full --max-frames 1000
-  elite ingest upstox-feed --replay collectors/fixtures/upstox/vectors     # recorded .bin frames"
+  elite ingest upstox-feed --replay collectors/fixtures/upstox/vectors     # recorded .bin frames
+  elite ingest upstox-feed --keys 'NSE_EQ|INE002A01018' --to ticks --transport file:/var/elite/topics"
     )]
     UpstoxFeed(UpstoxFeedArgs),
     /// Exchange holidays and early closes (`date,rule,close_time,note`) for a session calendar
@@ -773,6 +774,13 @@ pub struct UpstoxFeedArgs {
     /// Replay recorded frames (*.bin) from a directory instead of connecting
     #[arg(long, conflicts_with_all = ["keys", "url"])]
     pub replay: Option<PathBuf>,
+    /// Also publish every decoded tick to this topic (e.g. `ticks`, see --transport) for the
+    /// live chain (`elite run bars --from ticks`): published before it lands, so a restart lands
+    /// what a killed run published
+    #[arg(long, value_name = "TOPIC", conflicts_with = "replay")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub transport: TransportArgs,
     #[command(flatten)]
     pub ops: OpsArgs,
 }

@@ -616,6 +616,8 @@ fn upstox_feed_over_websocket_equals_replay_of_the_same_frames() {
         sub
     });
     let live = tempfile::tempdir().unwrap();
+    // Every decoded tick is published to the live chain's ticks topic too.
+    let topics = format!("file:{}", live.path().join("topics").display());
     elite(live.path())
         .args([
             "ingest",
@@ -628,6 +630,10 @@ fn upstox_feed_over_websocket_equals_replay_of_the_same_frames() {
             "full",
             "--flush-every",
             "7",
+            "--to",
+            "ticks",
+            "--transport",
+            &topics,
         ])
         .assert()
         .success();
@@ -646,6 +652,14 @@ fn upstox_feed_over_websocket_equals_replay_of_the_same_frames() {
     let a = sql_json(live.path(), q);
     assert_eq!(a.len(), 30);
     assert_eq!(a, sql_json(replay.path(), q));
+    let status = common::json(live.path(), &["stream", "status", "--transport", &topics]);
+    let on_topic = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["topic"] == "ticks")
+        .map(|r| r["records"].clone());
+    assert_eq!(on_topic, Some(serde_json::json!(30)), "{status}");
     let d = "SELECT symbol, ts_recv, level, bid_price, ask_price FROM quotes ORDER BY symbol, ts_recv, level";
     assert_eq!(sql_json(live.path(), d), sql_json(replay.path(), d));
     // Replaying again lands nothing new.

@@ -418,7 +418,33 @@ async fn upstox_feed(
         let mut ops =
             super::pipelines::start_ops("feed", "upstox", &state_dir, &a.ops, settings, printer)
                 .await?;
-        let out = live_feed(ingestor, client, a.max_frames, a.flush_every, &mut ops).await;
+        let mut topic = match &a.to {
+            Some(t) => {
+                let bus = super::stream::open_bus(&a.transport, true)?;
+                let (live, caught_up) =
+                    elite_jobs::stream::live::LiveTicks::open(&wh, &*bus, t, &state_dir, "upstox")
+                        .await?;
+                if caught_up > 0 {
+                    printer.note(format!(
+                        "landed {caught_up} ticks a previous run had published to {t} but not landed"
+                    ));
+                }
+                Some((live, bus))
+            }
+            None => None,
+        };
+        let out = live_feed(
+            ingestor,
+            client,
+            a.max_frames,
+            a.flush_every,
+            &mut ops,
+            topic.as_mut().map(|(l, _)| l),
+        )
+        .await;
+        if let (Some((live, _)), Some(t)) = (&topic, &a.to) {
+            printer.note(format!("{} ticks published to {t}", live.published));
+        }
         ops.finish(out.as_ref().map(|_| ()).map_err(|e| format!("{e:#}")))
             .await;
         out?
@@ -453,6 +479,7 @@ async fn live_feed(
     max_frames: Option<usize>,
     flush_every: usize,
     ops: &mut elite_jobs::ops::watch::Ops,
+    mut topic: Option<&mut elite_jobs::stream::live::LiveTicks>,
 ) -> Result<FeedReport> {
     let connections = Arc::clone(&client.connections);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -507,7 +534,13 @@ async fn live_feed(
         }
         buf.push(frame);
         if buf.len() >= flush_every.max(1) {
+            if let Some(t) = topic.as_deref_mut() {
+                t.publish(&buf)?;
+            }
             total.add(&ingestor.land_feed(std::mem::take(&mut buf)).await?);
+            if let Some(t) = topic.as_deref_mut() {
+                t.landed()?;
+            }
             m.last_success
                 .get_or_create(&ops.labels)
                 .set(elite_jobs::ops::metrics::unix_now());
@@ -516,7 +549,13 @@ async fn live_feed(
         }
     }
     if !buf.is_empty() {
+        if let Some(t) = topic.as_deref_mut() {
+            t.publish(&buf)?;
+        }
         total.add(&ingestor.land_feed(buf).await?);
+        if let Some(t) = topic.as_deref_mut() {
+            t.landed()?;
+        }
     }
     task.await
         .map_err(|e| anyhow::anyhow!("feed task failed: {e}"))??;

@@ -241,13 +241,7 @@ pub async fn run_feed(
                     }
                     paced += 1;
                 }
-                let msg = TickMsg {
-                    ts_event: t.ts_event,
-                    ts_recv: t.ts_recv,
-                    price: t.price,
-                    size: t.size,
-                };
-                sink.send(Arc::clone(sym), encode(&msg)?)?;
+                sink.send(Arc::clone(sym), encode(&TickMsg::of(t))?)?;
                 report.published += 1;
             }
             rows.push(t.clone());

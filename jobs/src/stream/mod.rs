@@ -11,6 +11,7 @@
 
 pub mod bars;
 pub mod feed;
+pub mod live;
 pub mod log;
 pub mod wire;
 

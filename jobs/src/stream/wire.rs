@@ -21,6 +21,15 @@ pub struct TickMsg {
 }
 
 impl TickMsg {
+    pub fn of(t: &elite_warehouse::Tick) -> Self {
+        Self {
+            ts_event: t.ts_event,
+            ts_recv: t.ts_recv,
+            price: t.price,
+            size: t.size,
+        }
+    }
+
     /// The tick as a resampler input: a bar with o = h = l = c = price.
     pub fn timed(&self) -> TimedBar {
         TimedBar {
