@@ -553,7 +553,7 @@ async fn live_feed(
             t.publish(&buf)?;
         }
         total.add(&ingestor.land_feed(buf).await?);
-        if let Some(t) = topic.as_deref_mut() {
+        if let Some(t) = topic {
             t.landed()?;
         }
     }
