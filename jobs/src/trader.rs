@@ -97,6 +97,16 @@ pub struct PaperTrader {
     pub report: TraderReport,
     /// Metrics, health, alerts and chat commands (see [`PaperTrader::operate`]).
     pub ops: Option<TraderOps>,
+    /// On the live chain's topics: the bars topic and the bars read from it (kept in the
+    /// checkpoint for `elite stream status`).
+    stream_pos: Option<StreamPos>,
+}
+
+/// Where a trader on the topics is in its bars topic.
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
+pub struct StreamPos {
+    pub topic: String,
+    pub position: u64,
 }
 
 impl PaperTrader {
@@ -105,7 +115,7 @@ impl PaperTrader {
     pub async fn open(wh: &Warehouse, cfg: &RunConfig, opts: &TraderOptions) -> Result<Self> {
         crate::signals::check_rate(opts.rate)?;
         let path = opts.state_dir.join(format!("trader-{}.json", opts.name));
-        let cp = load_checkpoint::<()>(&path, &opts.name, opts.fresh)?;
+        let cp = load_checkpoint::<Option<StreamPos>>(&path, &opts.name, opts.fresh)?;
         let cp_version = if opts.follow {
             None
         } else {
@@ -159,6 +169,7 @@ impl PaperTrader {
             since: 0,
             report,
             ops: None,
+            stream_pos: None,
         })
     }
 
@@ -324,7 +335,9 @@ impl PaperTrader {
         } else {
             self.session.intake.version
         };
-        self.session.commit(wh, version, ()).await?;
+        self.session
+            .commit(wh, version, self.stream_pos.clone())
+            .await?;
         self.report.commits += 1;
         if let Some(o) = &self.ops {
             crate::ops::metrics::committed(&o.ops.labels);

@@ -259,10 +259,27 @@ fn the_chain_through_fluvio_survives_random_kills() {
 }
 
 fn chain(a: &Path, ta: &str, b: &Path, tb: &str) {
-    // The uninterrupted run.
-    run_to_end(a, &feed_args(ta, None));
-    run_to_end(a, &bars_args(ta));
-    run_to_end(a, &signals_args(ta));
+    // The uninterrupted run: the four jobs started together by `elite run pipeline`.
+    let jobs = [
+        ("feed", feed_args(ta, None)),
+        ("bars", bars_args(ta)),
+        ("signals", signals_args(ta)),
+        ("trader", trader_args(ta)),
+    ];
+    let mut file = format!("transport = {ta:?}\nmax_restarts = 0\n");
+    for (name, args) in &jobs {
+        file += &format!("[[job]]\nname = {name:?}\nargs = {args:?}\n");
+    }
+    let pipeline = a.join("pipeline.toml");
+    std::fs::write(&pipeline, file).unwrap();
+    run_to_end(
+        a,
+        &[
+            "run".into(),
+            "pipeline".into(),
+            pipeline.display().to_string(),
+        ],
+    );
     let (ticks_a, bars_a, signals_a) = (rows(a, TICKS_Q), rows(a, BARS), rows(a, SIGNALS));
     assert_eq!(ticks_a.len() as u64, TICKS);
     assert!(bars_a.len() > 2000, "{} bars", bars_a.len());
@@ -299,7 +316,6 @@ fn chain(a: &Path, ta: &str, b: &Path, tb: &str) {
     );
     // Through to paper fills: the paper trader on the topics (bars.1m and each bar's signals)
     // trades exactly what the paper trader on the landed bars and signals trades.
-    run_to_end(a, &trader_args(ta));
     let stream_fills_a = fills_of(a);
     assert!(!stream_fills_a.is_empty(), "no paper fills on the topics");
     let stream_run = sql_scalar(a, "SELECT min(run_id) FROM fills");

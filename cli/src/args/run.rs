@@ -27,6 +27,24 @@ pub enum RunCommand {
     /// (default), or with --live against the config's [broker] (Upstox). Resumes from its
     /// checkpoint; never sends an order twice
     Trader(RunTraderArgs),
+    /// The live chain's jobs from one file, each its own `elite` process: started together,
+    /// restarted when they fail (each resumes from its checkpoint), until all have finished
+    #[command(after_help = "Examples:
+  elite run pipeline jobs/configs/nse_live_chain_pipeline.toml   # feed → bars → signals → paper trader
+
+The file (TOML):
+  transport = \"file:/tmp/elite-topics\"      # every job's --transport (fluvio://HOST:PORT too)
+  max_restarts = 5
+  [[job]]
+  name = \"bars\"
+  args = [\"run\", \"bars\", \"--from\", \"ticks\", \"--timeframe\", \"1m\", \"--calendar\", \"NSE\"]")]
+    Pipeline(RunPipelineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunPipelineArgs {
+    /// The pipeline file (TOML): `transport`, `max_restarts`, and `[[job]]` name + args
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]

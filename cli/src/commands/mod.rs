@@ -21,6 +21,7 @@ pub mod sentiment;
 pub mod sql;
 pub mod status;
 pub mod stream;
+pub mod supervise;
 pub mod train;
 pub mod warehouse;
 
@@ -34,3 +35,38 @@ macro_rules! user_bail {
     ($($arg:tt)*) => { return Err(anyhow::Error::new($crate::commands::UserError(format!($($arg)*)))) };
 }
 pub(crate) use user_bail;
+
+/// The bars a command reads, from its `--timeframe/--symbols/--bars-version` flags.
+pub(crate) fn bar_query(
+    sel: &crate::args::BarSelection,
+) -> anyhow::Result<elite_jobs::bars::BarQuery> {
+    Ok(elite_jobs::bars::BarQuery {
+        timeframe: sel
+            .timeframe
+            .as_deref()
+            .map(elite_warehouse::Timeframe::parse)
+            .transpose()?,
+        symbols: sel
+            .symbols
+            .iter()
+            .map(|s| elite_warehouse::Symbol::new(s.as_str()))
+            .collect::<std::result::Result<_, _>>()?,
+        version: sel.bars_version,
+    })
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM: how a long-running job is asked to stop.
+pub(crate) async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}

@@ -3,34 +3,20 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use elite_jobs::bars::{BarQuery, read_bars};
+use elite_jobs::bars::read_bars;
 use elite_pipelines::features::FeatureSet;
 use elite_pipelines::signals::RULES;
-use elite_warehouse::{Symbol, Timeframe};
+use elite_warehouse::Timeframe;
 use serde::Serialize;
 use tracing::Instrument;
 
 pub(crate) use super::jobctl::{start_ops, state_dir};
 use super::user_bail;
-use crate::args::{
-    BarSelection, BarsCommand, FeaturesCommand, MtfArgs, RunCommand, SignalsCommand,
-};
+use crate::args::{BarsCommand, FeaturesCommand, MtfArgs, RunCommand, SignalsCommand};
 use crate::printer::Printer;
 use crate::settings::Settings;
 use elite_jobs::ops::watch::Ops;
 use elite_pipelines::calendar::Calendar;
-
-pub(crate) fn query(sel: &BarSelection) -> Result<BarQuery> {
-    Ok(BarQuery {
-        timeframe: sel.timeframe.as_deref().map(Timeframe::parse).transpose()?,
-        symbols: sel
-            .symbols
-            .iter()
-            .map(|s| Symbol::new(s.as_str()))
-            .collect::<std::result::Result<_, _>>()?,
-        version: sel.bars_version,
-    })
-}
 
 fn mtf(a: &MtfArgs) -> Result<Option<elite_jobs::signals::Mtf>> {
     let Some(h) = &a.higher else { return Ok(None) };
@@ -83,7 +69,7 @@ pub async fn features(cmd: FeaturesCommand, settings: &Settings, printer: &Print
             let report = elite_jobs::features::build(
                 &wh,
                 &set,
-                &query(&a.bars)?,
+                &super::bar_query(&a.bars)?,
                 &a.horizons,
                 &printer.reporter(),
             )
@@ -127,7 +113,7 @@ pub async fn signals(cmd: SignalsCommand, settings: &Settings, printer: &Printer
         SignalsCommand::Show(a) => {
             let wh = settings.warehouse()?;
             let mtf = mtf(&a.mtf)?;
-            let (bars, _) = read_bars(&wh, &query(&a.bars)?).await?;
+            let (bars, _) = read_bars(&wh, &super::bar_query(&a.bars)?).await?;
             let mut series = elite_jobs::features::series(bars);
             let mut rows = vec![];
             for bars in series.values_mut() {
@@ -210,6 +196,7 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
             Ok(())
         }
         RunCommand::Feed(a) => super::stream::run_feed(a, settings, printer).await,
+        RunCommand::Pipeline(a) => super::supervise::run(&a.file, settings, printer).await,
         RunCommand::Bars(a) => super::stream::run_bars(a, settings, printer).await,
         RunCommand::Signals(a) => {
             let input = match &a.from {
@@ -245,7 +232,7 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
             let ops = start_ops("signals", &a.name, &state_dir, &a.ops, settings, printer).await?;
             let opts = elite_jobs::signals::RunOptions {
                 name: a.name.clone(),
-                query: query(&a.bars)?,
+                query: super::bar_query(&a.bars)?,
                 commit_every: a.commit_every,
                 rate: a.rate,
                 state_dir,
@@ -307,7 +294,7 @@ async fn paper_trader(
                 "paper trader {}: {} bars done; following the warehouse every {secs} s (Ctrl-C to stop)",
                 opts.name, t.report.bars_processed
             ));
-            t.follow(wh, secs, shutdown_signal()).await?;
+            t.follow(wh, secs, super::shutdown_signal()).await?;
         }
         Ok(())
     }
@@ -322,22 +309,6 @@ async fn paper_trader(
             .await;
     }
     Ok(out?)
-}
-
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM: how a long-running job is asked to stop.
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
-    }
 }
 
 /// `elite run trader --live`: real orders through the config's broker, after confirmation.
@@ -409,7 +380,7 @@ async fn live_trader(
                 "LIVE trader {}: {todo} bars done; following the bars table every {secs} s (Ctrl-C to stop)",
                 a.name
             ));
-            todo += t.follow(secs, a.commit_every, shutdown_signal()).await?;
+            todo += t.follow(secs, a.commit_every, super::shutdown_signal()).await?;
         }
         Ok(())
     }
@@ -453,7 +424,7 @@ pub async fn bars(cmd: BarsCommand, settings: &Settings, printer: &Printer) -> R
     match cmd {
         BarsCommand::FromTicks(a) => super::stream::from_ticks(a, settings, printer).await,
         BarsCommand::Resample(a) => {
-            let q = query(&a.bars)?;
+            let q = super::bar_query(&a.bars)?;
             if q.timeframe.is_none() {
                 user_bail!(
                     "give the input timeframe with --timeframe (for example --timeframe 1m --to 5m)"

@@ -219,6 +219,13 @@ pub async fn stream(cmd: StreamCommand, settings: &Settings, printer: &Printer) 
             ("signals", s(&v, "topic"), u(&v, "next_offset"))
         } else if stem.starts_with("stream-feed-") {
             ("feed", s(&v, "topic"), None)
+        } else if stem.starts_with("trader-") {
+            let pos = v.get("extra").filter(|e| !e.is_null());
+            (
+                "trader",
+                pos.and_then(|p| s(p, "topic")),
+                pos.and_then(|p| u(p, "position")),
+            )
         } else {
             continue;
         };
@@ -274,8 +281,7 @@ async fn replay_bars(
     }
     let bus = open_bus(&a.transport, true)?;
     let wh = settings.warehouse()?;
-    let (bars, version) =
-        elite_jobs::bars::read_bars(&wh, &super::pipelines::query(&a.bars)?).await?;
+    let (bars, version) = elite_jobs::bars::read_bars(&wh, &super::bar_query(&a.bars)?).await?;
     if bars.is_empty() {
         user_bail!("no {tf} bars in the warehouse for {:?}", a.bars.symbols);
     }

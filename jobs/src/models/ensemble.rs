@@ -15,8 +15,8 @@
 
 use std::collections::HashMap;
 
-use elite_models::ensemble::{EnsembleModel, Frozen, FrozenSpec};
-use elite_models::model::{Model, Task};
+use elite_models::ensemble::{Frozen, FrozenSpec};
+use elite_models::model::Task;
 use elite_models::validate::{self, Scores};
 use elite_store::{CommitMeta, Warehouse};
 use elite_warehouse::{Clock, tables};
@@ -288,16 +288,4 @@ pub async fn register(
     )
     .await?;
     Ok(report)
-}
-
-/// A registered ensemble's artifact loaded with its members (each checked like any artifact).
-pub(crate) async fn load(wh: &Warehouse, bytes: &[u8]) -> Result<Box<dyn Model>> {
-    let spec: FrozenSpec = serde_json::from_slice(bytes)?;
-    spec.check()?;
-    let mut members = vec![];
-    for id in &spec.members {
-        let (_, m) = Box::pin(super::load_registered(wh, id)).await?;
-        members.push(m);
-    }
-    Ok(Box::new(EnsembleModel { spec, members }))
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use elite_models::ensemble::{EnsembleModel, FrozenSpec};
 use elite_models::model::Model;
 use elite_models::validate::Scores;
 use elite_store::{At, Warehouse};
@@ -174,7 +175,7 @@ pub async fn load_registered(
         )));
     }
     if row.kind == "ensemble" {
-        let m = super::ensemble::load(wh, &bytes)
+        let m = load_ensemble(wh, &bytes)
             .await
             .map_err(|e| e.context(format!("ensemble {model_id}")))?;
         return Ok((row, m));
@@ -260,4 +261,16 @@ pub(crate) async fn record_stage(
         })
         .collect();
     crate::run::journal::insert(wh, &elite_warehouse::tables::MODEL_EVENTS, &rows, meta).await
+}
+
+/// A registered ensemble's artifact loaded with its members (each checked like any artifact).
+async fn load_ensemble(wh: &Warehouse, bytes: &[u8]) -> Result<Box<dyn Model>> {
+    let spec: FrozenSpec = serde_json::from_slice(bytes)?;
+    spec.check()?;
+    let mut members = vec![];
+    for id in &spec.members {
+        let (_, m) = Box::pin(load_registered(wh, id)).await?;
+        members.push(m);
+    }
+    Ok(Box::new(EnsembleModel { spec, members }))
 }

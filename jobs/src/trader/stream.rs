@@ -385,7 +385,7 @@ impl PaperTrader {
         symbols.sort();
         symbols.dedup();
         let path = opts.state_dir.join(format!("trader-{}.json", opts.name));
-        let cp = load_checkpoint::<()>(&path, &opts.name, opts.fresh)?;
+        let cp = load_checkpoint::<Option<super::StreamPos>>(&path, &opts.name, opts.fresh)?;
         let (inputs, inputs_id) = stream_inputs(wh, cfg).await?;
         let run = run_id(cfg, None, &format!("stream:{}", input.bars), "paper")?;
         let engine = build_engine(cfg, &symbols, &inputs, None)?;
@@ -447,6 +447,10 @@ impl PaperTrader {
                 since: 0,
                 report,
                 ops: None,
+                stream_pos: Some(super::StreamPos {
+                    topic: input.bars.clone(),
+                    position: reader.position,
+                }),
             },
             reader,
         ))
@@ -478,7 +482,11 @@ impl PaperTrader {
                 self.session.offset = self.session.intake.events.len();
             }
             bars += new_bars;
-            // Commits fall between bars: a restart rebuilds whole bars.
+            self.stream_pos = Some(super::StreamPos {
+                topic: reader.bars_topic.clone(),
+                position: reader.position,
+            });
+            // Commits fall between instants: a restart rebuilds whole instants.
             if self.since >= self.opts.commit_every.max(1) || (step == Step::Idle && self.since > 0)
             {
                 self.commit(wh).await?;
