@@ -540,6 +540,10 @@ pub struct FeaturesBuildArgs {
     /// Add higher-timeframe features (htf_trend, htf_dist_sma_20, htf_rsi_14) built along --calendar
     #[command(flatten)]
     pub mtf: MtfArgs,
+    /// Print the feature rows (symbol, timeframe, ts_event, ts_recv, feature, value) instead of
+    /// landing them
+    #[arg(long, conflicts_with = "horizons")]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Subcommand)]

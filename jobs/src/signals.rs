@@ -24,6 +24,7 @@ use elite_warehouse::{SignalRow, SignalsBuilder, Symbol, Timeframe, tables};
 use serde::{Deserialize, Serialize};
 
 use crate::bars::{BarEvent, BarQuery, read_bars};
+use crate::features::{FeatureState, LiveFeatures};
 use crate::ops::metrics::{Ewm, job, metrics, unix_now, with};
 use crate::stream::wire::{PerBar, PredictionMsg, SignalMsg};
 use crate::transport::{self, Polled, Source};
@@ -49,6 +50,8 @@ pub struct RunOptions {
     pub health: Option<Arc<crate::ops::health::Health>>,
     /// Read bars from this topic (live) instead of replaying the `bars` table.
     pub input: Option<StreamInput>,
+    /// Compute this feature set on every bar into `features` (the rows `features build` lands).
+    pub features: Option<elite_pipelines::features::FeatureSet>,
 }
 
 /// A `bars.<tf>` topic on a transport, as the runner's input.
@@ -174,6 +177,8 @@ pub struct RunReport {
     pub signals_added: u64,
     pub predictions_emitted: u64,
     pub predictions_added: u64,
+    pub features_emitted: u64,
+    pub features_added: u64,
     pub commits: u64,
     pub seconds: f64,
 }
@@ -181,7 +186,7 @@ pub struct RunReport {
 /// The runner's checkpoint: what it read, where it is, and every engine's state. Generic over
 /// how the engines are held, so saving borrows them instead of cloning every state.
 #[derive(Serialize, Deserialize)]
-struct Checkpoint<E> {
+struct Checkpoint<E, F> {
     name: String,
     bars_version: Option<u64>,
     /// The input topic (none: the replay of the `bars` table).
@@ -201,6 +206,13 @@ struct Checkpoint<E> {
     #[serde(default)]
     pred_published: u64,
     engines: E,
+    /// The live feature engines (with `--features`).
+    #[serde(default = "none")]
+    features: Option<F>,
+}
+
+fn none<F>() -> Option<F> {
+    None
 }
 
 type Engines = HashMap<String, SignalEngine>;
@@ -276,10 +288,10 @@ pub async fn run(
     let started = Instant::now();
     check_rate(opts.rate)?;
     let path = checkpoint_path(opts);
-    let cp = if opts.fresh {
+    let mut cp = if opts.fresh {
         None
     } else {
-        crate::checkpoint::load::<Checkpoint<Engines>>(&path)?
+        crate::checkpoint::load::<Checkpoint<Engines, FeatureState>>(&path)?
     };
     let mut query = opts.query.clone();
     if let Some(cp) = &cp {
@@ -309,6 +321,26 @@ pub async fn run(
         Some(crate::models::LivePredictors::load(wh, &opts.models).await?)
     };
     let resume = cp.as_ref().map_or(0, |c| c.next_offset);
+    let mut features = match &opts.features {
+        None => None,
+        Some(set) => {
+            let state = match cp.as_mut() {
+                Some(c) if c.next_offset > 0 => Some(c.features.take().ok_or_else(|| {
+                    crate::Error::Config(format!(
+                        "checkpoint {} has no feature state (it ran without --features): start it with --fresh",
+                        path.display()
+                    ))
+                })?),
+                _ => None,
+            };
+            Some(LiveFeatures::new(set.clone(), state)?)
+        }
+    };
+    // Where feature rows say they came from: the bars table's version, or the topic's offset.
+    let source_table = opts
+        .input
+        .as_ref()
+        .map_or_else(|| "bars".to_string(), |i| i.topic.clone());
     let mut publishers = Publishers::default();
     if let Some(input) = &opts.input {
         if let Some(out) = &input.out {
@@ -428,6 +460,13 @@ pub async fn run(
             fire(&mut engines, opts.mtf.as_ref(), b, &mut fired)?;
             report.signals_emitted += fired.len() as u64;
             let made = signal_rows(b, &fired)?;
+            if let Some(f) = features.as_mut() {
+                let source_version = match (&opts.input, version) {
+                    (None, v) => v.map_or(-1, |v| v as i64),
+                    (Some(_), _) => rec.offset as i64,
+                };
+                report.features_emitted += f.on_bar(b, &source_table, source_version)? as u64;
+            }
             if let Some(p) = publishers.signals.as_mut() {
                 p.publish(
                     &b.symbol,
@@ -478,6 +517,7 @@ pub async fn run(
                     &mut rows,
                     &mut preds,
                     &engines,
+                    &mut features,
                     version,
                     next_offset,
                     &path,
@@ -523,6 +563,7 @@ pub async fn run(
                 &mut rows,
                 &mut preds,
                 &engines,
+                &mut features,
                 version,
                 next_offset,
                 &path,
@@ -539,6 +580,7 @@ pub async fn run(
         &mut rows,
         &mut preds,
         &engines,
+        &mut features,
         version,
         next_offset,
         &path,
@@ -564,6 +606,7 @@ async fn commit(
     rows: &mut SignalsBuilder,
     preds: &mut Vec<crate::models::PredictionRow>,
     engines: &Engines,
+    features: &mut Option<LiveFeatures>,
     version: Option<u64>,
     next_offset: u64,
     path: &Path,
@@ -596,6 +639,11 @@ async fn commit(
             crate::models::insert_predictions(wh, preds, meta).await? as u64;
         preds.clear();
     }
+    if let Some(f) = features.as_mut() {
+        let meta =
+            CommitMeta::new(format!("signals:{}", opts.name)).with("next_offset", next_offset);
+        report.features_added += f.land(wh, meta).await?;
+    }
     metrics()
         .last_success
         .get_or_create(&job("signals", &opts.name))
@@ -613,6 +661,7 @@ async fn commit(
             pred_base: Publisher::position(&publishers.predictions).0,
             pred_published: Publisher::position(&publishers.predictions).1,
             engines,
+            features: features.as_ref().map(LiveFeatures::state),
         },
     )
 }

@@ -9,6 +9,7 @@ use elite_collectors::bars_csv::BarsOptions;
 use elite_jobs::bars::{BarQuery, read_bars};
 use elite_jobs::ingest::{FileFormat, FileIngest, Ingestor};
 use elite_jobs::signals::{RunOptions, run, signals_batch};
+use elite_pipelines::features::FeatureSet;
 use elite_store::datafusion::prelude::SessionContext;
 use elite_store::{At, Warehouse};
 use elite_warehouse::{Symbol, SystemClock, Timeframe};
@@ -54,6 +55,7 @@ async fn runner_output_equals_batch_signals() {
         models: vec![],
         health: None,
         input: None,
+        features: Some(FeatureSet::by_name("technical").unwrap()),
     };
     let report = run(&wh, &opts, &()).await.unwrap();
     assert_eq!(report.bars_processed, 2148 + 1563 + 5000);
@@ -125,6 +127,63 @@ async fn runner_output_equals_batch_signals() {
         want.iter().any(|r| r.contains("|mtf_confirm|")),
         "the multi-timeframe rule never fired"
     );
+    assert_eq!(got.len(), want.len());
+    assert_eq!(got, want);
+
+    // Features: the runner's rows are `features build`'s rows, bit for bit.
+    let set = opts.features.as_ref().unwrap();
+    let mut want: Vec<String> = elite_jobs::features::preview(&wh, set, &BarQuery::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}|{}|{}|{}|{}|{}",
+                r.symbol,
+                r.timeframe,
+                r.ts_event.as_micros(),
+                r.feature,
+                r.value.to_bits(),
+                r.source_version
+            )
+        })
+        .collect();
+    want.sort();
+    let table = wh.load("features", At::Latest).await.unwrap().unwrap();
+    ctx.register_table("features", table.table_provider().await.unwrap())
+        .unwrap();
+    let batches = ctx
+        .sql("SELECT symbol, timeframe, cast(ts_event AS BIGINT) AS t, feature, value, source_version FROM features")
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let mut got = vec![];
+    for b in &batches {
+        let s = |i: usize| {
+            elite_store::datafusion::arrow::compute::cast(
+                b.column(i),
+                &elite_store::datafusion::arrow::datatypes::DataType::Utf8,
+            )
+            .unwrap()
+        };
+        let (sym, tf, feature) = (s(0), s(1), s(3));
+        for i in 0..b.num_rows() {
+            got.push(format!(
+                "{}|{}|{}|{}|{}|{}",
+                sym.as_string::<i32>().value(i),
+                tf.as_string::<i32>().value(i),
+                b.column(2).as_primitive::<Int64Type>().value(i),
+                feature.as_string::<i32>().value(i),
+                b.column(4).as_primitive::<Float64Type>().value(i).to_bits(),
+                b.column(5).as_primitive::<Int64Type>().value(i),
+            ));
+        }
+    }
+    got.sort();
+    assert!(want.len() > 50_000, "{}", want.len());
+    assert_eq!(report.features_emitted as usize, want.len());
     assert_eq!(got.len(), want.len());
     assert_eq!(got, want);
 }

@@ -77,6 +77,8 @@ fn signals_args(topics: &str) -> Vec<String> {
         "bars.1m",
         "--to",
         "signals",
+        "--features",
+        "technical",
         "--commit-every",
         "300",
         "--transport",
@@ -184,6 +186,7 @@ const BARS: &str =
     "SELECT symbol, timeframe, ts_event, ts_recv, open, high, low, close, volume FROM bars";
 const SIGNALS: &str =
     "SELECT symbol, timeframe, ts_event, ts_recv, rule, direction, strength, features FROM signals";
+const FEATURES: &str = "SELECT symbol, timeframe, ts_event, ts_recv, feature_set, feature_set_version, feature, value FROM features";
 const TICKS_Q: &str = "SELECT symbol, ts_event, ts_recv, price, size FROM ticks";
 
 fn topic_records(home: &Path, topics: &str) -> Vec<(String, u64)> {
@@ -314,6 +317,28 @@ fn chain(a: &Path, ta: &str, b: &Path, tb: &str) {
         batch_signals, live_signals,
         "signals show differs from the live signals"
     );
+    let features_a = rows(a, FEATURES);
+    assert!(
+        features_a.len() > 20 * 1000,
+        "{} feature rows",
+        features_a.len()
+    );
+    let batch_features = csv_rows(
+        a,
+        &[
+            "features",
+            "build",
+            "--set",
+            "technical",
+            "--timeframe",
+            "1m",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(
+        batch_features, features_a,
+        "features build differs from the live features"
+    );
     // Through to paper fills: the paper trader on the topics (bars.1m and each bar's signals)
     // trades exactly what the paper trader on the landed bars and signals trades.
     let stream_fills_a = fills_of(a);
@@ -407,6 +432,7 @@ fn chain(a: &Path, ta: &str, b: &Path, tb: &str) {
     assert_eq!(rows(b, TICKS_Q), ticks_a, "ticks after kills");
     assert_eq!(rows(b, BARS), bars_a, "bars after kills");
     assert_eq!(rows(b, SIGNALS), signals_a, "signals after kills");
+    assert_eq!(rows(b, FEATURES), features_a, "features after kills");
     assert_eq!(
         fills_of(b),
         stream_fills_a,
@@ -416,6 +442,10 @@ fn chain(a: &Path, ta: &str, b: &Path, tb: &str) {
         ("ticks", "symbol, ts_event, ts_recv"),
         ("bars", "symbol, timeframe, ts_event"),
         ("signals", "symbol, timeframe, rule, ts_event"),
+        (
+            "features",
+            "symbol, timeframe, feature_set, feature, ts_event",
+        ),
         ("fills", "run_id, seq"),
         ("orders", "run_id, seq"),
     ] {

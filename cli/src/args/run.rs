@@ -121,6 +121,10 @@ pub struct RunSignalsArgs {
     /// every bar into `predictions` beside the signals (repeatable)
     #[arg(long = "models", value_name = "GROUP")]
     pub models: Vec<String>,
+    /// Compute this feature set on every bar into `features` (the rows `elite features build
+    /// --set SET` lands from the same bars)
+    #[arg(long, value_name = "SET")]
+    pub features: Option<String>,
     /// Read bars live from this `bars.<tf>` topic (see --transport) instead of the bars table
     #[arg(long, value_name = "TOPIC")]
     pub from: Option<String>,

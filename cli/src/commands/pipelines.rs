@@ -66,6 +66,36 @@ pub async fn features(cmd: FeaturesCommand, settings: &Settings, printer: &Print
                     .with_higher(cal, Timeframe::parse(h)?)
                     .map_err(|e| super::UserError(e.to_string()))?;
             }
+            if a.dry_run {
+                let rows = elite_jobs::features::preview(&wh, &set, &super::bar_query(&a.bars)?)
+                    .await
+                    .with_context(|| format!("computing feature set {}", set.name))?;
+                #[derive(Serialize)]
+                struct Row<'a> {
+                    symbol: &'a str,
+                    timeframe: String,
+                    ts_event: String,
+                    ts_recv: String,
+                    feature_set: &'a str,
+                    feature_set_version: i32,
+                    feature: &'a str,
+                    value: f64,
+                }
+                let rows: Vec<Row<'_>> = rows
+                    .iter()
+                    .map(|r| Row {
+                        symbol: r.symbol.as_str(),
+                        timeframe: r.timeframe.to_string(),
+                        ts_event: r.ts_event.to_string(),
+                        ts_recv: r.ts_recv.to_string(),
+                        feature_set: &r.feature_set,
+                        feature_set_version: r.feature_set_version,
+                        feature: &r.feature,
+                        value: r.value,
+                    })
+                    .collect();
+                return printer.records(&rows);
+            }
             let report = elite_jobs::features::build(
                 &wh,
                 &set,
@@ -241,6 +271,12 @@ pub async fn run(cmd: RunCommand, settings: &Settings, printer: &Printer) -> Res
                 models: a.models.clone(),
                 health: Some(ops.health.clone()),
                 input,
+                features: a
+                    .features
+                    .as_deref()
+                    .map(FeatureSet::by_name)
+                    .transpose()
+                    .map_err(|e| super::UserError(e.to_string()))?,
             };
             let span = tracing::info_span!("job", job = "signals", job_name = %a.name);
             let out = elite_jobs::signals::run(&wh, &opts, &printer.reporter())
