@@ -131,6 +131,10 @@ pub struct BenchSignalsArgs {
     /// Milliseconds between rounds
     #[arg(long, default_value_t = 20)]
     pub gap_ms: u64,
+    /// Pace the timed ticks at this many per second (in 1 ms chunks) instead of whole rounds
+    /// --gap-ms apart (e.g. 200000)
+    #[arg(long, value_parser = super::positive_f64)]
+    pub rate: Option<f64>,
     #[command(flatten)]
     pub transport: super::TransportArgs,
 }
