@@ -304,3 +304,52 @@ fn resample_along_a_calendar_with_holiday_rows() {
     let r: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(r[0]["rows_added"], 0);
 }
+
+/// `elite bench signals` runs end to end on the embedded and the file transport, paced and
+/// by rounds: every timed tick is measured, buy/sell signals become orders that reach the
+/// broker, and the percentiles are ordered.
+#[test]
+fn bench_signals_measures_ticks_and_orders() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("topics");
+    let file = format!("file:{}", dir.display());
+    for (transport, pace) in [
+        ("embedded", ["--rate", "20000"]),
+        (file.as_str(), ["--gap-ms", "2"]),
+    ] {
+        let mut args = vec![
+            "bench",
+            "signals",
+            "--symbols",
+            "50",
+            "--rounds",
+            "20",
+            "--warmup",
+            "60",
+            "--transport",
+            transport,
+        ];
+        args.extend(pace);
+        let out = common::json(home.path(), &args);
+        let row = &out.as_array().expect("rows")[0];
+        let f = |k: &str| row[k].as_f64().unwrap_or(f64::NAN);
+        assert!(f("orders") > 0.0, "{transport}: {row}");
+        assert!(f("signals") > f("orders"), "{transport}: {row}");
+        for (lo, hi) in [
+            ("tick_p50_us", "tick_p99_us"),
+            ("tick_p99_us", "tick_max_us"),
+            ("order_p50_us", "order_p99_us"),
+            ("compute_per_tick_p50_us", "compute_per_tick_p99_us"),
+        ] {
+            assert!(
+                f(lo) > 0.0 && f(lo) <= f(hi),
+                "{transport}: {lo} > {hi}: {row}"
+            );
+        }
+        // A tick is measured after its delivery: its latency is at least its transport's share.
+        assert!(
+            f("tick_p50_us") >= f("delivery_p50_us"),
+            "{transport}: {row}"
+        );
+    }
+}
