@@ -23,6 +23,7 @@
 
 pub mod analytics;
 pub mod broker;
+pub mod contract;
 pub mod costs;
 pub mod dcc;
 pub mod drawdown;

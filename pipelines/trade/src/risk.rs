@@ -42,6 +42,20 @@ impl Approved {
         o.attached.clear();
         Approved(o)
     }
+
+    /// Piece `k` (from 1) of this approved order split by quantity (a freeze-quantity split):
+    /// id `<id>.<k>`, at most the parent's quantity, its bracket legs kept (ids `<leg>.<k>`,
+    /// each at most the piece's quantity).
+    pub fn piece(&self, k: usize, qty: i64) -> Approved {
+        let mut o = self.0.clone();
+        o.id = format!("{}.{k}", self.0.id);
+        o.qty = qty.clamp(0, self.0.qty);
+        for leg in &mut o.attached {
+            leg.id = format!("{}.{k}", leg.id);
+            leg.qty = leg.qty.min(o.qty);
+        }
+        Approved(o)
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

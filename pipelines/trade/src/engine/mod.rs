@@ -129,6 +129,8 @@ pub struct Engine {
     /// arrival (`known`) order. Each is applied at the close of the first instant at or after
     /// the time it became known.
     regime: std::collections::VecDeque<(i32, f64, Timestamp, Timestamp)>,
+    /// Lot, tick, freeze quantity and circuit band per symbol (none: orders go as asked).
+    contracts: Option<crate::contract::Contracts>,
 }
 
 impl Engine {
@@ -169,7 +171,14 @@ impl Engine {
             requests: vec![],
             log_approvals: true,
             regime: Default::default(),
+            contracts: None,
         }
+    }
+
+    /// Apply exchange contract rules (by symbol index) to every order from now on: whole lots,
+    /// the tick grid, splits above the freeze quantity, refusals outside the circuit band.
+    pub fn set_contracts(&mut self, c: crate::contract::Contracts) {
+        self.contracts = Some(c);
     }
 
     /// Add a strategy managing `weight` of the initial cash in a book of its own. Strategy
@@ -369,6 +378,9 @@ impl Engine {
             self.book(f);
         }
         self.prices[i] = bar.close;
+        if let Some(c) = self.contracts.as_mut() {
+            c.on_bar(bar.sym, bar.ts_event, bar.close);
+        }
         self.risk.on_close(bar.sym, bar.ts_event, bar.close);
         self.mv += self.ledger.qty(bar.sym) as f64 * bar.close;
         for sub in &mut self.subs {
@@ -419,6 +431,27 @@ impl Engine {
         }
         let requests = std::mem::take(&mut self.requests);
         for r in requests {
+            let r = match self.contracts.as_ref() {
+                Some(c) if c.spec(r.sym).is_some() => {
+                    let spec = c.spec(r.sym).expect("matched above");
+                    let (id, sym) = (r.id.clone(), r.sym);
+                    match spec.shape(r, c.reference(sym)) {
+                        Ok(r) => r,
+                        Err(b) => {
+                            self.journal.risk.push(RiskEvent {
+                                ts: now,
+                                order_id: id,
+                                sym: Some(sym),
+                                decision: crate::risk::Decision::Refused,
+                                check: b.check.into(),
+                                detail: b.detail,
+                            });
+                            continue;
+                        }
+                    }
+                }
+                _ => r,
+            };
             let broker = self.broker.as_ref();
             let parents = &self.parents;
             let pending = |s: Sym| {
@@ -458,21 +491,38 @@ impl Engine {
                     self.parents.push(parent);
                     continue;
                 }
-                self.journal.submitted.push((now, a.order().clone()));
-                if self.broker.submit(a, now, last) == Submitted::Duplicate {
-                    self.journal.risk.push(RiskEvent {
-                        ts: now,
-                        order_id: self
-                            .journal
-                            .submitted
-                            .pop()
-                            .map(|(_, o)| o.id)
-                            .unwrap_or_default(),
-                        sym: Some(sym),
-                        decision: crate::risk::Decision::Refused,
-                        check: "duplicate_id".into(),
-                        detail: "client order id already sent; not sent again".into(),
-                    });
+                // Above the freeze quantity: several orders, `<id>.1`, `<id>.2`, … (each at most
+                // the parent's quantity, so approved with it).
+                let parts = match self.contracts.as_ref().and_then(|c| c.spec(sym)) {
+                    Some(spec) => spec.split(a.order().qty),
+                    None => vec![a.order().qty],
+                };
+                let pieces = if parts.len() == 1 {
+                    vec![a]
+                } else {
+                    parts
+                        .iter()
+                        .enumerate()
+                        .map(|(k, q)| a.piece(k + 1, *q))
+                        .collect()
+                };
+                for a in pieces {
+                    self.journal.submitted.push((now, a.order().clone()));
+                    if self.broker.submit(a, now, last) == Submitted::Duplicate {
+                        self.journal.risk.push(RiskEvent {
+                            ts: now,
+                            order_id: self
+                                .journal
+                                .submitted
+                                .pop()
+                                .map(|(_, o)| o.id)
+                                .unwrap_or_default(),
+                            sym: Some(sym),
+                            decision: crate::risk::Decision::Refused,
+                            check: "duplicate_id".into(),
+                            detail: "client order id already sent; not sent again".into(),
+                        });
+                    }
                 }
             }
         }
