@@ -660,6 +660,11 @@ pub enum IngestCommand {
     #[command(after_help = "Example:
   elite ingest earnings quoteSummary_AAPL.json --symbol AAPL --fetched-at 2025-02-24T09:34:47Z")]
     Earnings(EarningsArgs),
+    /// Exchange contract rules (lot, tick, freeze quantity, expiry, strike) from Upstox's
+    /// instrument master, for the trade-runner's [contracts]
+    #[command(after_help = "Example:
+  elite ingest instruments NSE.json.gz --fetched-at 2024-06-03T00:40:00Z")]
+    Instruments(InstrumentsArgs),
     /// Option chain snapshots (Yahoo v7), with each contract's Black-Scholes delta
     #[command(after_help = "Examples:
   elite ingest options options_AAPL.json --fetched-at 2025-02-24T09:34:47Z

@@ -40,6 +40,7 @@ pub mod options;
 pub mod social;
 pub mod timeparse;
 pub mod upstox;
+pub mod upstox_instruments;
 pub mod upstox_orders;
 pub mod yahoo;
 

@@ -36,6 +36,7 @@ pub mod bars;
 pub mod brokers;
 pub mod calendar;
 pub mod checkpoint;
+pub mod contracts;
 pub mod earnings;
 mod error;
 pub mod features;

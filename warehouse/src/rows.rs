@@ -2,7 +2,7 @@
 //! against the column types when the batch is finished.
 
 use arrow_array::builder::{
-    ArrayBuilder, BooleanBuilder, Float64Builder, Int32Builder, StringBuilder,
+    ArrayBuilder, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
     TimestampMicrosecondBuilder, make_builder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
@@ -122,6 +122,10 @@ impl Row<'_> {
 
     pub fn i32(&mut self, v: i32) -> &mut Self {
         self.next::<Int32Builder>(|b| b.append_value(v))
+    }
+
+    pub fn i64(&mut self, v: i64) -> &mut Self {
+        self.next::<Int64Builder>(|b| b.append_value(v))
     }
 
     pub fn ts(&mut self, v: Timestamp) -> &mut Self {

@@ -10,8 +10,8 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 mod alt;
 pub use alt::{
-    EARNINGS, INSIDER_TRADES, INSTRUMENT_ALIASES, MACRO_SERIES, NEWS, NEWS_IMPACT, OPTIONS_CHAIN,
-    SENTIMENT, SOCIAL_POSTS,
+    CONTRACTS, EARNINGS, INSIDER_TRADES, INSTRUMENT_ALIASES, MACRO_SERIES, NEWS, NEWS_IMPACT,
+    OPTIONS_CHAIN, SENTIMENT, SOCIAL_POSTS,
 };
 
 /// Arrow type of every `ts_*` column: microseconds since the epoch, UTC (Delta's `timestamp`).
@@ -610,7 +610,7 @@ pub static REGIMES: TableSpec = TableSpec {
     }),
 };
 
-pub static ALL: [&TableSpec; 33] = [
+pub static ALL: [&TableSpec; 34] = [
     &BARS,
     &TICKS,
     &QUOTES,
@@ -644,6 +644,7 @@ pub static ALL: [&TableSpec; 33] = [
     &EARNINGS,
     &OPTIONS_CHAIN,
     &NEWS_IMPACT,
+    &CONTRACTS,
 ];
 
 #[cfg(test)]

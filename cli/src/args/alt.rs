@@ -235,6 +235,20 @@ pub struct EarningsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct InstrumentsArgs {
+    /// Upstox instrument masters: the BOD JSON (`complete.json.gz`, `NSE.json.gz`, …) or
+    /// option-contract API responses (files or URLs)
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// When a saved master was fetched (RFC 3339): its rows were known from then
+    #[arg(long, value_name = "TIME")]
+    pub fetched_at: Option<String>,
+    /// The date its rules hold from (YYYY-MM-DD) [default: the fetch's UTC day]
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct OptionsArgs {
     /// Yahoo v7 options responses (files or URLs)
     #[arg(required = true)]

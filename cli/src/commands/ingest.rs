@@ -87,6 +87,36 @@ pub async fn run(cmd: IngestCommand, settings: &Settings, printer: &Printer) -> 
             }
             out
         }
+        IngestCommand::Instruments(a) => {
+            let opts = elite_jobs::contracts::ContractsOptions {
+                fetched_at: match &a.fetched_at {
+                    Some(t) => Some(elite_warehouse::Timestamp::parse_rfc3339(t)?),
+                    None => None,
+                },
+                as_of: match &a.as_of {
+                    Some(d) => Some(
+                        chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                            .ok()
+                            .and_then(|d| d.and_hms_opt(0, 0, 0))
+                            .and_then(|t| elite_warehouse::Timestamp::from_datetime(&t.and_utc()))
+                            .ok_or_else(|| {
+                                super::UserError(format!("--as-of {d:?}: not a YYYY-MM-DD date"))
+                            })?,
+                    ),
+                    None => None,
+                },
+            };
+            let mut out = Vec::new();
+            for input in &a.inputs {
+                let (source, body) = fetch_or_read(input, "upstox-instruments").await?;
+                let r = ingestor
+                    .ingest_contracts_body(&source, &body, &opts, &printer.reporter())
+                    .await
+                    .with_context(|| format!("ingesting {input}"))?;
+                out.push(r);
+            }
+            out
+        }
         IngestCommand::Insider(a) => {
             let mut out = Vec::new();
             for input in &a.inputs {

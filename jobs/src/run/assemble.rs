@@ -42,6 +42,11 @@ pub fn build_engine(
         let built = s.spec.build_with(&s.name, symbols, inputs)?;
         engine.add(built, s.weight);
     }
+    if inputs.contracts.iter().any(Option::is_some) {
+        let c = elite_trade::contract::Contracts::new(inputs.contracts.clone())
+            .map_err(|e| Error::Config(format!("[contracts]: {e}")))?;
+        engine.set_contracts(c);
+    }
     engine.inputs = inputs.clone();
     Ok(engine)
 }

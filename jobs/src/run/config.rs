@@ -45,6 +45,42 @@ pub struct RunConfig {
     /// run never reads it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broker: Option<BrokerConfig>,
+    /// Exchange contract rules (lots, ticks, freeze quantities, circuit band) for every order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contracts: Option<ContractsConfig>,
+}
+
+/// `[contracts]`: every traded symbol's lot, tick and freeze quantity — from the `contracts`
+/// table (`elite ingest instruments`, the newest row per symbol, matched on the instrument key or
+/// the trading symbol) unless `[contracts.symbols."SYM"]` gives them — and a circuit band.
+/// A traded symbol with neither is an error: an order must not reach an exchange unshaped.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ContractsConfig {
+    /// Read the `contracts` table (default true).
+    #[serde(default = "yes")]
+    pub table: bool,
+    /// Circuit band for every symbol: prices beyond ±band × the previous session's close are
+    /// refused (NSE's bands are 2%, 5%, 10% or 20% by stock).
+    #[serde(default)]
+    pub band: Option<f64>,
+    /// Per-symbol rules, over the table's.
+    #[serde(default)]
+    pub symbols: std::collections::BTreeMap<String, SymbolContract>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One symbol's rules in `[contracts.symbols]`; what is absent comes from the table.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SymbolContract {
+    pub lot: Option<i64>,
+    pub tick: Option<Money>,
+    pub freeze: Option<i64>,
+    pub band: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

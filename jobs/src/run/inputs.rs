@@ -386,6 +386,7 @@ async fn load_inputs(
         events.extend(ev);
     }
     add_calendars(wh, cfg, &mut inputs, &mut ids).await?;
+    add_contracts(wh, cfg, symbols, &mut inputs, &mut ids).await?;
     Ok((inputs, events, ids.join(",")))
 }
 
@@ -430,10 +431,67 @@ async fn add_calendars(
     Ok(())
 }
 
+/// Every traded symbol's contract rules under `[contracts]` (table rows, then the config's
+/// per-symbol rules over them), into `inputs` by symbol index; what was read into `ids`.
+async fn add_contracts(
+    wh: &Warehouse,
+    cfg: &RunConfig,
+    symbols: &[String],
+    inputs: &mut Inputs,
+    ids: &mut Vec<String>,
+) -> Result<()> {
+    let Some(c) = &cfg.contracts else {
+        return Ok(());
+    };
+    let table = if c.table {
+        crate::contracts::read_contracts(wh, symbols).await?
+    } else {
+        Default::default()
+    };
+    let mut specs = Vec::with_capacity(symbols.len());
+    let mut newest = i64::MIN;
+    for s in symbols {
+        let row = table.get(s);
+        if let Some((_, t)) = row {
+            newest = newest.max(t.as_nanos());
+        }
+        let over = c.symbols.get(s).cloned().unwrap_or_default();
+        let (lot, tick, freeze) = match row {
+            Some((spec, _)) => (
+                over.lot.unwrap_or(spec.lot),
+                over.tick.unwrap_or(spec.tick),
+                over.freeze.or(spec.freeze),
+            ),
+            None => match (over.lot, over.tick) {
+                (Some(l), Some(t)) => (l, t, over.freeze),
+                _ => {
+                    return Err(Error::Config(format!(
+                        "[contracts]: no lot and tick for {s}: land its instrument master \
+                         (elite ingest instruments FILE) or give [contracts.symbols.\"{s}\"] lot and tick"
+                    )));
+                }
+            },
+        };
+        specs.push(Some(elite_trade::contract::ContractSpec {
+            lot,
+            tick,
+            freeze,
+            band: over.band.or(c.band),
+        }));
+    }
+    ids.push(format!("contracts:{}@{newest}", table.len()));
+    inputs.contracts = specs;
+    Ok(())
+}
+
 /// What a trader on the live chain's topics needs before the first event (an entry per `ml`
 /// strategy's model, the `event` strategies' calendars) and what was loaded. The inputs
 /// themselves come from the topics.
-pub async fn stream_inputs(wh: &Warehouse, cfg: &RunConfig) -> Result<(Inputs, String)> {
+pub async fn stream_inputs(
+    wh: &Warehouse,
+    cfg: &RunConfig,
+    symbols: &[String],
+) -> Result<(Inputs, String)> {
     if cfg.risk.regime.is_some() {
         return Err(Error::Config(
             "risk.regime reads the regimes table, which the live chain does not publish yet: \
@@ -450,6 +508,7 @@ pub async fn stream_inputs(wh: &Warehouse, cfg: &RunConfig) -> Result<(Inputs, S
         }
     }
     add_calendars(wh, cfg, &mut inputs, &mut ids).await?;
+    add_contracts(wh, cfg, symbols, &mut inputs, &mut ids).await?;
     Ok((inputs, ids.join(",")))
 }
 

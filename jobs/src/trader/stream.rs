@@ -386,7 +386,7 @@ impl PaperTrader {
         symbols.dedup();
         let path = opts.state_dir.join(format!("trader-{}.json", opts.name));
         let cp = load_checkpoint::<Option<super::StreamPos>>(&path, &opts.name, opts.fresh)?;
-        let (inputs, inputs_id) = stream_inputs(wh, cfg).await?;
+        let (inputs, inputs_id) = stream_inputs(wh, cfg, &symbols).await?;
         let run = run_id(cfg, None, &format!("stream:{}", input.bars), "paper")?;
         let engine = build_engine(cfg, &symbols, &inputs, None)?;
         let mut intake = Intake::stream(symbols.clone(), inputs, inputs_id);

@@ -32,6 +32,8 @@ pub struct Inputs {
     pub predictions: HashMap<String, Predictions>,
     pub events: Events,
     pub holidays: HashMap<String, Arc<BTreeSet<chrono::NaiveDate>>>,
+    /// Exchange contract rules by symbol index (empty: orders go as asked).
+    pub contracts: Vec<Option<crate::contract::ContractSpec>>,
 }
 
 impl Inputs {

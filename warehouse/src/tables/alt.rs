@@ -245,3 +245,32 @@ pub static NEWS_IMPACT: TableSpec = TableSpec {
         ]))
     }),
 };
+
+/// Exchange contract rules per instrument, point in time.
+pub static CONTRACTS: TableSpec = TableSpec {
+    name: "contracts",
+    description: "trading rules per instrument from a broker's instrument master (Upstox BOD JSON or option-contract API): lot size, tick size in rupees, freeze quantity, expiry, strike; ts_event = the master's date (rules valid from), ts_recv = when fetched; the trade-runner's [contracts] applies the newest known row",
+    key: &["symbol", "ts_event", "source"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("symbol", DataType::Utf8, false),
+            f("trading_symbol", DataType::Utf8, true),
+            f("name", DataType::Utf8, true),
+            f("exchange", DataType::Utf8, true),
+            f("segment", DataType::Utf8, true),
+            f("instrument_type", DataType::Utf8, true),
+            f("isin", DataType::Utf8, true),
+            f("lot_size", DataType::Int64, false),
+            f("tick_size", DataType::Float64, false),
+            f("freeze_quantity", DataType::Float64, true),
+            ts("expiry", true),
+            f("strike", DataType::Float64, true),
+            f("underlying_key", DataType::Utf8, true),
+            f("weekly", DataType::Boolean, true),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            f("source", DataType::Utf8, false),
+        ]))
+    }),
+};
