@@ -52,6 +52,10 @@ pub const VIEWS: &[(&str, &str)] = &[
         include_str!("../views/options_summary.sql"),
     ),
     (
+        "options_history",
+        include_str!("../views/options_history.sql"),
+    ),
+    (
         "news_impact_by_label",
         include_str!("../views/news_impact_by_label.sql"),
     ),

@@ -731,3 +731,79 @@ fn yahoo_insider_transactions_land_with_codes_read_off_their_text() {
     let again = json(h, &args);
     assert_eq!(again[0]["skipped_already_ingested"].as_bool(), Some(true));
 }
+
+/// `options_history` over three snapshots of the recorded AAPL chain, a day apart, with every
+/// contract's IV set to 0.30, 0.20, 0.25 and its open interest to 1000, 1010, 1030: ATM IV is that
+/// IV; IV rank (by hand from the definition) is undefined, 0, (0.25 − 0.20) / (0.30 − 0.20) = 0.5;
+/// the IV percentile (earlier snapshots with a lower IV) undefined, 0 of 1, 1 of 2; the open
+/// interest 102 contracts × 1000/1010/1030, its change undefined, +1020, +2040. Changing the
+/// last snapshot changes nothing of the earlier ones.
+#[test]
+fn option_history_ranks_iv_and_tracks_open_interest_without_look_ahead() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let raw: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("options/yahoo_options_AAPL.json")).unwrap())
+            .unwrap();
+    let snapshot = |k: i64, iv: f64, oi: f64| {
+        let mut v = raw.clone();
+        let r = &mut v["optionChain"]["result"][0];
+        let t = r["quote"]["regularMarketTime"].as_i64().unwrap() + k * 86_400;
+        r["quote"]["regularMarketTime"] = t.into();
+        for side in ["calls", "puts"] {
+            for c in r["options"][0][side].as_array_mut().unwrap() {
+                c["impliedVolatility"] = iv.into();
+                c["openInterest"] = oi.into();
+            }
+        }
+        let p = h.join(format!("snap{k}-{iv}.json"));
+        std::fs::write(&p, serde_json::to_vec(&v).unwrap()).unwrap();
+        p
+    };
+    let files = [
+        snapshot(0, 0.30, 1000.0),
+        snapshot(1, 0.20, 1010.0),
+        snapshot(2, 0.25, 1030.0),
+    ];
+    for f in &files {
+        json(
+            h,
+            &[
+                "ingest",
+                "options",
+                f.to_str().unwrap(),
+                "--fetched-at",
+                "2025-03-01T00:00:00Z",
+            ],
+        );
+    }
+    let q = "SELECT atm_iv, iv_rank, iv_percentile, open_interest, oi_change FROM options_history ORDER BY ts_event";
+    let rows = sql_json(h, q);
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let close =
+        |v: &serde_json::Value, want: f64| v.as_f64().is_some_and(|x| (x - want).abs() < 1e-9);
+    for (r, iv) in rows.iter().zip([0.30, 0.20, 0.25]) {
+        assert!(close(&r["atm_iv"], iv), "{r}");
+    }
+    assert!(rows[0]["iv_rank"].is_null() && rows[0]["iv_percentile"].is_null());
+    assert!(close(&rows[1]["iv_rank"], 0.0) && close(&rows[1]["iv_percentile"], 0.0));
+    assert!(close(&rows[2]["iv_rank"], 0.5) && close(&rows[2]["iv_percentile"], 0.5));
+    assert!(close(&rows[0]["open_interest"], 102_000.0), "{:?}", rows[0]);
+    assert!(rows[0]["oi_change"].is_null());
+    assert!(close(&rows[1]["oi_change"], 1020.0) && close(&rows[2]["oi_change"], 2040.0));
+
+    // A later snapshot changes nothing before it.
+    json(
+        h,
+        &[
+            "ingest",
+            "options",
+            snapshot(3, 0.90, 50.0).to_str().unwrap(),
+            "--fetched-at",
+            "2025-03-01T00:00:00Z",
+        ],
+    );
+    let after = sql_json(h, q);
+    assert_eq!(after.len(), 4);
+    assert_eq!(&after[..3], &rows[..]);
+}
