@@ -807,3 +807,88 @@ fn option_history_ranks_iv_and_tracks_open_interest_without_look_ahead() {
     assert_eq!(after.len(), 4);
     assert_eq!(&after[..3], &rows[..]);
 }
+
+/// `social_spike` signals from X posts (a v2 response written here: cashtag tweets a day apart):
+/// AAPL, MSFT and JPM are mentioned once a day on Mon–Wed 2015-03-02..04, then 6 times on Thu
+/// 03-05. With 1-day buckets and a 3-bucket window the Thursday bucket scores
+/// (6 − median 1) / max(1.4826 · MAD 0, 1) = 5 ≥ 3.5: a spike, known when the bucket ends
+/// (03-06 00:00 UTC), so on the first bar closing then: the 03-05 daily bar; AAPL's posts are positive (+1), MSFT's negative (−1),
+/// JPM's have no sentiment (no signal); strength 5 / (2 · 3.5).
+#[test]
+fn social_spikes_become_signals_directed_by_their_posts_sentiment() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    common::ingest_csv(
+        h,
+        &fixture("bars/sp500_20_1d_2010_2022.csv.gz"),
+        &["--timeframe", "1d"],
+    );
+    let mut tweets = vec![];
+    let mut id = 570_000_000_000_000_000u64;
+    for (sym, text) in [
+        ("AAPL", "love this, great quarter"),
+        ("MSFT", "terrible, awful fraud"),
+        ("JPM", "watching"),
+    ] {
+        for (day, n) in [(2, 1), (3, 1), (4, 1), (5, 6)] {
+            for k in 0..n {
+                id += 1;
+                tweets.push(serde_json::json!({
+                    "id": id.to_string(),
+                    "text": format!("${sym} {text}"),
+                    "created_at": format!("2015-03-{day:02}T15:{k:02}:00.000Z"),
+                }));
+            }
+        }
+    }
+    let file = h.join("x.json");
+    std::fs::write(
+        &file,
+        serde_json::to_vec(
+            &serde_json::json!({"data": tweets, "meta": {"result_count": tweets.len()}}),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    json(
+        h,
+        &[
+            "ingest",
+            "social",
+            file.to_str().unwrap(),
+            "--platform",
+            "x",
+            "--backfill-delay",
+            "60",
+        ],
+    );
+    let r = json(
+        h,
+        &[
+            "sentiment",
+            "signals",
+            "--social-bucket",
+            "1d",
+            "--social-window",
+            "3",
+        ],
+    );
+    assert_eq!(r[0]["social_signals"].as_i64(), Some(2), "{r}");
+    assert_eq!(r[0]["social_spikes_undirected"].as_i64(), Some(1), "{r}");
+    let sig = sql_json(
+        h,
+        "SELECT symbol, CAST(ts_event AS VARCHAR) bar, CAST(ts_recv AS VARCHAR) known, direction, strength \
+         FROM signals WHERE rule = 'social_spike' ORDER BY symbol",
+    );
+    assert_eq!(sig.len(), 2, "{sig:?}");
+    for (row, (sym, dir)) in sig.iter().zip([("AAPL", 1), ("MSFT", -1)]) {
+        assert_eq!(s(&row["symbol"]), sym);
+        assert!(s(&row["bar"]).starts_with("2015-03-05"), "{row:?}");
+        assert_eq!(s(&row["known"]), "2015-03-06T00:00:00Z");
+        assert_eq!(row["direction"].as_i64(), Some(dir));
+        assert!(
+            (row["strength"].as_f64().unwrap() - 5.0 / 7.0).abs() < 1e-12,
+            "{row:?}"
+        );
+    }
+}

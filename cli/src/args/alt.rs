@@ -48,6 +48,16 @@ pub struct AltSignalsArgs {
     /// Least |mean score| of a bar's news that makes a signal
     #[arg(long, default_value_t = 0.3)]
     pub threshold: f64,
+    /// Also `social_spike` signals: mention spikes of social posts in buckets of this length
+    /// (1h, 1d …), directed by their posts' mean VADER score
+    #[arg(long, value_name = "BUCKET")]
+    pub social_bucket: Option<String>,
+    /// Trailing buckets each social bucket is scored against
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..))]
+    pub social_window: u32,
+    /// Robust z-score at or above which a bucket is a spike
+    #[arg(long, default_value_t = 3.5)]
+    pub social_threshold: f64,
 }
 
 #[derive(Debug, Args)]

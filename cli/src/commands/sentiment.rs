@@ -169,11 +169,27 @@ pub async fn impact(a: ImpactArgs, settings: &Settings, printer: &Printer) -> Re
 
 pub async fn alt_signals(a: AltSignalsArgs, settings: &Settings, printer: &Printer) -> Result<()> {
     let tf = elite_warehouse::Timeframe::parse(&a.timeframe)?;
+    let social = match &a.social_bucket {
+        None => None,
+        Some(b) => {
+            let Some(bucket_ns) = elite_warehouse::Timeframe::parse(b)?.fixed_nanos() else {
+                user_bail!("--social-bucket {b}: needs a fixed length (1m, 1h, 1d …)")
+            };
+            Some(elite_jobs::alt_signals::SocialSpikes {
+                bucket_ns,
+                window: a.social_window as usize,
+                threshold: a.social_threshold,
+                until: elite_warehouse::Timestamp::from_datetime(&chrono::Utc::now())
+                    .context("the clock is outside 1970–2262")?,
+            })
+        }
+    };
     let r = elite_jobs::alt_signals::alt_signals(
         &settings.warehouse()?,
         tf,
         &a.scorer_version,
         a.threshold,
+        social.as_ref(),
     )
     .await?;
     printer.records(&[r])
