@@ -224,14 +224,19 @@ pub async fn alt_signals(
     })
 }
 
+/// The bar (close, open) an item known at a time sits on, of a symbol.
+type Place<'a> = dyn Fn(&str, i64) -> Option<(i64, i64)> + 'a;
+/// `(symbol, bar open, known, signed strength, detail)` → a signal row.
+type Emit<'a> = dyn FnMut(&str, i64, i64, f64, String) -> Result<()> + 'a;
+
 /// Each spike of each symbol's mentions, with the direction of its posts' mean VADER compound:
 /// `emit(symbol, bar open, bucket end, signed strength, detail)`. Returns (signals, undirected
 /// spikes, spikes after the last bar or of symbols without bars).
 async fn social_spike_signals(
     wh: &Warehouse,
     cfg: &SocialSpikes,
-    place: &dyn Fn(&str, i64) -> Option<(i64, i64)>,
-    emit: &mut dyn FnMut(&str, i64, i64, f64, String) -> Result<()>,
+    place: &Place<'_>,
+    emit: &mut Emit<'_>,
 ) -> Result<(usize, usize, usize)> {
     let filter = col("symbol").not_eq(lit(""));
     // Per symbol: (ts_recv ns, text).
