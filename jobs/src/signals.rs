@@ -361,6 +361,7 @@ pub async fn run(
             publishers.predictions = Some(Publisher::open(&*input.bus, out, resumed)?);
         }
     }
+    let resumed = cp.is_some();
     let (mut engines, start) = match cp {
         Some(cp) => (cp.engines, cp.next_offset),
         None => (Engines::new(), 0),
@@ -439,6 +440,25 @@ pub async fn run(
     };
     progress.stage("signals", total.map(|t| t.saturating_sub(start)));
     consumer.seek(start);
+    // Where this runner's records begin on its output topics is durable before the first one
+    // is sent: a run killed before its first commit must not take a later end as its base (it
+    // would send its first records twice).
+    if !resumed && (publishers.signals.is_some() || publishers.predictions.is_some()) {
+        commit(
+            wh,
+            opts,
+            &mut SignalsBuilder::default(),
+            &mut vec![],
+            &engines,
+            &mut features,
+            version,
+            start,
+            &path,
+            &mut RunReport::default(),
+            &mut publishers,
+        )
+        .await?;
+    }
     let mut batch = vec![];
     let mut rows = SignalsBuilder::default();
     let mut preds = vec![];

@@ -212,15 +212,22 @@ pub async fn run_bars(wh: &Warehouse, bus: &dyn Bus, opts: &BarsOptions) -> Resu
             )));
         }
         Some(cp) => cp,
-        None => BarsCheckpoint {
-            name: opts.name.clone(),
-            from: opts.from.clone(),
-            to: to.clone(),
-            next_in: 0,
-            out_base: sink.end()?,
-            published: 0,
-            resamplers: BTreeMap::new(),
-        },
+        None => {
+            let cp = BarsCheckpoint {
+                name: opts.name.clone(),
+                from: opts.from.clone(),
+                to: to.clone(),
+                next_in: 0,
+                out_base: sink.end()?,
+                published: 0,
+                resamplers: BTreeMap::new(),
+            };
+            // The output's base is durable before the first bar is sent (see run_feed).
+            if !bus.in_process() {
+                crate::checkpoint::save(&path, &cp)?;
+            }
+            cp
+        }
     };
     let mut skip = resume_skip(&to, sink.end()?, cp.out_base, cp.published)?;
     let mut report = BarsRunReport {

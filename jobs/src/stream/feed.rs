@@ -210,13 +210,22 @@ pub async fn run_feed(
             )));
         }
         Some(cp) => cp,
-        None => FeedCheckpoint {
-            name: opts.name.clone(),
-            topic: opts.topic.clone(),
-            base: sink.end()?,
-            next: 0,
-            total: ticks.len() as u64,
-        },
+        None => {
+            let cp = FeedCheckpoint {
+                name: opts.name.clone(),
+                topic: opts.topic.clone(),
+                base: sink.end()?,
+                next: 0,
+                total: ticks.len() as u64,
+            };
+            // Where this feed's records begin on the topic is durable before the first one is
+            // sent: a run killed before its first commit must not start counting again from a
+            // later end (it would send its first records twice).
+            if !bus.in_process() {
+                crate::checkpoint::save(&path, &cp)?;
+            }
+            cp
+        }
     };
     let on_topic = cp.next + resume_skip(&opts.topic, sink.end()?, cp.base, cp.next)?;
     let mut report = FeedRunReport {

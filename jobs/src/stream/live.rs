@@ -73,11 +73,19 @@ impl LiveTicks {
                     cp.landed
                 )));
             }
-            None => LiveCheckpoint {
-                name: name.to_string(),
-                topic: topic.to_string(),
-                landed: end,
-            },
+            None => {
+                let cp = LiveCheckpoint {
+                    name: name.to_string(),
+                    topic: topic.to_string(),
+                    landed: end,
+                };
+                // Durable before the first tick is published: a feed killed before its first
+                // landing must find the ticks it published beyond this point and land them.
+                if !bus.in_process() {
+                    crate::checkpoint::save(&path, &cp)?;
+                }
+                cp
+            }
         };
         let mut added = 0;
         if cp.landed < end {
