@@ -892,3 +892,70 @@ fn social_spikes_become_signals_directed_by_their_posts_sentiment() {
         );
     }
 }
+
+/// Upstox's put/call option chain (the API's published sample: NIFTY 19500, 2024-02-15) lands
+/// in `options_chain` like a Yahoo chain: contracts named by instrument key, the quote values as
+/// given, IV from percent to a fraction (0 = none), Upstox's own delta, in-the-money from the
+/// spot, dated by the fetch; re-ingest adds nothing.
+#[test]
+fn upstox_option_chains_land_with_their_greeks() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let f = fixture("upstox/rest/option_chain_nifty.json");
+    let args = [
+        "ingest",
+        "options",
+        f.to_str().unwrap(),
+        "--provider",
+        "upstox",
+        "--fetched-at",
+        "2024-02-12T09:00:00Z",
+    ];
+    let r = json(h, &args);
+    assert_eq!(r[0]["rows_added"].as_i64(), Some(2), "{r}");
+    assert_eq!(json(h, &args)[0]["rows_added"].as_i64(), Some(0));
+    let rows = sql_json(
+        h,
+        "SELECT symbol, contract, option_type, strike, CAST(expiry AS VARCHAR) x, CAST(ts_event AS VARCHAR) e, \
+         bid, ask, last, volume, open_interest, implied_vol, delta, in_the_money, underlying_price \
+         FROM options_chain ORDER BY contract",
+    );
+    assert_eq!(rows.len(), 2);
+    let (c, p) = (&rows[0], &rows[1]);
+    assert_eq!(s(&c["symbol"]), "NSE_INDEX|Nifty 50");
+    assert_eq!(
+        (s(&c["contract"]), s(&c["option_type"])),
+        ("NSE_FO|37263", "call")
+    );
+    assert_eq!(
+        (s(&p["contract"]), s(&p["option_type"])),
+        ("NSE_FO|37264", "put")
+    );
+    assert_eq!(s(&c["x"]), "2024-02-15T10:00:00Z");
+    assert_eq!(s(&c["e"]), "2024-02-12T09:00:00Z");
+    assert_eq!(c["strike"].as_f64(), Some(19500.0));
+    assert_eq!(c["underlying_price"].as_f64(), Some(22122.25));
+    assert_eq!(
+        (c["bid"].as_f64(), c["ask"].as_f64(), c["last"].as_f64()),
+        (Some(2292.85), Some(2302.25), Some(2291.8))
+    );
+    assert_eq!(
+        (c["volume"].as_f64(), c["open_interest"].as_f64()),
+        (Some(1200.0), Some(2350.0))
+    );
+    assert!(c["implied_vol"].is_null(), "iv 0 is none: {c}");
+    assert_eq!(c["delta"].as_f64(), Some(1.0));
+    assert_eq!(c["in_the_money"], true);
+    assert_eq!(p["volume"].as_f64(), Some(12367100.0));
+    assert_eq!(p["open_interest"].as_f64(), Some(3957550.0));
+    assert!((p["implied_vol"].as_f64().unwrap() - 0.3143).abs() < 1e-12);
+    assert_eq!(p["delta"].as_f64(), Some(-0.0026));
+    assert_eq!(p["in_the_money"], false);
+    // The summary view reads it: put/call volume 12,367,100 / 1,200.
+    let sm = &sql_json(
+        h,
+        "SELECT put_call_volume, put_call_oi FROM options_summary",
+    )[0];
+    assert!((sm["put_call_volume"].as_f64().unwrap() - 12367100.0 / 1200.0).abs() < 1e-9);
+    assert!((sm["put_call_oi"].as_f64().unwrap() - 3957550.0 / 2350.0).abs() < 1e-9);
+}

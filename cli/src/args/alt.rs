@@ -260,10 +260,13 @@ pub struct InstrumentsArgs {
 
 #[derive(Debug, Args)]
 pub struct OptionsArgs {
-    /// Yahoo v7 options responses (files or URLs)
+    /// Option chain responses: Yahoo v7, or Upstox's put/call option chain (files or URLs)
     #[arg(required = true)]
     pub inputs: Vec<String>,
     /// When a saved response was fetched (RFC 3339)
     #[arg(long, value_name = "TIME")]
     pub fetched_at: Option<String>,
+    /// `yahoo` (v7 options) or `upstox` (GET /v2/option/chain)
+    #[arg(long, default_value = "yahoo", value_parser = ["yahoo", "upstox"])]
+    pub provider: String,
 }

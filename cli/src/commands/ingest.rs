@@ -55,9 +55,15 @@ pub async fn run(cmd: IngestCommand, settings: &Settings, printer: &Printer) -> 
             };
             let mut out = Vec::new();
             for input in &a.inputs {
-                let (source, body) = fetch_or_read(input, "yahoo-options").await?;
+                let upstox = a.provider == "upstox";
+                let kind = if upstox {
+                    "upstox-options"
+                } else {
+                    "yahoo-options"
+                };
+                let (source, body) = fetch_or_read(input, kind).await?;
                 let r = ingestor
-                    .ingest_options_body(&source, &body, fetched_at, &printer.reporter())
+                    .ingest_options_body(&source, &body, fetched_at, upstox, &printer.reporter())
                     .await
                     .with_context(|| format!("ingesting {input}"))?;
                 out.push(r);
