@@ -107,6 +107,9 @@ pub struct PaperTrader {
 pub struct StreamPos {
     pub topic: String,
     pub position: u64,
+    /// The run had ended (its input closed, its last instant closed) when this was recorded.
+    #[serde(default)]
+    pub ended: bool,
 }
 
 impl PaperTrader {
@@ -387,6 +390,9 @@ impl PaperTrader {
         let ends = !self.opts.follow && self.session.offset == n;
         if ends && self.report.resumed_from < n as u64 {
             self.session.engine.finish();
+        }
+        if ends && let Some(p) = self.stream_pos.as_mut() {
+            p.ended = true;
         }
         self.commit(wh).await?;
         let s = &self.session;

@@ -411,7 +411,15 @@ impl PaperTrader {
                 intake.events.len()
             )));
         }
-        let s = Session::open(&opts.name, path, run, engine, intake, cp.as_ref())?;
+        let mut s = Session::open(&opts.name, path, run, engine, intake, cp.as_ref())?;
+        // A run whose input had closed had closed its last instant too before its checkpoint:
+        // so does the replay (a kill after that final commit left it to check).
+        if cp
+            .as_ref()
+            .is_some_and(|c| c.extra.as_ref().is_some_and(|p| p.ended))
+        {
+            s.engine.finish();
+        }
         if let Some(cp) = &cp
             && upto > 0
         {
@@ -448,6 +456,7 @@ impl PaperTrader {
                 report,
                 ops: None,
                 stream_pos: Some(super::StreamPos {
+                    ended: false,
                     topic: input.bars.clone(),
                     position: reader.position,
                 }),
@@ -483,6 +492,7 @@ impl PaperTrader {
             }
             bars += new_bars;
             self.stream_pos = Some(super::StreamPos {
+                ended: false,
                 topic: reader.bars_topic.clone(),
                 position: reader.position,
             });
