@@ -38,7 +38,7 @@ fn d_restarts() -> u32 {
     5
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct JobSpec {
     name: String,
@@ -91,9 +91,7 @@ pub async fn run(path: &Path, settings: &Settings, printer: &Printer) -> Result<
         user_bail!("{}: no [[job]]", path.display());
     }
     for j in &file.jobs {
-        if j.args.first().map(String::as_str) != Some("run")
-            && j.args.first().map(String::as_str) != Some("ingest")
-        {
+        if !matches!(j.args.first().map(String::as_str), Some("run" | "ingest")) {
             user_bail!(
                 "{}: job {}: a pipeline runs `elite run …` and `elite ingest …` jobs, not {:?}",
                 path.display(),
@@ -114,10 +112,7 @@ pub async fn run(path: &Path, settings: &Settings, printer: &Printer) -> Result<
         let child = spawn(spec, &file, settings)?;
         printer.note(format!("job {} started (pid {})", spec.name, child.id()));
         jobs.push(Running {
-            spec: JobSpec {
-                name: spec.name.clone(),
-                args: spec.args.clone(),
-            },
+            spec: spec.clone(),
             child: Some(child),
             restarts: 0,
             state: None,

@@ -431,11 +431,16 @@ impl Engine {
         }
         let requests = std::mem::take(&mut self.requests);
         for r in requests {
-            let r = match self.contracts.as_ref() {
-                Some(c) if c.spec(r.sym).is_some() => {
-                    let spec = c.spec(r.sym).expect("matched above");
-                    let (id, sym) = (r.id.clone(), r.sym);
-                    match spec.shape(r, c.reference(sym)) {
+            let sym = r.sym;
+            let r = match self
+                .contracts
+                .as_ref()
+                .and_then(|c| Some((c.spec(sym)?, c.reference(sym))))
+            {
+                None => r,
+                Some((spec, reference)) => {
+                    let id = r.id.clone();
+                    match spec.shape(r, reference) {
                         Ok(r) => r,
                         Err(b) => {
                             self.journal.risk.push(RiskEvent {
@@ -450,7 +455,6 @@ impl Engine {
                         }
                     }
                 }
-                _ => r,
             };
             let broker = self.broker.as_ref();
             let parents = &self.parents;
