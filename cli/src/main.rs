@@ -179,8 +179,18 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         if let Some(e) = c.downcast_ref::<elite_jobs::Error>() {
             return e.is_user_error();
         }
+        if let Some(e) = c.downcast_ref::<elite_text::Error>() {
+            return !matches!(e, elite_text::Error::Model { .. });
+        }
+        if let Some(e) = c.downcast_ref::<elite_models::Error>() {
+            return matches!(
+                e,
+                elite_models::Error::Input { .. }
+                    | elite_models::Error::Contract(_)
+                    | elite_models::Error::Artifact(_)
+            );
+        }
         c.downcast_ref::<elite_warehouse::Error>().is_some()
-            || c.downcast_ref::<elite_text::Error>().is_some()
             || c.downcast_ref::<commands::UserError>().is_some()
     });
     if expected { 1 } else { 2 }

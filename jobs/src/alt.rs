@@ -369,7 +369,7 @@ pub struct ScoreReport {
 /// Score every `news` row (item revision × symbol) that this scorer version has not scored yet
 /// into `sentiment`.
 pub async fn score_news(wh: &Warehouse, scorer: &Scorer) -> Result<ScoreReport> {
-    let version = scorer.kind().version();
+    let version = scorer.version();
     let mut done: HashSet<(String, String, String)> = HashSet::new();
     let filter = elite_store::datafusion::prelude::col("version")
         .eq(elite_store::datafusion::prelude::lit(version))
@@ -424,7 +424,7 @@ pub async fn score_news(wh: &Warehouse, scorer: &Scorer) -> Result<ScoreReport> 
             } else {
                 format!("{} {}", title.value(i), summary.value(i))
             };
-            let s = scorer.score(&text);
+            let s = scorer.score(&text)?;
             let label = elite_text::eval::CLASSES[scorer.classify(&s)];
             let detail = serde_json::Value::Object(
                 s.parts

@@ -43,6 +43,8 @@ pub enum Error {
     Models(#[from] elite_models::Error),
     #[error(transparent)]
     Pipelines(#[from] elite_pipelines::Error),
+    #[error(transparent)]
+    Text(#[from] elite_text::Error),
     /// A record that could not be written or read as JSON (the registry's config and metrics
     /// columns): a bug.
     #[error("json: {0}")]
@@ -126,6 +128,7 @@ impl Error {
                     | elite_pipelines::Error::Calendar { .. }
                     | elite_pipelines::Error::Input { .. }
             ),
+            Error::Text(t) => !matches!(t, elite_text::Error::Model { .. }),
             Error::Context { source, .. } => source.is_user_error(),
             Error::Engine(_)
             | Error::Reconcile(_)

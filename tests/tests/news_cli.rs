@@ -191,3 +191,149 @@ fn sentiment_score_reads_stdin_and_refuses_lm_without_a_dictionary() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--lm-dictionary"));
 }
+
+fn tiny_finbert() -> std::path::PathBuf {
+    common::fixtures().join("../../pipelines/onnx/golden/tiny_finbert")
+}
+
+/// The `finbert` scorer through the CLI: texts on stdin score as Python onnxruntime scored them
+/// (pipelines/onnx/golden/tiny_finbert_reference.json, a small random-weight BERT: the numbers
+/// are a parity check, not sentiment); `sentiment build` scores the news table once under the
+/// model's own version; `sentiment eval` runs it beside VADER.
+#[test]
+fn finbert_scores_texts_and_news_like_python_onnxruntime() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let model = tiny_finbert();
+    let m = model.to_str().unwrap();
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(model.join("../tiny_finbert_reference.json")).unwrap(),
+    )
+    .unwrap();
+    let rows: Vec<&serde_json::Value> = reference["rows"].as_array().unwrap()[40..46]
+        .iter()
+        .collect();
+    let stdin: String = rows
+        .iter()
+        .map(|r| format!("{}\n", r["text"].as_str().unwrap()))
+        .collect();
+    let out = elite(h)
+        .args([
+            "--format",
+            "json",
+            "sentiment",
+            "score",
+            "--scorer",
+            "finbert",
+        ])
+        .args(["--finbert-model", m])
+        .write_stdin(stdin)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got.len(), rows.len());
+    let version = got[0]["scorer"].as_str().unwrap().to_string();
+    assert!(version.starts_with("finbert-"), "{version}");
+    for (g, r) in got.iter().zip(&rows) {
+        assert_eq!(g["text"], r["text"]);
+        for k in ["negative", "neutral", "positive"] {
+            let (a, b) = (g[k].as_f64().unwrap(), r[k].as_f64().unwrap());
+            assert!((a - b).abs() <= 1e-5, "{k} of {}: {a} vs {b}", r["text"]);
+        }
+        assert_eq!(
+            g["tokens"].as_f64().unwrap() as usize,
+            r["ids"].as_array().unwrap().len()
+        );
+    }
+
+    // News scored into the sentiment table under the model's version, once.
+    let yahoo = fixture("news/yahoo_search_AAPL.json");
+    json(
+        h,
+        &[
+            "ingest",
+            "news",
+            yahoo.to_str().unwrap(),
+            "--provider",
+            "yahoo",
+        ],
+    );
+    let build = [
+        "sentiment",
+        "build",
+        "--scorer",
+        "finbert",
+        "--finbert-model",
+        m,
+    ];
+    let r = json(h, &build);
+    assert_eq!(r[0]["version"].as_str(), Some(version.as_str()));
+    let scored = r[0]["rows_scored"].as_i64().unwrap();
+    assert!(scored >= 4, "{r}");
+    assert_eq!(
+        json(h, &build)[0]["rows_already_scored"].as_i64(),
+        Some(scored)
+    );
+    let n = count(
+        h,
+        &format!(
+            "SELECT count(*) FROM sentiment WHERE version = '{version}' AND scorer = 'finbert'"
+        ),
+    );
+    assert_eq!(n, scored);
+    let row = &sql_json(
+        h,
+        &format!(
+            "SELECT n.title, n.summary, s.score, s.label FROM news n JOIN sentiment s ON s.item_id = n.id \
+             AND s.symbol = n.symbol WHERE s.version = '{version}' ORDER BY n.title LIMIT 1"
+        ),
+    )[0];
+    let text = match row["summary"].as_str() {
+        Some(s) => format!("{} {s}", row["title"].as_str().unwrap()),
+        None => row["title"].as_str().unwrap().to_string(),
+    };
+    let again = json(
+        h,
+        &[
+            "sentiment",
+            "score",
+            "--scorer",
+            "finbert",
+            "--finbert-model",
+            m,
+            &text,
+        ],
+    );
+    assert_eq!(again[0]["score"], row["score"]);
+    assert_eq!(again[0]["label"], row["label"]);
+
+    // Evaluation beside VADER on labelled sentences.
+    let labelled = h.join("labelled.csv");
+    std::fs::write(
+        &labelled,
+        "sentence,label\nThe book was good.,positive\nOperating loss widened.,negative\nThe meeting is on Monday.,neutral\n",
+    )
+    .unwrap();
+    let e = json(
+        h,
+        &[
+            "sentiment",
+            "eval",
+            labelled.to_str().unwrap(),
+            "--scorer",
+            "vader",
+            "--scorer",
+            "finbert",
+            "--finbert-model",
+            m,
+        ],
+    );
+    assert_eq!(e.as_array().unwrap().len(), 2);
+    assert_eq!(e[1]["scorer"].as_str(), Some(version.as_str()));
+    assert_eq!(e[1]["sentences"].as_i64(), Some(3));
+}

@@ -81,11 +81,11 @@ pub struct ImpactArgs {
 
 #[derive(Debug, Args)]
 pub struct SentimentBuildArgs {
-    /// vader or lm
-    #[arg(long, default_value = "vader", value_parser = ["vader", "lm"])]
+    /// vader, lm or finbert
+    #[arg(long, default_value = "vader", value_parser = ["vader", "lm", "finbert"])]
     pub scorer: String,
     #[command(flatten)]
-    pub dict: LmDictionaryArg,
+    pub dict: ScorerFilesArg,
 }
 
 pub const NEWS_HELP: &str = "Examples:
@@ -120,20 +120,26 @@ pub struct AliasesArgs {
 
 /// Which scorer, and where its dictionary is.
 #[derive(Debug, Args, Clone)]
-pub struct LmDictionaryArg {
+pub struct ScorerFilesArg {
     /// The Loughran-McDonald dictionary CSV (the master dictionary, or any CSV with `word` and
     /// the category columns; `.gz` is read): user-supplied, its licence forbids bundling it
     #[arg(long, env = "ELITE_LM_DICTIONARY", value_name = "CSV")]
     pub lm_dictionary: Option<PathBuf>,
+    /// The finbert scorer's model: a directory with an ONNX export of a BERT-style sentiment
+    /// classifier (model.onnx), its tokenizer.json and config.json (id2label naming negative,
+    /// neutral, positive) — e.g. ProsusAI/finbert exported with `optimum-cli export onnx`
+    #[arg(long, env = "ELITE_FINBERT_MODEL", value_name = "DIR")]
+    pub finbert_model: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct SentimentScoreArgs {
-    /// vader (VADER, as vaderSentiment 3.3.2) or lm (Loughran-McDonald, stemmed)
-    #[arg(long, default_value = "vader", value_parser = ["vader", "lm"])]
+    /// vader (VADER, as vaderSentiment 3.3.2), lm (Loughran-McDonald, stemmed) or finbert (a
+    /// transformer from --finbert-model)
+    #[arg(long, default_value = "vader", value_parser = ["vader", "lm", "finbert"])]
     pub scorer: String,
     #[command(flatten)]
-    pub dict: LmDictionaryArg,
+    pub dict: ScorerFilesArg,
     /// The texts; none: read one text per line from stdin
     pub texts: Vec<String>,
 }
@@ -143,10 +149,10 @@ pub struct SentimentEvalArgs {
     /// Labelled sentences: a CSV with a text column and a label column
     pub file: PathBuf,
     /// Scorers to evaluate (repeat the flag)
-    #[arg(long = "scorer", default_values_t = ["vader".to_string()], value_parser = ["vader", "lm"])]
+    #[arg(long = "scorer", default_values_t = ["vader".to_string()], value_parser = ["vader", "lm", "finbert"])]
     pub scorers: Vec<String>,
     #[command(flatten)]
-    pub dict: LmDictionaryArg,
+    pub dict: ScorerFilesArg,
     /// The column holding the text
     #[arg(long, default_value = "sentence")]
     pub text_column: String,

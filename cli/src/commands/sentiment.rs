@@ -11,14 +11,14 @@ use serde_json::{Map, Value};
 
 use super::user_bail;
 use crate::args::{
-    AltSignalsArgs, ImpactArgs, LmDictionaryArg, SentimentBuildArgs, SentimentEvalArgs,
+    AltSignalsArgs, ImpactArgs, ScorerFilesArg, SentimentBuildArgs, SentimentEvalArgs,
     SentimentScoreArgs, SpikesArgs,
 };
 use crate::printer::Printer;
 use crate::settings::Settings;
 
-/// Build a scorer by name; `lm` needs the dictionary path.
-pub fn scorer(name: &str, dict: &LmDictionaryArg) -> Result<Scorer> {
+/// Build a scorer by name; `lm` needs the dictionary path, `finbert` the model directory.
+pub fn scorer(name: &str, dict: &ScorerFilesArg) -> Result<Scorer> {
     Ok(match name.parse::<ScorerKind>()? {
         ScorerKind::Vader => Scorer::Vader,
         ScorerKind::Lm => {
@@ -29,6 +29,17 @@ pub fn scorer(name: &str, dict: &LmDictionaryArg) -> Result<Scorer> {
                 )
             };
             Scorer::Lm(Box::new(LmDictionary::load(path)?))
+        }
+        ScorerKind::Finbert => {
+            let Some(dir) = &dict.finbert_model else {
+                user_bail!(
+                    "the finbert scorer needs a model: --finbert-model DIR (or ELITE_FINBERT_MODEL) \
+                     holding model.onnx, tokenizer.json and config.json"
+                )
+            };
+            let m = elite_onnx::text::TextClassifier::load(dir)
+                .with_context(|| format!("loading the finbert model in {}", dir.display()))?;
+            Scorer::Model(Box::new(m))
         }
     })
 }
@@ -47,23 +58,23 @@ pub fn score(a: SentimentScoreArgs, printer: &Printer) -> Result<()> {
     let rows: Vec<Value> = texts
         .iter()
         .map(|t| {
-            let sc = s.score(t);
+            let sc = s.score(t)?;
             let mut m = Map::new();
             m.insert("text".into(), t.clone().into());
-            m.insert("scorer".into(), s.kind().version().into());
+            m.insert("scorer".into(), s.version().into());
             m.insert("label".into(), CLASSES[s.classify(&sc)].into());
             for (k, v) in sc.parts {
                 m.insert(k.into(), v.into());
             }
-            Value::Object(m)
+            Ok(Value::Object(m))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     printer.records(&rows)
 }
 
 #[derive(Serialize)]
 struct EvalRow {
-    scorer: &'static str,
+    scorer: String,
     sentences: usize,
     skipped: usize,
     accuracy: f64,
@@ -103,9 +114,13 @@ pub fn eval(a: SentimentEvalArgs, printer: &Printer) -> Result<()> {
     let mut out = Vec::new();
     for name in &a.scorers {
         let s = scorer(name, &a.dict)?;
-        let e = Evaluation::from_pairs(rows.iter().map(|(t, c)| (*c, s.classify(&s.score(t)))));
+        let mut pairs = Vec::with_capacity(rows.len());
+        for (t, c) in &rows {
+            pairs.push((*c, s.classify(&s.score(t)?)));
+        }
+        let e = Evaluation::from_pairs(pairs);
         out.push(EvalRow {
-            scorer: s.kind().version(),
+            scorer: s.version().to_string(),
             sentences: e.n,
             skipped,
             accuracy: e.accuracy,

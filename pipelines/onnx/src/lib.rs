@@ -7,6 +7,9 @@
 //! feature names in order, sequence length, output name and task. The contract is checked
 //! against the graph's input and output on load, with an error that says what differs.
 //!
+//! [`text::TextClassifier`] serves a FinBERT-class text classifier (ONNX export + `tokenizer.json`)
+//! as the `finbert` sentiment scorer.
+//!
 //! Execution runs on the CPU by default. `ELITE_ORT_PROVIDER=cuda` asks for ONNX Runtime's CUDA
 //! execution provider (an error when the loaded library has none, e.g. the CPU wheel), `auto`
 //! uses CUDA where present and the CPU otherwise (point `ORT_DYLIB_PATH` at the
@@ -21,6 +24,8 @@ use ort::session::Session;
 use ort::value::{Tensor, TensorElementType, ValueType};
 use serde::{Deserialize, Serialize};
 use std::sync::{Mutex, OnceLock};
+
+pub mod text;
 
 fn backend(e: impl std::fmt::Display) -> Error {
     Error::Backend {

@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `vader` | VADER, equal to Python `vaderSentiment` 3.3.2 `polarity_scores` | [`vader`] |
 //! | `lm` | Loughran-McDonald finance dictionary (user-supplied), Snowball-stemmed | [`lm`] |
+//! | `finbert` | a FinBERT-class transformer (user-supplied ONNX + `tokenizer.json`), behind [`TextModel`] | `elite-onnx` |
 //!
 //! [`tagging`] finds the symbols a text is about through aliases. [`eval`] measures a scorer against labelled sentences (accuracy, macro-F1). Pure functions; no
 //! I/O except loading a dictionary file.
@@ -46,8 +47,14 @@ pub enum Error {
     },
     #[error("{origin}: no word with any category")]
     EmptyDictionary { origin: String },
-    #[error("unknown scorer {0:?} (vader or lm)")]
+    #[error("unknown scorer {0:?} (vader, lm or finbert)")]
     UnknownScorer(String),
+    #[error("scoring with {scorer}: {source}")]
+    Model {
+        scorer: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -58,6 +65,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum ScorerKind {
     Vader,
     Lm,
+    Finbert,
 }
 
 impl ScorerKind {
@@ -65,14 +73,7 @@ impl ScorerKind {
         match self {
             Self::Vader => "vader",
             Self::Lm => "lm",
-        }
-    }
-
-    /// The version recorded with every score: changes whenever the scorer's output could.
-    pub fn version(self) -> &'static str {
-        match self {
-            Self::Vader => "vader-3.3.2",
-            Self::Lm => "lm-snowball-1",
+            Self::Finbert => "finbert",
         }
     }
 }
@@ -83,9 +84,24 @@ impl std::str::FromStr for ScorerKind {
         match s {
             "vader" => Ok(Self::Vader),
             "lm" => Ok(Self::Lm),
+            "finbert" => Ok(Self::Finbert),
             other => Err(Error::UnknownScorer(other.to_string())),
         }
     }
+}
+
+/// A learned text classifier (the `finbert` scorer lives in `elite-onnx`, which keeps ONNX
+/// Runtime's native code out of this crate).
+pub trait TextModel: std::fmt::Debug + Send + Sync {
+    /// The version recorded with every score: names the model's bytes, so a different model is a
+    /// different version.
+    fn version(&self) -> &str;
+    /// Score one text. The parts begin with the class probabilities in [`eval::CLASSES`]'
+    /// order (`negative`, `neutral`, `positive`); the score is P(positive) − P(negative).
+    fn score(
+        &self,
+        text: &str,
+    ) -> std::result::Result<Score, Box<dyn std::error::Error + Send + Sync>>;
 }
 
 /// A scorer ready to use.
@@ -93,12 +109,14 @@ impl std::str::FromStr for ScorerKind {
 pub enum Scorer {
     Vader,
     Lm(Box<lm::LmDictionary>),
+    /// A learned classifier ([`ScorerKind::Finbert`]).
+    Model(Box<dyn TextModel>),
 }
 
 /// One text's score: a signed headline number in [-1, 1] plus the scorer's own numbers.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Score {
-    /// VADER's compound; LM's polarity.
+    /// VADER's compound; LM's polarity; a model's P(positive) − P(negative).
     pub score: f64,
     /// The scorer's numbers by name, in a fixed order.
     pub parts: Vec<(&'static str, f64)>,
@@ -109,11 +127,26 @@ impl Scorer {
         match self {
             Self::Vader => ScorerKind::Vader,
             Self::Lm(_) => ScorerKind::Lm,
+            Self::Model(_) => ScorerKind::Finbert,
         }
     }
 
-    pub fn score(&self, text: &str) -> Score {
+    /// The version recorded with every score: changes whenever the scorer's output could.
+    pub fn version(&self) -> &str {
         match self {
+            Self::Vader => "vader-3.3.2",
+            Self::Lm(_) => "lm-snowball-1",
+            Self::Model(m) => m.version(),
+        }
+    }
+
+    /// Score one text (only a model can fail: its runtime reports an error).
+    pub fn score(&self, text: &str) -> Result<Score> {
+        Ok(match self {
+            Self::Model(m) => m.score(text).map_err(|source| Error::Model {
+                scorer: m.version().to_string(),
+                source,
+            })?,
             Self::Vader => {
                 let s = vader::polarity_scores(text);
                 Score {
@@ -142,15 +175,20 @@ impl Scorer {
                     ],
                 }
             }
-        }
+        })
     }
 
     /// The class a score falls in: VADER's published thresholds (compound ≥ 0.05 positive,
-    /// ≤ −0.05 negative); LM by the sign of the polarity.
+    /// ≤ −0.05 negative); LM by the sign of the polarity; a model's most probable class (the
+    /// first of equals).
     pub fn classify(&self, s: &Score) -> usize {
         let t = match self {
             Self::Vader => 0.05,
             Self::Lm(_) => f64::MIN_POSITIVE,
+            Self::Model(_) => {
+                let p = |k: usize| s.parts.get(k).map_or(f64::NEG_INFINITY, |x| x.1);
+                return (0..3).fold(0, |best, k| if p(k) > p(best) { k } else { best });
+            }
         };
         if s.score >= t {
             2
