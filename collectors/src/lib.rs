@@ -35,6 +35,7 @@ pub mod fred;
 pub mod fuzz;
 pub mod http;
 pub mod insider;
+pub mod insider_nse;
 pub mod news;
 pub mod options;
 pub mod social;

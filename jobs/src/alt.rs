@@ -470,6 +470,17 @@ pub async fn score_news(wh: &Warehouse, scorer: &Scorer) -> Result<ScoreReport> 
     })
 }
 
+/// Rows of `symbols`; every symbol when the list is empty (a config without `symbols` reads
+/// every symbol's bars).
+pub(crate) fn symbols_filter(symbols: &[String]) -> elite_store::datafusion::prelude::Expr {
+    use elite_store::datafusion::prelude::{col, lit};
+    if symbols.is_empty() {
+        lit(true)
+    } else {
+        col("symbol").in_list(symbols.iter().map(|s| lit(s.as_str())).collect(), false)
+    }
+}
+
 /// Each symbol's scored items of one scorer version, as (`ts_recv`, score): the input of the
 /// sentiment features.
 pub async fn read_text_events(
@@ -478,9 +489,7 @@ pub async fn read_text_events(
     version: &str,
 ) -> Result<std::collections::HashMap<String, Vec<elite_pipelines::sentiment::TextEvent>>> {
     use elite_store::datafusion::prelude::{col, lit};
-    let filter = col("version")
-        .eq(lit(version))
-        .and(col("symbol").in_list(symbols.iter().map(|s| lit(s.as_str())).collect(), false));
+    let filter = col("version").eq(lit(version)).and(symbols_filter(symbols));
     let mut out: std::collections::HashMap<String, Vec<_>> = Default::default();
     for b in wh
         .read(tables::SENTIMENT.name, At::Latest, Some(filter))

@@ -120,8 +120,7 @@ pub async fn read_earnings_events(
 ) -> Result<std::collections::HashMap<String, Vec<elite_pipelines::earnings::EarningsEvent>>> {
     use arrow::array::{Array, AsArray};
     use elite_pipelines::earnings::EarningsEvent;
-    use elite_store::datafusion::prelude::{col, lit};
-    let filter = col("symbol").in_list(symbols.iter().map(|s| lit(s.as_str())).collect(), false);
+    let filter = crate::alt::symbols_filter(symbols);
     let mut out: std::collections::HashMap<String, Vec<EarningsEvent>> = Default::default();
     for b in wh
         .read(tables::EARNINGS.name, elite_store::At::Latest, Some(filter))

@@ -106,6 +106,58 @@ impl Ingestor {
     }
 }
 
+impl Ingestor {
+    /// Land one NSE insider-trading disclosure file (the `corporates-pit` JSON or its CSV).
+    /// `ts_recv` is each disclosure's broadcast time, else `fetched_at`, else now.
+    pub async fn ingest_nse_insider_body(
+        &self,
+        source: &str,
+        body: &[u8],
+        fetched_at: Option<Timestamp>,
+        reporter: &dyn Reporter,
+    ) -> Result<IngestReport> {
+        let options = format!("nse|{fetched_at:?}");
+        let content_hash = hash(&[body, options.as_bytes()]);
+        if let Some(cp) = self.checkpoint(source, &content_hash).await? {
+            return Ok(Self::skipped(
+                source.into(),
+                tables::INSIDER_TRADES.name,
+                content_hash,
+                cp,
+            ));
+        }
+        let now = self.clock().now();
+        let fallback = fetched_at.unwrap_or(now).as_nanos().min(now.as_nanos());
+        let decoded =
+            elite_collectors::insider_nse::decode_nse_insider(body, source, self.clock())?;
+        let rows_read = decoded.len();
+        let mut b = RowsBuilder::new(&tables::INSIDER_TRADES);
+        let mut quarantine = vec![];
+        for (f, q) in decoded {
+            quarantine.extend(q);
+            let ts_recv = Timestamp::from_nanos(
+                f.filed
+                    .map_or(fallback, |t| t.as_nanos())
+                    .min(now.as_nanos()),
+            );
+            push_filing(&mut b, &f, &[], ts_recv, source);
+        }
+        let decoded = Decoded {
+            batch: b.finish()?,
+            quarantine,
+            rows_read,
+        };
+        self.land(
+            source,
+            &content_hash,
+            &tables::INSIDER_TRADES,
+            decoded,
+            reporter,
+        )
+        .await
+    }
+}
+
 /// One row per transaction/holding of `f`; a filing without a trading symbol is tagged through
 /// a `cik` alias.
 fn push_filing(
@@ -157,4 +209,77 @@ fn push_filing(
             .i32(year(r.ts_event))
             .end();
     }
+}
+
+/// The open-market insider trades (non-derivative transactions coded P or S, with shares) of
+/// `symbols`, as the `insider` features read them.
+pub async fn read_insider_events(
+    wh: &elite_store::Warehouse,
+    symbols: &[String],
+) -> Result<std::collections::HashMap<String, Vec<elite_pipelines::insider::InsiderEvent>>> {
+    use arrow::array::{Array, AsArray};
+    use elite_pipelines::insider::InsiderEvent;
+    use elite_store::datafusion::prelude::{col, lit};
+    let filter = crate::alt::symbols_filter(symbols)
+        .and(col("derivative").eq(lit(false)))
+        .and(col("row_kind").eq(lit("transaction")))
+        .and(col("code").in_list(vec![lit("P"), lit("S")], false));
+    let mut out: std::collections::HashMap<String, Vec<InsiderEvent>> = Default::default();
+    for b in wh
+        .read(
+            tables::INSIDER_TRADES.name,
+            elite_store::At::Latest,
+            Some(filter),
+        )
+        .await?
+    {
+        let flags = |name: &str| b.column_by_name(name).map(|c| c.as_boolean().clone());
+        let (Some(sym), Some(code), Some(te), Some(tr), Some(officer), Some(director), Some(owner)) = (
+            crate::alt::strings(&b, "symbol"),
+            crate::alt::strings(&b, "code"),
+            crate::alt::times(&b, "ts_event"),
+            crate::alt::times(&b, "ts_recv"),
+            flags("is_officer"),
+            flags("is_director"),
+            flags("is_ten_percent_owner"),
+        ) else {
+            return Err(crate::Error::Internal(
+                "insider_trades: a column is missing".into(),
+            ));
+        };
+        let Some(shares) = b
+            .column_by_name("shares")
+            .map(|c| c.as_primitive::<arrow::datatypes::Float64Type>().clone())
+        else {
+            return Err(crate::Error::Internal(
+                "insider_trades: shares is missing".into(),
+            ));
+        };
+        for i in 0..b.num_rows() {
+            if shares.is_null(i) {
+                continue;
+            }
+            let ts = |us: i64| Timestamp::from_nanos(us.saturating_mul(1000));
+            out.entry(sym.value(i).to_string())
+                .or_default()
+                .push(InsiderEvent {
+                    ts_event: ts(te.value(i)),
+                    ts_recv: ts(tr.value(i)),
+                    buy: code.value(i) == "P",
+                    shares: shares.value(i),
+                    officer: officer.value(i),
+                    director: director.value(i),
+                    owner: owner.value(i),
+                });
+        }
+    }
+    // A deterministic order whatever the files' order (the features sort by publication).
+    for v in out.values_mut() {
+        v.sort_by(|a, b| {
+            (a.ts_recv, a.ts_event, a.buy)
+                .cmp(&(b.ts_recv, b.ts_event, b.buy))
+                .then(a.shares.total_cmp(&b.shares))
+        });
+    }
+    Ok(out)
 }

@@ -3,12 +3,13 @@
 //! each base model (logistic, online logistic, LightGBM, LSTM) and each ensemble method; and
 //! with sentiment features, changing every news item received after T changes nothing at or
 //! before T (items published before T but received after it included), nor does changing every
-//! earnings record known after T.
+//! earnings record known after T, nor every insider trade made public after T.
 
 use elite_jobs::models::{TrainConfig, build_dataset, build_dataset_with_events, walk_forward};
 use elite_models::data::Series;
 use elite_pipelines::earnings::EarningsEvent;
 use elite_pipelines::indicators::Ohlcv;
+use elite_pipelines::insider::InsiderEvent;
 use elite_pipelines::resample::TimedBar;
 use elite_pipelines::sentiment::TextEvent;
 use elite_warehouse::Timestamp;
@@ -218,13 +219,16 @@ fn perturbing_future_news_changes_no_past_prediction() {
         ev
     };
     let run = |ev: Vec<TextEvent>, perturb: bool| {
-        let text = std::collections::HashMap::from([("GOOG".to_string(), ev)]);
-        let earn = std::collections::HashMap::from([("GOOG".to_string(), earnings(perturb))]);
+        let events = elite_pipelines::features::SymbolEvents {
+            text: std::collections::HashMap::from([("GOOG".to_string(), ev)]),
+            earnings: std::collections::HashMap::from([("GOOG".to_string(), earnings(perturb))]),
+            ..Default::default()
+        };
         let series = [Series {
             symbol: "GOOG".into(),
             bars: bars.clone(),
         }];
-        let ds = build_dataset_with_events(&cfg, &series, &text, &earn).unwrap();
+        let ds = build_dataset_with_events(&cfg, &series, &events).unwrap();
         let wf = walk_forward(&cfg, &ds, None).unwrap();
         let ts: Vec<i64> = wf.test.iter().map(|&i| ds.rows[i].ts_recv).collect();
         (wf, ts, ds)
@@ -236,6 +240,111 @@ fn perturbing_future_news_changes_no_past_prediction() {
     let p = ds_a.p();
     for col in [p - 4, p - 2] {
         let v: Vec<f64> = ds_a.x.iter().skip(col).step_by(p).copied().collect();
+        assert!(
+            v.iter().any(|x| *x != v[0]),
+            "{} constant",
+            ds_a.features[col]
+        );
+    }
+    let before: Vec<usize> = (0..ts_a.len()).filter(|&k| ts_a[k] <= cut).collect();
+    let after: Vec<usize> = (0..ts_a.len()).filter(|&k| ts_a[k] > cut).collect();
+    assert!(before.len() > 500 && after.len() > 300);
+    for (name, pa) in &a.predictions {
+        let pb = &b.predictions[name];
+        assert_eq!(pa.len(), pb.len());
+        for &k in &before {
+            assert_eq!(pa[k], pb[k], "{name}: prediction at {} moved", ts_a[k]);
+        }
+        assert!(
+            after.iter().any(|&k| pa[k] != pb[k]),
+            "{name}: nothing changed after T"
+        );
+    }
+}
+
+const INSIDER: &str = r#"
+name = "goog-insider-lookahead"
+[data]
+timeframe = "1d"
+[features]
+set = "technical+insider"
+select = ["ret_1", "ret_5", "rsi_14", "dist_sma_20", "insider_net_30d", "insider_net_90d",
+          "insider_officer_net_90d", "insider_director_net_90d", "insider_owner_net_90d",
+          "insider_buys_90d", "insider_sells_90d"]
+horizon = 1
+[validation]
+train = 500
+test = 150
+[[model]]
+name = "logistic"
+kind = "logistic"
+[[model]]
+name = "gbdt"
+kind = "lightgbm"
+params = { num_iterations = 30, num_threads = 1 }
+"#;
+
+/// Insider trades every ~9 trading days by rotating roles, public 1–4 days after they were made;
+/// after T every trade public after T flips side and doubles, and more trades made before T
+/// but public after it are added: no prediction at or before T moves.
+#[test]
+fn perturbing_future_insider_trades_changes_no_past_prediction() {
+    let cfg = TrainConfig::from_toml(INSIDER).unwrap();
+    let bars = goog();
+    let cut = bars[1400].ts_recv.as_nanos();
+    let trades = |perturb: bool| {
+        let mut ev: Vec<InsiderEvent> = (0..bars.len() / 9)
+            .map(|k| {
+                let made = bars[k * 9].ts_event.as_nanos();
+                let public = made + (1 + k as i64 % 4) * DAY;
+                let moved = perturb && public > cut;
+                let buy = (k * 7 % 5 < 2) != moved;
+                InsiderEvent {
+                    ts_event: Timestamp::from_nanos(made),
+                    ts_recv: Timestamp::from_nanos(public),
+                    buy,
+                    shares: (100 + k * 37 % 900) as f64 * if moved { 2.0 } else { 1.0 },
+                    officer: k % 3 == 0,
+                    director: k % 3 == 1,
+                    owner: k % 3 == 2,
+                }
+            })
+            .collect();
+        if perturb {
+            ev.extend((0..50).map(|k| InsiderEvent {
+                ts_event: Timestamp::from_nanos(cut - DAY * (k % 5)),
+                ts_recv: Timestamp::from_nanos(cut + 1 + k * DAY),
+                buy: true,
+                shares: 5000.0,
+                officer: true,
+                director: false,
+                owner: false,
+            }));
+        }
+        ev
+    };
+    let run = |perturb: bool| {
+        let events = elite_pipelines::features::SymbolEvents {
+            insider: std::collections::HashMap::from([("GOOG".to_string(), trades(perturb))]),
+            ..Default::default()
+        };
+        let series = [Series {
+            symbol: "GOOG".into(),
+            bars: bars.clone(),
+        }];
+        let ds = build_dataset_with_events(&cfg, &series, &events).unwrap();
+        let wf = walk_forward(&cfg, &ds, None).unwrap();
+        let ts: Vec<i64> = wf.test.iter().map(|&i| ds.rows[i].ts_recv).collect();
+        (wf, ts, ds)
+    };
+    let (a, ts_a, ds_a) = run(false);
+    let (b, ts_b, _) = run(true);
+    assert_eq!(ts_a, ts_b);
+    let p = ds_a.p();
+    assert_eq!(p, 11);
+    for col in 4..p {
+        let v: Vec<f64> = ds_a.x.iter().skip(col).step_by(p).copied().collect();
+        assert!(v.iter().all(|x| x.is_finite()), "{}", ds_a.features[col]);
         assert!(
             v.iter().any(|x| *x != v[0]),
             "{} constant",

@@ -85,6 +85,9 @@ pub struct FeatureSet {
     /// Append the earnings features (see [`crate::earnings`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub earnings: bool,
+    /// Append the insider-trading features (see [`crate::insider`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insider: bool,
 }
 
 /// A higher timeframe for multi-timeframe features: built along a session calendar from the
@@ -114,6 +117,8 @@ impl FeatureSet {
         "regime",
         "sentiment",
         "technical+sentiment",
+        "earnings",
+        "insider",
     ];
 
     /// `sentiment` v1: aggregates of the symbol's scored news as of each bar (6; see
@@ -128,6 +133,7 @@ impl FeatureSet {
             regime: false,
             sentiment: true,
             earnings: false,
+            insider: false,
         }
     }
 
@@ -143,7 +149,31 @@ impl FeatureSet {
             regime: false,
             sentiment: false,
             earnings: true,
+            insider: false,
         }
+    }
+
+    /// `insider` v1: open-market insider net buying over 30/90 days and by role (7; see
+    /// [`crate::insider`]).
+    pub fn insider() -> Self {
+        Self {
+            name: "insider".into(),
+            version: 1,
+            features: vec![],
+            alpha158: false,
+            higher: None,
+            regime: false,
+            sentiment: false,
+            earnings: false,
+            insider: true,
+        }
+    }
+
+    /// This set plus the insider features, named `<set>+insider`.
+    pub fn with_insider(mut self) -> Self {
+        self.name = format!("{}+insider", self.name);
+        self.insider = true;
+        self
     }
 
     /// This set plus the earnings features, named `<set>+earnings`.
@@ -172,6 +202,7 @@ impl FeatureSet {
             regime: true,
             sentiment: false,
             earnings: false,
+            insider: false,
         }
     }
 
@@ -186,6 +217,7 @@ impl FeatureSet {
             regime: false,
             sentiment: false,
             earnings: false,
+            insider: false,
         }
     }
 
@@ -206,6 +238,9 @@ impl FeatureSet {
         }
         if self.earnings {
             v.extend(crate::earnings::NAMES.iter().map(|s| s.to_string()));
+        }
+        if self.insider {
+            v.extend(crate::insider::NAMES.iter().map(|s| s.to_string()));
         }
         v
     }
@@ -268,6 +303,7 @@ impl FeatureSet {
             regime: false,
             sentiment: false,
             earnings: false,
+            insider: false,
         }
     }
 
@@ -279,6 +315,10 @@ impl FeatureSet {
             "regime" => Ok(Self::regime()),
             "sentiment" => Ok(Self::sentiment()),
             "earnings" => Ok(Self::earnings()),
+            "insider" => Ok(Self::insider()),
+            other if other.ends_with("+insider") && !other.starts_with('+') => {
+                Ok(Self::by_name(&other[..other.len() - "+insider".len()])?.with_insider())
+            }
             other if other.ends_with("+earnings") && !other.starts_with('+') => {
                 Ok(Self::by_name(&other[..other.len() - "+earnings".len()])?.with_earnings())
             }
@@ -318,6 +358,7 @@ impl FeatureSet {
             earnings: self
                 .earnings
                 .then(crate::earnings::EarningsFeatures::default),
+            insider: self.insider.then(crate::insider::InsiderFeatures::default),
         }
     }
 }
@@ -335,6 +376,8 @@ pub struct FeatureEngine {
     sentiment: Option<crate::sentiment::SentimentFeatures>,
     #[serde(default)]
     earnings: Option<crate::earnings::EarningsFeatures>,
+    #[serde(default)]
+    insider: Option<crate::insider::InsiderFeatures>,
 }
 
 impl FeatureEngine {
@@ -367,6 +410,16 @@ impl FeatureEngine {
         if let Some(e) = self.earnings.as_mut() {
             e.update(tb.ts_recv, out);
         }
+        if let Some(i) = self.insider.as_mut() {
+            i.update(tb.ts_recv, out);
+        }
+    }
+
+    /// The symbol's open-market insider trades. No-op for a set without insider features.
+    pub fn set_insider(&mut self, events: Vec<crate::insider::InsiderEvent>) {
+        if self.insider.is_some() {
+            self.insider = Some(crate::insider::InsiderFeatures::new(events));
+        }
     }
 
     /// The symbol's earnings records. No-op for a set without earnings features.
@@ -388,6 +441,33 @@ impl FeatureEngine {
     pub fn offer_text(&mut self, e: crate::sentiment::TextEvent) {
         if let Some(s) = self.sentiment.as_mut() {
             s.offer(e);
+        }
+    }
+}
+
+/// The alternative-data records feature sets read, per symbol (each kind used only by the sets
+/// that have its features).
+#[derive(Clone, Debug, Default)]
+pub struct SymbolEvents {
+    /// Scored text items (sentiment features).
+    pub text: std::collections::HashMap<String, Vec<crate::sentiment::TextEvent>>,
+    /// Earnings records (earnings features).
+    pub earnings: std::collections::HashMap<String, Vec<crate::earnings::EarningsEvent>>,
+    /// Open-market insider trades (insider features).
+    pub insider: std::collections::HashMap<String, Vec<crate::insider::InsiderEvent>>,
+}
+
+impl SymbolEvents {
+    /// Give `engine` the records of `symbol` (a symbol without records keeps the no-event values).
+    pub fn apply(&self, symbol: &str, engine: &mut FeatureEngine) {
+        if let Some(t) = self.text.get(symbol) {
+            engine.set_text(t.clone());
+        }
+        if let Some(e) = self.earnings.get(symbol) {
+            engine.set_earnings(e.clone());
+        }
+        if let Some(i) = self.insider.get(symbol) {
+            engine.set_insider(i.clone());
         }
     }
 }

@@ -39,6 +39,7 @@ pub mod event_study;
 pub mod features;
 pub mod forecast;
 pub mod indicators;
+pub mod insider;
 pub mod mentions;
 pub mod mtf;
 pub mod options;

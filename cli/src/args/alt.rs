@@ -225,10 +225,15 @@ pub struct InsiderArgs {
     #[arg(required = true)]
     pub inputs: Vec<String>,
     /// The inputs are Yahoo quoteSummary `insiderTransactions` responses about this symbol
-    #[arg(long, value_name = "SYMBOL")]
+    #[arg(long, value_name = "SYMBOL", conflicts_with = "nse")]
     pub yahoo: Option<String>,
-    /// When a saved Yahoo response was fetched (RFC 3339): its rows are known from then
-    #[arg(long, value_name = "TIME", requires = "yahoo")]
+    /// The inputs are NSE insider-trading disclosures (SEBI PIT): the `corporates-pit` JSON or
+    /// the CSV its page downloads
+    #[arg(long)]
+    pub nse: bool,
+    /// When a saved Yahoo or NSE response was fetched (RFC 3339): its rows are known from then
+    /// (an NSE disclosure with a broadcast time is known from that time)
+    #[arg(long, value_name = "TIME")]
     pub fetched_at: Option<String>,
 }
 

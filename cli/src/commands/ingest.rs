@@ -126,7 +126,22 @@ pub async fn run(cmd: IngestCommand, settings: &Settings, printer: &Printer) -> 
         IngestCommand::Insider(a) => {
             let mut out = Vec::new();
             for input in &a.inputs {
+                let fetched_at = match &a.fetched_at {
+                    Some(t) => Some(elite_warehouse::Timestamp::parse_rfc3339(t)?),
+                    None => None,
+                };
                 let r = match &a.yahoo {
+                    None if a.nse => {
+                        let (source, body) = fetch_or_read(input, "nse-pit").await?;
+                        ingestor
+                            .ingest_nse_insider_body(
+                                &source,
+                                &body,
+                                fetched_at,
+                                &printer.reporter(),
+                            )
+                            .await
+                    }
                     None => {
                         let (source, body) = fetch_or_read(input, "sec").await?;
                         ingestor
@@ -134,10 +149,6 @@ pub async fn run(cmd: IngestCommand, settings: &Settings, printer: &Printer) -> 
                             .await
                     }
                     Some(symbol) => {
-                        let fetched_at = match &a.fetched_at {
-                            Some(t) => Some(elite_warehouse::Timestamp::parse_rfc3339(t)?),
-                            None => None,
-                        };
                         let (source, body) = fetch_or_read(input, "yahoo-insider").await?;
                         ingestor
                             .ingest_yahoo_insider_body(

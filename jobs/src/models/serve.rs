@@ -129,10 +129,9 @@ struct LiveModel {
     timeframe: Timeframe,
     trained_to: i64,
     live: BTreeMap<String, LiveSeries>,
-    /// Scored text items per symbol, known when the models were loaded (sentiment sets only).
-    text: std::collections::HashMap<String, Vec<elite_pipelines::sentiment::TextEvent>>,
-    /// Earnings records per symbol, known when the models were loaded (earnings sets only).
-    earnings: std::collections::HashMap<String, Vec<elite_pipelines::earnings::EarningsEvent>>,
+    /// Scored text, earnings and insider records per symbol, known when the models were loaded
+    /// (the sets with those features only).
+    events: elite_pipelines::features::SymbolEvents,
 }
 
 impl LivePredictors {
@@ -153,10 +152,9 @@ impl LivePredictors {
                 let cfg: TrainConfig = serde_json::from_str(&row.config)
                     .map_err(|e| Error::from(e).context(format!("config of {id}")))?;
                 let set = FeatureSet::by_name(&cfg.features.set)?;
-                let (text, earnings) = super::train::read_events(wh, &cfg, &set).await?;
+                let events = super::train::read_events(wh, &cfg, &set).await?;
                 models.push(LiveModel {
-                    text,
-                    earnings,
+                    events,
                     id,
                     stage,
                     model,
@@ -211,12 +209,7 @@ impl LivePredictors {
                         m.model.seq_len(),
                         m.cfg.features.horizon,
                     )?;
-                    if let Some(t) = m.text.get(&b.symbol.to_string()) {
-                        live.set_text(t.clone());
-                    }
-                    if let Some(e) = m.earnings.get(&b.symbol.to_string()) {
-                        live.set_earnings(e.clone());
-                    }
+                    live.set_events(&m.events);
                     e.insert(live)
                 }
             };

@@ -57,23 +57,16 @@ pub async fn load_dataset(wh: &Warehouse, cfg: &TrainConfig) -> Result<(Dataset,
         })
         .collect();
     let set = FeatureSet::by_name(&cfg.features.set)?;
-    let (text, earnings) = read_events(wh, cfg, &set).await?;
-    Ok((
-        build_dataset_with_events(cfg, &series, &text, &earnings)?,
-        version,
-    ))
+    let events = read_events(wh, cfg, &set).await?;
+    Ok((build_dataset_with_events(cfg, &series, &events)?, version))
 }
 
-/// The scored text and earnings records a feature set reads, per symbol.
-#[allow(clippy::type_complexity)]
+/// The scored text, earnings and insider records a feature set reads, per symbol.
 pub(crate) async fn read_events(
     wh: &Warehouse,
     cfg: &TrainConfig,
     set: &FeatureSet,
-) -> Result<(
-    std::collections::HashMap<String, Vec<elite_pipelines::sentiment::TextEvent>>,
-    std::collections::HashMap<String, Vec<elite_pipelines::earnings::EarningsEvent>>,
-)> {
+) -> Result<elite_pipelines::features::SymbolEvents> {
     let text = if set.sentiment {
         let version = cfg
             .features
@@ -89,7 +82,16 @@ pub(crate) async fn read_events(
     } else {
         Default::default()
     };
-    Ok((text, earnings))
+    let insider = if set.insider {
+        crate::insider::read_insider_events(wh, &cfg.data.symbols).await?
+    } else {
+        Default::default()
+    };
+    Ok(elite_pipelines::features::SymbolEvents {
+        text,
+        earnings,
+        insider,
+    })
 }
 
 /// The dataset of `series` under `cfg`'s feature set.
@@ -103,15 +105,18 @@ pub fn build_dataset_with_text(
     series: &[Series],
     text: &std::collections::HashMap<String, Vec<elite_pipelines::sentiment::TextEvent>>,
 ) -> Result<Dataset> {
-    build_dataset_with_events(cfg, series, text, &Default::default())
+    let events = elite_pipelines::features::SymbolEvents {
+        text: text.clone(),
+        ..Default::default()
+    };
+    build_dataset_with_events(cfg, series, &events)
 }
 
-/// [`build_dataset`] with each symbol's scored text items and earnings records.
+/// [`build_dataset`] with each symbol's alternative-data records.
 pub fn build_dataset_with_events(
     cfg: &TrainConfig,
     series: &[Series],
-    text: &std::collections::HashMap<String, Vec<elite_pipelines::sentiment::TextEvent>>,
-    earnings: &std::collections::HashMap<String, Vec<elite_pipelines::earnings::EarningsEvent>>,
+    events: &elite_pipelines::features::SymbolEvents,
 ) -> Result<Dataset> {
     let set = FeatureSet::by_name(&cfg.features.set)?;
     let select = (!cfg.features.select.is_empty()).then_some(cfg.features.select.as_slice());
@@ -120,8 +125,7 @@ pub fn build_dataset_with_events(
         select,
         series,
         cfg.features.horizon,
-        text,
-        earnings,
+        events,
     )?)
 }
 

@@ -127,6 +127,12 @@ impl LiveSeries {
         self.engine.set_earnings(events);
     }
 
+    /// The symbol's records of every alternative-data kind the set reads.
+    pub fn set_events(&mut self, events: &elite_pipelines::features::SymbolEvents) {
+        let symbol = self.template.symbols[0].clone();
+        events.apply(&symbol, &mut self.engine);
+    }
+
     /// Feed the next bar; `Some(dataset)` when it makes a row (its features are all present).
     pub fn push(&mut self, b: &TimedBar) -> Option<Dataset> {
         let pos = self.bars;
@@ -195,18 +201,21 @@ impl Dataset {
         horizon: usize,
         text: &std::collections::HashMap<String, Vec<elite_pipelines::sentiment::TextEvent>>,
     ) -> Result<Self> {
-        Self::build_with_events(set, select, series, horizon, text, &Default::default())
+        let events = elite_pipelines::features::SymbolEvents {
+            text: text.clone(),
+            ..Default::default()
+        };
+        Self::build_with_events(set, select, series, horizon, &events)
     }
 
-    /// [`Self::build_with_text`] with each symbol's earnings records too (sets with earnings
-    /// features).
+    /// [`Self::build`] with each symbol's alternative-data records (scored text, earnings,
+    /// insider trades: each read by the sets with its features).
     pub fn build_with_events(
         set: &FeatureSet,
         select: Option<&[String]>,
         series: &[Series],
         horizon: usize,
-        text: &std::collections::HashMap<String, Vec<elite_pipelines::sentiment::TextEvent>>,
-        earnings: &std::collections::HashMap<String, Vec<elite_pipelines::earnings::EarningsEvent>>,
+        events: &elite_pipelines::features::SymbolEvents,
     ) -> Result<Self> {
         if horizon == 0 {
             return Err(input("horizon", "must be at least 1 bar"));
@@ -228,12 +237,7 @@ impl Dataset {
             let labels = forward_labels(&closes, horizon, 0.0);
             let regimes = regimes(&closes);
             let mut engine = set.engine();
-            if let Some(t) = text.get(&s.symbol) {
-                engine.set_text(t.clone());
-            }
-            if let Some(e) = earnings.get(&s.symbol) {
-                engine.set_earnings(e.clone());
-            }
+            events.apply(&s.symbol, &mut engine);
             for (i, b) in s.bars.iter().enumerate() {
                 engine.update(b, &mut vals);
                 let row: Option<Vec<f64>> = pick
