@@ -665,6 +665,12 @@ pub enum IngestCommand {
     #[command(after_help = "Example:
   elite ingest instruments NSE.json.gz --fetched-at 2024-06-03T00:40:00Z")]
     Instruments(InstrumentsArgs),
+    /// The exchange's circuit limits of the day per instrument, from Upstox full market quotes
+    /// (GET /v2/market-quote/quotes), for the trade-runner's [contracts]
+    #[command(after_help = "Example:
+  elite ingest quotes quotes_2024-06-03.json --fetched-at 2024-06-03T03:50:00Z
+  elite sql \"SELECT * FROM circuit_limits ORDER BY ts_recv DESC LIMIT 20\"")]
+    Quotes(QuotesArgs),
     /// Option chain snapshots (Yahoo v7), with each contract's Black-Scholes delta
     #[command(after_help = "Examples:
   elite ingest options options_AAPL.json --fetched-at 2025-02-24T09:34:47Z

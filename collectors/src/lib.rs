@@ -43,6 +43,7 @@ pub mod timeparse;
 pub mod upstox;
 pub mod upstox_instruments;
 pub mod upstox_orders;
+pub mod upstox_quotes;
 pub mod yahoo;
 
 pub use error::{Error, Result};

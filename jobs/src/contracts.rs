@@ -167,3 +167,122 @@ pub async fn read_contracts(
     }
     Ok(out)
 }
+
+impl Ingestor {
+    /// Land one Upstox full-market-quote response's circuit limits. A quote is dated by its own
+    /// timestamp; one without is dated by `fetched_at` (a saved file), else now.
+    pub async fn ingest_circuit_limits_body(
+        &self,
+        source: &str,
+        body: &[u8],
+        fetched_at: Option<Timestamp>,
+        reporter: &dyn Reporter,
+    ) -> Result<IngestReport> {
+        let options = format!("{fetched_at:?}");
+        let content_hash = hash(&[body, options.as_bytes()]);
+        if let Some(cp) = self.checkpoint(source, &content_hash).await? {
+            return Ok(Self::skipped(
+                source.into(),
+                tables::CIRCUIT_LIMITS.name,
+                content_hash,
+                cp,
+            ));
+        }
+        let now = self.clock().now();
+        let fetched =
+            Timestamp::from_nanos(fetched_at.unwrap_or(now).as_nanos().min(now.as_nanos()));
+        let d = elite_collectors::upstox_quotes::decode_circuit_limits(
+            body,
+            source,
+            fetched,
+            self.clock(),
+        )?;
+        let mut b = RowsBuilder::new(&tables::CIRCUIT_LIMITS);
+        for r in &d.rows {
+            let known = r.quoted.unwrap_or(fetched).as_nanos().min(now.as_nanos());
+            b.row()
+                .str(&r.symbol)
+                .opt_str(r.trading_symbol.as_deref())
+                .ts(r.day)
+                .ts(Timestamp::from_nanos(known))
+                .f64(r.lower)
+                .f64(r.upper)
+                .opt_f64(r.last_price)
+                .str(source)
+                .end();
+        }
+        let decoded = Decoded {
+            batch: b.finish()?,
+            quarantine: d.quarantine,
+            rows_read: d.rows_read,
+        };
+        self.land(
+            source,
+            &content_hash,
+            &tables::CIRCUIT_LIMITS,
+            decoded,
+            reporter,
+        )
+        .await
+    }
+}
+
+/// Every circuit-limit row of `symbols` (matched on the instrument key or the trading symbol),
+/// per symbol as asked, sorted by publication.
+pub async fn read_circuit_limits(
+    wh: &elite_store::Warehouse,
+    symbols: &[String],
+) -> Result<HashMap<String, Vec<elite_trade::contract::CircuitLimit>>> {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::Float64Type;
+    use elite_store::datafusion::prelude::{col, lit};
+    let list = |c: &str| col(c).in_list(symbols.iter().map(|s| lit(s.as_str())).collect(), false);
+    let filter = list("symbol").or(list("trading_symbol"));
+    let mut out: HashMap<String, Vec<elite_trade::contract::CircuitLimit>> = HashMap::new();
+    for b in wh
+        .read(
+            tables::CIRCUIT_LIMITS.name,
+            elite_store::At::Latest,
+            Some(filter),
+        )
+        .await?
+    {
+        let (Some(sym), Some(trading), Some(te), Some(tr)) = (
+            crate::alt::strings(&b, "symbol"),
+            crate::alt::strings(&b, "trading_symbol"),
+            crate::alt::times(&b, "ts_event"),
+            crate::alt::times(&b, "ts_recv"),
+        ) else {
+            return Err(crate::Error::Internal(
+                "circuit_limits: a column is missing".into(),
+            ));
+        };
+        let num = |n: &str| {
+            b.column_by_name(n)
+                .map(|c| c.as_primitive::<Float64Type>().clone())
+                .ok_or_else(|| crate::Error::Internal(format!("circuit_limits: no column {n}")))
+        };
+        let (lo, hi) = (num("lower_circuit_limit")?, num("upper_circuit_limit")?);
+        for i in 0..b.num_rows() {
+            let limit = elite_trade::contract::CircuitLimit {
+                day: Timestamp::from_nanos(te.value(i).saturating_mul(1000)),
+                known: Timestamp::from_nanos(tr.value(i).saturating_mul(1000)),
+                lower: lo.value(i),
+                upper: hi.value(i),
+            };
+            let mut names = vec![sym.value(i)];
+            if !trading.is_null(i) {
+                names.push(trading.value(i));
+            }
+            for name in names {
+                if symbols.iter().any(|s| s == name) {
+                    out.entry(name.to_string()).or_default().push(limit);
+                }
+            }
+        }
+    }
+    for v in out.values_mut() {
+        v.sort_by_key(|l| (l.known, l.day));
+    }
+    Ok(out)
+}

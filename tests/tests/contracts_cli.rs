@@ -200,3 +200,145 @@ fn a_backtest_with_contracts_sends_whole_lots_within_the_freeze() {
     assert_eq!(lots[0]["bad"], 0, "{lots:?}");
     assert!(lots[0]["m"].as_i64().unwrap() <= 30, "{lots:?}");
 }
+
+/// Upstox's documented full market quote (NHPC, quoted 2023-10-19 05:21:51 IST) lands its circuit
+/// limits for that trading day; broken quotes are quarantined naming the field; the same file
+/// again adds nothing.
+#[test]
+fn circuit_limits_land_from_market_quotes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    let quote = fixture("upstox/orders/full_market_quote.json");
+    let r = json(home, &["ingest", "quotes", quote.to_str().unwrap()]);
+    assert_eq!(
+        (r[0]["rows_added"].as_i64(), r[0]["quarantined"].as_i64()),
+        (Some(1), Some(0)),
+        "{r}"
+    );
+    let r = json(home, &["ingest", "quotes", quote.to_str().unwrap()]);
+    assert_eq!(r[0]["skipped_already_ingested"], true);
+    let row = &sql_json(
+        home,
+        "SELECT symbol, trading_symbol, cast(ts_event AS VARCHAR) d, cast(ts_recv AS VARCHAR) k, \
+         lower_circuit_limit lo, upper_circuit_limit hi FROM circuit_limits",
+    )[0];
+    assert_eq!(row["symbol"], "NSE_EQ|INE848E01016");
+    assert_eq!(row["trading_symbol"], "NHPC");
+    assert_eq!(row["d"], "2023-10-18T18:30:00Z", "00:00 IST of 2023-10-19");
+    assert_eq!(row["k"], "2023-10-18T23:51:51.099Z");
+    assert_eq!(
+        (row["lo"].as_f64(), row["hi"].as_f64()),
+        (Some(42.5), Some(63.7))
+    );
+
+    let broken = home.join("broken.json");
+    std::fs::write(
+        &broken,
+        r#"{"status": "success", "data": {
+            "NSE_EQ:A": {"instrument_token": "NSE_EQ|A", "timestamp": "2023-10-19T09:00:00+05:30", "lower_circuit_limit": 70, "upper_circuit_limit": 60},
+            "NSE_EQ:B": {"instrument_token": "NSE_EQ|B", "timestamp": "2023-10-19T09:00:00+05:30", "upper_circuit_limit": 60},
+            "NSE_EQ:C": {"instrument_token": "NSE_EQ|C", "timestamp": "2023-10-19T09:00:00+05:30", "lower_circuit_limit": 9.5, "upper_circuit_limit": 10.5}
+        }}"#,
+    )
+    .unwrap();
+    let r = json(home, &["ingest", "quotes", broken.to_str().unwrap()]);
+    assert_eq!(
+        (r[0]["rows_added"].as_i64(), r[0]["quarantined"].as_i64()),
+        (Some(1), Some(2)),
+        "{r}"
+    );
+    let q = sql_json(
+        home,
+        "SELECT location, reason FROM quarantine ORDER BY location",
+    );
+    assert!(
+        q[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not 0 < lower < upper"),
+        "{q:?}"
+    );
+    assert!(
+        q[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("lower_circuit_limit"),
+        "{q:?}"
+    );
+}
+
+/// A backtest under `[contracts]` reads the day's circuit limits from the table: the market
+/// maker's quotes after the 2011-01-04 bar (close 602.12, bid/ask 10 bps away) fall outside a
+/// 602.00..602.20 band known for 2011-01-05 (IST) and are refused with the reason; no other
+/// quote is, and without the limits none is.
+#[test]
+fn a_backtest_refuses_prices_outside_the_days_circuit_limits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path();
+    common::ingest_csv(home, &fixture("bars/GOOG_1d.csv"), &["--symbol", "GOOG"]);
+    let cfg = home.join("mm.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+name = "goog-mm-limits"
+initial_cash = "10000000"
+[data]
+timeframe = "1d"
+symbols = ["GOOG"]
+start = "2010-12-01"
+end = "2011-01-31"
+[risk]
+allow_short = true
+[[strategy]]
+name = "mm"
+type = "market_making"
+quote = 10
+max_inventory = 100
+half_spread_bps = 10
+[contracts]
+[contracts.symbols.GOOG]
+lot = 1
+tick = "0.01"
+"#,
+    )
+    .unwrap();
+    let refusals = |home: &Path| {
+        sql_json(
+            home,
+            "SELECT detail FROM risk_events WHERE \"check\" = 'circuit_band' ORDER BY detail",
+        )
+    };
+    let run = |home: &Path| {
+        let out = elite(home)
+            .args(["--format", "json", "backtest"])
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(home);
+    assert!(refusals(home).is_empty());
+    let quotes = home.join("quotes.json");
+    std::fs::write(
+        &quotes,
+        r#"{"status": "success", "data": {"NASDAQ:GOOG": {"instrument_token": "NASDAQ|GOOG", "symbol": "GOOG",
+            "timestamp": "2011-01-05T05:00:00.000+05:30", "last_price": 602.12,
+            "lower_circuit_limit": 602.0, "upper_circuit_limit": 602.2}}}"#,
+    )
+    .unwrap();
+    json(home, &["ingest", "quotes", quotes.to_str().unwrap()]);
+    run(home);
+    let r = refusals(home);
+    assert_eq!(r.len(), 2, "{r:?}");
+    for d in &r {
+        let d = d["detail"].as_str().unwrap();
+        assert!(
+            d.contains("602.0000..602.2000") && d.contains("circuit limits"),
+            "{d}"
+        );
+    }
+}

@@ -10,8 +10,8 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 mod alt;
 pub use alt::{
-    CONTRACTS, EARNINGS, INSIDER_TRADES, INSTRUMENT_ALIASES, MACRO_SERIES, NEWS, NEWS_IMPACT,
-    OPTIONS_CHAIN, SENTIMENT, SOCIAL_POSTS,
+    CIRCUIT_LIMITS, CONTRACTS, EARNINGS, INSIDER_TRADES, INSTRUMENT_ALIASES, MACRO_SERIES, NEWS,
+    NEWS_IMPACT, OPTIONS_CHAIN, SENTIMENT, SOCIAL_POSTS,
 };
 
 /// Arrow type of every `ts_*` column: microseconds since the epoch, UTC (Delta's `timestamp`).
@@ -610,7 +610,7 @@ pub static REGIMES: TableSpec = TableSpec {
     }),
 };
 
-pub static ALL: [&TableSpec; 34] = [
+pub static ALL: [&TableSpec; 35] = [
     &BARS,
     &TICKS,
     &QUOTES,
@@ -645,6 +645,7 @@ pub static ALL: [&TableSpec; 34] = [
     &OPTIONS_CHAIN,
     &NEWS_IMPACT,
     &CONTRACTS,
+    &CIRCUIT_LIMITS,
 ];
 
 #[cfg(test)]

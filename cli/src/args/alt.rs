@@ -270,6 +270,16 @@ pub struct InstrumentsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct QuotesArgs {
+    /// Upstox full-market-quote responses (files or URLs)
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// When a saved response was fetched (RFC 3339): dates a quote without a timestamp
+    #[arg(long, value_name = "TIME")]
+    pub fetched_at: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct OptionsArgs {
     /// Option chain responses: Yahoo v7, or Upstox's put/call option chain (files or URLs)
     #[arg(required = true)]

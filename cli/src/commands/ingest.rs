@@ -123,6 +123,22 @@ pub async fn run(cmd: IngestCommand, settings: &Settings, printer: &Printer) -> 
             }
             out
         }
+        IngestCommand::Quotes(a) => {
+            let fetched_at = match &a.fetched_at {
+                Some(t) => Some(elite_warehouse::Timestamp::parse_rfc3339(t)?),
+                None => None,
+            };
+            let mut out = Vec::new();
+            for input in &a.inputs {
+                let (source, body) = fetch_or_read(input, "upstox-quotes").await?;
+                let r = ingestor
+                    .ingest_circuit_limits_body(&source, &body, fetched_at, &printer.reporter())
+                    .await
+                    .with_context(|| format!("ingesting {input}"))?;
+                out.push(r);
+            }
+            out
+        }
         IngestCommand::Insider(a) => {
             let mut out = Vec::new();
             for input in &a.inputs {

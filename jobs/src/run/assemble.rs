@@ -43,8 +43,11 @@ pub fn build_engine(
         engine.add(built, s.weight);
     }
     if inputs.contracts.iter().any(Option::is_some) {
-        let c = elite_trade::contract::Contracts::new(inputs.contracts.clone())
+        let mut c = elite_trade::contract::Contracts::new(inputs.contracts.clone())
             .map_err(|e| Error::Config(format!("[contracts]: {e}")))?;
+        for (sym, limits) in inputs.circuit_limits.iter().enumerate() {
+            c.set_limits(sym as elite_trade::types::Sym, limits.clone());
+        }
         engine.set_contracts(c);
     }
     engine.inputs = inputs.clone();

@@ -52,7 +52,8 @@ pub struct RunConfig {
 
 /// `[contracts]`: every traded symbol's lot, tick and freeze quantity — from the `contracts`
 /// table (`elite ingest instruments`, the newest row per symbol, matched on the instrument key or
-/// the trading symbol) unless `[contracts.symbols."SYM"]` gives them — and a circuit band.
+/// the trading symbol) unless `[contracts.symbols."SYM"]` gives them — and the price band: the
+/// exchange's circuit limits of the day from `circuit_limits` when known, else a configured band.
 /// A traded symbol with neither is an error: an order must not reach an exchange unshaped.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -61,9 +62,14 @@ pub struct ContractsConfig {
     #[serde(default = "yes")]
     pub table: bool,
     /// Circuit band for every symbol: prices beyond ±band × the previous session's close are
-    /// refused (NSE's bands are 2%, 5%, 10% or 20% by stock).
+    /// refused (NSE's bands are 2%, 5%, 10% or 20% by stock). The exchange's own limits of the
+    /// day, where known, come first.
     #[serde(default)]
     pub band: Option<f64>,
+    /// Read the `circuit_limits` table (`elite ingest quotes`, default true): a day's limits,
+    /// once known, replace the band for that day.
+    #[serde(default = "yes")]
+    pub circuit_limits: bool,
     /// Per-symbol rules, over the table's.
     #[serde(default)]
     pub symbols: std::collections::BTreeMap<String, SymbolContract>,

@@ -481,6 +481,23 @@ async fn add_contracts(
     }
     ids.push(format!("contracts:{}@{newest}", table.len()));
     inputs.contracts = specs;
+    if c.circuit_limits {
+        let limits = crate::contracts::read_circuit_limits(wh, symbols).await?;
+        let n: usize = limits.values().map(Vec::len).sum();
+        if n > 0 {
+            let newest = limits
+                .values()
+                .flatten()
+                .map(|l| l.known.as_nanos())
+                .max()
+                .unwrap_or(i64::MIN);
+            ids.push(format!("circuit_limits:{n}@{newest}"));
+        }
+        inputs.circuit_limits = symbols
+            .iter()
+            .map(|s| limits.get(s).cloned().unwrap_or_default())
+            .collect();
+    }
     Ok(())
 }
 

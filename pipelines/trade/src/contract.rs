@@ -75,13 +75,29 @@ impl ContractSpec {
         Money(steps * t)
     }
 
+    /// The band of ±`band` around `reference` (the previous session's close), if both are known.
+    pub fn band_around(&self, reference: Option<f64>) -> Option<Band> {
+        let (band, r) = (self.band?, reference.filter(|r| r.is_finite() && *r > 0.0)?);
+        Some(Band {
+            lower: r * (1.0 - band),
+            upper: r * (1.0 + band),
+            from: format!("±{band} of the previous close {r}"),
+        })
+    }
+
+    /// [`Self::shape_within`] the band around `reference` (the previous session's close; `None`:
+    /// no band yet).
+    pub fn shape(&self, o: OrderRequest, reference: Option<f64>) -> Result<OrderRequest, Breach> {
+        self.shape_within(o, self.band_around(reference).as_ref())
+    }
+
     /// The order on the contract's grid: quantity in whole lots (rounded down), prices on the
-    /// tick grid, checked against the circuit band around `reference` (the previous session's
-    /// close; `None`: no band yet). Attached orders (bracket legs) get the same treatment.
-    pub fn shape(
+    /// tick grid, limit and stop prices checked against `band` (none: unchecked). Attached
+    /// orders (bracket legs) get the same treatment.
+    pub fn shape_within(
         &self,
         mut o: OrderRequest,
-        reference: Option<f64>,
+        band: Option<&Band>,
     ) -> Result<OrderRequest, Breach> {
         let lots = o.qty / self.lot;
         if lots == 0 {
@@ -103,27 +119,29 @@ impl ContractSpec {
             }
             _ => {}
         }
-        if let (Some(band), Some(r)) = (self.band, reference.filter(|r| r.is_finite() && *r > 0.0))
-        {
-            let (lo, hi) = (r * (1.0 - band), r * (1.0 + band));
+        if let Some(band) = band {
             let prices: Vec<f64> = match &o.kind {
                 OrderKind::Limit { limit } => vec![limit.to_f64()],
                 OrderKind::Stop { stop } => vec![stop.to_f64()],
                 OrderKind::StopLimit { stop, limit } => vec![stop.to_f64(), limit.to_f64()],
                 _ => vec![],
             };
-            if let Some(p) = prices.into_iter().find(|p| *p < lo || *p > hi) {
+            if let Some(p) = prices
+                .into_iter()
+                .find(|p| *p < band.lower || *p > band.upper)
+            {
                 return Err(Breach {
                     check: "circuit_band",
                     detail: format!(
-                        "price {p} outside the band {lo:.4}..{hi:.4} (±{band} of the previous close {r})"
+                        "price {p} outside the band {:.4}..{:.4} ({})",
+                        band.lower, band.upper, band.from
                     ),
                 });
             }
         }
         let attached = std::mem::take(&mut o.attached);
         for a in attached {
-            let mut a = self.shape(a, reference)?;
+            let mut a = self.shape_within(a, band)?;
             // A leg closes what the parent opened: never more than the parent's quantity.
             a.qty = a.qty.min(o.qty);
             o.attached.push(a);
@@ -149,12 +167,40 @@ impl ContractSpec {
     }
 }
 
-/// Every symbol's spec (by symbol index) and the previous-session close each band is around.
+/// The prices an order may carry today.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Band {
+    pub lower: f64,
+    pub upper: f64,
+    /// Where the band comes from (for the refusal's text).
+    pub from: String,
+}
+
+/// One trading day's exchange price band (circuit limits) for an instrument, as a broker's quote
+/// gave it: it holds from `day` (00:00 of the trading day, exchange time) for 24 hours, once
+/// known.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CircuitLimit {
+    pub day: Timestamp,
+    /// When it was known (the quote's time).
+    pub known: Timestamp,
+    pub lower: f64,
+    pub upper: f64,
+}
+
+const DAY_NS: i64 = 86_400_000_000_000;
+
+/// Every symbol's spec (by symbol index), the previous-session close each configured band is
+/// around, and the exchange's circuit limits where a broker's quotes gave them.
 #[derive(Clone, Debug, Default)]
 pub struct Contracts {
     specs: Vec<Option<ContractSpec>>,
     /// Per symbol: (UTC day of the last bar, previous session's close, last close).
     closes: Vec<(i64, f64, f64)>,
+    /// Per symbol: limits not yet known, by `known` (the next is first).
+    pending: Vec<std::collections::VecDeque<CircuitLimit>>,
+    /// Per symbol: the newest limits known.
+    limits: Vec<Option<CircuitLimit>>,
 }
 
 impl Contracts {
@@ -164,8 +210,54 @@ impl Contracts {
         }
         Ok(Self {
             closes: vec![(i64::MIN, f64::NAN, f64::NAN); specs.len()],
+            pending: vec![Default::default(); specs.len()],
+            limits: vec![None; specs.len()],
             specs,
         })
+    }
+
+    /// The circuit limits of `sym` over time (a backtest or paper run reads them from the
+    /// `circuit_limits` table; each counts from when it was known).
+    pub fn set_limits(&mut self, sym: Sym, mut limits: Vec<CircuitLimit>) {
+        limits.retain(|l| l.lower.is_finite() && l.upper.is_finite() && l.lower < l.upper);
+        limits.sort_by_key(|l| (l.known, l.day));
+        if let Some(p) = self.pending.get_mut(sym as usize) {
+            *p = limits.into();
+        }
+    }
+
+    /// Limits that arrive while running (a live quote), known from `limit.known`.
+    pub fn add_limit(&mut self, sym: Sym, limit: CircuitLimit) {
+        if let Some(p) = self.pending.get_mut(sym as usize) {
+            let at = p.partition_point(|l| (l.known, l.day) <= (limit.known, limit.day));
+            p.insert(at, limit);
+        }
+    }
+
+    /// The band an order of `sym` must stay in at `now`: the exchange's circuit limits of the
+    /// day when known, else the spec's ±band around the previous session's close, else none.
+    pub fn band(&mut self, sym: Sym, now: Timestamp) -> Option<Band> {
+        let i = sym as usize;
+        if let Some(p) = self.pending.get_mut(i) {
+            while p.front().is_some_and(|l| l.known <= now) {
+                self.limits[i] = p.pop_front();
+            }
+        }
+        let t = now.as_nanos();
+        if let Some(l) = self.limits.get(i).copied().flatten()
+            && l.day.as_nanos() <= t
+            && t < l.day.as_nanos() + DAY_NS
+        {
+            return Some(Band {
+                lower: l.lower,
+                upper: l.upper,
+                from: format!(
+                    "the exchange's circuit limits of the day, known {}",
+                    l.known
+                ),
+            });
+        }
+        self.spec(sym)?.band_around(self.reference(sym))
     }
 
     pub fn spec(&self, sym: Sym) -> Option<&ContractSpec> {

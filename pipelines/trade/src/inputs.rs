@@ -34,6 +34,8 @@ pub struct Inputs {
     pub holidays: HashMap<String, Arc<BTreeSet<chrono::NaiveDate>>>,
     /// Exchange contract rules by symbol index (empty: orders go as asked).
     pub contracts: Vec<Option<crate::contract::ContractSpec>>,
+    /// The exchange's circuit limits by symbol index, over time (empty: the spec's band).
+    pub circuit_limits: Vec<Vec<crate::contract::CircuitLimit>>,
 }
 
 impl Inputs {

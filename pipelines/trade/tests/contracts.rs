@@ -6,11 +6,12 @@ mod common;
 use common::goog;
 
 use elite_trade::Money;
-use elite_trade::contract::{ContractSpec, Contracts};
+use elite_trade::contract::{CircuitLimit, ContractSpec, Contracts};
 use elite_trade::engine::{Engine, EngineConfig};
 use elite_trade::order::{OrderKind, OrderRequest, Side};
 use elite_trade::risk::RiskLimits;
 use elite_trade::strategies::{Sizing, SmaCrossConfig, StrategySpec};
+use elite_warehouse::Timestamp;
 
 fn nifty_option() -> ContractSpec {
     ContractSpec {
@@ -107,6 +108,69 @@ fn the_circuit_band_refuses_prices_beyond_it() {
     let m = OrderRequest::market("m", 0, Side::Buy, 100);
     assert!(s.shape(m, Some(100.0)).is_ok());
     assert!(s.shape(limit(Side::Buy, 50, "500"), None).is_ok());
+}
+
+/// The exchange's circuit limits of a day replace the configured band once known, for that day
+/// only: NHPC's documented quote (lower 42.50, upper 63.70, quoted 2023-10-19 05:21 IST).
+#[test]
+fn the_days_circuit_limits_replace_the_band_once_known() {
+    const H: i64 = 3_600_000_000_000;
+    // 2023-10-19 00:00 IST = 2023-10-18 18:30 UTC.
+    let day = Timestamp::parse_rfc3339("2023-10-18T18:30:00Z").unwrap();
+    let quoted = Timestamp::parse_rfc3339("2023-10-18T23:51:51Z").unwrap();
+    let at = |h: f64| Timestamp::from_nanos(day.as_nanos() + (h * H as f64) as i64);
+    let spec = ContractSpec {
+        lot: 1,
+        tick: Money::parse("0.05").unwrap(),
+        freeze: None,
+        band: Some(0.2),
+    };
+    let mut c = Contracts::new(vec![Some(spec.clone())]).unwrap();
+    // Yesterday's close 52.05: the configured band is 41.64..62.46.
+    c.on_bar(0, Timestamp::from_nanos(day.as_nanos() - 30 * H), 52.05);
+    c.on_bar(0, at(6.0), 52.05);
+    c.set_limits(
+        0,
+        vec![CircuitLimit {
+            day,
+            known: quoted,
+            lower: 42.5,
+            upper: 63.7,
+        }],
+    );
+    let before = c.band(0, at(5.0)).unwrap();
+    assert!((before.lower - 41.64).abs() < 1e-9 && (before.upper - 62.46).abs() < 1e-9);
+    // Known at 05:21 IST: from then, the exchange's limits.
+    let b = c.band(0, at(5.5)).unwrap();
+    assert_eq!((b.lower, b.upper), (42.5, 63.7));
+    assert!(b.from.contains("circuit limits"), "{}", b.from);
+    let ok = spec.shape_within(limit(Side::Sell, 1, "63.70"), Some(&b));
+    assert!(ok.is_ok());
+    let e = spec
+        .shape_within(limit(Side::Buy, 1, "42.45"), Some(&b))
+        .unwrap_err();
+    assert_eq!(e.check, "circuit_band");
+    assert!(e.detail.contains("42.5000..63.7000"), "{}", e.detail);
+    // 62.50 is inside the day's limits though beyond the configured band.
+    assert!(
+        spec.shape_within(limit(Side::Sell, 1, "62.50"), Some(&b))
+            .is_ok()
+    );
+    // The next day the limits no longer hold: the band around the last close again.
+    let next = c.band(0, at(25.0)).unwrap();
+    assert!(next.from.contains("previous close"), "{}", next.from);
+    // A live quote for the next day, known at once.
+    c.add_limit(
+        0,
+        CircuitLimit {
+            day: at(24.0),
+            known: at(24.5),
+            lower: 40.0,
+            upper: 60.0,
+        },
+    );
+    let live = c.band(0, at(25.0)).unwrap();
+    assert_eq!((live.lower, live.upper), (40.0, 60.0));
 }
 
 #[test]

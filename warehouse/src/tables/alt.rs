@@ -274,3 +274,23 @@ pub static CONTRACTS: TableSpec = TableSpec {
         ]))
     }),
 };
+
+/// Exchange circuit limits per instrument and trading day, from broker quotes.
+pub static CIRCUIT_LIMITS: TableSpec = TableSpec {
+    name: "circuit_limits",
+    description: "the exchange's price band per instrument and trading day from Upstox full market quotes (lower/upper_circuit_limit): ts_event = 00:00 IST of the trading day, ts_recv = the quote's time (else the fetch); the trade-runner's [contracts] refuses prices outside the newest known band of the day",
+    key: &["symbol", "ts_event", "ts_recv"],
+    partition_by: &[],
+    schema: LazyLock::new(|| {
+        Arc::new(Schema::new(vec![
+            f("symbol", DataType::Utf8, false),
+            f("trading_symbol", DataType::Utf8, true),
+            ts("ts_event", false),
+            ts("ts_recv", false),
+            f("lower_circuit_limit", DataType::Float64, false),
+            f("upper_circuit_limit", DataType::Float64, false),
+            f("last_price", DataType::Float64, true),
+            f("source", DataType::Utf8, false),
+        ]))
+    }),
+};

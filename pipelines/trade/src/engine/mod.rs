@@ -181,6 +181,14 @@ impl Engine {
         self.contracts = Some(c);
     }
 
+    /// A day's circuit limits for `sym` that arrived while running (a live quote). No-op
+    /// without contract rules.
+    pub fn add_circuit_limit(&mut self, sym: Sym, limit: crate::contract::CircuitLimit) {
+        if let Some(c) = self.contracts.as_mut() {
+            c.add_limit(sym, limit);
+        }
+    }
+
     /// Add a strategy managing `weight` of the initial cash in a book of its own. Strategy
     /// names must be unique (they tag orders and route fills).
     pub fn add(&mut self, s: Box<dyn Strategy>, weight: f64) {
@@ -432,15 +440,15 @@ impl Engine {
         let requests = std::mem::take(&mut self.requests);
         for r in requests {
             let sym = r.sym;
-            let r = match self
-                .contracts
-                .as_ref()
-                .and_then(|c| Some((c.spec(sym)?, c.reference(sym))))
-            {
+            let shaped = self.contracts.as_mut().and_then(|c| {
+                let band = c.band(sym, now);
+                Some((c.spec(sym)?.clone(), band))
+            });
+            let r = match shaped {
                 None => r,
-                Some((spec, reference)) => {
+                Some((spec, band)) => {
                     let id = r.id.clone();
-                    match spec.shape(r, reference) {
+                    match spec.shape_within(r, band.as_ref()) {
                         Ok(r) => r,
                         Err(b) => {
                             self.journal.risk.push(RiskEvent {
