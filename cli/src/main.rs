@@ -102,6 +102,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args::BenchCommand::Cycle(a)) => {
             commands::bench_cycle::run(a, &settings, &printer)
         }
+        Command::Bench(args::BenchCommand::Sql(a)) => {
+            commands::bench_sql::sql(a, &settings, &printer).await
+        }
         Command::Bench(args::BenchCommand::Backtest(a)) => {
             commands::bench_backtest::run(a, &settings, &printer)
         }

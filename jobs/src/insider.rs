@@ -69,44 +69,13 @@ impl Ingestor {
         reporter: &dyn Reporter,
     ) -> Result<IngestReport> {
         let options = format!("yahoo|{symbol}|{fetched_at:?}");
-        let content_hash = hash(&[body, options.as_bytes()]);
-        if let Some(cp) = self.checkpoint(source, &content_hash).await? {
-            return Ok(Self::skipped(
-                source.into(),
-                tables::INSIDER_TRADES.name,
-                content_hash,
-                cp,
-            ));
-        }
-        let now = self.clock().now();
-        let ts_recv =
-            Timestamp::from_nanos(fetched_at.unwrap_or(now).as_nanos().min(now.as_nanos()));
         let symbol = symbol.trim().to_uppercase();
-        let decoded = insider::decode_yahoo_insider(body, &symbol, source, self.clock())?;
-        let rows_read = decoded.len();
-        let mut b = RowsBuilder::new(&tables::INSIDER_TRADES);
-        let mut quarantine = vec![];
-        for (f, q) in decoded {
-            quarantine.extend(q);
-            push_filing(&mut b, &f, &[], ts_recv, source);
-        }
-        let decoded = Decoded {
-            batch: b.finish()?,
-            quarantine,
-            rows_read,
-        };
-        self.land(
-            source,
-            &content_hash,
-            &tables::INSIDER_TRADES,
-            decoded,
-            reporter,
-        )
+        self.ingest_filings(source, body, &options, fetched_at, reporter, |body| {
+            insider::decode_yahoo_insider(body, &symbol, source, self.clock())
+        })
         .await
     }
-}
 
-impl Ingestor {
     /// Land one NSE insider-trading disclosure file (the `corporates-pit` JSON or its CSV).
     /// `ts_recv` is each disclosure's broadcast time, else `fetched_at`, else now.
     pub async fn ingest_nse_insider_body(
@@ -117,6 +86,28 @@ impl Ingestor {
         reporter: &dyn Reporter,
     ) -> Result<IngestReport> {
         let options = format!("nse|{fetched_at:?}");
+        self.ingest_filings(source, body, &options, fetched_at, reporter, |body| {
+            elite_collectors::insider_nse::decode_nse_insider(body, source, self.clock())
+        })
+        .await
+    }
+
+    /// Land a file of many one-record filings (Yahoo summaries, NSE disclosures): each known
+    /// from its own publication time when it has one, else `fetched_at`, else now (never later
+    /// than now). A file already landed with the same `options` is skipped.
+    async fn ingest_filings(
+        &self,
+        source: &str,
+        body: &[u8],
+        options: &str,
+        fetched_at: Option<Timestamp>,
+        reporter: &dyn Reporter,
+        decode: impl FnOnce(
+            &[u8],
+        ) -> elite_collectors::Result<
+            Vec<(Filing, Vec<elite_warehouse::QuarantineRecord>)>,
+        >,
+    ) -> Result<IngestReport> {
         let content_hash = hash(&[body, options.as_bytes()]);
         if let Some(cp) = self.checkpoint(source, &content_hash).await? {
             return Ok(Self::skipped(
@@ -126,21 +117,16 @@ impl Ingestor {
                 cp,
             ));
         }
-        let now = self.clock().now();
-        let fallback = fetched_at.unwrap_or(now).as_nanos().min(now.as_nanos());
-        let decoded =
-            elite_collectors::insider_nse::decode_nse_insider(body, source, self.clock())?;
+        let now = self.clock().now().as_nanos();
+        let fallback = fetched_at.map_or(now, |t| t.as_nanos()).min(now);
+        let decoded = decode(body)?;
         let rows_read = decoded.len();
         let mut b = RowsBuilder::new(&tables::INSIDER_TRADES);
         let mut quarantine = vec![];
         for (f, q) in decoded {
             quarantine.extend(q);
-            let ts_recv = Timestamp::from_nanos(
-                f.filed
-                    .map_or(fallback, |t| t.as_nanos())
-                    .min(now.as_nanos()),
-            );
-            push_filing(&mut b, &f, &[], ts_recv, source);
+            let ts_recv = f.filed.map_or(fallback, |t| t.as_nanos()).min(now);
+            push_filing(&mut b, &f, &[], Timestamp::from_nanos(ts_recv), source);
         }
         let decoded = Decoded {
             batch: b.finish()?,

@@ -38,6 +38,10 @@ pub enum BenchCommand {
     /// One trade-runner decision cycle: covariance, constrained mean-variance, risk checks, orders
     #[command(after_help = "Example:\n  elite bench cycle --assets 500")]
     Cycle(BenchCycleArgs),
+    /// SQL on the warehouse beside DuckDB on the same Parquet files: one symbol-day, one
+    /// symbol's history, daily VWAP of every symbol, a moving-average window over every row
+    #[command(after_help = "Example:\n  elite bench sql --rows 10000000 --symbols 1000 --repeat 5")]
+    Sql(BenchSqlArgs),
     /// Mutation fuzzing of every decoder (CSV, Parquet, Yahoo, Upstox candles, feed frames, orders)
     /// from the recorded fixtures: no panics, every record landed, quarantined or refused with a reason
     #[command(after_help = "Examples:
@@ -83,6 +87,31 @@ pub struct BenchModelsArgs {
     /// Python with lightgbm and onnxruntime installed
     #[arg(long, env = "ELITE_PYTHON", default_value = "python3")]
     pub python: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchSqlArgs {
+    /// Rows of 1-minute bars to generate and land
+    #[arg(long, default_value_t = 10_000_000, value_parser = positive)]
+    pub rows: usize,
+    /// Symbols to spread them over
+    #[arg(long, default_value_t = 1000, value_parser = positive)]
+    pub symbols: usize,
+    /// Python with duckdb and pyarrow installed
+    #[arg(long, env = "ELITE_PYTHON", default_value = "python3")]
+    pub python: String,
+    /// Timed runs per query and engine after one warm-up (the median is reported)
+    #[arg(long, default_value_t = 5, value_parser = positive)]
+    pub repeat: usize,
+    /// Threads for both engines [default: every core]
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Working directory [default: a temporary one]; an existing warehouse in it is reused
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Keep the generated warehouse
+    #[arg(long)]
+    pub keep: bool,
 }
 
 #[derive(Debug, Args)]

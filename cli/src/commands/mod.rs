@@ -7,6 +7,7 @@ pub mod bench_cycle;
 pub mod bench_fuzz;
 pub mod bench_indicators;
 pub mod bench_models;
+pub mod bench_sql;
 pub mod bench_stream;
 pub mod charts;
 pub mod demo;
