@@ -106,6 +106,10 @@ pub struct BenchSqlArgs {
     /// Threads for both engines [default: every core]
     #[arg(long)]
     pub threads: Option<usize>,
+    /// A DataFusion setting for Elite's session, e.g.
+    /// `datafusion.execution.parquet.pushdown_filters=true` (repeat the flag)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub settings: Vec<String>,
     /// Working directory [default: a temporary one]; an existing warehouse in it is reused
     #[arg(long)]
     pub dir: Option<PathBuf>,

@@ -279,6 +279,9 @@ pub async fn sql(args: BenchSqlArgs, _settings: &Settings, printer: &Printer) ->
             r3(ratio),
         ],
     )?;
+    if !args.settings.is_empty() {
+        printer.note(format!("Elite's session: {}", args.settings.join(", ")));
+    }
     printer.note(format!(
         "{rows} rows ({} symbols) in bars, layout symbol/year; {threads} threads each; DuckDB {}; \
          median of {} runs after a warm-up; answers agree (rows, column sums to 1e-9); \
