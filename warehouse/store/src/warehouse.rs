@@ -296,7 +296,20 @@ impl Warehouse {
             (Ok(()), At::Time(t)) => {
                 // delta-rs falls back to the first version for instants before it: refuse instead.
                 let v = table.version().unwrap_or(0);
-                let committed = table.snapshot().ok().and_then(|s| s.version_timestamp(v));
+                let mut committed = table.snapshot().ok().and_then(|s| s.version_timestamp(v));
+                if committed.is_some_and(|ms| ms > t.timestamp_millis()) {
+                    // The log file can be stamped a little after the commit's own time, which
+                    // `history` shows: an instant at or after that time reads this version.
+                    let recorded = Box::pin(self.history(name, None))
+                        .await
+                        .ok()
+                        .and_then(|h| h.into_iter().find(|e| e.version == v))
+                        .and_then(|e| e.timestamp)
+                        .map(|d| d.timestamp_millis());
+                    if let Some(r) = recorded {
+                        committed = committed.map(|ms| ms.min(r));
+                    }
+                }
                 match committed {
                     Some(ms) if ms > t.timestamp_millis() => Err(Error::NoSuchVersion {
                         name: name.into(),
