@@ -707,6 +707,10 @@ pub struct FileArgs {
     /// Re-decode even if a checkpoint says this exact input already landed
     #[arg(long)]
     pub force: bool,
+    /// CSV: MiB of records read, decoded and written at a time per decoder (memory is bounded
+    /// by this and the writer's budget, not by the file)
+    #[arg(long, value_name = "MIB")]
+    pub chunk_mib: Option<f64>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

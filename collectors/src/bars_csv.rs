@@ -110,6 +110,7 @@ impl BarsOptions {
 }
 
 /// Resolved column positions.
+#[derive(Clone)]
 pub(crate) struct Layout {
     pub(crate) ts: Option<usize>,
     pub(crate) date: Option<usize>,
@@ -221,6 +222,74 @@ impl Layout {
     }
 }
 
+/// The resolved header of a bars CSV: its names and where each bar field is.
+#[derive(Clone)]
+pub struct CsvBarsHeader {
+    headers: Vec<String>,
+    layout: Layout,
+}
+
+impl CsvBarsHeader {
+    /// Resolve `headers`; `first_len` is the field count of the first record, if any.
+    fn resolve(
+        mut headers: Vec<String>,
+        first_len: Option<usize>,
+        opts: &BarsOptions,
+    ) -> Result<Self> {
+        // backtrader's minute files name `Date` but carry `Date,Time`: one more field than header names.
+        if first_len == Some(headers.len() + 1)
+            && opts.columns.time.is_none()
+            && !headers.iter().any(|h| norm(h) == "time")
+            && let Some(d) = headers.iter().position(|h| norm(h) == "date")
+        {
+            headers.insert(d + 1, "Time".into());
+        }
+        let layout = Layout::resolve(&headers, &opts.columns)?;
+        if layout.symbol.is_none() && opts.symbol.is_none() {
+            return Err(Error::Options(format!(
+                "no symbol: the header {headers:?} has no symbol column; pass --symbol"
+            )));
+        }
+        Ok(Self { headers, layout })
+    }
+
+    /// Read the header from the start of a file: `prefix` holds the header line and, if the file
+    /// has one, at least the first record. Returns the header and how many bytes of `prefix` the
+    /// header line took (where the first chunk of records starts).
+    pub fn from_prefix(prefix: &[u8], opts: &BarsOptions) -> Result<(Self, usize)> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(opts.delimiter)
+            .flexible(true)
+            .has_headers(false)
+            .from_reader(prefix);
+        let mut header = csv::ByteRecord::new();
+        let location = |line: u64| format!("{} line {line}", opts.source);
+        if !rdr
+            .read_byte_record(&mut header)
+            .map_err(|e| Error::Input {
+                location: location(1),
+                reason: e.to_string(),
+            })?
+        {
+            return Err(Error::Input {
+                location: location(1),
+                reason: "empty file: no header row".into(),
+            });
+        }
+        let consumed = rdr.position().byte() as usize;
+        let headers = header
+            .iter()
+            .map(|h| String::from_utf8_lossy(h).into_owned())
+            .collect();
+        let mut first = csv::ByteRecord::new();
+        let has_first = rdr.read_byte_record(&mut first).unwrap_or(false);
+        Ok((
+            Self::resolve(headers, has_first.then(|| first.len()), opts)?,
+            consumed,
+        ))
+    }
+}
+
 /// Decode a bars CSV (with a header row) into a `bars` batch and quarantined rows.
 pub fn decode_bars_csv<R: Read>(
     input: R,
@@ -232,7 +301,7 @@ pub fn decode_bars_csv<R: Read>(
         .flexible(true)
         .has_headers(true)
         .from_reader(input);
-    let mut headers: Vec<String> = rdr
+    let headers: Vec<String> = rdr
         .headers()
         .map_err(|e| Error::Input {
             location: format!("{} line 1", opts.source),
@@ -242,53 +311,129 @@ pub fn decode_bars_csv<R: Read>(
         .map(str::to_string)
         .collect();
     let mut record = csv::ByteRecord::new();
-    let mut has_first = rdr
+    let has_first = rdr
         .read_byte_record(&mut record)
         .map_err(|e| Error::Input {
             location: format!("{} line 2", opts.source),
             reason: e.to_string(),
         })?;
-    // backtrader's minute files name `Date` but carry `Date,Time`: one more field than header names.
-    if has_first
-        && record.len() == headers.len() + 1
-        && opts.columns.time.is_none()
-        && !headers.iter().any(|h| norm(h) == "time")
-        && let Some(d) = headers.iter().position(|h| norm(h) == "date")
-    {
-        headers.insert(d + 1, "Time".into());
-    }
-    let layout = Layout::resolve(&headers, &opts.columns)?;
-    if layout.symbol.is_none() && opts.symbol.is_none() {
-        return Err(Error::Options(format!(
-            "no symbol: the header {headers:?} has no symbol column; pass --symbol"
-        )));
-    }
+    let header = CsvBarsHeader::resolve(headers, has_first.then(|| record.len()), opts)?;
+    let mut keys = Keys::Check {
+        fixed: SymbolKeys::default(),
+    };
+    let rows = decode_records(
+        &mut rdr,
+        has_first.then_some(record),
+        1,
+        &header,
+        opts,
+        clock.now(),
+        &mut keys,
+    )?;
+    Ok(Decoded {
+        batch: rows.batch,
+        quarantine: rows.quarantine,
+        rows_read: rows.rows_read,
+    })
+}
+
+/// One chunk of a bars CSV decoded, its keys not yet checked against earlier chunks: per good
+/// row its line and its byte span in the chunk (to quarantine the row as written if a later
+/// check finds its key taken).
+pub struct DecodedChunk {
+    pub batch: arrow_array::RecordBatch,
+    pub quarantine: Vec<QuarantineRecord>,
+    pub rows_read: usize,
+    pub lines: Vec<u64>,
+    pub spans: Vec<(u32, u32)>,
+}
+
+/// Decode one chunk of records (whole lines, no header) whose first line is `first_line` in the
+/// file. Validation is the same as [`decode_bars_csv`]'s; duplicate keys are left to the caller,
+/// which sees the chunks in order.
+pub fn decode_bars_csv_chunk(
+    chunk: &[u8],
+    first_line: u64,
+    header: &CsvBarsHeader,
+    opts: &BarsOptions,
+    now: Timestamp,
+) -> Result<DecodedChunk> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(opts.delimiter)
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(chunk);
+    let mut keys = Keys::Collect {
+        lines: Vec::new(),
+        spans: Vec::new(),
+    };
+    let rows = decode_records(&mut rdr, None, first_line, header, opts, now, &mut keys)?;
+    let Keys::Collect { lines, spans } = keys else {
+        unreachable!("decode_records keeps the mode")
+    };
+    Ok(DecodedChunk {
+        batch: rows.batch,
+        quarantine: rows.quarantine,
+        rows_read: rows.rows_read,
+        lines,
+        spans,
+    })
+}
+
+/// What the record loop does with the key of a good row.
+enum Keys {
+    /// Refuse repeated keys now (the whole input is one unit).
+    Check { fixed: SymbolKeys },
+    /// Note the row's line and byte span for a check done later, across chunks.
+    Collect {
+        lines: Vec<u64>,
+        spans: Vec<(u32, u32)>,
+    },
+}
+
+struct Rows {
+    batch: arrow_array::RecordBatch,
+    quarantine: Vec<QuarantineRecord>,
+    rows_read: usize,
+}
+
+/// The record loop shared by whole files and chunks. `line_base` is the file line of the
+/// reader's line 1.
+fn decode_records<R: Read>(
+    rdr: &mut csv::Reader<R>,
+    first: Option<csv::ByteRecord>,
+    line_base: u64,
+    header: &CsvBarsHeader,
+    opts: &BarsOptions,
+    now: Timestamp,
+    keys: &mut Keys,
+) -> Result<Rows> {
+    let CsvBarsHeader { headers, layout } = header;
     let parser = TimeParser::new(opts.tz, opts.ts_format.clone());
     let timeframe = opts.timeframe.to_string();
-    let now = clock.now();
-
     let mut out = BarsBuilder::default();
     let mut quarantine = Vec::new();
     let mut rows_read = 0usize;
-    // Key check: per symbol, the previous ts and a set used only once rows come out of order.
     let mut symbols = SymbolIndex::default();
-    let mut fixed_keys = SymbolKeys::default();
+    let mut has_first = first.is_some();
+    let mut record = first.unwrap_or_default();
+    let file_line = |record: &csv::ByteRecord, fallback: u64| {
+        record
+            .position()
+            .map_or(fallback, |p| line_base - 1 + p.line())
+    };
 
     while has_first
         || rdr
             .read_byte_record(&mut record)
             .map_err(|e| Error::Input {
-                location: format!(
-                    "{} line {}",
-                    opts.source,
-                    record.position().map_or(0, |p| p.line())
-                ),
+                location: format!("{} line {}", opts.source, file_line(&record, 0)),
                 reason: e.to_string(),
             })?
     {
         has_first = false;
         rows_read += 1;
-        let line = record.position().map_or(rows_read as u64 + 1, |p| p.line());
+        let line = file_line(&record, line_base + rows_read as u64);
         let mut bad = |reason: String, record: &csv::ByteRecord| {
             quarantine.push(QuarantineRecord {
                 source: opts.source.clone(),
@@ -358,27 +503,37 @@ pub fn decode_bars_csv<R: Read>(
             BarLabel::Open => (label, opts.timeframe.bar_end(label)),
             BarLabel::Close => (bar_start_from_end(opts.timeframe, label), label),
         };
-        let (symbol, keys) = match layout.symbol {
+        let (symbol, symbol_keys) = match layout.symbol {
             None => (
-                opts.symbol.as_ref().expect("checked above"),
-                &mut fixed_keys,
+                opts.symbol.as_ref().expect("checked by CsvBarsHeader"),
+                None,
             ),
             Some(i) => match symbols.get(record.get(i).unwrap_or_default()) {
-                Ok(found) => found,
+                Ok((s, k)) => (s, Some(k)),
                 Err(e) => {
                     bad(format!("field `{}`: {e}", headers[i]), &record);
                     continue;
                 }
             },
         };
-        if let Some(first_line) = keys.check(ts_event, line) {
-            bad(
-                format!(
-                    "duplicate key (symbol {symbol}, ts_event {ts_event}) first seen on line {first_line}"
-                ),
-                &record,
-            );
-            continue;
+        match keys {
+            Keys::Check { fixed } => {
+                let k = symbol_keys.unwrap_or(fixed);
+                if let Some(first_line) = k.check(ts_event, line) {
+                    bad(
+                        format!(
+                            "duplicate key (symbol {symbol}, ts_event {ts_event}) first seen on line {first_line}"
+                        ),
+                        &record,
+                    );
+                    continue;
+                }
+            }
+            Keys::Collect { lines, spans } => {
+                lines.push(line);
+                let start = record.position().map_or(0, |p| p.byte()) as u32;
+                spans.push((start, rdr.position().byte() as u32));
+            }
         }
         out.push_values(
             symbol,
@@ -391,7 +546,7 @@ pub fn decode_bars_csv<R: Read>(
             &opts.source,
         );
     }
-    Ok(Decoded {
+    Ok(Rows {
         batch: out.finish()?,
         quarantine,
         rows_read,
@@ -435,45 +590,90 @@ impl SymbolIndex {
     }
 }
 
-/// Duplicate-key detection that costs one comparison per row while rows come in time order
-/// (the usual case) and falls back to a map of seen times once they do not.
-#[derive(Default)]
-pub(crate) struct SymbolKeys {
-    last: Option<Timestamp>,
-    seen: Option<HashMap<Timestamp, u64>>,
-    in_order: Vec<(Timestamp, u64)>,
+/// Duplicate-key detection per symbol in memory that does not grow with the input while rows
+/// come in time order: the times seen are kept as runs of evenly spaced times on evenly spaced
+/// lines (one run per gap in a series of 1-minute bars, one per symbol for a gapless file), so a
+/// later row can still be checked against every earlier one and told its first line. Rows that
+/// come out of order are checked against the runs and, when new, kept in a map of their own:
+/// memory grows only with them.
+#[derive(Default, Debug)]
+pub struct SymbolKeys {
+    last: Option<i64>,
+    runs: Vec<Run>,
+    out_of_order: HashMap<i64, u64>,
+}
+
+/// Times `t0 + k·dt` first seen on lines `l0 + k·dl`, for `k < n`.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    t0: i64,
+    dt: i64,
+    n: u64,
+    l0: u64,
+    dl: u64,
 }
 
 impl SymbolKeys {
     /// Record `ts` from `line`; `Some(first_line)` if the key was already seen.
-    pub(crate) fn check(&mut self, ts: Timestamp, line: u64) -> Option<u64> {
-        if let Some(seen) = &mut self.seen {
-            if let Some(first) = seen.get(&ts) {
-                return Some(*first);
+    pub fn check(&mut self, ts: Timestamp, line: u64) -> Option<u64> {
+        self.check_raw(ts.as_nanos(), line)
+    }
+
+    /// [`check`](Self::check) on a plain integer time (any unit, used consistently).
+    pub fn check_raw(&mut self, t: i64, line: u64) -> Option<u64> {
+        if self.last.is_none_or(|last| t > last) {
+            self.last = Some(t);
+            match self.runs.last_mut() {
+                Some(r) if r.n == 1 && line > r.l0 => {
+                    r.dt = t - r.t0;
+                    r.dl = line - r.l0;
+                    r.n = 2;
+                }
+                Some(r)
+                    if r.n > 1
+                        && r.dt
+                            .checked_mul(r.n as i64)
+                            .and_then(|d| d.checked_add(r.t0))
+                            == Some(t)
+                        && r.l0 + r.n * r.dl == line =>
+                {
+                    r.n += 1
+                }
+                _ => self.runs.push(Run {
+                    t0: t,
+                    dt: 0,
+                    n: 1,
+                    l0: line,
+                    dl: 0,
+                }),
             }
-            seen.insert(ts, line);
             return None;
         }
-        match self.last {
-            Some(last) if ts <= last => {
-                let mut seen: HashMap<Timestamp, u64> =
-                    HashMap::with_capacity(self.in_order.len() * 2);
-                for (t, l) in self.in_order.drain(..) {
-                    seen.entry(t).or_insert(l);
-                }
-                let dup = seen.get(&ts).copied();
-                if dup.is_none() {
-                    seen.insert(ts, line);
-                }
-                self.seen = Some(seen);
-                dup
-            }
-            _ => {
-                self.last = Some(ts);
-                self.in_order.push((ts, line));
+        if let Some(first) = self.in_runs(t) {
+            return Some(first);
+        }
+        match self.out_of_order.entry(t) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(line);
                 None
             }
         }
+    }
+
+    fn in_runs(&self, t: i64) -> Option<u64> {
+        let i = self.runs.partition_point(|r| r.t0 <= t).checked_sub(1)?;
+        let r = self.runs[i];
+        if r.n == 1 || r.dt == 0 {
+            return (t == r.t0).then_some(r.l0);
+        }
+        let off = t - r.t0;
+        (off % r.dt == 0 && ((off / r.dt) as u64) < r.n).then(|| r.l0 + (off / r.dt) as u64 * r.dl)
+    }
+
+    /// How many runs and out-of-order times are held (what the memory grows with).
+    pub fn footprint(&self) -> usize {
+        self.runs.len() + self.out_of_order.len()
     }
 }
 

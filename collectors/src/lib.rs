@@ -29,6 +29,7 @@
 
 pub mod bars_csv;
 pub mod bars_parquet;
+pub mod csv_chunks;
 pub mod earnings;
 mod error;
 pub mod fred;

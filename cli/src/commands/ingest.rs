@@ -323,6 +323,11 @@ async fn files(
     for path in &a.files {
         let mut job = FileIngest::new(path, format, opts.clone());
         job.force = a.force;
+        job.chunk_bytes = match a.chunk_mib {
+            Some(m) if m.is_finite() && m > 0.0 => Some((m * 1_048_576.0) as usize),
+            Some(m) => user_bail!("--chunk-mib {m} is not a positive number"),
+            None => None,
+        };
         let r = ingestor
             .ingest_file(&job, &printer.reporter())
             .await

@@ -23,8 +23,11 @@
 //! # Ok(()) }
 //! ```
 
+mod append;
 mod error;
 mod warehouse;
+
+pub use append::Appender;
 
 pub use error::{Error, Result};
 pub use warehouse::{

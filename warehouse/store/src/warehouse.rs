@@ -196,7 +196,7 @@ impl Warehouse {
         })
     }
 
-    fn builder(&self, name: &str) -> Result<DeltaTableBuilder> {
+    pub(crate) fn builder(&self, name: &str) -> Result<DeltaTableBuilder> {
         let url = self.table_url(name);
         let mut b = DeltaTableBuilder::from_url(url.clone())
             .map_err(|e| Error::delta(name, e))?
@@ -646,7 +646,7 @@ impl Warehouse {
     }
 
     /// Keys already in `table` among the partitions and time range `input` touches.
-    async fn existing_keys(
+    pub(crate) async fn existing_keys(
         &self,
         spec: &TableSpec,
         table: &DeltaTable,
@@ -822,7 +822,7 @@ fn object_store_memory() -> deltalake::logstore::object_store::memory::InMemory 
     deltalake::logstore::object_store::memory::InMemory::new()
 }
 
-fn writer_properties() -> WriterProperties {
+pub(crate) fn writer_properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
         .build()

@@ -1,0 +1,396 @@
+//! [`Appender`]: one idempotent append of any size in bounded memory.
+//!
+//! [`Warehouse::insert_new`] takes every row at once. An appender takes them batch by batch:
+//! each batch's keys are checked against the table as it was when the appender opened, but only
+//! where the batch can meet it — the data files' `ts_event` ranges per symbol (Delta's file
+//! statistics) say which symbols and times are present, and only rows whose symbol has a file
+//! overlapping the batch's time range are looked up (a bounded, pruned anti-join). Appending new
+//! days to a table of any size then reads no old data at all.
+//!
+//! Rows are streamed into Parquet data files under the table as they come; the buffered files
+//! are closed whenever their memory passes the budget. Nothing is visible until [`Appender::commit`]
+//! writes one Delta commit with every file: a crash before it leaves the previous version intact
+//! (the written files are unreferenced, for `vacuum`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use delta_kernel::engine::arrow_conversion::TryIntoKernel;
+use deltalake::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use deltalake::arrow::compute::{cast, filter_record_batch};
+use deltalake::arrow::datatypes::{DataType, Int64Type};
+use deltalake::arrow::row::{RowConverter, SortField};
+use deltalake::datafile::writer::{DeltaWriter, WriterConfig};
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
+use deltalake::kernel::{Action, Add};
+use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::{DeltaTable, ObjectStore};
+use elite_warehouse::TableSpec;
+
+use crate::warehouse::{CHECKPOINT_INTERVAL, CommitMeta, WriteOutcome, writer_properties};
+use crate::{At, Error, Result, Warehouse};
+
+/// Time ranges (µs) of `ts_event` in the table's data files, per value of its first partition
+/// column (the symbol). `None`: the table's files carry no such statistics, so every batch is
+/// looked up.
+type Ranges = Option<HashMap<String, Vec<(i64, i64)>>>;
+
+/// An append in progress; see the module docs.
+pub struct Appender {
+    wh: Warehouse,
+    spec: &'static TableSpec,
+    base: Option<DeltaTable>,
+    store: Arc<dyn ObjectStore>,
+    writer: Option<DeltaWriter>,
+    adds: Vec<Add>,
+    ranges: Ranges,
+    converter: RowConverter,
+    key_idx: Vec<usize>,
+    buffered: usize,
+    budget: usize,
+    rows_in: usize,
+    rows_added: usize,
+    rows_already_present: usize,
+    lookups: usize,
+}
+
+impl Warehouse {
+    /// Start an append to `spec`'s table that keeps at most about `budget` bytes of rows in
+    /// memory before writing them out as files.
+    pub async fn appender(&self, spec: &'static TableSpec, budget: usize) -> Result<Appender> {
+        let base = self.load(spec.name, At::Latest).await?;
+        let store = match &base {
+            Some(t) => t.object_store(),
+            None => self
+                .builder(spec.name)?
+                .build()
+                .map_err(|e| Error::delta(spec.name, e))?
+                .object_store(),
+        };
+        let ranges = match &base {
+            Some(t) => file_ranges(spec, t)?,
+            None => Some(HashMap::new()),
+        };
+        let schema = spec.arrow_schema();
+        let key_idx: Vec<usize> = spec
+            .key
+            .iter()
+            .map(|k| schema.index_of(k))
+            .collect::<std::result::Result<_, _>>()?;
+        let converter = RowConverter::new(
+            key_idx
+                .iter()
+                .map(|&i| SortField::new(schema.field(i).data_type().clone()))
+                .collect(),
+        )?;
+        Ok(Appender {
+            wh: self.clone(),
+            spec,
+            base,
+            store,
+            writer: None,
+            adds: Vec::new(),
+            ranges,
+            converter,
+            key_idx,
+            buffered: 0,
+            budget: budget.max(1 << 20),
+            rows_in: 0,
+            rows_added: 0,
+            rows_already_present: 0,
+            lookups: 0,
+        })
+    }
+}
+
+impl Appender {
+    /// The table's version when the append started (`None`: no table yet).
+    pub fn base_version(&self) -> Option<u64> {
+        self.base.as_ref().and_then(DeltaTable::version)
+    }
+
+    /// How many batches needed a look-up of existing keys (the rest could not meet the table).
+    pub fn lookups(&self) -> usize {
+        self.lookups
+    }
+
+    /// Write the rows of `batch` whose key is not in the table as it was when the append
+    /// started. Keys repeated within the append are the caller's to refuse (it knows the input
+    /// order); returns how many rows were written.
+    pub async fn write(&mut self, batch: RecordBatch) -> Result<usize> {
+        let schema = self.spec.arrow_schema();
+        if batch.schema() != schema {
+            return Err(Error::SchemaMismatch {
+                table: self.spec.name.into(),
+                expected: format!("{schema:?}"),
+                found: format!("{:?}", batch.schema()),
+            });
+        }
+        self.rows_in += batch.num_rows();
+        let batch = self.drop_present(batch).await?;
+        let n = batch.num_rows();
+        if n == 0 {
+            return Ok(0);
+        }
+        self.buffered += batch.get_array_memory_size();
+        let writer = match &mut self.writer {
+            Some(w) => w,
+            None => self.writer.insert(self.new_writer()),
+        };
+        writer
+            .write(&batch)
+            .await
+            .map_err(|e| Error::delta(self.spec.name, e))?;
+        self.rows_added += n;
+        if self.buffered >= self.budget {
+            self.close_files().await?;
+        }
+        Ok(n)
+    }
+
+    fn new_writer(&self) -> DeltaWriter {
+        let config = WriterConfig::new(
+            self.spec.arrow_schema(),
+            self.spec
+                .partition_by
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            Some(writer_properties()),
+            None,
+            None,
+            delta_kernel::table_properties::DataSkippingNumIndexedCols::NumColumns(32),
+            None,
+        );
+        DeltaWriter::new(Arc::clone(&self.store), config)
+    }
+
+    async fn close_files(&mut self) -> Result<()> {
+        if let Some(w) = self.writer.take() {
+            let adds = w
+                .close()
+                .await
+                .map_err(|e| Error::delta(self.spec.name, e))?;
+            self.adds.extend(adds);
+        }
+        self.buffered = 0;
+        Ok(())
+    }
+
+    /// `batch` without the rows whose key the table already holds.
+    async fn drop_present(&mut self, batch: RecordBatch) -> Result<RecordBatch> {
+        let Some(table) = &self.base else {
+            return Ok(batch);
+        };
+        let overlap = overlapping_rows(self.spec, &self.ranges, &batch)?;
+        let Some(overlap) = overlap else {
+            return Ok(batch);
+        };
+        self.lookups += 1;
+        let probe = filter_record_batch(&batch, &overlap)?;
+        let present = self
+            .wh
+            .existing_keys(self.spec, table, &probe, &self.converter)
+            .await?;
+        if present.num_rows() == 0 {
+            return Ok(batch);
+        }
+        let present: std::collections::HashSet<_> = present.iter().collect();
+        let rows = self.converter.convert_columns(
+            &self
+                .key_idx
+                .iter()
+                .map(|&i| Arc::clone(batch.column(i)))
+                .collect::<Vec<_>>(),
+        )?;
+        let mut dropped = 0;
+        let keep: BooleanArray = rows
+            .iter()
+            .map(|r| {
+                let hit = present.contains(&r);
+                dropped += usize::from(hit);
+                Some(!hit)
+            })
+            .collect();
+        self.rows_already_present += dropped;
+        Ok(if dropped == 0 {
+            batch
+        } else {
+            filter_record_batch(&batch, &keep)?
+        })
+    }
+
+    /// Close the files and commit them as one version with `meta`. Nothing written: no commit.
+    pub async fn commit(mut self, meta: CommitMeta) -> Result<WriteOutcome> {
+        self.close_files().await?;
+        let mut outcome = WriteOutcome {
+            version: self.base_version(),
+            rows_in: self.rows_in,
+            rows_added: self.rows_added,
+            rows_already_present: self.rows_already_present,
+            rows_duplicate_in_input: 0,
+        };
+        if self.adds.is_empty() {
+            return Ok(outcome);
+        }
+        let mut md: HashMap<String, serde_json::Value> = HashMap::from([
+            ("elite.source".into(), meta.source.into()),
+            ("elite.rows_added".into(), self.rows_added.into()),
+            ("elite.files".into(), self.adds.len().into()),
+        ]);
+        md.extend(meta.extra);
+        let properties = CommitProperties::default().with_metadata(md);
+        let actions: Vec<Action> = std::mem::take(&mut self.adds)
+            .into_iter()
+            .map(Action::Add)
+            .collect();
+        let name = self.spec.name;
+        let version = match &self.base {
+            Some(table) => {
+                let snapshot = table.snapshot().map_err(|e| Error::delta(name, e))?;
+                let op = DeltaOperation::Write {
+                    mode: SaveMode::Append,
+                    partition_by: Some(
+                        self.spec
+                            .partition_by
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect(),
+                    ),
+                    predicate: None,
+                };
+                CommitBuilder::from(properties)
+                    .with_actions(actions)
+                    .build(Some(snapshot), table.log_store(), op)
+                    .await
+                    .map_err(|e| Error::delta(name, e))?
+                    .version()
+            }
+            None => {
+                let fresh = self
+                    .wh
+                    .builder(name)?
+                    .build()
+                    .map_err(|e| Error::delta(name, e))?;
+                let schema: deltalake::kernel::StructType = self
+                    .spec
+                    .arrow_schema()
+                    .as_ref()
+                    .try_into_kernel()
+                    .map_err(|e| Error::delta(name, e.into()))?;
+                let table = deltalake::operations::create::CreateBuilder::new()
+                    .with_log_store(fresh.log_store())
+                    .with_columns(schema.fields().cloned())
+                    .with_partition_columns(self.spec.partition_by.iter().copied())
+                    .with_configuration([(
+                        "delta.checkpointInterval",
+                        Some(CHECKPOINT_INTERVAL.to_string()),
+                    )])
+                    .with_actions(actions)
+                    .with_commit_properties(properties)
+                    .await
+                    .map_err(|e| Error::delta(name, e))?;
+                table.version().unwrap_or(0)
+            }
+        };
+        outcome.version = Some(version);
+        Ok(outcome)
+    }
+
+    /// Give up: nothing is committed; files already written stay unreferenced (for `vacuum`).
+    pub async fn abort(mut self) {
+        if let Some(w) = self.writer.take() {
+            let _ = w.abort().await;
+        }
+    }
+}
+
+/// Per symbol, the `ts_event` ranges of the table's files, from the Delta log's statistics.
+fn file_ranges(spec: &TableSpec, table: &DeltaTable) -> Result<Ranges> {
+    let (Some(part), true) = (
+        spec.partition_by.first().filter(|p| spec.key.contains(p)),
+        spec.key.contains(&"ts_event"),
+    ) else {
+        return Ok(None);
+    };
+    let snapshot = table.snapshot().map_err(|e| Error::delta(spec.name, e))?;
+    let files = snapshot
+        .add_actions_table(true)
+        .map_err(|e| Error::delta(spec.name, e))?;
+    let (Some(p), Some(lo), Some(hi)) = (
+        files.column_by_name(&format!("partition.{part}")),
+        files.column_by_name("min.ts_event"),
+        files.column_by_name("max.ts_event"),
+    ) else {
+        return Ok(None);
+    };
+    let p = cast(p, &DataType::Utf8)?;
+    let p = p.as_string::<i32>();
+    let lo = cast(lo, &DataType::Int64)?;
+    let hi = cast(hi, &DataType::Int64)?;
+    let (lo, hi) = (
+        lo.as_primitive::<Int64Type>(),
+        hi.as_primitive::<Int64Type>(),
+    );
+    let mut out: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
+    for i in 0..files.num_rows() {
+        if p.is_null(i) || lo.is_null(i) || hi.is_null(i) {
+            // A file without statistics could hold anything: look every batch up.
+            return Ok(None);
+        }
+        out.entry(p.value(i).to_string())
+            .or_default()
+            .push((lo.value(i), hi.value(i)));
+    }
+    Ok(Some(out))
+}
+
+/// Which rows of `batch` may meet a file of the table: those of a symbol with a file whose
+/// `ts_event` range overlaps the symbol's range in the batch. `None`: no row can.
+fn overlapping_rows(
+    spec: &TableSpec,
+    ranges: &Ranges,
+    batch: &RecordBatch,
+) -> Result<Option<BooleanArray>> {
+    let all = || Ok(Some(BooleanArray::from(vec![true; batch.num_rows()])));
+    let Some(ranges) = ranges else {
+        return all();
+    };
+    let (Some(part), Some(ts)) = (
+        spec.partition_by
+            .first()
+            .and_then(|p| batch.column_by_name(p)),
+        batch.column_by_name("ts_event"),
+    ) else {
+        return all();
+    };
+    let part = cast(part, &DataType::Utf8)?;
+    let part = part.as_string::<i32>();
+    let ts = cast(ts, &DataType::Int64)?;
+    let ts = ts.as_primitive::<Int64Type>();
+    // The batch's range per symbol.
+    let mut span: HashMap<&str, (i64, i64)> = HashMap::new();
+    for i in 0..batch.num_rows() {
+        let (s, t) = (part.value(i), ts.value(i));
+        let e = span.entry(s).or_insert((t, t));
+        e.0 = e.0.min(t);
+        e.1 = e.1.max(t);
+    }
+    let meets: HashMap<&str, bool> = span
+        .into_iter()
+        .map(|(s, (lo, hi))| {
+            let hit = ranges
+                .get(s)
+                .is_some_and(|rs| rs.iter().any(|&(a, b)| a <= hi && lo <= b));
+            (s, hit)
+        })
+        .collect();
+    if !meets.values().any(|&m| m) {
+        return Ok(None);
+    }
+    Ok(Some(
+        (0..batch.num_rows())
+            .map(|i| Some(meets[part.value(i)]))
+            .collect(),
+    ))
+}
