@@ -114,6 +114,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(args::BenchCommand::Indicators(a)) => {
             commands::bench_indicators::run(a, &settings, &printer)
         }
+        Command::Bench(args::BenchCommand::Crash(a)) => {
+            commands::bench_crash::run(a, &settings, &printer).await
+        }
         Command::Bench(args::BenchCommand::Fuzz(a)) => {
             commands::bench_fuzz::run(a, &settings, &printer)
         }

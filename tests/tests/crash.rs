@@ -138,3 +138,47 @@ fn kill_9_mid_ingest_leaves_last_version_and_rerun_is_exactly_once() {
         "never caught the ingest between writing data files and committing them"
     );
 }
+
+/// The bench-style tally through the CLI: ingests killed at random points, each rerun, nothing
+/// lost, doubled or half-committed.
+#[test]
+fn random_kills_of_chunked_ingests_cost_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    let v = common::json(
+        tmp.path(),
+        &[
+            "bench",
+            "crash",
+            "--runs",
+            "4",
+            "--rows",
+            "30000",
+            "--symbols",
+            "50",
+            "--seed",
+            "3",
+            "--dir",
+            work.to_str().unwrap(),
+        ],
+    );
+    let t = &v[0];
+    assert_eq!(t["runs"], 4);
+    for k in [
+        "partial_versions",
+        "duplicate_rows",
+        "lost_rows",
+        "quarantine_rows_off_by",
+    ] {
+        assert_eq!(t[k], 0, "{k}: {v}");
+    }
+    let outcomes = [
+        "killed_before_commit",
+        "killed_after_commit",
+        "finished_before_kill",
+    ]
+    .iter()
+    .map(|k| t[*k].as_u64().unwrap())
+    .sum::<u64>();
+    assert_eq!(outcomes, 4, "{v}");
+}

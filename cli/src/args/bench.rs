@@ -48,6 +48,31 @@ pub enum BenchCommand {
   elite bench fuzz                          # 1,000,000 inputs per decoder
   elite bench fuzz --decoder upstox-feed --inputs 100000 --seed 7")]
     Fuzz(BenchFuzzArgs),
+    /// kill -9 at random points of CSV ingests: a tally of what each crash cost (must be nothing)
+    #[command(after_help = "Example:\n  elite bench crash --runs 20 --rows 1000000")]
+    Crash(BenchCrashArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchCrashArgs {
+    /// Ingests to kill (one file each)
+    #[arg(long, default_value_t = 20, value_parser = positive)]
+    pub runs: usize,
+    /// Rows per file
+    #[arg(long, default_value_t = 1_000_000, value_parser = positive)]
+    pub rows: usize,
+    /// Symbols per file
+    #[arg(long, default_value_t = 500, value_parser = positive)]
+    pub symbols: usize,
+    /// Random seed for the kill times
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Working directory [default: a temporary one]
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Keep the files and the warehouse
+    #[arg(long)]
+    pub keep: bool,
 }
 
 #[derive(Debug, Args)]

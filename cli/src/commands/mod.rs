@@ -3,6 +3,7 @@
 pub mod backtest;
 pub mod bench;
 pub mod bench_backtest;
+pub mod bench_crash;
 pub mod bench_cycle;
 pub mod bench_fuzz;
 pub mod bench_indicators;
