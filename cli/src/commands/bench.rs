@@ -33,11 +33,15 @@ use crate::settings::Settings;
 
 /// Deterministic synthetic 1-minute bars: `symbols` × `rows/symbols`, a random walk per symbol.
 pub fn write_synthetic_csv(path: &Path, rows: usize, symbols: usize) -> Result<()> {
+    write_bars_csv(path, rows, symbols, 1_704_067_200) // 2024-01-01T00:00:00Z
+}
+
+/// [`write_synthetic_csv`] from `t0` (Unix seconds).
+pub fn write_bars_csv(path: &Path, rows: usize, symbols: usize, t0: i64) -> Result<()> {
     let per = rows.div_ceil(symbols);
     let f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
     writeln!(w, "symbol,ts,open,high,low,close,volume")?;
-    let t0 = 1_704_067_200i64; // 2024-01-01T00:00:00Z
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut next = || {
         state ^= state << 13;
@@ -147,6 +151,30 @@ good.write_parquet(out, partition_by=["symbol", "year"])
 print(f"{time.perf_counter() - t:.3f} {good.height} {pl.__version__} {df.height - good.height}")
 "#;
 
+const DUCKDB_COPY: &str = r#"
+import sys, time, shutil
+import duckdb
+src, out = sys.argv[1], sys.argv[2]
+shutil.rmtree(out, ignore_errors=True)
+con = duckdb.connect()
+con.execute("SET TimeZone = 'UTC'")
+t = time.perf_counter()
+con.execute(f"""
+COPY (
+  SELECT symbol, ts AS ts_event, ts + INTERVAL 1 MINUTE AS ts_recv, open, high, low, close, volume,
+         year(ts) AS year
+  FROM read_csv('{src}', header = true, columns = {{'symbol': 'VARCHAR', 'ts': 'TIMESTAMP',
+       'open': 'DOUBLE', 'high': 'DOUBLE', 'low': 'DOUBLE', 'close': 'DOUBLE', 'volume': 'DOUBLE'}})
+  WHERE isfinite(open) AND isfinite(high) AND isfinite(low) AND isfinite(close)
+    AND high >= low AND open <= high AND open >= low AND close <= high AND close >= low AND volume >= 0
+  QUALIFY row_number() OVER (PARTITION BY symbol, ts) = 1
+) TO '{out}' (FORMAT parquet, PARTITION_BY (symbol, year), COMPRESSION zstd)
+""")
+el = time.perf_counter() - t
+n = con.execute(f"SELECT count(*) FROM read_parquet('{out}/*/*/*.parquet')").fetchone()[0]
+print(f"{el:.3f} {n} {duckdb.__version__}")
+"#;
+
 pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Printer) -> Result<()> {
     let dir: PathBuf = match &args.dir {
         Some(d) => d.clone(),
@@ -189,6 +217,33 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
         }
         elite_runs.push(run);
     }
+    // Append one trading day (375 bars per symbol) after the data to the table just landed.
+    let per = args.rows.div_ceil(args.symbols) as i64;
+    let day_t0 = (1_704_067_200 + per * 60).div_euclid(86_400) * 86_400 + 86_400 + 9 * 3600 + 15 * 60;
+    let day = dir.join("one_day.csv");
+    write_bars_csv(&day, args.symbols * 375, args.symbols, day_t0)?;
+    let mut cmd = Command::new(&exe);
+    cmd.env("ELITE_CONFIG", "/dev/null")
+        .args(["--no-progress", "--format", "json", "--home"])
+        .arg(&home)
+        .args(["ingest", "csv"])
+        .arg(&day)
+        .args(["--timeframe", "1m"]);
+    let append = measure(cmd)?;
+    let report: serde_json::Value = serde_json::from_str(&append.stdout).unwrap_or_default();
+    let added = report[0]["rows_added"].as_u64().unwrap_or(0) as usize;
+    if added != args.symbols * 375 {
+        bail!("the one-day append added {added} rows, expected {}: {}", args.symbols * 375, append.stdout);
+    }
+    let append_line = format!(
+        "append one trading day ({} rows) to the {rows}-row table: {:.3} s whole process, peak RSS {:.0} MiB, \
+         chunks looked up in the table: {}",
+        args.symbols * 375,
+        append.seconds,
+        append.peak_rss_mib,
+        report[0]["key_lookups"]
+    );
+
     let mut polars_version = String::from("?");
     let mut peer = |script: &str, out: PathBuf, what: &str| -> Result<Vec<Run>> {
         printer.note(format!(
@@ -220,6 +275,21 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
         dir.join("polars.parquet"),
         "read_csv + write_parquet",
     )?;
+    let mut duckdb_version = String::from("?");
+    printer.note(format!("duckdb COPY … PARTITION_BY × {} …", args.repeat));
+    let mut duck = Vec::new();
+    for _ in 0..args.repeat {
+        let mut cmd = Command::new(&args.python);
+        cmd.args(["-c", DUCKDB_COPY]).arg(&csv).arg(dir.join("duckdb_parts"));
+        let run = measure(cmd).context("running duckdb (install it: tests/dev bench does)")?;
+        let fields: Vec<&str> = run.stdout.split_whitespace().collect();
+        let n: usize = fields.get(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        if n != rows {
+            bail!("duckdb wrote {n} rows, elite {rows}: {}", run.stdout);
+        }
+        duckdb_version = fields.get(2).copied().unwrap_or("?").to_string();
+        duck.push(run);
+    }
     let elite_s = median(&elite_runs);
 
     let schema = Arc::new(Schema::new(vec![
@@ -249,6 +319,13 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
             median(&plain),
             peak(&plain),
         ),
+        (
+            format!(
+                "duckdb {duckdb_version}: read_csv, the same checks, dedupe, COPY partitioned symbol/year"
+            ),
+            median(&duck),
+            peak(&duck),
+        ),
     ];
     let col = |f: &dyn Fn(&(String, f64, f64)) -> f64| {
         Arc::new(Float64Array::from_iter_values(
@@ -274,6 +351,7 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
         args.repeat
     ));
     printer.batches(schema, &[batch])?;
+    printer.note(append_line);
     if !args.keep {
         let _ = std::fs::remove_dir_all(&dir);
     }

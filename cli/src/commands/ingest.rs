@@ -641,6 +641,7 @@ pub fn print_reports(reports: &[IngestReport], printer: &Printer) -> Result<()> 
         Field::new("quarantined", DataType::UInt64, false),
         Field::new("version", DataType::UInt64, true),
         Field::new("skipped_already_ingested", DataType::Boolean, false),
+        Field::new("key_lookups", DataType::UInt64, false),
     ]));
     let col_u = |f: &dyn Fn(&IngestReport) -> usize| {
         Arc::new(UInt64Array::from_iter_values(
@@ -669,6 +670,7 @@ pub fn print_reports(reports: &[IngestReport], printer: &Printer) -> Result<()> 
                     .map(|r| r.already_ingested)
                     .collect::<Vec<_>>(),
             )),
+            col_u(&|r| r.key_lookups),
         ],
     )?;
     printer.batches(schema, &[batch])?;
