@@ -219,7 +219,8 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
     }
     // Append one trading day (375 bars per symbol) after the data to the table just landed.
     let per = args.rows.div_ceil(args.symbols) as i64;
-    let day_t0 = (1_704_067_200 + per * 60).div_euclid(86_400) * 86_400 + 86_400 + 9 * 3600 + 15 * 60;
+    let day_t0 =
+        (1_704_067_200 + per * 60).div_euclid(86_400) * 86_400 + 86_400 + 9 * 3600 + 15 * 60;
     let day = dir.join("one_day.csv");
     write_bars_csv(&day, args.symbols * 375, args.symbols, day_t0)?;
     let mut cmd = Command::new(&exe);
@@ -233,7 +234,11 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
     let report: serde_json::Value = serde_json::from_str(&append.stdout).unwrap_or_default();
     let added = report[0]["rows_added"].as_u64().unwrap_or(0) as usize;
     if added != args.symbols * 375 {
-        bail!("the one-day append added {added} rows, expected {}: {}", args.symbols * 375, append.stdout);
+        bail!(
+            "the one-day append added {added} rows, expected {}: {}",
+            args.symbols * 375,
+            append.stdout
+        );
     }
     let append_line = format!(
         "append one trading day ({} rows) to the {rows}-row table: {:.3} s whole process, peak RSS {:.0} MiB, \
@@ -280,7 +285,9 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
     let mut duck = Vec::new();
     for _ in 0..args.repeat {
         let mut cmd = Command::new(&args.python);
-        cmd.args(["-c", DUCKDB_COPY]).arg(&csv).arg(dir.join("duckdb_parts"));
+        cmd.args(["-c", DUCKDB_COPY])
+            .arg(&csv)
+            .arg(dir.join("duckdb_parts"));
         let run = measure(cmd).context("running duckdb (install it: tests/dev bench does)")?;
         let fields: Vec<&str> = run.stdout.split_whitespace().collect();
         let n: usize = fields.get(1).and_then(|s| s.parse().ok()).unwrap_or(0);
