@@ -117,7 +117,7 @@ impl SchemaProvider for WarehouseSchema {
                 .map_err(|e| DataFusionError::External(Box::new(e)))?;
             t.update_datafusion_session(&self.state)
                 .map_err(|e| DataFusionError::External(Box::new(e)))?;
-            return Ok(Some(t.table_provider().await?));
+            return Ok(Some(provider(&t)?));
         }
         let Some(r) = parse_table_ref(name).map_err(DataFusionError::Plan)? else {
             return Ok(None);
@@ -131,7 +131,7 @@ impl SchemaProvider for WarehouseSchema {
             Some(t) => {
                 t.update_datafusion_session(&self.state)
                     .map_err(|e| DataFusionError::External(Box::new(e)))?;
-                Ok(Some(t.table_provider().await?))
+                Ok(Some(provider(&t)?))
             }
             // Never written: an empty table with the declared schema.
             None => Ok(Some(Arc::new(MemTable::try_new(
@@ -187,4 +187,18 @@ mod tests {
         assert!(parse_table_ref("bars@yesterday").is_err());
         assert!(parse_table_ref("nope").unwrap().is_none());
     }
+}
+
+/// The scan of a loaded table. Partition values (the symbol of `bars`) come as plain strings,
+/// not Delta's default dictionary wrapping: DataFusion groups and joins plain string columns on
+/// its column-wise fast path, and a dictionary key falls back to row encoding.
+fn provider(t: &elite_store::DeltaTable) -> DfResult<Arc<dyn TableProvider>> {
+    use elite_store::datafusion_scan::{DeltaScanConfig, DeltaScanNext};
+    let snapshot = t
+        .snapshot()
+        .map_err(|e| DataFusionError::External(Box::new(e)))?
+        .snapshot()
+        .clone();
+    let config = DeltaScanConfig::new().with_wrap_partition_values(false);
+    Ok(Arc::new(DeltaScanNext::new(Arc::new(snapshot), config)?))
 }

@@ -38,3 +38,7 @@ pub use warehouse::{
 pub use deltalake::DeltaTable;
 /// Re-exported so `elite-sql` uses exactly the DataFusion `deltalake` was built with.
 pub use deltalake::datafusion;
+/// Delta's DataFusion scan, for a provider with settings of its own.
+pub mod datafusion_scan {
+    pub use deltalake::delta_datafusion::{DeltaScanConfig, DeltaScanNext};
+}
