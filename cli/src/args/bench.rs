@@ -154,6 +154,10 @@ pub struct BenchCycleArgs {
     /// Cycles to time
     #[arg(long, default_value_t = 20, value_parser = positive)]
     pub cycles: usize,
+    /// Python with cvxpy (Clarabel, OSQP) to solve the last cycle's problem beside Elite;
+    /// `none` skips the peer
+    #[arg(long, env = "ELITE_PYTHON", default_value = "python3")]
+    pub python: String,
 }
 
 #[derive(Debug, Args)]

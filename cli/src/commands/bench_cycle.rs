@@ -2,6 +2,11 @@
 //! Ledoit-Wolf covariance of the last `lookback` returns, long-only mean-variance (minimum
 //! variance, 5% cap, 10 sectors capped at 25%) on Clarabel, then one order per asset through
 //! pre-trade risk and into the broker. Synthetic prices; each phase timed separately.
+//!
+//! The peer: the last cycle's optimisation (the same covariance, bounds and sector caps) solved by
+//! Python `cvxpy` with Clarabel and with OSQP, each `prob.solve()` timed (cvxpy's canonicalisation
+//! included, and the solver's own time shown apart), the median of `cycles` solves. The run fails
+//! unless each peer's variance at its weights is within 1e-6 (relative) of Elite's.
 
 use std::time::Instant;
 
@@ -47,6 +52,7 @@ pub fn run(args: BenchCycleArgs, _settings: &Settings, printer: &Printer) -> Res
         ..Default::default()
     };
     let mut ok = 0usize;
+    let mut last: Option<(Vec<Vec<f64>>, Vec<f64>)> = None;
     for c in 0..args.cycles {
         let t0 = Instant::now();
         let ret: Vec<Vec<f64>> = (c..c + lookback)
@@ -60,6 +66,9 @@ pub fn run(args: BenchCycleArgs, _settings: &Settings, printer: &Printer) -> Res
         let t1 = Instant::now();
         let w = mean_variance(&mu, &cov, Objective::MinVariance, &bounds)?;
         let t2 = Instant::now();
+        if c + 1 == args.cycles {
+            last = Some((cov.clone(), w.clone()));
+        }
         let prices: Vec<f64> = (0..n).map(|i| data[i][c + lookback].close).collect();
         let ledger = Ledger::new(Money::units(100_000_000));
         let mut risk = RiskEngine::new(limits.clone());
@@ -117,5 +126,106 @@ pub fn run(args: BenchCycleArgs, _settings: &Settings, printer: &Printer) -> Res
         "{n} assets, {lookback} returns, {} cycles on 1 core; {} orders approved and sent in total",
         args.cycles, ok
     ));
+    if let (Some((cov, w)), false) = (last, args.python == "none") {
+        let elite_var = elite_trade::portfolio::variance(&w, &cov);
+        for (name, ms, solver_ms, var, dw) in peer(&args, &cov, &bounds, &w)? {
+            let rel = (var - elite_var).abs() / elite_var;
+            if !(rel <= 1e-6) {
+                anyhow::bail!(
+                    "cvxpy {name}: variance {var:e} at its weights vs Elite's {elite_var:e} (relative {rel:e})"
+                );
+            }
+            rows.push(Row {
+                phase: name,
+                p50_ms: r(ms[0]),
+                p90_ms: r(ms[1]),
+                max_ms: r(ms[2]),
+            });
+            printer.note(format!(
+                "{name}: solver's own time p50 {:.3} ms; variance {var:.6e} vs Elite {elite_var:.6e}; max |w - w_elite| {dw:.2e}",
+                solver_ms
+            ));
+        }
+    }
     printer.records(&rows)
+}
+
+const CVXPY: &str = r#"
+import json, sys, time
+import numpy as np
+import cvxpy as cp
+d = json.load(open(sys.argv[1]))
+cov = np.array(d["cov"]); n = cov.shape[0]; w_elite = np.array(d["w"])
+out = []
+for name, solver, opts in [("cvxpy + Clarabel", cp.CLARABEL, {}),
+                           ("cvxpy + OSQP", cp.OSQP, {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iter": 200000})]:
+    times, solver_times = [], []
+    for _ in range(d["repeat"]):
+        w = cp.Variable(n)
+        cons = [cp.sum(w) == 1, w >= d["lower"], w <= d["upper"]]
+        for s in sorted(set(x for x in d["sectors"] if x is not None)):
+            idx = [i for i, x in enumerate(d["sectors"]) if x == s]
+            cons.append(cp.sum(w[idx]) <= d["cap"])
+        prob = cp.Problem(cp.Minimize(cp.quad_form(w, cov, assume_PSD=True)), cons)
+        t = time.perf_counter()
+        prob.solve(solver=solver, **opts)
+        times.append((time.perf_counter() - t) * 1e3)
+        solver_times.append((prob.solver_stats.solve_time or 0.0) * 1e3)
+    x = np.clip(w.value, d["lower"], d["upper"]); x = x / x.sum()
+    out.append({"name": name, "ms": sorted(times), "solver_ms": sorted(solver_times),
+                "var": float(x @ cov @ x), "dw": float(np.abs(x - w_elite).max())})
+print(json.dumps(out))
+"#;
+
+type PeerRow = (&'static str, [f64; 3], f64, f64, f64);
+
+/// cvxpy (Clarabel, OSQP) on the same problem: per solver (name, [p50, p90, max] ms, solver p50
+/// ms, variance at its weights, max weight difference from Elite's).
+fn peer(args: &BenchCycleArgs, cov: &[Vec<f64>], b: &Bounds, w: &[f64]) -> Result<Vec<PeerRow>> {
+    use anyhow::Context;
+    let dir = std::env::temp_dir().join(format!("elite-cycle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let input = dir.join("problem.json");
+    let problem = serde_json::json!({
+        "cov": cov, "w": w, "lower": b.lower, "upper": b.upper, "sectors": b.sectors,
+        "cap": b.sector_cap, "repeat": args.cycles,
+    });
+    std::fs::write(&input, serde_json::to_vec(&problem)?)?;
+    let out = std::process::Command::new(&args.python)
+        .args(["-c", CVXPY])
+        .arg(&input)
+        .output()
+        .context("running cvxpy (pip install cvxpy, or pass --python none)")?;
+    let _ = std::fs::remove_dir_all(&dir);
+    if !out.status.success() {
+        anyhow::bail!("cvxpy failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let q = |a: &serde_json::Value, p: f64| -> f64 {
+        let a: Vec<f64> = a
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+            .unwrap_or_default();
+        a.get(((a.len().max(1) - 1) as f64 * p).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    let mut rows = Vec::new();
+    for (k, name) in [
+        "cvxpy + Clarabel (same problem)",
+        "cvxpy + OSQP (same problem)",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let e = &v[k];
+        rows.push((
+            name,
+            [q(&e["ms"], 0.5), q(&e["ms"], 0.9), q(&e["ms"], 1.0)],
+            q(&e["solver_ms"], 0.5),
+            e["var"].as_f64().unwrap_or(f64::NAN),
+            e["dw"].as_f64().unwrap_or(f64::NAN),
+        ));
+    }
+    Ok(rows)
 }
