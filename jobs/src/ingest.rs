@@ -174,6 +174,19 @@ impl Ingestor {
         }))
     }
 
+    /// Whether any checkpoint names `source` (whatever its content hash).
+    pub async fn has_checkpoint(&self, source: &str) -> Result<bool> {
+        let batches = self
+            .wh
+            .read(
+                tables::INGEST_CHECKPOINTS.name,
+                At::Latest,
+                Some(col("source").eq(lit(source))),
+            )
+            .await?;
+        Ok(batches.iter().any(|b| b.num_rows() > 0))
+    }
+
     /// The latest `ts_event` any checkpoint of `source` recorded: where a collector resumes.
     pub async fn resume_point(&self, source: &str) -> Result<Option<Timestamp>> {
         let batches = self

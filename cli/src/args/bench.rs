@@ -225,13 +225,15 @@ pub struct BenchIngestArgs {
     /// Symbols to spread them over
     #[arg(long, default_value_t = 1000, value_parser = positive)]
     pub symbols: usize,
-    /// Python with polars installed
+    /// Python with polars and duckdb installed; `none` runs Elite alone (e.g. for inputs larger
+    /// than the peers' memory)
     #[arg(long, env = "ELITE_PYTHON", default_value = "python3")]
     pub python: String,
     /// Runs per engine (the median is reported)
     #[arg(long, default_value_t = 3, value_parser = positive)]
     pub repeat: usize,
-    /// Working directory [default: a temporary one]
+    /// Working directory [default: a temporary one]; a CSV this bench generated there with the
+    /// same shape is reused
     #[arg(long)]
     pub dir: Option<PathBuf>,
     /// Keep the generated files

@@ -158,6 +158,7 @@ src, out = sys.argv[1], sys.argv[2]
 shutil.rmtree(out, ignore_errors=True)
 con = duckdb.connect()
 con.execute("SET TimeZone = 'UTC'")
+con.execute("SET enable_progress_bar = false")
 t = time.perf_counter()
 con.execute(f"""
 COPY (
@@ -276,6 +277,14 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
         }
         Ok(runs)
     };
+    let peers = args.python != "none";
+    let mut peer = |script: &str, out: PathBuf, what: &str| -> Result<Vec<Run>> {
+        if peers {
+            peer(script, out, what)
+        } else {
+            Ok(Vec::new())
+        }
+    };
     let comparable = peer(
         POLARS_COMPARABLE,
         dir.join("polars_parts"),
@@ -289,7 +298,7 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
     let mut duckdb_version = String::from("?");
     printer.note(format!("duckdb COPY … PARTITION_BY × {} …", args.repeat));
     let mut duck = Vec::new();
-    for _ in 0..args.repeat {
+    for _ in 0..if peers { args.repeat } else { 0 } {
         let mut cmd = Command::new(&args.python);
         cmd.args(["-c", DUCKDB_COPY])
             .arg(&csv)
@@ -313,7 +322,7 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
         Field::new("elite_speedup", DataType::Float64, false),
     ]));
     let r = |x: f64| (x * 1000.0).round() / 1000.0;
-    let engines = [
+    let engines: Vec<(String, f64, f64)> = [
         (
             "elite ingest csv (parse, UTC, validate, dedupe, Delta partitioned symbol/year)"
                 .to_string(),
@@ -339,7 +348,12 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
             median(&duck),
             peak(&duck),
         ),
-    ];
+    ]
+    .into_iter()
+    .enumerate()
+    .filter(|(i, _)| *i == 0 || peers)
+    .map(|(_, e)| e)
+    .collect();
     let col = |f: &dyn Fn(&(String, f64, f64)) -> f64| {
         Arc::new(Float64Array::from_iter_values(
             engines.iter().map(|e| r(f(e))),

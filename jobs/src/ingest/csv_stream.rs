@@ -28,9 +28,9 @@ use crate::progress::Reporter;
 use crate::{Error, Result};
 
 /// Bytes of CSV per chunk.
-const CHUNK_BYTES: usize = 8 << 20;
-/// Arrow bytes of rows the writer holds before it closes its files.
-const WRITE_BUDGET: usize = 192 << 20;
+const CHUNK_BYTES: usize = 2 << 20;
+/// Arrow bytes of new rows held before the largest partitions are written out.
+const WRITE_BUDGET: usize = 128 << 20;
 /// Quarantined records held before they are written.
 const QUARANTINE_FLUSH: usize = 50_000;
 
@@ -163,15 +163,20 @@ impl Ingestor {
         options: String,
         reporter: &dyn Reporter,
     ) -> Result<IngestReport> {
-        reporter.stage(&format!("hashing {}", f.path.display()), None);
+        // The content hash decides whether the file already landed. When no checkpoint names this
+        // source, it cannot have: the hash is then computed beside the decoding, not before it.
         let path = f.path.clone();
-        let content_hash =
-            tokio::task::spawn_blocking(move || hash_file(&path, &options)).await??;
-        if !f.force
-            && let Some(cp) = self.checkpoint(&source, &content_hash).await?
-        {
-            return Ok(Self::skipped(source, tables::BARS.name, content_hash, cp));
-        }
+        let hashing = tokio::task::spawn_blocking(move || hash_file(&path, &options));
+        let mut hash = if !f.force && self.has_checkpoint(&source).await? {
+            reporter.stage(&format!("hashing {}", f.path.display()), None);
+            let content_hash = hashing.await??;
+            if let Some(cp) = self.checkpoint(&source, &content_hash).await? {
+                return Ok(Self::skipped(source, tables::BARS.name, content_hash, cp));
+            }
+            Hash::Ready(content_hash)
+        } else {
+            Hash::Pending(hashing)
+        };
         let mut opts = f.opts.clone();
         opts.source = source.clone();
         let now = self.clock().now();
@@ -261,34 +266,31 @@ impl Ingestor {
             .warehouse()
             .appender(&tables::BARS, WRITE_BUDGET)
             .await?;
+        let hash = &mut hash;
         let mut run = Run::default();
         let result = async {
             let mut pending: BTreeMap<u64, (DecodedChunk, Vec<u8>)> = BTreeMap::new();
             let mut next = 0u64;
+            let t_start = std::time::Instant::now();
             while let Some((seq, decoded)) = done_rx.recv().await {
                 pending.insert(seq, decoded?);
                 while let Some((d, bytes)) = pending.remove(&next) {
                     next += 1;
-                    self.land_chunk(
-                        d,
-                        &bytes,
-                        &source,
-                        &content_hash,
-                        now,
-                        &mut appender,
-                        &mut run,
-                    )
-                    .await?;
+                    let t = std::time::Instant::now();
+                    self.land_chunk(d, &bytes, &source, hash, now, &mut appender, &mut run)
+                        .await?;
+                    run.landing += t.elapsed();
                     reporter.progress(run.bytes);
                 }
             }
+            run.pipeline = t_start.elapsed();
             if !pending.is_empty() {
                 return Err(Error::Internal(format!(
                     "chunk {next} of {} never arrived",
                     f.path.display()
                 )));
             }
-            self.flush_quarantine(&source, &content_hash, &mut run)
+            self.flush_quarantine(&source, hash.get().await?, &mut run)
                 .await
         }
         .await;
@@ -302,9 +304,18 @@ impl Ingestor {
             return Err(e);
         }
         reporter.finish();
+        let content_hash = hash.get().await?.to_string();
         let meta = CommitMeta::new(&source).with("content_hash", content_hash.as_str());
         let key_lookups = appender.lookups();
+        let t_commit = std::time::Instant::now();
         let out = appender.commit(meta).await?;
+        tracing::info!(
+            chunks = run.chunks,
+            pipeline_s = run.pipeline.as_secs_f64(),
+            landing_s = run.landing.as_secs_f64(),
+            commit_s = t_commit.elapsed().as_secs_f64(),
+            "csv ingest: decoded and landed in file order, then committed"
+        );
         let report = IngestReport {
             source: source.clone(),
             table: tables::BARS.name.into(),
@@ -333,12 +344,13 @@ impl Ingestor {
         mut d: DecodedChunk,
         bytes: &[u8],
         source: &str,
-        unit: &str,
+        hash: &mut Hash,
         now: Timestamp,
         appender: &mut elite_store::Appender,
         run: &mut Run,
     ) -> Result<()> {
         run.rows_read += d.rows_read;
+        run.chunks += 1;
         run.bytes += bytes.len() as u64;
         let mut refused = std::mem::take(&mut d.quarantine);
         let keep = run.keys.check(&d, bytes, source, now, &mut refused)?;
@@ -361,7 +373,8 @@ impl Ingestor {
         }
         appender.write(batch).await?;
         if run.quarantine.len() >= QUARANTINE_FLUSH {
-            self.flush_quarantine(source, unit, run).await?;
+            self.flush_quarantine(source, hash.get().await?, run)
+                .await?;
         }
         Ok(())
     }
@@ -380,6 +393,25 @@ impl Ingestor {
     }
 }
 
+/// The content hash of the file being ingested, computed on another thread.
+enum Hash {
+    Pending(tokio::task::JoinHandle<Result<String>>),
+    Ready(String),
+}
+
+impl Hash {
+    async fn get(&mut self) -> Result<&str> {
+        if let Hash::Pending(task) = self {
+            let h = task.await??;
+            *self = Hash::Ready(h);
+        }
+        match self {
+            Hash::Ready(h) => Ok(h),
+            Hash::Pending(_) => Err(Error::Internal("content hash not computed".into())),
+        }
+    }
+}
+
 /// The state of one streaming ingest.
 #[derive(Default)]
 struct Run {
@@ -390,4 +422,9 @@ struct Run {
     rows_read: usize,
     bytes: u64,
     last_ts: Option<Timestamp>,
+    chunks: usize,
+    /// Time in the ordered landing of chunks (checks, splitting, handing rows to the writer).
+    landing: std::time::Duration,
+    /// Time from the first decoded chunk awaited to the last landed.
+    pipeline: std::time::Duration,
 }

@@ -7,10 +7,13 @@
 //! overlapping the batch's time range are looked up (a bounded, pruned anti-join). Appending new
 //! days to a table of any size then reads no old data at all.
 //!
-//! Rows are streamed into Parquet data files under the table as they come; the buffered files
-//! are closed whenever their memory passes the budget. Nothing is visible until [`Appender::commit`]
-//! writes one Delta commit with every file: a crash before it leaves the previous version intact
-//! (the written files are unreferenced, for `vacuum`).
+//! New rows are held per partition (copied out of the batch, so a batch is freed once split);
+//! when the rows held pass the memory budget, the largest partitions are written out, each as one
+//! Parquet file, until half the budget is free. Memory is the budget plus one file being encoded,
+//! whatever the number of partitions: no writer stays open per partition (an open Parquet writer
+//! costs most of a megabyte, and `bars` has one partition per symbol and year). Nothing is
+//! visible until [`Appender::commit`] writes one Delta commit with every file: a crash before it
+//! leaves the previous version intact (the written files are unreferenced, for `vacuum`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -35,14 +38,22 @@ use crate::{At, Error, Result, Warehouse};
 /// looked up.
 type Ranges = Option<HashMap<String, Vec<(i64, i64)>>>;
 
+/// Spills encoding data files at once (each on its own task, so on its own core).
+const SPILLS_IN_FLIGHT: usize = 2;
+
 /// An append in progress; see the module docs.
 pub struct Appender {
     wh: Warehouse,
     spec: &'static TableSpec,
     base: Option<DeltaTable>,
     store: Arc<dyn ObjectStore>,
-    writer: Option<DeltaWriter>,
+    /// Rows held per partition (keyed by the row-encoded partition values), and their bytes.
+    held: HashMap<Vec<u8>, (Vec<RecordBatch>, usize)>,
+    partition_idx: Vec<usize>,
+    partition_converter: RowConverter,
     adds: Vec<Add>,
+    /// Data files being written, oldest first (at most [`SPILLS_IN_FLIGHT`]).
+    spilling: std::collections::VecDeque<tokio::task::JoinHandle<Result<Vec<Add>>>>,
     ranges: Ranges,
     converter: RowConverter,
     key_idx: Vec<usize>,
@@ -83,13 +94,27 @@ impl Warehouse {
                 .map(|&i| SortField::new(schema.field(i).data_type().clone()))
                 .collect(),
         )?;
+        let partition_idx: Vec<usize> = spec
+            .partition_by
+            .iter()
+            .map(|k| schema.index_of(k))
+            .collect::<std::result::Result<_, _>>()?;
+        let partition_converter = RowConverter::new(
+            partition_idx
+                .iter()
+                .map(|&i| SortField::new(schema.field(i).data_type().clone()))
+                .collect(),
+        )?;
         Ok(Appender {
             wh: self.clone(),
             spec,
             base,
             store,
-            writer: None,
+            held: HashMap::new(),
+            partition_idx,
+            partition_converter,
             adds: Vec::new(),
+            spilling: Default::default(),
             ranges,
             converter,
             key_idx,
@@ -132,20 +157,104 @@ impl Appender {
         if n == 0 {
             return Ok(0);
         }
-        self.buffered += batch.get_array_memory_size();
-        let writer = match &mut self.writer {
-            Some(w) => w,
-            None => self.writer.insert(self.new_writer()),
-        };
-        writer
-            .write(&batch)
-            .await
-            .map_err(|e| Error::delta(self.spec.name, e))?;
+        self.hold(&batch)?;
         self.rows_added += n;
         if self.buffered >= self.budget {
-            self.close_files().await?;
+            self.spill(self.budget / 2).await?;
         }
         Ok(n)
+    }
+
+    /// Split `batch` by partition and hold copies of its rows.
+    fn hold(&mut self, batch: &RecordBatch) -> Result<()> {
+        let parts = self.partition_converter.convert_columns(
+            &self
+                .partition_idx
+                .iter()
+                .map(|&i| Arc::clone(batch.column(i)))
+                .collect::<Vec<_>>(),
+        )?;
+        // Row indices per partition, in input order (runs of one partition are the usual case).
+        let mut groups: HashMap<&[u8], Vec<u32>> = HashMap::new();
+        let mut start = 0usize;
+        for i in 1..=batch.num_rows() {
+            if i == batch.num_rows() || parts.row(i).as_ref() != parts.row(start).as_ref() {
+                groups
+                    .entry(parts.row(start).data())
+                    .or_default()
+                    .extend(start as u32..i as u32);
+                start = i;
+            }
+        }
+        for (key, rows) in groups {
+            let idx = deltalake::arrow::array::UInt32Array::from(rows);
+            let part = deltalake::arrow::compute::take_record_batch(batch, &idx)?;
+            let bytes = part.get_array_memory_size();
+            self.buffered += bytes;
+            let slot = self.held.entry(key.to_vec()).or_default();
+            slot.0.push(part);
+            slot.1 += bytes;
+        }
+        Ok(())
+    }
+
+    /// Write out the largest partitions held until at most `keep` bytes remain. The files are
+    /// encoded on another task while more rows arrive; one such task runs at a time.
+    async fn spill(&mut self, keep: usize) -> Result<()> {
+        let mut sizes: Vec<(usize, Vec<u8>)> = self
+            .held
+            .iter()
+            .map(|(k, (_, b))| (*b, k.clone()))
+            .collect();
+        sizes.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        let mut out = Vec::new();
+        for (bytes, key) in sizes {
+            if self.buffered <= keep {
+                break;
+            }
+            if let Some((batches, _)) = self.held.remove(&key) {
+                self.buffered -= bytes;
+                out.push(batches);
+            }
+        }
+        if out.is_empty() {
+            return Ok(());
+        }
+        while self.spilling.len() >= SPILLS_IN_FLIGHT {
+            self.wait_oldest_spill().await?;
+        }
+        let writers: Vec<DeltaWriter> = out.iter().map(|_| self.new_writer()).collect();
+        let (schema, name) = (self.spec.arrow_schema(), self.spec.name);
+        self.spilling.push_back(tokio::spawn(async move {
+            let mut adds = Vec::new();
+            for (batches, mut w) in out.into_iter().zip(writers) {
+                let one = deltalake::arrow::compute::concat_batches(&schema, &batches)?;
+                drop(batches);
+                if let Err(e) = w.write(&one).await {
+                    let _ = w.abort().await;
+                    return Err(Error::delta(name, e));
+                }
+                adds.extend(w.close().await.map_err(|e| Error::delta(name, e))?);
+            }
+            Ok(adds)
+        }));
+        Ok(())
+    }
+
+    async fn wait_oldest_spill(&mut self) -> Result<()> {
+        if let Some(task) = self.spilling.pop_front() {
+            let adds = task.await??;
+            self.adds.extend(adds);
+        }
+        Ok(())
+    }
+
+    /// Wait for every file being written, and keep their `Add`s.
+    async fn wait_spill(&mut self) -> Result<()> {
+        while !self.spilling.is_empty() {
+            self.wait_oldest_spill().await?;
+        }
+        Ok(())
     }
 
     fn new_writer(&self) -> DeltaWriter {
@@ -163,18 +272,6 @@ impl Appender {
             None,
         );
         DeltaWriter::new(Arc::clone(&self.store), config)
-    }
-
-    async fn close_files(&mut self) -> Result<()> {
-        if let Some(w) = self.writer.take() {
-            let adds = w
-                .close()
-                .await
-                .map_err(|e| Error::delta(self.spec.name, e))?;
-            self.adds.extend(adds);
-        }
-        self.buffered = 0;
-        Ok(())
     }
 
     /// `batch` without the rows whose key the table already holds.
@@ -222,7 +319,8 @@ impl Appender {
 
     /// Close the files and commit them as one version with `meta`. Nothing written: no commit.
     pub async fn commit(mut self, meta: CommitMeta) -> Result<WriteOutcome> {
-        self.close_files().await?;
+        self.spill(0).await?;
+        self.wait_spill().await?;
         let mut outcome = WriteOutcome {
             version: self.base_version(),
             rows_in: self.rows_in,
@@ -299,9 +397,7 @@ impl Appender {
 
     /// Give up: nothing is committed; files already written stay unreferenced (for `vacuum`).
     pub async fn abort(mut self) {
-        if let Some(w) = self.writer.take() {
-            let _ = w.abort().await;
-        }
+        let _ = self.wait_spill().await;
     }
 }
 

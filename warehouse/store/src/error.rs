@@ -48,6 +48,9 @@ pub enum Error {
         #[source]
         source: Box<deltalake::datafusion::error::DataFusionError>,
     },
+    /// The task writing data files panicked or was cancelled: a bug.
+    #[error("writing data files: {0}")]
+    Task(#[from] tokio::task::JoinError),
     #[error(transparent)]
     Arrow(#[from] deltalake::arrow::error::ArrowError),
     #[error(transparent)]
