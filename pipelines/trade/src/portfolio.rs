@@ -226,9 +226,9 @@ pub fn mean_variance(
     ];
     let settings = DefaultSettingsBuilder::default()
         .verbose(false)
-        .tol_gap_abs(1e-10)
-        .tol_gap_rel(1e-10)
-        .tol_feas(1e-10)
+        .tol_gap_abs(1e-9)
+        .tol_gap_rel(1e-9)
+        .tol_feas(1e-9)
         .build()
         .map_err(|e| OptError::Solver(e.to_string()))?;
     let mut solver = DefaultSolver::new(&pm, &q, &am, &bv, &cones, settings)
