@@ -160,6 +160,20 @@ impl SchemaProvider for WarehouseSchema {
     }
 }
 
+/// The scan of a loaded table. Partition values (the symbol of `bars`) come as plain strings,
+/// not Delta's default dictionary wrapping: DataFusion groups and joins plain string columns on
+/// its column-wise fast path, and a dictionary key falls back to row encoding.
+fn provider(t: &elite_store::DeltaTable) -> DfResult<Arc<dyn TableProvider>> {
+    use elite_store::datafusion_scan::{DeltaScanConfig, DeltaScanNext};
+    let snapshot = t
+        .snapshot()
+        .map_err(|e| DataFusionError::External(Box::new(e)))?
+        .snapshot()
+        .clone();
+    let config = DeltaScanConfig::new().with_wrap_partition_values(false);
+    Ok(Arc::new(DeltaScanNext::new(Arc::new(snapshot), config)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,18 +201,4 @@ mod tests {
         assert!(parse_table_ref("bars@yesterday").is_err());
         assert!(parse_table_ref("nope").unwrap().is_none());
     }
-}
-
-/// The scan of a loaded table. Partition values (the symbol of `bars`) come as plain strings,
-/// not Delta's default dictionary wrapping: DataFusion groups and joins plain string columns on
-/// its column-wise fast path, and a dictionary key falls back to row encoding.
-fn provider(t: &elite_store::DeltaTable) -> DfResult<Arc<dyn TableProvider>> {
-    use elite_store::datafusion_scan::{DeltaScanConfig, DeltaScanNext};
-    let snapshot = t
-        .snapshot()
-        .map_err(|e| DataFusionError::External(Box::new(e)))?
-        .snapshot()
-        .clone();
-    let config = DeltaScanConfig::new().with_wrap_partition_values(false);
-    Ok(Arc::new(DeltaScanNext::new(Arc::new(snapshot), config)?))
 }

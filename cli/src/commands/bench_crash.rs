@@ -38,7 +38,7 @@ fn write_day(path: &Path, day: usize, rows: usize, symbols: usize) -> Result<(us
         for s in 0..symbols {
             n += 1;
             let p = 100.0 + s as f64 + (m % 61) as f64 * 0.01;
-            if n % 10_007 == 0 {
+            if n.is_multiple_of(10_007) {
                 // high below low
                 writeln!(
                     w,
@@ -57,7 +57,7 @@ fn write_day(path: &Path, day: usize, rows: usize, symbols: usize) -> Result<(us
                 100 + m
             )?;
             good += 1;
-            if n % 20_011 == 0 {
+            if n.is_multiple_of(20_011) {
                 // the same key again
                 writeln!(
                     w,

@@ -130,7 +130,7 @@ pub fn run(args: BenchCycleArgs, _settings: &Settings, printer: &Printer) -> Res
         let elite_var = elite_trade::portfolio::variance(&w, &cov);
         for (name, ms, solver_ms, var, dw) in peer(&args, &cov, &bounds, &w)? {
             let rel = (var - elite_var).abs() / elite_var;
-            if !(rel <= 1e-6) {
+            if rel.is_nan() || rel > 1e-6 {
                 anyhow::bail!(
                     "cvxpy {name}: variance {var:e} at its weights vs Elite's {elite_var:e} (relative {rel:e})"
                 );

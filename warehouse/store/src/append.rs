@@ -206,7 +206,7 @@ impl Appender {
             .iter()
             .map(|(k, (_, b))| (*b, k.clone()))
             .collect();
-        sizes.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        sizes.sort_unstable_by_key(|s| std::cmp::Reverse(s.0));
         let mut out = Vec::new();
         for (bytes, key) in sizes {
             if self.buffered <= keep {
