@@ -2,7 +2,7 @@
 //! cost. A benchmark-style run, not a test: it reports a tally and fails if any run lost a row,
 //! doubled one or left a partial version.
 //!
-//! `--runs` files of synthetic 1-minute bars (each its own day, with malformed rows and repeated
+//! `--runs` files of synthetic 1-minute bars (each its own span of minutes, with malformed rows and repeated
 //! keys to quarantine) land one after another in one warehouse. Each ingest is started as a
 //! child process and killed with SIGKILL after a random delay, uniform over 5%..120% of the time
 //! an uninterrupted ingest of the same size took (so some runs finish first). After each kill the
@@ -23,13 +23,14 @@ use crate::args::BenchCrashArgs;
 use crate::printer::Printer;
 use crate::settings::Settings;
 
-/// Writes day `day`'s file; returns (good rows, refused rows).
+/// Writes the `day`-th file (minutes after the previous file's); returns (good rows, refused rows).
 fn write_day(path: &Path, day: usize, rows: usize, symbols: usize) -> Result<(usize, usize)> {
     let f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
     writeln!(w, "symbol,ts,open,high,low,close,volume")?;
-    let t0 = 1_704_067_200i64 + day as i64 * 86_400; // 2024-01-01 + day
     let minutes = rows.div_ceil(symbols);
+    // Each file its own span of minutes (no key of one file is in another).
+    let t0 = 1_704_067_200i64 + (day * minutes) as i64 * 60; // from 2024-01-01
     let (mut good, mut bad) = (0, 0);
     let mut n = 0usize;
     for m in 0..minutes {
