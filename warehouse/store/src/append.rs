@@ -22,7 +22,7 @@ use delta_kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use deltalake::arrow::compute::{cast, filter_record_batch};
 use deltalake::arrow::datatypes::{DataType, Int64Type};
-use deltalake::arrow::row::{RowConverter, SortField};
+use deltalake::arrow::row::RowConverter;
 use deltalake::datafile::writer::{DeltaWriter, WriterConfig};
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
 use deltalake::kernel::{Action, Add};
@@ -30,7 +30,9 @@ use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::{DeltaTable, ObjectStore};
 use elite_warehouse::TableSpec;
 
-use crate::warehouse::{CHECKPOINT_INTERVAL, CommitMeta, WriteOutcome, writer_properties};
+use crate::warehouse::{
+    CHECKPOINT_INTERVAL, CommitMeta, WriteOutcome, row_encoder, writer_properties,
+};
 use crate::{At, Error, Result, Warehouse};
 
 /// Time ranges (µs) of `ts_event` in the table's data files, per value of its first partition
@@ -82,29 +84,8 @@ impl Warehouse {
             Some(t) => file_ranges(spec, t)?,
             None => Some(HashMap::new()),
         };
-        let schema = spec.arrow_schema();
-        let key_idx: Vec<usize> = spec
-            .key
-            .iter()
-            .map(|k| schema.index_of(k))
-            .collect::<std::result::Result<_, _>>()?;
-        let converter = RowConverter::new(
-            key_idx
-                .iter()
-                .map(|&i| SortField::new(schema.field(i).data_type().clone()))
-                .collect(),
-        )?;
-        let partition_idx: Vec<usize> = spec
-            .partition_by
-            .iter()
-            .map(|k| schema.index_of(k))
-            .collect::<std::result::Result<_, _>>()?;
-        let partition_converter = RowConverter::new(
-            partition_idx
-                .iter()
-                .map(|&i| SortField::new(schema.field(i).data_type().clone()))
-                .collect(),
-        )?;
+        let (key_idx, converter) = row_encoder(spec, spec.key)?;
+        let (partition_idx, partition_converter) = row_encoder(spec, spec.partition_by)?;
         Ok(Appender {
             wh: self.clone(),
             spec,

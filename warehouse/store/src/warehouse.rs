@@ -549,17 +549,7 @@ impl Warehouse {
         }
 
         // Keys of the input, row-encoded so any key types compare as bytes.
-        let key_idx: Vec<usize> = spec
-            .key
-            .iter()
-            .map(|k| schema.index_of(k))
-            .collect::<Result<_, _>>()?;
-        let converter = RowConverter::new(
-            key_idx
-                .iter()
-                .map(|&i| SortField::new(schema.field(i).data_type().clone()))
-                .collect(),
-        )?;
+        let (key_idx, converter) = row_encoder(spec, spec.key)?;
         let in_rows = converter.convert_columns(
             &key_idx
                 .iter()
@@ -820,6 +810,25 @@ impl std::fmt::Debug for Warehouse {
 
 fn object_store_memory() -> deltalake::logstore::object_store::memory::InMemory {
     deltalake::logstore::object_store::memory::InMemory::new()
+}
+
+/// The positions of `columns` in `spec`'s schema and a converter that row-encodes them (so any
+/// column types compare and hash as bytes).
+pub(crate) fn row_encoder(
+    spec: &TableSpec,
+    columns: &[&str],
+) -> Result<(Vec<usize>, RowConverter)> {
+    let schema = spec.arrow_schema();
+    let idx: Vec<usize> = columns
+        .iter()
+        .map(|k| schema.index_of(k))
+        .collect::<Result<_, _>>()?;
+    let converter = RowConverter::new(
+        idx.iter()
+            .map(|&i| SortField::new(schema.field(i).data_type().clone()))
+            .collect(),
+    )?;
+    Ok((idx, converter))
 }
 
 pub(crate) fn writer_properties() -> WriterProperties {
