@@ -52,7 +52,7 @@ pub struct FileIngest {
     /// Decode and write even if a checkpoint says this exact input already landed.
     pub force: bool,
     /// CSV only: bytes per chunk of records read, decoded and written at a time (memory per
-    /// decoder); `None`: 8 MiB.
+    /// decoder); `None`: 2 MiB.
     pub chunk_bytes: Option<usize>,
 }
 
