@@ -504,10 +504,15 @@ fn decode_records<R: Read>(
             BarLabel::Close => (bar_start_from_end(opts.timeframe, label), label),
         };
         let (symbol, symbol_keys) = match layout.symbol {
-            None => (
-                opts.symbol.as_ref().expect("checked by CsvBarsHeader"),
-                None,
-            ),
+            // The header was resolved for options with a symbol; these must have one too.
+            None => match opts.symbol.as_ref() {
+                Some(s) => (s, None),
+                None => {
+                    return Err(Error::Options(format!(
+                        "no symbol: the header {headers:?} has no symbol column; pass --symbol"
+                    )));
+                }
+            },
             Some(i) => match symbols.get(record.get(i).unwrap_or_default()) {
                 Ok((s, k)) => (s, Some(k)),
                 Err(e) => {

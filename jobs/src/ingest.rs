@@ -176,27 +176,25 @@ impl Ingestor {
 
     /// Whether any checkpoint names `source` (whatever its content hash).
     pub async fn has_checkpoint(&self, source: &str) -> Result<bool> {
-        let batches = self
+        let batches = self.checkpoints_of(source).await?;
+        Ok(batches.iter().any(|b| b.num_rows() > 0))
+    }
+
+    /// Every checkpoint row of `source`.
+    async fn checkpoints_of(&self, source: &str) -> Result<Vec<RecordBatch>> {
+        Ok(self
             .wh
             .read(
                 tables::INGEST_CHECKPOINTS.name,
                 At::Latest,
                 Some(col("source").eq(lit(source))),
             )
-            .await?;
-        Ok(batches.iter().any(|b| b.num_rows() > 0))
+            .await?)
     }
 
     /// The latest `ts_event` any checkpoint of `source` recorded: where a collector resumes.
     pub async fn resume_point(&self, source: &str) -> Result<Option<Timestamp>> {
-        let batches = self
-            .wh
-            .read(
-                tables::INGEST_CHECKPOINTS.name,
-                At::Latest,
-                Some(col("source").eq(lit(source))),
-            )
-            .await?;
+        let batches = self.checkpoints_of(source).await?;
         Ok(batches
             .iter()
             .filter_map(|b| {

@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use delta_kernel::engine::arrow_conversion::TryIntoKernel;
+use delta_kernel::table_properties::DataSkippingNumIndexedCols;
 use deltalake::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use deltalake::arrow::compute::{cast, filter_record_batch};
 use deltalake::arrow::datatypes::{DataType, Int64Type};
@@ -27,6 +28,7 @@ use deltalake::datafile::writer::{DeltaWriter, WriterConfig};
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
 use deltalake::kernel::{Action, Add};
 use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::table::config::DEFAULT_NUM_INDEX_COLS;
 use deltalake::{DeltaTable, ObjectStore};
 use elite_warehouse::TableSpec;
 
@@ -59,6 +61,8 @@ pub struct Appender {
     ranges: Ranges,
     converter: RowConverter,
     key_idx: Vec<usize>,
+    /// Columns with statistics in new files: the table's setting, else Delta's default.
+    indexed_cols: DataSkippingNumIndexedCols,
     buffered: usize,
     budget: usize,
     rows_in: usize,
@@ -84,6 +88,13 @@ impl Warehouse {
             Some(t) => file_ranges(spec, t)?,
             None => Some(HashMap::new()),
         };
+        let indexed_cols = base
+            .as_ref()
+            .and_then(|t| t.snapshot().ok())
+            .and_then(|s| s.table_config().data_skipping_num_indexed_cols)
+            .unwrap_or(DataSkippingNumIndexedCols::NumColumns(
+                DEFAULT_NUM_INDEX_COLS,
+            ));
         let (key_idx, converter) = row_encoder(spec, spec.key)?;
         let (partition_idx, partition_converter) = row_encoder(spec, spec.partition_by)?;
         Ok(Appender {
@@ -99,6 +110,7 @@ impl Warehouse {
             ranges,
             converter,
             key_idx,
+            indexed_cols,
             buffered: 0,
             budget: budget.max(1 << 20),
             rows_in: 0,
@@ -249,7 +261,7 @@ impl Appender {
             Some(writer_properties()),
             None,
             None,
-            delta_kernel::table_properties::DataSkippingNumIndexedCols::NumColumns(32),
+            self.indexed_cols,
             None,
         );
         DeltaWriter::new(Arc::clone(&self.store), config)
