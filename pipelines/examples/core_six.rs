@@ -2,7 +2,7 @@
 //! --example core_six [symbols] [bars]`. (`elite bench indicators` runs the same kernel beside
 //! TA-Lib; this is the quick loop for working on the kernel.)
 
-use elite_pipelines::bench::{core_six, synthetic};
+use elite_pipelines::bench::{BarColumns, core_six, synthetic};
 
 fn main() -> elite_pipelines::Result<()> {
     let mut args = std::env::args()
@@ -10,7 +10,10 @@ fn main() -> elite_pipelines::Result<()> {
         .map(|a| a.parse::<usize>().unwrap_or(0));
     let symbols = args.next().filter(|&n| n > 0).unwrap_or(100);
     let bars = args.next().filter(|&n| n > 0).unwrap_or(2_000);
-    let data = synthetic(symbols, bars);
+    let data: Vec<BarColumns> = synthetic(symbols, bars)
+        .iter()
+        .map(|s| BarColumns::from_bars(s))
+        .collect();
     let mut out: [Vec<f64>; 10] = std::array::from_fn(|_| vec![0.0; bars]);
     let t = std::time::Instant::now();
     let mut check = 0.0;

@@ -23,11 +23,31 @@ impl Sma {
     }
 }
 
+impl Sma {
+    /// Warmed up: every later `update` returns `Some(step(x))`.
+    #[inline(always)]
+    pub fn ready(&self) -> bool {
+        self.window.is_full()
+    }
+    /// `update(x).unwrap()` once [`ready`](Self::ready): the same arithmetic, no warm-up branches.
+    #[inline(always)]
+    pub fn step(&mut self, x: f64) -> f64 {
+        let oldest = self.window.roll(x);
+        self.sum += x;
+        let out = self.sum / self.n as f64;
+        self.sum -= oldest;
+        out
+    }
+}
+
 impl Indicator for Sma {
     type Input = f64;
     type Output = f64;
     #[inline(always)]
     fn update(&mut self, x: f64) -> Option<f64> {
+        if self.window.is_full() {
+            return Some(self.step(x));
+        }
         self.window.push(x);
         self.sum += x;
         if !self.window.is_full() {
@@ -71,8 +91,16 @@ impl Ema {
         self.count = self.n;
         self.value = value;
     }
-    pub(crate) fn is_ready(&self) -> bool {
+    /// Warmed up: every later `update` returns `Some(step(x))`.
+    #[inline(always)]
+    pub fn is_ready(&self) -> bool {
         self.count >= self.n
+    }
+    /// `update(x).unwrap()` once [`is_ready`](Self::is_ready).
+    #[inline(always)]
+    pub fn step(&mut self, x: f64) -> f64 {
+        self.value += (x - self.value) * self.k;
+        self.value
     }
 }
 
@@ -90,8 +118,7 @@ impl Indicator for Ema {
             self.value = self.seed_sum / self.n as f64;
             return Some(self.value);
         }
-        self.value += (x - self.value) * self.k;
-        Some(self.value)
+        Some(self.step(x))
     }
     fn reset(&mut self) {
         self.count = 0;

@@ -123,6 +123,24 @@ impl<T: Copy + Default> Ring<T> {
         }
         out
     }
+    /// For a full ring only: write `v` over the oldest value and return the new oldest (the next
+    /// to leave). The same state as `push(v)` followed by `oldest()`, without their branches.
+    #[inline(always)]
+    pub fn roll(&mut self, v: T) -> T {
+        self.push_full(v);
+        self.buf[self.head]
+    }
+    /// For a full ring only: `push(v).unwrap()`, the value pushed out.
+    #[inline(always)]
+    pub fn push_full(&mut self, v: T) -> T {
+        debug_assert!(self.is_full());
+        let out = std::mem::replace(&mut self.buf[self.head], v);
+        self.head += 1;
+        if self.head == self.buf.len() {
+            self.head = 0;
+        }
+        out
+    }
     /// The oldest value held (the next to be pushed out), if any.
     #[inline]
     pub fn oldest(&self) -> Option<T> {

@@ -26,6 +26,34 @@ impl Rsi {
             loss: 0.0,
         })
     }
+    /// Warmed up: every later `update` returns `Some(step(x))`.
+    #[inline(always)]
+    pub fn ready(&self) -> bool {
+        self.count > self.n
+    }
+    /// `update(x).unwrap()` once [`ready`](Self::ready).
+    #[inline(always)]
+    pub fn step(&mut self, x: f64) -> f64 {
+        self.count += 1;
+        let d = x - self.prev;
+        self.prev = x;
+        self.smooth(d)
+    }
+    /// Wilder's smoothing of one change. The gain/loss choice is a select, not a branch (a random
+    /// walk's sign cannot be predicted); adding or subtracting 0.0 leaves the other side's bits.
+    #[inline(always)]
+    fn smooth(&mut self, d: f64) -> f64 {
+        let n = self.n as f64;
+        let (down, up) = if d < 0.0 { (d, 0.0) } else { (0.0, d) };
+        self.loss *= n - 1.0;
+        self.gain *= n - 1.0;
+        self.loss -= down;
+        self.gain += up;
+        self.loss /= n;
+        self.gain /= n;
+        self.value()
+    }
+    #[inline(always)]
     fn value(&self) -> f64 {
         let t = self.gain + self.loss;
         if is_zero(t) {
@@ -62,16 +90,7 @@ impl Indicator for Rsi {
             self.gain /= n;
             return Some(self.value());
         }
-        self.loss *= n - 1.0;
-        self.gain *= n - 1.0;
-        if d < 0.0 {
-            self.loss -= d;
-        } else {
-            self.gain += d;
-        }
-        self.loss /= n;
-        self.gain /= n;
-        Some(self.value())
+        Some(self.smooth(d))
     }
     fn reset(&mut self) {
         *self = Self {
@@ -129,11 +148,34 @@ impl Macd {
     }
 }
 
+impl Macd {
+    /// Warmed up: every later `update` returns `Some(step(x))`.
+    #[inline(always)]
+    pub fn ready(&self) -> bool {
+        self.signal.is_ready()
+    }
+    /// `update(x).unwrap()` once [`ready`](Self::ready).
+    #[inline(always)]
+    pub fn step(&mut self, x: f64) -> MacdOutput {
+        self.count += 1;
+        let line = self.fast.step(x) - self.slow.step(x);
+        let signal = self.signal.step(line);
+        MacdOutput {
+            line,
+            signal,
+            hist: line - signal,
+        }
+    }
+}
+
 impl Indicator for Macd {
     type Input = f64;
     type Output = MacdOutput;
     #[inline(always)]
     fn update(&mut self, x: f64) -> Option<MacdOutput> {
+        if self.signal.is_ready() {
+            return Some(self.step(x));
+        }
         self.count += 1;
         if self.count <= self.slow_n {
             // Only the seed of the fast EMA needs the recent values.

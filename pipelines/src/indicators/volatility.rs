@@ -48,11 +48,35 @@ impl Atr {
     }
 }
 
+impl Atr {
+    /// Warmed up: every later `update` returns `Some(step(high, low, close))`.
+    #[inline(always)]
+    pub fn ready(&self) -> bool {
+        self.count >= self.n
+    }
+    /// `update(bar).unwrap()` once [`ready`](Self::ready), from the three prices it reads.
+    #[inline(always)]
+    pub fn step(&mut self, high: f64, low: f64, close: f64) -> f64 {
+        let prev = self.tr.prev_close.unwrap_or(close);
+        self.tr.prev_close = Some(close);
+        let tr = true_range(high, low, prev);
+        let n = self.n as f64;
+        self.count += 1;
+        self.value *= n - 1.0;
+        self.value += tr;
+        self.value /= n;
+        self.value
+    }
+}
+
 impl Indicator for Atr {
     type Input = Ohlcv;
     type Output = f64;
     #[inline(always)]
     fn update(&mut self, b: Ohlcv) -> Option<f64> {
+        if self.ready() {
+            return Some(self.step(b.high, b.low, b.close));
+        }
         let tr = self.tr.update(b)?;
         let n = self.n as f64;
         self.count += 1;
@@ -144,22 +168,44 @@ impl Indicator for Bbands {
     type Output = BbandsOutput;
     #[inline(always)]
     fn update(&mut self, x: f64) -> Option<BbandsOutput> {
+        if self.ready() {
+            return Some(self.step(x));
+        }
         let mid = self.sma.update(x);
         let mv = self.mv.push(x);
         let (middle, (_, m2)) = (mid?, mv?);
-        let var = m2 / self.n as f64;
-        let sd = if is_zero_or_neg(var) { 0.0 } else { var.sqrt() };
-        let dev = sd * self.k;
-        Some(BbandsOutput {
-            upper: middle + dev,
-            middle,
-            lower: middle - dev,
-            close: x,
-        })
+        Some(self.bands(x, middle, m2))
     }
     fn reset(&mut self) {
         self.sma.reset();
         self.mv.reset();
+    }
+}
+
+impl Bbands {
+    /// Warmed up: every later `update` returns `Some(step(x))`.
+    #[inline(always)]
+    pub fn ready(&self) -> bool {
+        self.sma.ready() && self.mv.ready()
+    }
+    /// `update(x).unwrap()` once [`ready`](Self::ready).
+    #[inline(always)]
+    pub fn step(&mut self, x: f64) -> BbandsOutput {
+        let middle = self.sma.step(x);
+        let (_, m2) = self.mv.step(x);
+        self.bands(x, middle, m2)
+    }
+    #[inline(always)]
+    fn bands(&self, x: f64, middle: f64, m2: f64) -> BbandsOutput {
+        let var = m2 / self.n as f64;
+        let sd = if is_zero_or_neg(var) { 0.0 } else { var.sqrt() };
+        let dev = sd * self.k;
+        BbandsOutput {
+            upper: middle + dev,
+            middle,
+            lower: middle - dev,
+            close: x,
+        }
     }
 }
 
@@ -265,9 +311,48 @@ impl MeanVar {
             since_resum: 0,
         }
     }
+    #[inline(always)]
+    pub fn ready(&self) -> bool {
+        self.window.is_full()
+    }
+    /// `push(x).unwrap()` once the window is full.
+    #[inline(always)]
+    pub fn step(&mut self, x: f64) -> (f64, f64) {
+        let n = self.window.cap();
+        let old = self.window.push_full(x);
+        self.slide(x, old, n);
+        (self.mean, self.m2)
+    }
+    #[inline(always)]
+    fn slide(&mut self, x: f64, old: f64, n: usize) {
+        self.since_resum += 1;
+        if self.since_resum >= n {
+            self.since_resum = 0;
+            let mut s = 0.0;
+            for v in self.window.iter() {
+                s += v;
+            }
+            self.mean = s / n as f64;
+            let mut m2 = 0.0;
+            for v in self.window.iter() {
+                m2 += (v - self.mean) * (v - self.mean);
+            }
+            self.m2 = m2;
+        } else {
+            let old_mean = self.mean;
+            self.mean += (x - old) * self.inv_n;
+            self.m2 += (x - old) * (x - self.mean + old - old_mean);
+            if self.m2 < 0.0 {
+                self.m2 = 0.0;
+            }
+        }
+    }
     /// Push a value; returns (mean, sum of squared deviations) once the window is full.
     #[inline(always)]
     pub fn push(&mut self, x: f64) -> Option<(f64, f64)> {
+        if self.window.is_full() {
+            return Some(self.step(x));
+        }
         let n = self.window.cap();
         match self.window.push(x) {
             None => {
@@ -277,29 +362,7 @@ impl MeanVar {
                 self.mean += d / k;
                 self.m2 += d * (x - self.mean);
             }
-            Some(old) => {
-                self.since_resum += 1;
-                if self.since_resum >= n {
-                    self.since_resum = 0;
-                    let mut s = 0.0;
-                    for v in self.window.iter() {
-                        s += v;
-                    }
-                    self.mean = s / n as f64;
-                    let mut m2 = 0.0;
-                    for v in self.window.iter() {
-                        m2 += (v - self.mean) * (v - self.mean);
-                    }
-                    self.m2 = m2;
-                } else {
-                    let old_mean = self.mean;
-                    self.mean += (x - old) * self.inv_n;
-                    self.m2 += (x - old) * (x - self.mean + old - old_mean);
-                    if self.m2 < 0.0 {
-                        self.m2 = 0.0;
-                    }
-                }
-            }
+            Some(old) => self.slide(x, old, n),
         }
         self.window.is_full().then_some((self.mean, self.m2))
     }
