@@ -154,6 +154,13 @@ pub struct BenchCycleArgs {
     /// Cycles to time
     #[arg(long, default_value_t = 20, value_parser = positive)]
     pub cycles: usize,
+    /// Risk model: `ledoit-wolf` (dense shrunk covariance) or `pca` (a statistical factor
+    /// model, `--factors` leading components plus specific variances; the QP in factor form)
+    #[arg(long, default_value = "ledoit-wolf", value_parser = ["ledoit-wolf", "pca"])]
+    pub risk_model: String,
+    /// Factors of the `pca` risk model
+    #[arg(long, default_value_t = 20, value_parser = positive)]
+    pub factors: usize,
     /// Python with cvxpy (Clarabel, OSQP) to solve the last cycle's problem beside Elite;
     /// `none` skips the peer
     #[arg(long, env = "ELITE_PYTHON", default_value = "python3")]

@@ -1,7 +1,11 @@
 //! `elite bench cycle`: the latency of one trade-runner decision cycle over `assets` assets —
-//! Ledoit-Wolf covariance of the last `lookback` returns, long-only mean-variance (minimum
-//! variance, 5% cap, 10 sectors capped at 25%) on Clarabel, then one order per asset through
-//! pre-trade risk and into the broker. Synthetic prices; each phase timed separately.
+//! the risk model of the last `lookback` returns (Ledoit-Wolf, or a PCA factor model warm-started
+//! from the previous cycle's), long-only mean-variance (minimum variance, 5% cap, 10 sectors
+//! capped at 25%) on Clarabel (dense, or in factor form), then one order per asset through
+//! pre-trade risk and into the broker. Each phase timed separately.
+//!
+//! Synthetic returns with the structure of equity returns (deterministic): a market factor with
+//! per-asset betas, 10 sector factors, and idiosyncratic noise.
 //!
 //! The peer: the last cycle's optimisation (the same covariance, bounds and sector caps) solved by
 //! Python `cvxpy` with Clarabel and with OSQP, each `prob.solve()` timed (cvxpy's canonicalisation
@@ -11,11 +15,11 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use elite_pipelines::bench::synthetic;
 use elite_trade::Money;
+use elite_trade::factor::{FactorCov, pca_factor};
 use elite_trade::ledger::Ledger;
 use elite_trade::order::{OrderRequest, Side};
-use elite_trade::portfolio::{Bounds, Objective, ledoit_wolf, mean_variance};
+use elite_trade::portfolio::{Bounds, Objective, ledoit_wolf, mean_variance, mean_variance_factor};
 use elite_trade::risk::{Book, RiskEngine, RiskLimits};
 use elite_trade::sim::{FillConfig, SimBroker};
 use elite_warehouse::Timestamp;
@@ -33,9 +37,59 @@ struct Row {
     max_ms: f64,
 }
 
+/// `periods` × `assets` returns: 1% × beta × market + 0.6% × sector + 1.5% × noise, with betas in
+/// [0.5, 1.5) and sector = asset mod 10 (normal draws by Box–Muller on a xorshift stream).
+fn factor_returns(periods: usize, assets: usize) -> Vec<Vec<f64>> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    };
+    let mut normal = move || {
+        let (u, v) = (uniform(), uniform());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    };
+    let beta: Vec<f64> = (0..assets)
+        .map(|i| 0.5 + (i * 7919 % 1000) as f64 / 1000.0)
+        .collect();
+    (0..periods)
+        .map(|_| {
+            let m = normal();
+            let sector: Vec<f64> = (0..10).map(|_| normal()).collect();
+            (0..assets)
+                .map(|i| 0.01 * beta[i] * m + 0.006 * sector[i % 10] + 0.015 * normal())
+                .collect()
+        })
+        .collect()
+}
+
+/// The covariance a cycle optimizes against.
+enum Risk {
+    Dense(Vec<Vec<f64>>),
+    Factor(FactorCov),
+}
+
+impl Risk {
+    fn variance(&self, w: &[f64]) -> f64 {
+        match self {
+            Risk::Dense(cov) => elite_trade::portfolio::variance(w, cov),
+            Risk::Factor(fc) => fc.variance(w),
+        }
+    }
+}
+
 pub fn run(args: BenchCycleArgs, _settings: &Settings, printer: &Printer) -> Result<()> {
     let (n, lookback) = (args.assets, args.lookback);
-    let data = synthetic(n, lookback + args.cycles + 1);
+    let pca = args.risk_model == "pca";
+    let returns = factor_returns(lookback + args.cycles, n);
+    // Prices from the returns (for the orders): 100 × the compounded return.
+    let mut prices_at = vec![vec![100.0; n]];
+    for r in &returns {
+        let last = prices_at.last().cloned().unwrap_or_default();
+        prices_at.push(last.iter().zip(r).map(|(p, x)| p * (1.0 + x)).collect());
+    }
     let mut times: [Vec<f64>; 4] = Default::default();
     let sectors: Vec<Option<usize>> = (0..n).map(|i| Some(i % 10)).collect();
     let bounds = Bounds {
@@ -52,24 +106,30 @@ pub fn run(args: BenchCycleArgs, _settings: &Settings, printer: &Printer) -> Res
         ..Default::default()
     };
     let mut ok = 0usize;
-    let mut last: Option<(Vec<Vec<f64>>, Vec<f64>)> = None;
+    let mut last: Option<(Risk, Vec<f64>)> = None;
+    let mut prev: Option<FactorCov> = None;
+    let mut iterations = vec![];
     for c in 0..args.cycles {
         let t0 = Instant::now();
-        let ret: Vec<Vec<f64>> = (c..c + lookback)
-            .map(|t| {
-                (0..n)
-                    .map(|i| data[i][t + 1].close / data[i][t].close - 1.0)
-                    .collect()
-            })
-            .collect();
-        let (cov, _, mu) = ledoit_wolf(&ret)?;
+        let ret = &returns[c..c + lookback];
+        let (model, mu) = if pca {
+            let (fc, mu) = pca_factor(ret, args.factors, prev.as_ref())?;
+            iterations.push(fc.iterations);
+            (Risk::Factor(fc), mu)
+        } else {
+            let (cov, _, mu) = ledoit_wolf(ret)?;
+            (Risk::Dense(cov), mu)
+        };
         let t1 = Instant::now();
-        let w = mean_variance(&mu, &cov, Objective::MinVariance, &bounds)?;
+        let w = match &model {
+            Risk::Dense(cov) => mean_variance(&mu, cov, Objective::MinVariance, &bounds)?,
+            Risk::Factor(fc) => mean_variance_factor(&mu, fc, Objective::MinVariance, &bounds)?,
+        };
         let t2 = Instant::now();
-        if c + 1 == args.cycles {
-            last = Some((cov.clone(), w.clone()));
+        if let Risk::Factor(fc) = &model {
+            prev = Some(fc.clone());
         }
-        let prices: Vec<f64> = (0..n).map(|i| data[i][c + lookback].close).collect();
+        let prices: Vec<f64> = prices_at[c + lookback].clone();
         let ledger = Ledger::new(Money::units(100_000_000));
         let mut risk = RiskEngine::new(limits.clone());
         let mut broker = SimBroker::new(FillConfig::default(), Default::default());
@@ -98,6 +158,9 @@ pub fn run(args: BenchCycleArgs, _settings: &Settings, printer: &Printer) -> Res
         for (k, d) in [t1 - t0, t2 - t1, t3 - t2, t3 - t0].iter().enumerate() {
             times[k].push(d.as_secs_f64() * 1e3);
         }
+        if c + 1 == args.cycles {
+            last = Some((model, w));
+        }
     }
     let q = |v: &mut Vec<f64>, p: f64| {
         v.sort_by(f64::total_cmp);
@@ -105,15 +168,22 @@ pub fn run(args: BenchCycleArgs, _settings: &Settings, printer: &Printer) -> Res
     };
     let r = |x: f64| (x * 1000.0).round() / 1000.0;
     let mut rows = vec![];
-    for (k, name) in [
-        "ledoit-wolf covariance",
-        "mean-variance (Clarabel)",
-        "risk checks + orders",
-        "whole cycle",
-    ]
-    .iter()
-    .enumerate()
-    {
+    let names = if pca {
+        [
+            "pca factor model (warm start)",
+            "mean-variance (Clarabel, factor form)",
+            "risk checks + orders",
+            "whole cycle",
+        ]
+    } else {
+        [
+            "ledoit-wolf covariance",
+            "mean-variance (Clarabel, dense)",
+            "risk checks + orders",
+            "whole cycle",
+        ]
+    };
+    for (k, name) in names.iter().enumerate() {
         let v = &mut times[k];
         rows.push(Row {
             phase: name,
@@ -126,9 +196,15 @@ pub fn run(args: BenchCycleArgs, _settings: &Settings, printer: &Printer) -> Res
         "{n} assets, {lookback} returns, {} cycles on 1 core; {} orders approved and sent in total",
         args.cycles, ok
     ));
-    if let (Some((cov, w)), false) = (last, args.python == "none") {
-        let elite_var = elite_trade::portfolio::variance(&w, &cov);
-        for (name, ms, solver_ms, var, dw) in peer(&args, &cov, &bounds, &w)? {
+    if pca {
+        printer.note(format!(
+            "{} factors; subspace iterations per cycle: {iterations:?} (the first from a cold start)",
+            args.factors
+        ));
+    }
+    if let (Some((risk, w)), false) = (last, args.python == "none") {
+        let elite_var = risk.variance(&w);
+        for (name, ms, solver_ms, var, dw) in peer(&args, &risk, &bounds, &w)? {
             let rel = (var - elite_var).abs() / elite_var;
             if rel.is_nan() || rel > 1e-6 {
                 anyhow::bail!(
@@ -155,7 +231,13 @@ import json, sys, time
 import numpy as np
 import cvxpy as cp
 d = json.load(open(sys.argv[1]))
-cov = np.array(d["cov"]); n = cov.shape[0]; w_elite = np.array(d["w"])
+w_elite = np.array(d["w"]); n = len(w_elite)
+if d.get("cov") is not None:
+    cov = np.array(d["cov"])
+    variance = lambda x: float(x @ cov @ x)
+else:
+    L = np.array(d["loadings"]); D = np.array(d["specific"])
+    variance = lambda x: float(np.sum((L @ x) ** 2) + D @ (x * x))
 out = []
 for name, solver, opts in [("cvxpy + Clarabel", cp.CLARABEL, {}),
                            ("cvxpy + OSQP", cp.OSQP, {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iter": 200000})]:
@@ -166,14 +248,21 @@ for name, solver, opts in [("cvxpy + Clarabel", cp.CLARABEL, {}),
         for s in sorted(set(x for x in d["sectors"] if x is not None)):
             idx = [i for i, x in enumerate(d["sectors"]) if x == s]
             cons.append(cp.sum(w[idx]) <= d["cap"])
-        prob = cp.Problem(cp.Minimize(cp.quad_form(w, cov, assume_PSD=True)), cons)
+        if d.get("cov") is not None:
+            objective = cp.quad_form(w, cov, assume_PSD=True)
+        else:
+            # cvxpy's documented factor-model form: f = L w, minimise |f|^2 + w' D w.
+            f = cp.Variable(L.shape[0])
+            cons.append(f == L @ w)
+            objective = cp.sum_squares(f) + cp.sum(cp.multiply(D, cp.square(w)))
+        prob = cp.Problem(cp.Minimize(objective), cons)
         t = time.perf_counter()
         prob.solve(solver=solver, **opts)
         times.append((time.perf_counter() - t) * 1e3)
         solver_times.append((prob.solver_stats.solve_time or 0.0) * 1e3)
     x = np.clip(w.value, d["lower"], d["upper"]); x = x / x.sum()
     out.append({"name": name, "ms": sorted(times), "solver_ms": sorted(solver_times),
-                "var": float(x @ cov @ x), "dw": float(np.abs(x - w_elite).max())})
+                "var": variance(x), "dw": float(np.abs(x - w_elite).max())})
 print(json.dumps(out))
 "#;
 
@@ -181,15 +270,22 @@ type PeerRow = (&'static str, [f64; 3], f64, f64, f64);
 
 /// cvxpy (Clarabel, OSQP) on the same problem: per solver (name, [p50, p90, max] ms, solver p50
 /// ms, variance at its weights, max weight difference from Elite's).
-fn peer(args: &BenchCycleArgs, cov: &[Vec<f64>], b: &Bounds, w: &[f64]) -> Result<Vec<PeerRow>> {
+fn peer(args: &BenchCycleArgs, risk: &Risk, b: &Bounds, w: &[f64]) -> Result<Vec<PeerRow>> {
     use anyhow::Context;
     let dir = std::env::temp_dir().join(format!("elite-cycle-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let input = dir.join("problem.json");
-    let problem = serde_json::json!({
-        "cov": cov, "w": w, "lower": b.lower, "upper": b.upper, "sectors": b.sectors,
+    let mut problem = serde_json::json!({
+        "w": w, "lower": b.lower, "upper": b.upper, "sectors": b.sectors,
         "cap": b.sector_cap, "repeat": args.cycles,
     });
+    match risk {
+        Risk::Dense(cov) => problem["cov"] = serde_json::json!(cov),
+        Risk::Factor(fc) => {
+            problem["loadings"] = serde_json::json!(fc.loadings);
+            problem["specific"] = serde_json::json!(fc.specific);
+        }
+    }
     std::fs::write(&input, serde_json::to_vec(&problem)?)?;
     let out = std::process::Command::new(&args.python)
         .args(["-c", CVXPY])

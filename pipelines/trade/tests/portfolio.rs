@@ -215,6 +215,7 @@ fn portfolio_orders_fill_on_the_next_instant_without_look_ahead() {
             max_weight: 1.0,
             invested: 0.9,
             min_trade: 0.0,
+            risk_model: Default::default(),
         });
         let names: Vec<String> = ["A", "B", "C"].iter().map(|s| s.to_string()).collect();
         e.add(spec.build("p", &names).unwrap(), 1.0);

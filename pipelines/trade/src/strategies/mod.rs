@@ -30,7 +30,7 @@ pub use self::macd_cross::MacdCrossConfig;
 pub use self::market_making::MarketMakingConfig;
 pub use self::ml::MlConfig;
 pub use self::pairs::PairsConfig;
-pub use self::portfolio::{PortfolioConfig, PortfolioMethod};
+pub use self::portfolio::{PortfolioConfig, PortfolioMethod, RiskModel};
 pub use self::rsi_reversion::RsiReversionConfig;
 pub use self::sizing::Sizing;
 pub use self::sma_cross::SmaCrossConfig;

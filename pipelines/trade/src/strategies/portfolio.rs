@@ -17,6 +17,20 @@ pub enum PortfolioMethod {
     Hrp,
 }
 
+/// The covariance the optimizing methods (`min_variance`, `max_sharpe`, `risk_parity`, `hrp`)
+/// estimate from the lookback's returns. TOML: `risk_model = { model = "pca", factors = 10 }`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "model", rename_all = "snake_case")]
+pub enum RiskModel {
+    /// Ledoit-Wolf shrinkage of the sample covariance (dense).
+    #[default]
+    LedoitWolf,
+    /// A statistical factor model: the `factors` leading principal components plus specific
+    /// variances; mean-variance then solves in factor form (sparse), warm-started each rebalance
+    /// from the previous model.
+    Pca { factors: usize },
+}
+
 /// Settings of [`StrategySpec::Portfolio`](super::StrategySpec::Portfolio).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PortfolioConfig {
@@ -38,6 +52,8 @@ pub struct PortfolioConfig {
     /// Trades smaller than this × capital are skipped.
     #[serde(default)]
     pub min_trade: f64,
+    #[serde(default)]
+    pub risk_model: RiskModel,
 }
 
 fn d_lookback() -> usize {
@@ -63,6 +79,7 @@ impl Default for PortfolioConfig {
             max_weight: d_max_weight(),
             invested: d_invested(),
             min_trade: 0.0,
+            risk_model: RiskModel::LedoitWolf,
         }
     }
 }
@@ -77,7 +94,18 @@ impl PortfolioConfig {
             max_weight,
             invested,
             min_trade,
+            risk_model,
         } = *self;
+        if let RiskModel::Pca { factors } = risk_model
+            && (factors == 0 || factors >= lookback)
+        {
+            return Err(bad(
+                name,
+                format!(
+                    "a pca risk model needs 1 ≤ factors < lookback (got {factors}, {lookback})"
+                ),
+            ));
+        }
         if lookback < 2 || every == 0 || !(0.0..=1.0).contains(&invested) || max_weight <= 0.0 {
             return Err(bad(
                 name,
@@ -96,6 +124,8 @@ impl PortfolioConfig {
             max_weight,
             invested,
             min_trade,
+            risk_model,
+            factors: None,
             hist: std::collections::VecDeque::new(),
             last: vec![],
             since: usize::MAX,
@@ -114,6 +144,9 @@ struct Portfolio {
     max_weight: f64,
     invested: f64,
     min_trade: f64,
+    risk_model: RiskModel,
+    /// The last PCA model (the next rebalance's starting point).
+    factors: Option<crate::factor::FactorCov>,
     /// Closes at the end of each completed instant (the last `lookback + 1`).
     hist: std::collections::VecDeque<Vec<f64>>,
     last: Vec<f64>,
@@ -124,11 +157,42 @@ struct Portfolio {
 }
 
 impl Portfolio {
-    fn weights(&self, ret: &[Vec<f64>]) -> Result<Vec<f64>, crate::portfolio::OptError> {
-        use crate::portfolio::{Bounds, Objective, hrp, ledoit_wolf, mean_variance, risk_parity};
+    fn weights(&mut self, ret: &[Vec<f64>]) -> Result<Vec<f64>, crate::portfolio::OptError> {
+        use crate::portfolio::{
+            Bounds, Objective, hrp, ledoit_wolf, mean_variance, mean_variance_factor, risk_parity,
+        };
         let n = ret.first().map_or(0, Vec::len);
-        let (cov, _, mu) = ledoit_wolf(ret)?;
         let cap = self.max_weight.max(1.0 / n as f64);
+        if self.method == PortfolioMethod::Equal {
+            return Ok(vec![1.0 / n as f64; n]);
+        }
+        let (cov, mu) = match self.risk_model {
+            RiskModel::LedoitWolf => {
+                let (cov, _, mu) = ledoit_wolf(ret)?;
+                (cov, mu)
+            }
+            RiskModel::Pca { factors } => {
+                let k = factors.min(ret.len().min(n));
+                let (fc, mu) = crate::factor::pca_factor(ret, k, self.factors.as_ref())?;
+                let out = match self.method {
+                    PortfolioMethod::MinVariance | PortfolioMethod::MaxSharpe => {
+                        let obj = if self.method == PortfolioMethod::MinVariance {
+                            Objective::MinVariance
+                        } else {
+                            Objective::MaxSharpe
+                        };
+                        Some(mean_variance_factor(&mu, &fc, obj, &Bounds::long_only(cap)))
+                    }
+                    _ => None,
+                };
+                let dense = fc.dense();
+                self.factors = Some(fc);
+                if let Some(w) = out {
+                    return w;
+                }
+                (dense, mu)
+            }
+        };
         Ok(match self.method {
             PortfolioMethod::Equal => vec![1.0 / n as f64; n],
             PortfolioMethod::MinVariance => {
