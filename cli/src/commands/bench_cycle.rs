@@ -10,7 +10,8 @@
 //! The peer: the last cycle's optimisation (the same covariance, bounds and sector caps) solved by
 //! Python `cvxpy` with Clarabel and with OSQP, each `prob.solve()` timed (cvxpy's canonicalisation
 //! included, and the solver's own time shown apart), the median of `cycles` solves. The run fails
-//! unless each peer's variance at its weights is within 1e-6 (relative) of Elite's.
+//! unless Elite's variance is no more than 1e-6 (relative) above each peer's, and each peer's
+//! within 1e-4 of Elite's (the same problem solved).
 
 use std::time::Instant;
 
@@ -205,8 +206,11 @@ pub fn run(args: BenchCycleArgs, _settings: &Settings, printer: &Printer) -> Res
     if let (Some((risk, w)), false) = (last, args.python == "none") {
         let elite_var = risk.variance(&w);
         for (name, ms, solver_ms, var, dw) in peer(&args, &risk, &bounds, &w)? {
-            let rel = (var - elite_var).abs() / elite_var;
-            if rel.is_nan() || rel > 1e-6 {
+            // The same problem solved: Elite's minimum no worse than the peer's (1e-6), and the
+            // peer's within 1e-4 of it (its absolute tolerances on an unscaled objective of ~1e-5
+            // stop it earlier than Elite, which scales the objective to unit mean variance).
+            let rel = (var - elite_var) / elite_var;
+            if rel.is_nan() || rel < -1e-6 || rel > 1e-4 {
                 anyhow::bail!(
                     "cvxpy {name}: variance {var:e} at its weights vs Elite's {elite_var:e} (relative {rel:e})"
                 );
@@ -239,7 +243,9 @@ else:
     L = np.array(d["loadings"]); D = np.array(d["specific"])
     variance = lambda x: float(np.sum((L @ x) ** 2) + D @ (x * x))
 out = []
-for name, solver, opts in [("cvxpy + Clarabel", cp.CLARABEL, {}),
+# Clarabel with Elite's tolerances (its defaults are 1e-8).
+tol = {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9}
+for name, solver, opts in [("cvxpy + Clarabel", cp.CLARABEL, tol),
                            ("cvxpy + OSQP", cp.OSQP, {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iter": 200000})]:
     times, solver_times = [], []
     for _ in range(d["repeat"]):

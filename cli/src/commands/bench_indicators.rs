@@ -174,7 +174,7 @@ pub fn run(args: BenchIndicatorsArgs, _settings: &Settings, printer: &Printer) -
     let r = |x: f64| (x * 1000.0).round() / 1000.0;
     let rows = [
         (
-            "elite (Rust, streaming update, 1 core)".to_string(),
+            "elite (Rust, fused update/step kernel, 1 core)".to_string(),
             elite_compute,
         ),
         (

@@ -8,17 +8,25 @@
 //! (`wᵀ D w + fᵀ f`), so its KKT system is sparse and the solve is O(p k²) (see
 //! [`mean_variance_factor`](crate::portfolio::mean_variance_factor)).
 //!
-//! The leading eigenvectors are found by block (subspace) iteration on the centered returns `X`
-//! (never forming the p × p covariance): `V ← orth(Xᵀ X V)`, with the Rayleigh–Ritz step on the
-//! small `l × l` matrix solved by cyclic Jacobi, until each of the `k` pairs' residual
-//! `‖Σ v − λ v‖` is below `1e-9 λ₁` (at most 100 iterations). A rebalance passes the previous model as the start (`warm`): a window moved
-//! by one period needs one or two iterations instead of a dozen.
+//! The leading eigenvectors are found by block (subspace) iteration with Rayleigh–Ritz on the
+//! smaller Gram matrix of the centered returns `X` — `X Xᵀ` (T × T) when there are fewer periods
+//! than assets, which has the covariance's nonzero eigenvalues, its eigenvectors mapped back by
+//! `Xᵀ` — with the small `l × l` Ritz problem (`l = k + 8`, every 4th iteration; plain `V ← orth(G V)` between) solved by cyclic Jacobi, until each of
+//! the `k` pairs' residual `‖G v − λ v‖` is below `1e-9 λ₁`, or the variance the `k` factors
+//! capture stops growing (eigenvalues inside the noise bulk are near-degenerate: no rotation among
+//! them captures more), at most 100 iterations. A rebalance passes the previous model as the start
+//! (`warm`): a window moved by one period starts near the answer.
 
 use crate::portfolio::{Matrix, OptError, centered};
 
 /// The iteration stops when every leading Ritz pair's residual `‖Σ v − λ v‖` is below this
 /// times the largest eigenvalue (eigenvalues are then exact to about its square).
 const TOLERANCE: f64 = 1e-9;
+/// Or when the variance the factors capture (the sum of their eigenvalues) changed by less than
+/// this, relatively, in one iteration.
+const STALL: f64 = 1e-10;
+/// Iterations per Rayleigh–Ritz step (the others are plain block power steps).
+const RITZ_EVERY: usize = 4;
 /// The iteration stops here at the latest (a flat spectrum converges slowly; the model is then
 /// the best subspace found, still a valid covariance: `D` keeps every asset's own variance).
 const MAX_ITERATIONS: usize = 100;
@@ -95,7 +103,35 @@ pub fn pca_factor(
         .map(|i| x.iter().map(|r| r[i] * r[i]).sum())
         .collect();
     let l = (factors + 8).min(rank);
-    // Start: the previous factors (then deterministic fill), else a fixed pseudo-random block.
+    // Iterate on the smaller of the two Gram matrices: X Xᵀ (T × T) when there are fewer periods
+    // than assets, else Xᵀ X (p × p); both have the eigenvalues of the covariance.
+    let by_period = t <= p;
+    let m = if by_period { t } else { p };
+    let mut g = vec![vec![0.0; m]; m];
+    if by_period {
+        for a in 0..t {
+            for b in a..t {
+                let v = dot(&x[a], &x[b]);
+                g[a][b] = v;
+                g[b][a] = v;
+            }
+        }
+    } else {
+        for r in &x {
+            for a in 0..p {
+                let ra = r[a];
+                for (gb, rb) in g[a][a..].iter_mut().zip(&r[a..]) {
+                    *gb += ra * rb;
+                }
+            }
+        }
+        for a in 0..p {
+            for b in 0..a {
+                g[a][b] = g[b][a];
+            }
+        }
+    }
+    // Start: the previous factors in this space (X L for X Xᵀ), then a fixed pseudo-random fill.
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut next = move || {
         state ^= state << 13;
@@ -103,18 +139,26 @@ pub fn pca_factor(
         state ^= state << 17;
         (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
     };
-    let mut v: Vec<Vec<f64>> = (0..l).map(|_| (0..p).map(|_| next()).collect()).collect();
+    let mut v: Vec<Vec<f64>> = (0..l).map(|_| (0..m).map(|_| next()).collect()).collect();
     if let Some(w) = warm.filter(|w| w.assets() == p) {
         for (dst, src) in v.iter_mut().zip(&w.loadings) {
-            dst.copy_from_slice(src);
+            *dst = if by_period { xv(&x, src) } else { src.clone() };
         }
     }
     orthonormalize(&mut v);
     let mut iterations = 0;
+    let mut captured = 0.0;
     let (values, vectors) = loop {
         iterations += 1;
-        // Z = Xᵀ (X V): l columns of length p.
-        let z: Vec<Vec<f64>> = v.iter().map(|c| xt(&x, &xv(&x, c), p)).collect();
+        // Z = G V: l columns of length m.
+        let z: Vec<Vec<f64>> = v.iter().map(|c| xv(&g, c)).collect();
+        if iterations % RITZ_EVERY != 1 && iterations < MAX_ITERATIONS {
+            // A plain step: the Rayleigh–Ritz projection (and the convergence check) only on
+            // every RITZ_EVERY-th; in between the block just moves towards the dominant subspace.
+            v = z;
+            orthonormalize(&mut v);
+            continue;
+        }
         // Rayleigh–Ritz: H = Vᵀ Z (l × l), H = U Λ Uᵀ; new V = orth(Z U) (ordered by Λ).
         let h: Vec<Vec<f64>> = v
             .iter()
@@ -122,7 +166,7 @@ pub fn pca_factor(
             .collect();
         let (lam, u) = jacobi_eigen(h);
         let combine = |basis: &[Vec<f64>], j: usize| {
-            let mut c = vec![0.0; p];
+            let mut c = vec![0.0; m];
             for (b, row) in basis.iter().zip(&u) {
                 axpy(&mut c, row[j], b);
             }
@@ -132,13 +176,12 @@ pub fn pca_factor(
         let mut nv = nv_raw.clone();
         orthonormalize(&mut nv);
         // The Ritz pairs of this step: λⱼ and V Uⱼ (orthonormal: V is, U is orthogonal); each
-        // one's residual ‖Xᵀ X V Uⱼ − λⱼ V Uⱼ‖ = ‖Z Uⱼ − λⱼ V Uⱼ‖, relative to λ₁.
+        // one's residual ‖G V Uⱼ − λⱼ V Uⱼ‖ = ‖Z Uⱼ − λⱼ V Uⱼ‖, relative to λ₁.
         let ritz: Vec<Vec<f64>> = (0..factors).map(|j| combine(&v, j)).collect();
         let top = lam[0].abs().max(f64::MIN_POSITIVE);
         let worst = (0..factors)
             .map(|j| {
-                let zj = &nv_raw[j];
-                let r: f64 = zj
+                let r: f64 = nv_raw[j]
                     .iter()
                     .zip(&ritz[j])
                     .map(|(a, b)| (a - lam[j] * b).powi(2))
@@ -149,15 +192,26 @@ pub fn pca_factor(
                 0.0_f64,
                 |m, d| if d.is_nan() { f64::INFINITY } else { m.max(d) },
             );
-        if worst < TOLERANCE || iterations >= MAX_ITERATIONS {
+        // The variance the k factors capture only grows; once it stops growing, eigenvalues
+        // left unconverged are (near-)degenerate with the next ones, where no rotation captures
+        // more.
+        let now: f64 = lam[..factors].iter().sum();
+        let stalled = (now - captured).abs() <= STALL * now.abs();
+        captured = now;
+        if worst < TOLERANCE || (stalled && iterations > 1) || iterations >= MAX_ITERATIONS {
             break (lam, ritz);
         }
         v = nv;
     };
+    // Loadings √λⱼ vⱼ: for X Xᵀ's eigenvector uⱼ that is Xᵀ uⱼ; for Xᵀ X's vⱼ, √λⱼ vⱼ.
     let loadings: Vec<Vec<f64>> = (0..factors)
         .map(|j| {
-            let s = values[j].max(0.0).sqrt();
-            vectors[j].iter().map(|x| x * s).collect()
+            if by_period {
+                xt(&x, &vectors[j], p)
+            } else {
+                let s = values[j].max(0.0).sqrt();
+                vectors[j].iter().map(|x| x * s).collect()
+            }
         })
         .collect();
     let mean_var = sample_var.iter().sum::<f64>() / p as f64;

@@ -165,3 +165,49 @@ fn a_portfolio_strategy_rebalances_on_the_pca_model() {
     // Long-only: every fill is a buy of a positive quantity.
     assert!(e.journal.fills.iter().all(|f| f.qty > 0));
 }
+
+/// Fewer periods than assets: the model is found on X Xᵀ and mapped back; each loading is still
+/// an eigenvector of the sample covariance (computed here directly) with ‖Lⱼ‖² = λⱼ, and the
+/// loadings are orthogonal.
+#[test]
+fn fewer_periods_than_assets_give_eigenvectors_of_the_covariance() {
+    let ret: Vec<Vec<f64>> = returns()[..12].to_vec();
+    let (t, p) = (ret.len(), ret[0].len());
+    let mean: Vec<f64> = (0..p)
+        .map(|j| ret.iter().map(|r| r[j]).sum::<f64>() / t as f64)
+        .collect();
+    let mut s = vec![vec![0.0; p]; p];
+    for r in &ret {
+        for a in 0..p {
+            for b in 0..p {
+                s[a][b] += (r[a] - mean[a]) * (r[b] - mean[b]) / t as f64;
+            }
+        }
+    }
+    let (fc, _) = pca_factor(&ret, 5, None).unwrap();
+    let top = fc.eigenvalues[0];
+    for (j, l) in fc.loadings.iter().enumerate() {
+        let lam = fc.eigenvalues[j];
+        let norm2: f64 = l.iter().map(|x| x * x).sum();
+        assert!(
+            (norm2 - lam).abs() <= 1e-9 * top,
+            "‖L{j}‖² {norm2} vs λ {lam}"
+        );
+        for (a, row) in s.iter().enumerate() {
+            let sl: f64 = row.iter().zip(l).map(|(x, y)| x * y).sum();
+            assert!(
+                (sl - lam * l[a]).abs() <= 1e-8 * top * norm2.sqrt(),
+                "(S L{j})[{a}] {sl} vs λ L {}",
+                lam * l[a]
+            );
+        }
+        for (k, m) in fc.loadings.iter().enumerate().skip(j + 1) {
+            let d: f64 = l.iter().zip(m).map(|(x, y)| x * y).sum();
+            assert!(d.abs() <= 1e-9 * top, "L{j}·L{k} = {d}");
+        }
+    }
+    let dense = fc.dense();
+    for a in 0..p {
+        assert!((dense[a][a] - s[a][a]).abs() <= 1e-12 * s[a][a].max(1e-300));
+    }
+}
