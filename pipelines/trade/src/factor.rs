@@ -125,9 +125,10 @@ pub fn pca_factor(
                 }
             }
         }
-        for a in 0..p {
-            for b in 0..a {
-                g[a][b] = g[b][a];
+        for a in 1..p {
+            let (upper, lower) = g.split_at_mut(a);
+            for (b, row) in upper.iter().enumerate() {
+                lower[0][b] = row[a];
             }
         }
     }
