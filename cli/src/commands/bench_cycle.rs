@@ -210,7 +210,7 @@ pub fn run(args: BenchCycleArgs, _settings: &Settings, printer: &Printer) -> Res
             // peer's within 1e-4 of it (its absolute tolerances on an unscaled objective of ~1e-5
             // stop it earlier than Elite, which scales the objective to unit mean variance).
             let rel = (var - elite_var) / elite_var;
-            if rel.is_nan() || rel < -1e-6 || rel > 1e-4 {
+            if !(-1e-6..=1e-4).contains(&rel) {
                 anyhow::bail!(
                     "cvxpy {name}: variance {var:e} at its weights vs Elite's {elite_var:e} (relative {rel:e})"
                 );
