@@ -1,6 +1,5 @@
 //! `elite bench cycle`: the latency of one trade-runner decision cycle over `assets` assets —
-//! the risk model of the last `lookback` returns (Ledoit-Wolf, or a PCA factor model warm-started
-//! from the previous cycle's), long-only mean-variance (minimum variance, 5% cap, 10 sectors
+//! the risk model of the last `lookback` returns (Ledoit-Wolf, or a PCA factor model), long-only mean-variance (minimum variance, 5% cap, 10 sectors
 //! capped at 25%) on Clarabel (dense, or in factor form), then one order per asset through
 //! pre-trade risk and into the broker. Each phase timed separately.
 //!
@@ -17,10 +16,10 @@ use std::time::Instant;
 
 use anyhow::Result;
 use elite_trade::Money;
-use elite_trade::factor::{FactorCov, pca_factor};
+use elite_trade::factor::{FactorCov, mean_variance_factor, pca_factor};
 use elite_trade::ledger::Ledger;
 use elite_trade::order::{OrderRequest, Side};
-use elite_trade::portfolio::{Bounds, Objective, ledoit_wolf, mean_variance, mean_variance_factor};
+use elite_trade::portfolio::{Bounds, Objective, ledoit_wolf, mean_variance};
 use elite_trade::risk::{Book, RiskEngine, RiskLimits};
 use elite_trade::sim::{FillConfig, SimBroker};
 use elite_warehouse::Timestamp;
@@ -108,14 +107,11 @@ pub fn run(args: BenchCycleArgs, _settings: &Settings, printer: &Printer) -> Res
     };
     let mut ok = 0usize;
     let mut last: Option<(Risk, Vec<f64>)> = None;
-    let mut prev: Option<FactorCov> = None;
-    let mut iterations = vec![];
     for c in 0..args.cycles {
         let t0 = Instant::now();
         let ret = &returns[c..c + lookback];
         let (model, mu) = if pca {
-            let (fc, mu) = pca_factor(ret, args.factors, prev.as_ref())?;
-            iterations.push(fc.iterations);
+            let (fc, mu) = pca_factor(ret, args.factors)?;
             (Risk::Factor(fc), mu)
         } else {
             let (cov, _, mu) = ledoit_wolf(ret)?;
@@ -127,9 +123,6 @@ pub fn run(args: BenchCycleArgs, _settings: &Settings, printer: &Printer) -> Res
             Risk::Factor(fc) => mean_variance_factor(&mu, fc, Objective::MinVariance, &bounds)?,
         };
         let t2 = Instant::now();
-        if let Risk::Factor(fc) = &model {
-            prev = Some(fc.clone());
-        }
         let prices: Vec<f64> = prices_at[c + lookback].clone();
         let ledger = Ledger::new(Money::units(100_000_000));
         let mut risk = RiskEngine::new(limits.clone());
@@ -171,7 +164,7 @@ pub fn run(args: BenchCycleArgs, _settings: &Settings, printer: &Printer) -> Res
     let mut rows = vec![];
     let names = if pca {
         [
-            "pca factor model (warm start)",
+            "pca factor model",
             "mean-variance (Clarabel, factor form)",
             "risk checks + orders",
             "whole cycle",
@@ -197,12 +190,6 @@ pub fn run(args: BenchCycleArgs, _settings: &Settings, printer: &Printer) -> Res
         "{n} assets, {lookback} returns, {} cycles on 1 core; {} orders approved and sent in total",
         args.cycles, ok
     ));
-    if pca {
-        printer.note(format!(
-            "{} factors; subspace iterations per cycle: {iterations:?} (the first from a cold start)",
-            args.factors
-        ));
-    }
     if let (Some((risk, w)), false) = (last, args.python == "none") {
         let elite_var = risk.variance(&w);
         for (name, ms, solver_ms, var, dw) in peer(&args, &risk, &bounds, &w)? {

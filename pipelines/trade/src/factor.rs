@@ -6,30 +6,15 @@
 //! Why: the dense mean-variance QP factors a p × p KKT block at every interior-point iteration
 //! (O(p³)); with `Σ = Lᵀ L + D` the QP takes `k` extra variables `f = L w` and a diagonal objective
 //! (`wᵀ D w + fᵀ f`), so its KKT system is sparse and the solve is O(p k²) (see
-//! [`mean_variance_factor`](crate::portfolio::mean_variance_factor)).
+//! [`mean_variance_factor`]).
 //!
-//! The leading eigenvectors are found by block (subspace) iteration with Rayleigh–Ritz on the
-//! smaller Gram matrix of the centered returns `X` — `X Xᵀ` (T × T) when there are fewer periods
-//! than assets, which has the covariance's nonzero eigenvalues, its eigenvectors mapped back by
-//! `Xᵀ` — with the small `l × l` Ritz problem (`l = k + 8`, every 4th iteration; plain `V ← orth(G V)` between) solved by cyclic Jacobi, until each of
-//! the `k` pairs' residual `‖G v − λ v‖` is below `1e-9 λ₁`, or the variance the `k` factors
-//! capture stops growing (eigenvalues inside the noise bulk are near-degenerate: no rotation among
-//! them captures more), at most 100 iterations. A rebalance passes the previous model as the start
-//! (`warm`): a window moved by one period starts near the answer.
+//! The leading eigenpairs come from the smaller Gram matrix of the centered returns `X` —
+//! `X Xᵀ` (T × T) when there are fewer periods than assets, which has the covariance's nonzero
+//! eigenvalues, its eigenvectors mapped back by `Xᵀ` — decomposed exactly (Householder
+//! tridiagonalization, bisection, inverse iteration: [`crate::symeig`]): no iteration count, no
+//! dependence on a previous rebalance.
 
-use crate::portfolio::{Matrix, OptError, centered};
-
-/// The iteration stops when every leading Ritz pair's residual `‖Σ v − λ v‖` is below this
-/// times the largest eigenvalue (eigenvalues are then exact to about its square).
-const TOLERANCE: f64 = 1e-9;
-/// Or when the variance the factors capture (the sum of their eigenvalues) changed by less than
-/// this, relatively, in one iteration.
-const STALL: f64 = 1e-10;
-/// Iterations per Rayleigh–Ritz step (the others are plain block power steps).
-const RITZ_EVERY: usize = 4;
-/// The iteration stops here at the latest (a flat spectrum converges slowly; the model is then
-/// the best subspace found, still a valid covariance: `D` keeps every asset's own variance).
-const MAX_ITERATIONS: usize = 100;
+use crate::portfolio::{Bounds, Matrix, Objective, OptError, Risk, centered, solve};
 
 /// `Σ = Lᵀ L + D`.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,8 +25,6 @@ pub struct FactorCov {
     pub specific: Vec<f64>,
     /// The `k` leading eigenvalues of the sample covariance, largest first.
     pub eigenvalues: Vec<f64>,
-    /// Subspace iterations this estimate took.
-    pub iterations: usize,
 }
 
 impl FactorCov {
@@ -82,12 +65,8 @@ impl FactorCov {
 }
 
 /// The `factors`-factor model of `returns` (rows = periods, columns = assets) and the column
-/// means. `warm`: a previous model of the same assets to start the iteration from.
-pub fn pca_factor(
-    returns: &[Vec<f64>],
-    factors: usize,
-    warm: Option<&FactorCov>,
-) -> Result<(FactorCov, Vec<f64>), OptError> {
+/// means.
+pub fn pca_factor(returns: &[Vec<f64>], factors: usize) -> Result<(FactorCov, Vec<f64>), OptError> {
     let (mut x, mean) = centered(returns)?;
     let (t, p) = (x.len(), mean.len());
     let rank = t.min(p);
@@ -102,8 +81,7 @@ pub fn pca_factor(
     let sample_var: Vec<f64> = (0..p)
         .map(|i| x.iter().map(|r| r[i] * r[i]).sum())
         .collect();
-    let l = (factors + 8).min(rank);
-    // Iterate on the smaller of the two Gram matrices: X Xᵀ (T × T) when there are fewer periods
+    // Decompose the smaller of the two Gram matrices: X Xᵀ (T × T) when there are fewer periods
     // than assets, else Xᵀ X (p × p); both have the eigenvalues of the covariance.
     let by_period = t <= p;
     let m = if by_period { t } else { p };
@@ -132,78 +110,7 @@ pub fn pca_factor(
             }
         }
     }
-    // Start: the previous factors in this space (X L for X Xᵀ), then a fixed pseudo-random fill.
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-    };
-    let mut v: Vec<Vec<f64>> = (0..l).map(|_| (0..m).map(|_| next()).collect()).collect();
-    if let Some(w) = warm.filter(|w| w.assets() == p) {
-        for (dst, src) in v.iter_mut().zip(&w.loadings) {
-            *dst = if by_period { xv(&x, src) } else { src.clone() };
-        }
-    }
-    orthonormalize(&mut v);
-    let mut iterations = 0;
-    let mut captured = 0.0;
-    let (values, vectors) = loop {
-        iterations += 1;
-        // Z = G V: l columns of length m.
-        let z: Vec<Vec<f64>> = v.iter().map(|c| xv(&g, c)).collect();
-        if iterations % RITZ_EVERY != 1 && iterations < MAX_ITERATIONS {
-            // A plain step: the Rayleigh–Ritz projection (and the convergence check) only on
-            // every RITZ_EVERY-th; in between the block just moves towards the dominant subspace.
-            v = z;
-            orthonormalize(&mut v);
-            continue;
-        }
-        // Rayleigh–Ritz: H = Vᵀ Z (l × l), H = U Λ Uᵀ; new V = orth(Z U) (ordered by Λ).
-        let h: Vec<Vec<f64>> = v
-            .iter()
-            .map(|a| z.iter().map(|b| dot(a, b)).collect())
-            .collect();
-        let (lam, u) = jacobi_eigen(h);
-        let combine = |basis: &[Vec<f64>], j: usize| {
-            let mut c = vec![0.0; m];
-            for (b, row) in basis.iter().zip(&u) {
-                axpy(&mut c, row[j], b);
-            }
-            c
-        };
-        let nv_raw: Vec<Vec<f64>> = (0..l).map(|j| combine(&z, j)).collect();
-        let mut nv = nv_raw.clone();
-        orthonormalize(&mut nv);
-        // The Ritz pairs of this step: λⱼ and V Uⱼ (orthonormal: V is, U is orthogonal); each
-        // one's residual ‖G V Uⱼ − λⱼ V Uⱼ‖ = ‖Z Uⱼ − λⱼ V Uⱼ‖, relative to λ₁.
-        let ritz: Vec<Vec<f64>> = (0..factors).map(|j| combine(&v, j)).collect();
-        let top = lam[0].abs().max(f64::MIN_POSITIVE);
-        let worst = (0..factors)
-            .map(|j| {
-                let r: f64 = nv_raw[j]
-                    .iter()
-                    .zip(&ritz[j])
-                    .map(|(a, b)| (a - lam[j] * b).powi(2))
-                    .sum();
-                r.sqrt() / top
-            })
-            .fold(
-                0.0_f64,
-                |m, d| if d.is_nan() { f64::INFINITY } else { m.max(d) },
-            );
-        // The variance the k factors capture only grows; once it stops growing, eigenvalues
-        // left unconverged are (near-)degenerate with the next ones, where no rotation captures
-        // more.
-        let now: f64 = lam[..factors].iter().sum();
-        let stalled = (now - captured).abs() <= STALL * now.abs();
-        captured = now;
-        if worst < TOLERANCE || (stalled && iterations > 1) || iterations >= MAX_ITERATIONS {
-            break (lam, ritz);
-        }
-        v = nv;
-    };
+    let (values, vectors) = crate::symeig::top_eigen(g, factors);
     // Loadings √λⱼ vⱼ: for X Xᵀ's eigenvector uⱼ that is Xᵀ uⱼ; for Xᵀ X's vⱼ, √λⱼ vⱼ.
     let loadings: Vec<Vec<f64>> = (0..factors)
         .map(|j| {
@@ -227,10 +134,37 @@ pub fn pca_factor(
             loadings,
             specific,
             eigenvalues: values[..factors].to_vec(),
-            iterations,
         },
         mean,
     ))
+}
+
+/// [`mean_variance`](crate::portfolio::mean_variance) with a factor covariance `Σ = Lᵀ L + D`: the same problem (the same argmin
+/// as `mean_variance` on `fc.dense()`), posed with `k` more variables `f = L w` so that the
+/// objective is diagonal (`wᵀ D w + fᵀ f`) and the solver's KKT system sparse — O(p k²) per
+/// iteration instead of O(p³).
+pub fn mean_variance_factor(
+    mu: &[f64],
+    fc: &FactorCov,
+    obj: Objective,
+    b: &Bounds,
+) -> Result<Vec<f64>, OptError> {
+    let n = mu.len();
+    if n == 0 || fc.assets() != n || fc.loadings.iter().any(|l| l.len() != n) {
+        return Err(OptError::Input(format!(
+            "{n} expected returns but a factor model of {} assets",
+            fc.assets()
+        )));
+    }
+    solve(
+        mu,
+        Risk::Factor {
+            loadings: &fc.loadings,
+            specific: &fc.specific,
+        },
+        obj,
+        b,
+    )
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -243,11 +177,6 @@ fn axpy(y: &mut [f64], a: f64, x: &[f64]) {
     }
 }
 
-/// X c (T values) for X stored by rows.
-fn xv(x: &[Vec<f64>], c: &[f64]) -> Vec<f64> {
-    x.iter().map(|r| dot(r, c)).collect()
-}
-
 /// Xᵀ y (p values).
 fn xt(x: &[Vec<f64>], y: &[f64], p: usize) -> Vec<f64> {
     let mut out = vec![0.0; p];
@@ -257,40 +186,7 @@ fn xt(x: &[Vec<f64>], y: &[f64], p: usize) -> Vec<f64> {
     out
 }
 
-/// Modified Gram–Schmidt (twice, for orthogonality to rounding) on the vectors in place; a vector
-/// that vanishes is replaced by a unit vector orthogonal to the others.
-fn orthonormalize(v: &mut [Vec<f64>]) {
-    for k in 0..v.len() {
-        for _ in 0..2 {
-            for j in 0..k {
-                let (done, rest) = v.split_at_mut(k);
-                let r = dot(&done[j], &rest[0]);
-                axpy(&mut rest[0], -r, &done[j]);
-            }
-        }
-        let norm = dot(&v[k], &v[k]).sqrt();
-        if norm > 1e-300 {
-            v[k].iter_mut().for_each(|x| *x /= norm);
-        } else {
-            let p = v[k].len();
-            'unit: for e in 0..p {
-                let mut u = vec![0.0; p];
-                u[e] = 1.0;
-                for vj in &v[..k] {
-                    let r = dot(vj, &u);
-                    axpy(&mut u, -r, vj);
-                }
-                let n = dot(&u, &u).sqrt();
-                if n > 1e-8 {
-                    u.iter_mut().for_each(|x| *x /= n);
-                    v[k] = u;
-                    break 'unit;
-                }
-            }
-        }
-    }
-}
-
+#[cfg(test)]
 /// Eigen-decomposition of a small symmetric matrix by cyclic Jacobi rotations: the eigenvalues in
 /// descending order and, as rows of the second value, `u[i][j]` = component i of eigenvector j.
 pub(crate) fn jacobi_eigen(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>) {

@@ -43,6 +43,7 @@ pub mod risk;
 pub mod routing;
 pub mod sim;
 pub mod strategies;
+mod symeig;
 pub mod types;
 
 pub use money::{Money, Rate};

@@ -141,32 +141,21 @@ pub fn mean_variance(
     solve(mu, Risk::Dense(cov), obj, b)
 }
 
-/// [`mean_variance`] with a factor covariance `Σ = Lᵀ L + D`: the same problem (the same argmin
-/// as `mean_variance` on `fc.dense()`), posed with `k` more variables `f = L w` so that the
-/// objective is diagonal (`wᵀ D w + fᵀ f`) and the solver's KKT system sparse — O(p k²) per
-/// iteration instead of O(p³).
-pub fn mean_variance_factor(
+/// The covariance of a mean-variance problem: dense, or `Lᵀ L + D` (rows of `L`, diagonal of `D`).
+pub(crate) enum Risk<'a> {
+    Dense(&'a [Vec<f64>]),
+    Factor {
+        loadings: &'a [Vec<f64>],
+        specific: &'a [f64],
+    },
+}
+
+pub(crate) fn solve(
     mu: &[f64],
-    fc: &crate::factor::FactorCov,
+    risk: Risk<'_>,
     obj: Objective,
     b: &Bounds,
 ) -> Result<Vec<f64>, OptError> {
-    let n = mu.len();
-    if n == 0 || fc.assets() != n || fc.loadings.iter().any(|l| l.len() != n) {
-        return Err(OptError::Input(format!(
-            "{n} expected returns but a factor model of {} assets",
-            fc.assets()
-        )));
-    }
-    solve(mu, Risk::Factor(fc), obj, b)
-}
-
-enum Risk<'a> {
-    Dense(&'a [Vec<f64>]),
-    Factor(&'a crate::factor::FactorCov),
-}
-
-fn solve(mu: &[f64], risk: Risk<'_>, obj: Objective, b: &Bounds) -> Result<Vec<f64>, OptError> {
     let n = mu.len();
     if b.lower > b.upper || b.upper * n as f64 + 1e-12 < 1.0 || b.lower * n as f64 > 1.0 + 1e-12 {
         return Err(OptError::Input(format!(
@@ -184,14 +173,16 @@ fn solve(mu: &[f64], risk: Risk<'_>, obj: Objective, b: &Bounds) -> Result<Vec<f
     let nw = if sharpe { n + 1 } else { n };
     let k = match risk {
         Risk::Dense(_) => 0,
-        Risk::Factor(fc) => fc.loadings.len(),
+        Risk::Factor { loadings, .. } => loadings.len(),
     };
     let nv = nw + k;
     // The objective is scaled to unit mean variance (the argmin is unchanged; the solver's
     // absolute tolerances then mean the same for daily and annual covariances).
     let var_i = |i: usize| match risk {
         Risk::Dense(cov) => cov[i][i],
-        Risk::Factor(fc) => fc.specific[i] + fc.loadings.iter().map(|l| l[i] * l[i]).sum::<f64>(),
+        Risk::Factor { loadings, specific } => {
+            specific[i] + loadings.iter().map(|l| l[i] * l[i]).sum::<f64>()
+        }
     };
     let scale = (0..n).map(var_i).sum::<f64>() / n as f64;
     if !(scale.is_finite() && scale > 0.0) {
@@ -208,8 +199,8 @@ fn solve(mu: &[f64], risk: Risk<'_>, obj: Objective, b: &Bounds) -> Result<Vec<f
                 }
             }
         }
-        Risk::Factor(fc) => {
-            for (i, d) in fc.specific.iter().enumerate() {
+        Risk::Factor { specific, .. } => {
+            for (i, d) in specific.iter().enumerate() {
                 p[i][i] = d / scale;
             }
             for j in 0..k {
@@ -270,9 +261,9 @@ fn solve(mu: &[f64], risk: Risk<'_>, obj: Objective, b: &Bounds) -> Result<Vec<f
             }
         }
     }
-    if let Risk::Factor(fc) = risk {
+    if let Risk::Factor { loadings, .. } = risk {
         // f_j = L_j · w (or · y for max Sharpe, where the variance is in y's scale).
-        for (j, l) in fc.loadings.iter().enumerate() {
+        for (j, l) in loadings.iter().enumerate() {
             let mut r = row(&|c| if c < n { l[c] } else { 0.0 });
             r[nw + j] = -1.0;
             eq.push((r, 0.0));

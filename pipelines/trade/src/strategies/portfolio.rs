@@ -26,8 +26,7 @@ pub enum RiskModel {
     #[default]
     LedoitWolf,
     /// A statistical factor model: the `factors` leading principal components plus specific
-    /// variances; mean-variance then solves in factor form (sparse), warm-started each rebalance
-    /// from the previous model.
+    /// variances; mean-variance then solves in factor form (sparse).
     Pca { factors: usize },
 }
 
@@ -125,7 +124,6 @@ impl PortfolioConfig {
             invested,
             min_trade,
             risk_model,
-            factors: None,
             hist: std::collections::VecDeque::new(),
             last: vec![],
             since: usize::MAX,
@@ -145,8 +143,6 @@ struct Portfolio {
     invested: f64,
     min_trade: f64,
     risk_model: RiskModel,
-    /// The last PCA model (the next rebalance's starting point).
-    factors: Option<crate::factor::FactorCov>,
     /// Closes at the end of each completed instant (the last `lookback + 1`).
     hist: std::collections::VecDeque<Vec<f64>>,
     last: Vec<f64>,
@@ -157,10 +153,8 @@ struct Portfolio {
 }
 
 impl Portfolio {
-    fn weights(&mut self, ret: &[Vec<f64>]) -> Result<Vec<f64>, crate::portfolio::OptError> {
-        use crate::portfolio::{
-            Bounds, Objective, hrp, ledoit_wolf, mean_variance, mean_variance_factor, risk_parity,
-        };
+    fn weights(&self, ret: &[Vec<f64>]) -> Result<Vec<f64>, crate::portfolio::OptError> {
+        use crate::portfolio::{Bounds, Objective, hrp, ledoit_wolf, mean_variance, risk_parity};
         let n = ret.first().map_or(0, Vec::len);
         let cap = self.max_weight.max(1.0 / n as f64);
         if self.method == PortfolioMethod::Equal {
@@ -173,7 +167,7 @@ impl Portfolio {
             }
             RiskModel::Pca { factors } => {
                 let k = factors.min(ret.len().min(n));
-                let (fc, mu) = crate::factor::pca_factor(ret, k, self.factors.as_ref())?;
+                let (fc, mu) = crate::factor::pca_factor(ret, k)?;
                 let out = match self.method {
                     PortfolioMethod::MinVariance | PortfolioMethod::MaxSharpe => {
                         let obj = if self.method == PortfolioMethod::MinVariance {
@@ -181,16 +175,19 @@ impl Portfolio {
                         } else {
                             Objective::MaxSharpe
                         };
-                        Some(mean_variance_factor(&mu, &fc, obj, &Bounds::long_only(cap)))
+                        Some(crate::factor::mean_variance_factor(
+                            &mu,
+                            &fc,
+                            obj,
+                            &Bounds::long_only(cap),
+                        ))
                     }
                     _ => None,
                 };
-                let dense = fc.dense();
-                self.factors = Some(fc);
                 if let Some(w) = out {
                     return w;
                 }
-                (dense, mu)
+                (fc.dense(), mu)
             }
         };
         Ok(match self.method {
