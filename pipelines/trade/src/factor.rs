@@ -167,8 +167,25 @@ pub fn mean_variance_factor(
     )
 }
 
+/// Σ aᵢ bᵢ with four running sums (so the compiler can keep them in one vector register).
 fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut s = [0.0f64; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        s[0] += x[0] * y[0];
+        s[1] += x[1] * y[1];
+        s[2] += x[2] * y[2];
+        s[3] += x[3] * y[3];
+    }
+    (s[0] + s[1]) + (s[2] + s[3]) + tail
 }
 
 fn axpy(y: &mut [f64], a: f64, x: &[f64]) {

@@ -270,10 +270,10 @@ pub(crate) fn solve(
         }
     }
     let (ne, nl) = (eq.len(), le.len());
-    let a: Vec<Vec<f64>> = eq.iter().chain(&le).map(|(r, _)| r.clone()).collect();
+    let a: Vec<&[f64]> = eq.iter().chain(&le).map(|(r, _)| r.as_slice()).collect();
     let bv: Vec<f64> = eq.iter().chain(&le).map(|(_, v)| *v).collect();
-    let pm = CscMatrix::from(&p);
-    let am = CscMatrix::from(&a);
+    let pm = csc_from_rows(&p.iter().map(Vec::as_slice).collect::<Vec<_>>(), nv);
+    let am = csc_from_rows(&a, nv);
     let q = vec![0.0; nv];
     let cones = [
         SupportedConeT::ZeroConeT(ne),
@@ -310,6 +310,37 @@ pub(crate) fn solve(
         w.iter_mut().for_each(|v| *v /= s);
     }
     Ok(w)
+}
+
+/// The compressed-column form of the matrix whose rows are `rows` (each `ncols` long), zeros
+/// dropped. Two passes in memory order (count per column, then fill) — `CscMatrix::from` copies
+/// the rows and reads them column by column, which cost more than the solve itself.
+fn csc_from_rows(rows: &[&[f64]], ncols: usize) -> CscMatrix<f64> {
+    let mut colptr = vec![0usize; ncols + 1];
+    for r in rows {
+        for (c, v) in r.iter().enumerate() {
+            if *v != 0.0 {
+                colptr[c + 1] += 1;
+            }
+        }
+    }
+    for c in 0..ncols {
+        colptr[c + 1] += colptr[c];
+    }
+    let nnz = colptr[ncols];
+    let mut next = colptr.clone();
+    let (mut rowval, mut nzval) = (vec![0usize; nnz], vec![0.0; nnz]);
+    for (i, r) in rows.iter().enumerate() {
+        for (c, v) in r.iter().enumerate() {
+            if *v != 0.0 {
+                let k = next[c];
+                rowval[k] = i;
+                nzval[k] = *v;
+                next[c] += 1;
+            }
+        }
+    }
+    CscMatrix::new(rows.len(), ncols, colptr, rowval, nzval)
 }
 
 /// Equal risk contribution weights (each asset contributes `w_i (Σw)_i = σ²/n`), by cyclical
