@@ -19,6 +19,23 @@ fn returns() -> Vec<Vec<f64>> {
     serde_json::from_value(v["returns"].clone()).unwrap()
 }
 
+/// The maximum-likelihood sample covariance (divided by T), computed directly.
+fn sample_cov(ret: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let (t, p) = (ret.len() as f64, ret[0].len());
+    let mean: Vec<f64> = (0..p)
+        .map(|j| ret.iter().map(|r| r[j]).sum::<f64>() / t)
+        .collect();
+    let mut s = vec![vec![0.0; p]; p];
+    for r in ret {
+        for (a, row) in s.iter_mut().enumerate() {
+            for (b, v) in row.iter_mut().enumerate() {
+                *v += (r[a] - mean[a]) * (r[b] - mean[b]) / t;
+            }
+        }
+    }
+    s
+}
+
 fn close(a: &[f64], b: &[f64], rel: f64, what: &str) {
     elite_warehouse::approx::max_abs_diff(a, b).unwrap();
     let top = b.iter().fold(0.0_f64, |m, x| m.max(x.abs()));
@@ -64,8 +81,16 @@ fn leading_eigenvalues_and_factor_covariance_equal_numpy() {
 fn every_factor_reproduces_the_sample_covariance() {
     let g = golden();
     let want: Vec<f64> = serde_json::from_value(g["eigenvalues"].clone()).unwrap();
-    let (fc, _) = pca_factor(&returns(), 20).unwrap();
+    let ret = returns();
+    let (fc, _) = pca_factor(&ret, 20).unwrap();
     close(&fc.eigenvalues, &want, 1e-12, "eigenvalues k=20");
+    let flat = |m: &[Vec<f64>]| m.iter().flatten().copied().collect::<Vec<f64>>();
+    close(
+        &flat(&fc.dense()),
+        &flat(&sample_cov(&ret)),
+        1e-9,
+        "L'L + D vs S",
+    );
 }
 
 #[test]
@@ -163,18 +188,8 @@ fn a_portfolio_strategy_rebalances_on_the_pca_model() {
 #[test]
 fn fewer_periods_than_assets_give_eigenvectors_of_the_covariance() {
     let ret: Vec<Vec<f64>> = returns()[..12].to_vec();
-    let (t, p) = (ret.len(), ret[0].len());
-    let mean: Vec<f64> = (0..p)
-        .map(|j| ret.iter().map(|r| r[j]).sum::<f64>() / t as f64)
-        .collect();
-    let mut s = vec![vec![0.0; p]; p];
-    for r in &ret {
-        for a in 0..p {
-            for b in 0..p {
-                s[a][b] += (r[a] - mean[a]) * (r[b] - mean[b]) / t as f64;
-            }
-        }
-    }
+    let p = ret[0].len();
+    let s = sample_cov(&ret);
     let (fc, _) = pca_factor(&ret, 5).unwrap();
     let top = fc.eigenvalues[0];
     for (j, l) in fc.loadings.iter().enumerate() {

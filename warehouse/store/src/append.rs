@@ -37,6 +37,16 @@ use crate::warehouse::{
 };
 use crate::{At, Error, Result, Warehouse};
 
+/// The columns `idx` of `batch`, row-encoded by `converter` (keys and partition values).
+fn encode(
+    converter: &RowConverter,
+    idx: &[usize],
+    batch: &RecordBatch,
+) -> Result<deltalake::arrow::row::Rows> {
+    let cols: Vec<_> = idx.iter().map(|&i| Arc::clone(batch.column(i))).collect();
+    Ok(converter.convert_columns(&cols)?)
+}
+
 /// Time ranges (µs) of `ts_event` in the table's data files, per value of its first partition
 /// column (the symbol). `None`: the table's files carry no such statistics, so every batch is
 /// looked up.
@@ -160,13 +170,7 @@ impl Appender {
 
     /// Split `batch` by partition and hold copies of its rows.
     fn hold(&mut self, batch: &RecordBatch) -> Result<()> {
-        let parts = self.partition_converter.convert_columns(
-            &self
-                .partition_idx
-                .iter()
-                .map(|&i| Arc::clone(batch.column(i)))
-                .collect::<Vec<_>>(),
-        )?;
+        let parts = encode(&self.partition_converter, &self.partition_idx, batch)?;
         // Row indices per partition, in input order (runs of one partition are the usual case).
         let mut groups: HashMap<&[u8], Vec<u32>> = HashMap::new();
         let mut start = 0usize;
@@ -192,7 +196,8 @@ impl Appender {
     }
 
     /// Write out the largest partitions held until at most `keep` bytes remain. The files are
-    /// encoded on another task while more rows arrive; one such task runs at a time.
+    /// encoded on another task while more rows arrive; at most [`SPILLS_IN_FLIGHT`] such tasks run
+    /// at a time.
     async fn spill(&mut self, keep: usize) -> Result<()> {
         let mut sizes: Vec<(usize, Vec<u8>)> = self
             .held
@@ -286,13 +291,7 @@ impl Appender {
             return Ok(batch);
         }
         let present: std::collections::HashSet<_> = present.iter().collect();
-        let rows = self.converter.convert_columns(
-            &self
-                .key_idx
-                .iter()
-                .map(|&i| Arc::clone(batch.column(i)))
-                .collect::<Vec<_>>(),
-        )?;
+        let rows = encode(&self.converter, &self.key_idx, &batch)?;
         let mut dropped = 0;
         let keep: BooleanArray = rows
             .iter()

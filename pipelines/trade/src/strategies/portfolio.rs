@@ -154,53 +154,34 @@ struct Portfolio {
 
 impl Portfolio {
     fn weights(&self, ret: &[Vec<f64>]) -> Result<Vec<f64>, crate::portfolio::OptError> {
+        use crate::factor::{mean_variance_factor, pca_factor};
         use crate::portfolio::{Bounds, Objective, hrp, ledoit_wolf, mean_variance, risk_parity};
         let n = ret.first().map_or(0, Vec::len);
-        let cap = self.max_weight.max(1.0 / n as f64);
-        if self.method == PortfolioMethod::Equal {
-            return Ok(vec![1.0 / n as f64; n]);
-        }
+        let bounds = Bounds::long_only(self.max_weight.max(1.0 / n as f64));
+        let objective = match self.method {
+            PortfolioMethod::Equal => return Ok(vec![1.0 / n as f64; n]),
+            PortfolioMethod::MinVariance => Some(Objective::MinVariance),
+            PortfolioMethod::MaxSharpe => Some(Objective::MaxSharpe),
+            PortfolioMethod::RiskParity | PortfolioMethod::Hrp => None,
+        };
         let (cov, mu) = match self.risk_model {
             RiskModel::LedoitWolf => {
                 let (cov, _, mu) = ledoit_wolf(ret)?;
                 (cov, mu)
             }
             RiskModel::Pca { factors } => {
-                let k = factors.min(ret.len().min(n));
-                let (fc, mu) = crate::factor::pca_factor(ret, k)?;
-                let out = match self.method {
-                    PortfolioMethod::MinVariance | PortfolioMethod::MaxSharpe => {
-                        let obj = if self.method == PortfolioMethod::MinVariance {
-                            Objective::MinVariance
-                        } else {
-                            Objective::MaxSharpe
-                        };
-                        Some(crate::factor::mean_variance_factor(
-                            &mu,
-                            &fc,
-                            obj,
-                            &Bounds::long_only(cap),
-                        ))
-                    }
-                    _ => None,
-                };
-                if let Some(w) = out {
-                    return w;
+                let (fc, mu) = pca_factor(ret, factors.min(ret.len().min(n)))?;
+                if let Some(obj) = objective {
+                    return mean_variance_factor(&mu, &fc, obj, &bounds);
                 }
                 (fc.dense(), mu)
             }
         };
-        Ok(match self.method {
-            PortfolioMethod::Equal => vec![1.0 / n as f64; n],
-            PortfolioMethod::MinVariance => {
-                mean_variance(&mu, &cov, Objective::MinVariance, &Bounds::long_only(cap))?
-            }
-            PortfolioMethod::MaxSharpe => {
-                mean_variance(&mu, &cov, Objective::MaxSharpe, &Bounds::long_only(cap))?
-            }
-            PortfolioMethod::RiskParity => risk_parity(&cov)?,
-            PortfolioMethod::Hrp => hrp(&cov)?,
-        })
+        match objective {
+            Some(obj) => mean_variance(&mu, &cov, obj, &bounds),
+            None if self.method == PortfolioMethod::Hrp => hrp(&cov),
+            None => risk_parity(&cov),
+        }
     }
 
     fn rebalance(&mut self, ctx: &mut Ctx<'_>) {
