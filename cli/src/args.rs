@@ -711,6 +711,11 @@ pub struct FileArgs {
     /// by this and the writer's budget, not by the file)
     #[arg(long, value_name = "MIB")]
     pub chunk_mib: Option<f64>,
+    /// Partition columns of `bars` when this ingest creates it (default `year`: one partition
+    /// per year, each file sorted by symbol and time; `symbol,year`: one per symbol and year).
+    /// An existing table keeps its layout: change it with `elite warehouse relayout`
+    #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
+    pub partition_by: Option<Vec<String>>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -830,6 +835,17 @@ pub enum WarehouseCommand {
         /// Target file size in MiB
         #[arg(long)]
         target_mib: Option<u64>,
+    },
+    /// Rewrite a table under other partition columns (every file sorted by the key), in one
+    /// commit; older versions keep the old layout for time travel
+    Relayout {
+        table: String,
+        /// The new partition columns, e.g. `year` or `symbol,year`
+        #[arg(long, value_delimiter = ',', required = true, value_name = "COLUMNS")]
+        partition_by: Vec<String>,
+        /// Memory for the sort and the rows waiting to be written (the sort spills beyond it)
+        #[arg(long, default_value_t = 512, value_name = "MIB")]
+        memory_mib: usize,
     },
     /// Delete files no longer referenced by recent versions
     Vacuum {

@@ -13,6 +13,10 @@
 //! SELECT count(*) FROM "bars@2026-11-24";               -- … midnight UTC of that day
 //! ```
 //!
+//! **As-of joins.** `asof_join('ticks', 'quotes', 'symbol', 'ts_event', 'ts_recv', 'level = 0')`
+//! attaches to each left row the latest right row of the same symbol known by its time (see
+//! [`asof`]).
+//!
 //! Sits on `elite-store` (tables) and is used by the CLI and jobs.
 //!
 //! ```no_run
@@ -23,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod asof;
 mod catalog;
 mod error;
 pub mod indicators;
@@ -76,6 +81,7 @@ impl SqlEngine {
         let ctx = SessionContext::new_with_config(config);
         catalog::install(&ctx, wh).await?;
         indicators::register(&ctx);
+        ctx.register_udtf("asof_join", std::sync::Arc::new(asof::AsofJoinFunction));
         // Replaces the built-in: the same results, the UTC fast path.
         ctx.register_udf(utc_trunc::date_trunc());
         for (name, ddl) in VIEWS {

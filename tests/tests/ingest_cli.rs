@@ -748,7 +748,11 @@ fn one_symbol_one_month_query_reads_one_file_of_many() {
     std::fs::write(&file, s).unwrap();
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
-    common::ingest_csv(h, &file, &["--timeframe", "6h"]);
+    common::ingest_csv(
+        h,
+        &file,
+        &["--timeframe", "6h", "--partition-by", "symbol,year"],
+    );
     let files = sql_json(
         h,
         "SELECT count(DISTINCT symbol || '/' || CAST(year AS VARCHAR)) AS n FROM bars",

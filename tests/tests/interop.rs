@@ -129,10 +129,14 @@ for f in sorted(glob.glob(os.path.join(table, "_delta_log", "*.json"))):
 con = duckdb.connect()
 rows = []
 for path, parts in sorted(live.items()):
-    q = "SELECT epoch_us(ts_event) AS ts, timeframe, open, high, low, close, volume FROM read_parquet(?)"
-    for r in con.execute(q, [os.path.join(table, unquote(path))]).fetchall():
-        rows.append({"symbol": parts["symbol"], "year": int(parts["year"]), "ts": r[0], "timeframe": r[1],
-                     "open": r[2], "high": r[3], "low": r[4], "close": r[5], "volume": r[6]})
+    # A column the file lacks is a partition column: its value is in the log, not the file.
+    cur = con.execute("SELECT * EXCLUDE (ts_event, ts_recv), epoch_us(ts_event) AS ts FROM read_parquet(?)", [os.path.join(table, unquote(path))])
+    names = [d[0] for d in cur.description]
+    for r in cur.fetchall():
+        v = dict(zip(names, r))
+        v.update(parts)
+        rows.append({"symbol": v["symbol"], "year": int(v["year"]), "ts": v["ts"], "timeframe": v["timeframe"],
+                     "open": v["open"], "high": v["high"], "low": v["low"], "close": v["close"], "volume": v["volume"]})
 rows.sort(key=lambda r: (r["symbol"], r["timeframe"], r["ts"]))
 json.dump(rows, sys.stdout)
 "#;

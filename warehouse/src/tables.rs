@@ -1,8 +1,11 @@
 //! Table specifications: name, Arrow schema, key and partitioning of every warehouse table.
 //!
 //! The key is what writes are idempotent on: a row whose key is already present is not added
-//! again. Partition columns are chosen so that a one-symbol, one-period query touches a small
-//! fraction of the files (`bars` by `symbol` then `year`; feed tables by `date`).
+//! again. Partition columns are the default layout of a new table (a table keeps the layout it
+//! was created with until `elite warehouse relayout`): `bars` by `year`, each data file sorted
+//! by the key (symbol, timeframe, ts_event) so file and row-group statistics narrow a
+//! one-symbol query (measured against symbol/year partitions: README, "Table layout"); feed
+//! tables by `date`.
 
 use std::sync::{Arc, LazyLock};
 
@@ -54,7 +57,7 @@ pub static BARS: TableSpec = TableSpec {
     name: "bars",
     description: "OHLCV bars of any timeframe; ts_event = bar open time, ts_recv = when the whole bar was knowable",
     key: &["symbol", "timeframe", "ts_event"],
-    partition_by: &["symbol", "year"],
+    partition_by: &["year"],
     schema: LazyLock::new(|| {
         Arc::new(Schema::new(vec![
             f("symbol", DataType::Utf8, false),

@@ -128,6 +128,9 @@ pub struct BenchSqlArgs {
     /// Timed runs per query and engine after one warm-up (the median is reported)
     #[arg(long, default_value_t = 5, value_parser = positive)]
     pub repeat: usize,
+    /// Ticks to generate for the as-of join (d), with two quote levels per tick
+    #[arg(long, default_value_t = 1_000_000, value_parser = positive)]
+    pub ticks: usize,
     /// Threads for both engines [default: every core]
     #[arg(long)]
     pub threads: Option<usize>,
@@ -135,6 +138,20 @@ pub struct BenchSqlArgs {
     /// `datafusion.execution.parquet.pushdown_filters=true` (repeat the flag)
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub settings: Vec<String>,
+    /// Partition columns of the `bars` table Elite lands: `year` (one partition per year, each
+    /// file sorted by symbol and time) or `symbol,year`; an existing table laid out otherwise
+    /// is moved with `elite warehouse relayout` (timed)
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "year",
+        value_name = "COLUMNS"
+    )]
+    pub partition_by: Vec<String>,
+    /// Row order of the generated CSV: `symbol` (each symbol's history in turn) or `time` (every
+    /// symbol's bar of a minute, then the next minute: how exchange dumps such as NSE's come)
+    #[arg(long, value_enum, default_value = "symbol")]
+    pub order: RowOrder,
     /// Working directory [default: a temporary one]; an existing warehouse in it is reused
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -239,6 +256,19 @@ pub struct BenchIngestArgs {
     /// Runs per engine (the median is reported)
     #[arg(long, default_value_t = 3, value_parser = positive)]
     pub repeat: usize,
+    /// Partition columns of the `bars` table Elite lands: `year` (one partition per year, each
+    /// file sorted by symbol and time) or `symbol,year` (one partition per symbol and year)
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "year",
+        value_name = "COLUMNS"
+    )]
+    pub partition_by: Vec<String>,
+    /// Row order of the generated CSV: `symbol` (each symbol's history in turn) or `time` (every
+    /// symbol's bar of a minute, then the next minute: how exchange dumps such as NSE's come)
+    #[arg(long, value_enum, default_value = "symbol")]
+    pub order: RowOrder,
     /// Working directory [default: a temporary one]; a CSV this bench generated there with the
     /// same shape is reused
     #[arg(long)]
@@ -246,4 +276,11 @@ pub struct BenchIngestArgs {
     /// Keep the generated files
     #[arg(long)]
     pub keep: bool,
+}
+
+/// Row order of a generated bars file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RowOrder {
+    Symbol,
+    Time,
 }

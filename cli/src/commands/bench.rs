@@ -5,9 +5,11 @@
 //! each, the median reported:
 //! - **elite**: `elite ingest csv` into a fresh warehouse: parse, timestamps to UTC, validate
 //!   OHLC (finite, high ≥ open/close ≥ low, volume ≥ 0), dedupe on (symbol, timeframe, ts_event),
-//!   write the `bars` Delta table partitioned by symbol/year, commit, checkpoint;
+//!   write the `bars` Delta table partitioned by `--partition-by` (default year; each
+//!   file sorted by the key), commit, checkpoint;
 //! - **polars, comparable work**: `read_csv`, parse the timestamps to UTC, the same OHLC checks,
-//!   dedupe on (symbol, ts), add ts_recv and year, `write_parquet` partitioned by symbol/year;
+//!   dedupe on (symbol, ts), add ts_recv and year, `write_parquet` partitioned by the same
+//!   columns (sorted by symbol, ts when symbol is not one of them; DuckDB likewise);
 //! - **polars, plain**: `read_csv` + one `write_parquet` (no parsing of times, no checks, no
 //!   partitions): the floor, shown for reference.
 //!
@@ -27,51 +29,102 @@ use anyhow::{Context, Result, bail};
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 
-use crate::args::BenchIngestArgs;
+use crate::args::{BenchIngestArgs, RowOrder};
 use crate::printer::Printer;
 use crate::settings::Settings;
 
 /// Deterministic synthetic 1-minute bars: `symbols` × `rows/symbols`, a random walk per symbol.
-pub fn write_synthetic_csv(path: &Path, rows: usize, symbols: usize) -> Result<()> {
-    write_bars_csv(path, rows, symbols, 1_704_067_200) // 2024-01-01T00:00:00Z
+pub fn write_synthetic_csv(
+    path: &Path,
+    rows: usize,
+    symbols: usize,
+    order: RowOrder,
+) -> Result<()> {
+    write_bars_csv(path, rows, symbols, 1_704_067_200, order) // 2024-01-01T00:00:00Z
 }
 
-/// [`write_synthetic_csv`] from `t0` (Unix seconds).
-pub fn write_bars_csv(path: &Path, rows: usize, symbols: usize, t0: i64) -> Result<()> {
+/// [`write_synthetic_csv`] from `t0` (Unix seconds). Either order writes the same bars: each
+/// symbol's walk draws from its own generator.
+pub fn write_bars_csv(
+    path: &Path,
+    rows: usize,
+    symbols: usize,
+    t0: i64,
+    order: RowOrder,
+) -> Result<()> {
     let per = rows.div_ceil(symbols);
     let f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
     writeln!(w, "symbol,ts,open,high,low,close,volume")?;
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    // Per symbol: its generator state and last close.
+    let mut walks: Vec<(u64, f64)> = (0..symbols)
+        .map(|s| {
+            (
+                0x2545_f491_4f6c_dd1du64 ^ (s as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                50.0 + 10.0 * s as f64 % 450.0,
+            )
+        })
+        .collect();
     let mut line = String::with_capacity(96);
-    for s in 0..symbols {
-        let mut price = 50.0 + 10.0 * s as f64 % 450.0;
-        for i in 0..per {
-            let open = price;
-            let close = (open * (1.0 + (next() - 0.5) * 0.002)).max(0.01);
-            let high = open.max(close) * (1.0 + next() * 0.001);
-            let low = open.min(close) * (1.0 - next() * 0.001);
-            let vol = 100 + (next() * 10_000.0) as u64;
-            let ts = chrono::DateTime::from_timestamp(t0 + 60 * i as i64, 0).unwrap_or_default();
-            line.clear();
-            use std::fmt::Write as _;
-            let _ = writeln!(
-                line,
-                "SYM{s:04},{},{open:.4},{high:.4},{low:.4},{close:.4},{vol}",
-                ts.format("%Y-%m-%d %H:%M:%S")
-            );
-            w.write_all(line.as_bytes())?;
-            price = close;
+    let mut bar = |s: usize, i: usize, w: &mut std::io::BufWriter<std::fs::File>| {
+        let (state, price) = &mut walks[s];
+        let mut next = || {
+            *state ^= *state << 13;
+            *state ^= *state >> 7;
+            *state ^= *state << 17;
+            (*state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let open = *price;
+        let close = (open * (1.0 + (next() - 0.5) * 0.002)).max(0.01);
+        let high = open.max(close) * (1.0 + next() * 0.001);
+        let low = open.min(close) * (1.0 - next() * 0.001);
+        let vol = 100 + (next() * 10_000.0) as u64;
+        let ts = chrono::DateTime::from_timestamp(t0 + 60 * i as i64, 0).unwrap_or_default();
+        line.clear();
+        use std::fmt::Write as _;
+        let _ = writeln!(
+            line,
+            "SYM{s:04},{},{open:.4},{high:.4},{low:.4},{close:.4},{vol}",
+            ts.format("%Y-%m-%d %H:%M:%S")
+        );
+        *price = close;
+        w.write_all(line.as_bytes())
+    };
+    match order {
+        RowOrder::Symbol => {
+            for s in 0..symbols {
+                for i in 0..per {
+                    bar(s, i, &mut w)?;
+                }
+            }
+        }
+        RowOrder::Time => {
+            for i in 0..per {
+                for s in 0..symbols {
+                    bar(s, i, &mut w)?;
+                }
+            }
         }
     }
     w.flush()?;
     Ok(())
+}
+
+/// The data files (`.parquet`) under `dir`, counted recursively.
+pub fn parquet_files(dir: &Path) -> usize {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                parquet_files(&p)
+            } else {
+                usize::from(p.extension().is_some_and(|x| x == "parquet"))
+            }
+        })
+        .sum()
 }
 
 struct Run {
@@ -134,7 +187,7 @@ print(f"{time.perf_counter() - t:.3f} {df.height} {pl.__version__}")
 const POLARS_COMPARABLE: &str = r#"
 import sys, time, shutil
 import polars as pl
-src, out = sys.argv[1], sys.argv[2]
+src, out, parts = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
 shutil.rmtree(out, ignore_errors=True)
 t = time.perf_counter()
 df = pl.read_csv(src, schema_overrides={"symbol": pl.Utf8, "ts": pl.Utf8})
@@ -147,14 +200,17 @@ ok = (c("open").is_finite() & c("high").is_finite() & c("low").is_finite() & c("
 good = df.filter(ok).unique(subset=["symbol", "ts_event"], keep="first", maintain_order=True)
 good = good.with_columns((c("ts_event") + pl.duration(minutes=1)).alias("ts_recv"),
                          c("ts_event").dt.year().alias("year")).drop("ts")
-good.write_parquet(out, partition_by=["symbol", "year"])
+if "symbol" not in parts:
+    good = good.sort(["symbol", "ts_event"])  # what Elite's files are: sorted by the key
+good.write_parquet(out, partition_by=parts)
 print(f"{time.perf_counter() - t:.3f} {good.height} {pl.__version__} {df.height - good.height}")
 "#;
 
 const DUCKDB_COPY: &str = r#"
 import sys, time, shutil
 import duckdb
-src, out = sys.argv[1], sys.argv[2]
+src, out, parts = sys.argv[1], sys.argv[2], sys.argv[3]
+order = "" if "symbol" in parts.split(",") else "ORDER BY symbol, ts_event"
 shutil.rmtree(out, ignore_errors=True)
 con = duckdb.connect()
 con.execute("SET TimeZone = 'UTC'")
@@ -169,10 +225,11 @@ COPY (
   WHERE isfinite(open) AND isfinite(high) AND isfinite(low) AND isfinite(close)
     AND high >= low AND open <= high AND open >= low AND close <= high AND close >= low AND volume >= 0
   QUALIFY row_number() OVER (PARTITION BY symbol, ts) = 1
-) TO '{out}' (FORMAT parquet, PARTITION_BY (symbol, year), COMPRESSION zstd)
+  {order}
+) TO '{out}' (FORMAT parquet, PARTITION_BY ({parts}), COMPRESSION zstd)
 """)
 el = time.perf_counter() - t
-n = con.execute(f"SELECT count(*) FROM read_parquet('{out}/*/*/*.parquet')").fetchone()[0]
+n = con.execute(f"SELECT count(*) FROM read_parquet('{out}/**/*.parquet')").fetchone()[0]
 print(f"{el:.3f} {n} {duckdb.__version__}")
 "#;
 
@@ -191,13 +248,22 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
     ));
     // A file this bench generated before with the same shape is reused (generation is slow).
     let stamp = dir.join("bars_1m.csv.shape");
-    let shape = format!("{} {}", args.rows, args.symbols);
+    let shape = format!("{} {} {:?} v2", args.rows, args.symbols, args.order);
     if std::fs::read_to_string(&stamp).ok().as_deref() != Some(shape.as_str()) || !csv.exists() {
-        write_synthetic_csv(&csv, args.rows, args.symbols)?;
+        write_synthetic_csv(&csv, args.rows, args.symbols, args.order)?;
         std::fs::write(&stamp, &shape)?;
     }
     let size_mib = std::fs::metadata(&csv)?.len() as f64 / (1 << 20) as f64;
     let rows = args.rows.div_ceil(args.symbols) * args.symbols;
+    let parts = args.partition_by.join(",");
+    let layout = if args.partition_by.iter().any(|p| p == "symbol") {
+        format!("partitioned {}", args.partition_by.join("/"))
+    } else {
+        format!(
+            "partitioned {}, sorted by symbol, ts",
+            args.partition_by.join("/")
+        )
+    };
 
     let median = |runs: &[Run]| {
         super::bench_indicators::median(&runs.iter().map(|r| r.seconds).collect::<Vec<_>>())
@@ -215,7 +281,7 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
             .arg(&home)
             .args(["ingest", "csv"])
             .arg(&csv)
-            .args(["--timeframe", "1m"]);
+            .args(["--timeframe", "1m", "--partition-by", &parts]);
         let run = measure(cmd)?;
         let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_default();
         let added = report[0]["rows_added"].as_u64().unwrap_or(0) as usize;
@@ -224,12 +290,13 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
         }
         elite_runs.push(run);
     }
+    let files = parquet_files(&home.join("bars"));
     // Append one trading day (375 bars per symbol) after the data to the table just landed.
     let per = args.rows.div_ceil(args.symbols) as i64;
     let day_t0 =
         (1_704_067_200 + per * 60).div_euclid(86_400) * 86_400 + 86_400 + 9 * 3600 + 15 * 60;
     let day = dir.join("one_day.csv");
-    write_bars_csv(&day, args.symbols * 375, args.symbols, day_t0)?;
+    write_bars_csv(&day, args.symbols * 375, args.symbols, day_t0, args.order)?;
     let mut cmd = Command::new(&exe);
     cmd.env("ELITE_CONFIG", "/dev/null")
         .args(["--no-progress", "--format", "json", "--home"])
@@ -265,7 +332,7 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
         let mut runs = Vec::new();
         for _ in 0..args.repeat {
             let mut cmd = Command::new(&args.python);
-            cmd.args(["-c", script]).arg(&csv).arg(&out);
+            cmd.args(["-c", script]).arg(&csv).arg(&out).arg(&parts);
             let run = measure(cmd).context("running polars (install it: tests/dev bench does)")?;
             let fields: Vec<&str> = run.stdout.split_whitespace().collect();
             let n: usize = fields.get(1).and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -302,7 +369,8 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
         let mut cmd = Command::new(&args.python);
         cmd.args(["-c", DUCKDB_COPY])
             .arg(&csv)
-            .arg(dir.join("duckdb_parts"));
+            .arg(dir.join("duckdb_parts"))
+            .arg(&parts);
         let run = measure(cmd).context("running duckdb (install it: tests/dev bench does)")?;
         let fields: Vec<&str> = run.stdout.split_whitespace().collect();
         let n: usize = fields.get(1).and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -324,15 +392,14 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
     let r = |x: f64| (x * 1000.0).round() / 1000.0;
     let engines: Vec<(String, f64, f64)> = [
         (
-            "elite ingest csv (parse, UTC, validate, dedupe, Delta partitioned symbol/year)"
-                .to_string(),
+            format!(
+                "elite ingest csv (parse, UTC, validate, dedupe, Delta {layout}; {files} files)"
+            ),
             elite_s,
             peak(&elite_runs),
         ),
         (
-            format!(
-                "polars {polars_version}: parse, UTC, validate, dedupe, Parquet partitioned symbol/year"
-            ),
+            format!("polars {polars_version}: parse, UTC, validate, dedupe, Parquet {layout}"),
             median(&comparable),
             peak(&comparable),
         ),
@@ -342,9 +409,7 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
             peak(&plain),
         ),
         (
-            format!(
-                "duckdb {duckdb_version}: read_csv, the same checks, dedupe, COPY partitioned symbol/year"
-            ),
+            format!("duckdb {duckdb_version}: read_csv, the same checks, dedupe, COPY {layout}"),
             median(&duck),
             peak(&duck),
         ),
@@ -372,8 +437,9 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
         ],
     )?;
     printer.note(format!(
-        "{rows} rows, {size_mib:.0} MiB CSV, {} cores; whole processes, median of {} runs each, peak RSS the largest; \
+        "{rows} rows ({:?}-major), {size_mib:.0} MiB CSV, {} cores; whole processes, median of {} runs each, peak RSS the largest; \
          elite_speedup = engine seconds / elite seconds",
+        args.order,
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         args.repeat
     ));

@@ -3,15 +3,18 @@
 //! answers differ.
 //!
 //! The data: synthetic 1-minute bars (`elite bench ingest`'s generator) landed by `elite ingest
-//! csv` into a fresh warehouse. DuckDB reads the very Parquet files of that `bars` table (one
-//! version: every file is live), hive partitions giving `symbol`, with `TimeZone = 'UTC'` and the
-//! same thread count as Elite's DataFusion session (`--threads`, default all cores).
+//! csv` into a fresh warehouse, partitioned by `--partition-by`; for the as-of join, synthetic
+//! ticks and two levels of quotes written to `ticks` and `quotes`. DuckDB reads the very Parquet
+//! files of each table's latest version (listed, hive partitions giving the partition columns),
+//! with `TimeZone = 'UTC'` and the same thread count as Elite's DataFusion session (`--threads`,
+//! default all cores).
 //!
-//! Each query is the same SQL text on both sides, run once to warm up and then `repeat` times;
-//! the median is reported. Elite: `SqlEngine::query` in this process (plan + execute + collect
-//! the Arrow batches). DuckDB: `execute(q)` and its Arrow table in a Python process (its start
-//! and the view's creation are not timed, as Elite's session start is not). Agreement: the same
-//! row count and, per numeric column, sums equal to 1e-9 relative.
+//! Each query is the same SQL text on both sides (but the as-of join: Elite's `asof_join` table
+//! function, DuckDB's `LEFT ASOF JOIN`, the same rows asked for), run once to warm up and then
+//! `repeat` times; the median is reported. Elite: `SqlEngine::query` in this process (plan +
+//! execute + collect the Arrow batches). DuckDB: `execute(q)` and its Arrow table in a Python
+//! process (its start and the views' creation are not timed, as Elite's session start is not).
+//! Agreement: the same row count and, per numeric column, sums equal to 1e-9 relative.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -86,10 +89,15 @@ fn agree(a: &Answer, b: &Answer) -> Result<(), String> {
     Ok(())
 }
 
-/// The queries, (name, what, SQL): the same text for both engines.
-fn queries(symbol: &str) -> Vec<(&'static str, &'static str, String)> {
+/// A query: name, what it does, Elite's SQL and DuckDB's (the same text but for (d), where
+/// each engine spells the as-of join its own way).
+type Query = (&'static str, &'static str, String, String);
+
+/// The queries.
+fn queries(symbol: &str) -> Vec<Query> {
+    let same = |name, what, sql: String| (name, what, sql.clone(), sql);
     vec![
-        (
+        same(
             "a",
             "one symbol, one day of 1-minute bars",
             format!(
@@ -97,14 +105,14 @@ fn queries(symbol: &str) -> Vec<(&'static str, &'static str, String)> {
                  AND ts_event >= '2024-01-03T00:00:00Z' AND ts_event < '2024-01-04T00:00:00Z' ORDER BY ts_event"
             ),
         ),
-        (
+        same(
             "b",
             "one symbol's full history",
             format!(
                 "SELECT ts_event, close, volume FROM bars WHERE symbol = '{symbol}' ORDER BY ts_event"
             ),
         ),
-        (
+        same(
             "c",
             "daily VWAP of every symbol over all rows",
             "SELECT symbol, date_trunc('day', ts_event) AS day, sum(close * volume) / sum(volume) AS vwap, \
@@ -112,6 +120,19 @@ fn queries(symbol: &str) -> Vec<(&'static str, &'static str, String)> {
                 .to_string(),
         ),
         (
+            "d",
+            "as-of join: each tick to its symbol's last best quote received by then (left join), summed",
+            "SELECT count(*) AS n, count(bid_price) AS matched, sum(bid_price) AS bid, sum(ask_price) AS ask, \
+             sum(price - (bid_price + ask_price) / 2) AS off_mid \
+             FROM asof_join('ticks', 'quotes', 'symbol', 'ts_event', 'ts_recv', 'level = 0')"
+                .to_string(),
+            "SELECT count(*) AS n, count(q.bid_price) AS matched, sum(q.bid_price) AS bid, sum(q.ask_price) AS ask, \
+             sum(t.price - (q.bid_price + q.ask_price) / 2) AS off_mid \
+             FROM ticks t LEFT ASOF JOIN (SELECT * FROM quotes WHERE level = 0) q \
+             ON t.symbol = q.symbol AND t.ts_event >= q.ts_recv"
+                .to_string(),
+        ),
+        same(
             "e",
             "20-bar moving average of close per symbol (window over every row), summed",
             "SELECT count(*) AS n, sum(sma) AS total FROM (SELECT avg(close) OVER (PARTITION BY symbol \
@@ -121,14 +142,73 @@ fn queries(symbol: &str) -> Vec<(&'static str, &'static str, String)> {
     ]
 }
 
+/// `ticks` ticks spread over `symbols` symbols on 2024-01-03, and two depth levels per quote
+/// update (levels 0 and 1) at their own times: synthetic, deterministic, every quote's
+/// `ts_recv` distinct within its symbol (so "the last quote by then" is one row on any
+/// engine). Some ticks come before their symbol's first quote (no match: NULLs).
+fn ticks_and_quotes(ticks: usize, symbols: usize) -> Result<(RecordBatch, RecordBatch)> {
+    use elite_warehouse::{DepthLevel, QuotesBuilder, Tick, TicksBuilder, Timestamp};
+    let per = ticks.div_ceil(symbols);
+    let t0: i64 = 1_704_270_600_000_000; // 2024-01-03T08:30:00Z, in µs
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let ts = |us: i64| Timestamp::from_nanos(us * 1000);
+    let (mut tb, mut qb) = (TicksBuilder::default(), QuotesBuilder::default());
+    for s in 0..symbols {
+        let symbol = format!("SYM{s:04}");
+        let mid = 50.0 + (s % 450) as f64;
+        // Quotes every ~20 ms (jittered, strictly increasing), from 30 ms in.
+        let mut tq = t0 + 30_000 + s as i64;
+        for j in 0..per {
+            tq += 15_000 + (next() % 10_000) as i64;
+            let m = mid + (j % 50) as f64 * 0.01;
+            for level in 0..2 {
+                let w = 0.01 * (level + 1) as f64;
+                qb.push(DepthLevel {
+                    symbol: symbol.clone(),
+                    ts_event: ts(tq - 200),
+                    ts_recv: ts(tq),
+                    level,
+                    bid_price: Some(m - w),
+                    bid_qty: Some(100.0),
+                    ask_price: Some(m + w),
+                    ask_qty: Some(100.0),
+                    source: "bench".into(),
+                });
+            }
+        }
+        let mut tt = t0 + s as i64;
+        for i in 0..per {
+            tt += 10_000 + (next() % 20_000) as i64;
+            tb.push(Tick {
+                symbol: symbol.clone(),
+                ts_event: ts(tt),
+                ts_recv: ts(tt + 100),
+                price: mid + (i % 40) as f64 * 0.01,
+                size: Some(1.0 + (i % 7) as f64),
+                source: "bench".into(),
+                ..Tick::default()
+            });
+        }
+    }
+    Ok((tb.finish()?, qb.finish()?))
+}
+
 const DUCKDB: &str = r#"
 import json, sys, time, statistics
 import duckdb
-table, threads, repeat, qfile = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+tables, threads, repeat, qfile = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 con = duckdb.connect()
 con.execute(f"SET threads TO {threads}")
 con.execute("SET TimeZone = 'UTC'")
-con.execute(f"CREATE VIEW bars AS SELECT * FROM read_parquet('{table}/**/*.parquet', hive_partitioning = true)")
+for name, live in json.load(open(tables)).items():
+    files = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in live) + "]"
+    con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({files}, hive_partitioning = true)")
 out = {"version": duckdb.__version__, "queries": {}}
 def arrow(sql):
     cur = con.execute(sql)
@@ -165,15 +245,25 @@ pub async fn sql(args: BenchSqlArgs, _settings: &Settings, printer: &Printer) ->
             "generating {rows} synthetic 1-minute bars ({} symbols) and landing them with elite ingest csv",
             args.symbols
         ));
-        super::bench::write_synthetic_csv(&csv, args.rows, args.symbols)?;
+        super::bench::write_synthetic_csv(&csv, args.rows, args.symbols, args.order)?;
+        let t = Instant::now();
         let out = Command::new(std::env::current_exe()?)
             .env("ELITE_CONFIG", "/dev/null")
             .args(["--no-progress", "--format", "json", "--home"])
             .arg(&home)
             .args(["ingest", "csv"])
             .arg(&csv)
-            .args(["--timeframe", "1m"])
+            .args([
+                "--timeframe",
+                "1m",
+                "--partition-by",
+                &args.partition_by.join(","),
+            ])
             .output()?;
+        printer.note(format!(
+            "landed in {:.2} s (whole process)",
+            t.elapsed().as_secs_f64()
+        ));
         if !out.status.success() {
             bail!(
                 "elite ingest csv failed: {}",
@@ -190,6 +280,62 @@ pub async fn sql(args: BenchSqlArgs, _settings: &Settings, printer: &Printer) ->
 
     // Elite, in this process, on `threads` partitions.
     let wh = elite_store::Warehouse::open(&home.to_string_lossy())?;
+    let want: Vec<&str> = args.partition_by.iter().map(String::as_str).collect();
+    if wh.partitioning("bars").await? != want {
+        let t = Instant::now();
+        let out = wh.relayout("bars", &want, 512 << 20).await?;
+        printer.note(format!(
+            "relayout of bars from {} to {}: {} rows, {} files to {}, {:.2} s",
+            out.from.join("/"),
+            out.to.join("/"),
+            out.rows,
+            out.files_removed,
+            out.files_added,
+            t.elapsed().as_secs_f64()
+        ));
+    }
+    // Ticks and quotes for the as-of join (d), landed once.
+    if wh.load("ticks", elite_store::At::Latest).await?.is_none() {
+        printer.note(format!(
+            "generating {} ticks and {} quote levels ({} symbols) for the as-of join",
+            args.ticks,
+            2 * args.ticks,
+            args.symbols
+        ));
+        let (ticks, quotes) = ticks_and_quotes(args.ticks, args.symbols)?;
+        let meta = || elite_store::CommitMeta::new("elite bench sql");
+        wh.insert_new(&elite_warehouse::tables::TICKS, vec![ticks], meta())
+            .await?;
+        wh.insert_new(&elite_warehouse::tables::QUOTES, vec![quotes], meta())
+            .await?;
+    }
+    // DuckDB reads the live files of each table's latest version only (a relayout leaves the
+    // old ones).
+    let mut files = serde_json::Map::new();
+    for name in ["bars", "ticks", "quotes"] {
+        let table = wh
+            .load(name, elite_store::At::Latest)
+            .await?
+            .with_context(|| format!("no {name} table"))?;
+        let live: Vec<serde_json::Value> = table
+            .get_file_uris()?
+            .map(|u| u.strip_prefix("file://").unwrap_or(&u).to_string().into())
+            .collect();
+        files.insert(name.into(), live.into());
+    }
+    let files_json = dir.join("files.json");
+    std::fs::write(&files_json, serde_json::to_vec(&files)?)?;
+    let live = files["bars"].as_array().map_or(0, Vec::len);
+    let layout = format!(
+        "{} ({} files{})",
+        want.join("/"),
+        live,
+        if want.contains(&"symbol") {
+            ""
+        } else {
+            ", each sorted by symbol, ts"
+        }
+    );
     let engine = elite_sql::SqlEngine::new(wh).await?;
     engine
         .context()
@@ -200,7 +346,7 @@ pub async fn sql(args: BenchSqlArgs, _settings: &Settings, printer: &Printer) ->
         .execution
         .target_partitions = threads;
     let mut elite = BTreeMap::new();
-    for (name, _, q) in &qs {
+    for (name, _, q, _) in &qs {
         printer.note(format!("elite: query {name} × {} …", args.repeat));
         let first = engine
             .query(q)
@@ -222,11 +368,11 @@ pub async fn sql(args: BenchSqlArgs, _settings: &Settings, printer: &Printer) ->
     // DuckDB on the same files.
     printer.note(format!("duckdb ({}) × {} …", args.python, args.repeat));
     let qfile = dir.join("queries.json");
-    let list: Vec<(&str, &str)> = qs.iter().map(|(n, _, q)| (*n, q.as_str())).collect();
+    let list: Vec<(&str, &str)> = qs.iter().map(|(n, _, _, q)| (*n, q.as_str())).collect();
     std::fs::write(&qfile, serde_json::to_vec(&list)?)?;
     let out = Command::new(&args.python)
         .args(["-c", DUCKDB])
-        .arg(home.join("bars"))
+        .arg(&files_json)
         .arg(threads.to_string())
         .arg(args.repeat.to_string())
         .arg(&qfile)
@@ -242,7 +388,7 @@ pub async fn sql(args: BenchSqlArgs, _settings: &Settings, printer: &Printer) ->
 
     let mut names = vec![];
     let (mut es, mut ds, mut ratio, mut nrows) = (vec![], vec![], vec![], vec![]);
-    for (name, what, _) in &qs {
+    for (name, what, _, _) in &qs {
         let (secs, mine) = &elite[name];
         let d = &duck["queries"][*name];
         let theirs = Answer {
@@ -292,7 +438,7 @@ pub async fn sql(args: BenchSqlArgs, _settings: &Settings, printer: &Printer) ->
         printer.note(format!("Elite's session: {}", args.settings.join(", ")));
     }
     printer.note(format!(
-        "{rows} rows ({} symbols) in bars, layout symbol/year; {threads} threads each; DuckDB {}; \
+        "{rows} rows ({} symbols) in bars, layout {layout}; {threads} threads each; DuckDB {}; \
          median of {} runs after a warm-up; answers agree (rows, column sums to 1e-9); \
          elite_over_duckdb < 1: Elite faster",
         args.symbols,

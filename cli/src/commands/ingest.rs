@@ -28,8 +28,14 @@ use crate::settings::Settings;
 pub async fn run(cmd: IngestCommand, settings: &Settings, printer: &Printer) -> Result<()> {
     let ingestor = Ingestor::new(settings.warehouse()?, Arc::new(SystemClock));
     let reports = match cmd {
-        IngestCommand::Csv(a) => files(&ingestor, a, FileFormat::Csv, printer).await?,
-        IngestCommand::Parquet(a) => files(&ingestor, a, FileFormat::Parquet, printer).await?,
+        IngestCommand::Csv(a) => {
+            let ingestor = file_ingestor(settings, &a).await?;
+            files(&ingestor, a, FileFormat::Csv, printer).await?
+        }
+        IngestCommand::Parquet(a) => {
+            let ingestor = file_ingestor(settings, &a).await?;
+            files(&ingestor, a, FileFormat::Parquet, printer).await?
+        }
         IngestCommand::Yahoo(a) => yahoo(&ingestor, a, settings, printer).await?,
         IngestCommand::UpstoxHistory(a) => upstox_history(&ingestor, a, settings, printer).await?,
         IngestCommand::UpstoxFeed(a) => return upstox_feed(&ingestor, a, settings, printer).await,
@@ -310,6 +316,28 @@ pub fn bars_options(a: &FileArgs) -> Result<BarsOptions> {
     }
     o.delimiter = a.delimiter as u8;
     Ok(o)
+}
+
+/// The ingestor for bar files: `--partition-by` sets the layout `bars` is created with, and is
+/// refused when the table exists laid out otherwise.
+async fn file_ingestor(settings: &Settings, a: &FileArgs) -> Result<Ingestor> {
+    let mut wh = settings.warehouse()?;
+    if let Some(cols) = &a.partition_by {
+        let cols: Vec<&str> = cols.iter().map(|c| c.trim()).collect();
+        wh = wh
+            .with_partitioning("bars", &cols)
+            .map_err(|e| super::UserError(e.to_string()))?;
+        let actual = wh.partitioning("bars").await?;
+        if actual != cols {
+            user_bail!(
+                "bars exists partitioned by {}; --partition-by applies when the table is created \
+                 (move it with: elite warehouse relayout bars --partition-by {})",
+                actual.join(","),
+                cols.join(",")
+            );
+        }
+    }
+    Ok(Ingestor::new(wh, Arc::new(SystemClock)))
 }
 
 async fn files(

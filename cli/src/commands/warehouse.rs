@@ -1,4 +1,4 @@
-//! `elite warehouse tables|describe|history|optimize|vacuum`
+//! `elite warehouse tables|describe|history|optimize|relayout|vacuum`
 
 use std::num::NonZeroU64;
 use std::sync::Arc;
@@ -77,7 +77,7 @@ pub async fn run(cmd: WarehouseCommand, settings: &Settings, printer: &Printer) 
                         rows.iter().map(|(i, _)| i.spec.key.join(", ")),
                     )),
                     Arc::new(StringArray::from_iter_values(
-                        rows.iter().map(|(i, _)| i.spec.partition_by.join(", ")),
+                        rows.iter().map(|(i, _)| i.partition_by.join(", ")),
                     )),
                 ],
             )?;
@@ -85,6 +85,7 @@ pub async fn run(cmd: WarehouseCommand, settings: &Settings, printer: &Printer) 
         }
         WarehouseCommand::Describe { table } => {
             let s = spec(&table)?;
+            let parts = wh.partitioning(s.name).await?;
             printer.note(format!("{}: {}", s.name, s.description));
             let arrow_schema = s.arrow_schema();
             let fields = arrow_schema.fields();
@@ -113,7 +114,7 @@ pub async fn run(cmd: WarehouseCommand, settings: &Settings, printer: &Printer) 
                     Arc::new(BooleanArray::from(
                         fields
                             .iter()
-                            .map(|f| s.partition_by.contains(&f.name().as_str()))
+                            .map(|f| parts.iter().any(|p| p == f.name()))
                             .collect::<Vec<_>>(),
                     )),
                 ],
@@ -135,6 +136,36 @@ pub async fn run(cmd: WarehouseCommand, settings: &Settings, printer: &Printer) 
                 out.files_added,
                 out.version.map_or("-".into(), |v| v.to_string())
             ));
+            Ok(())
+        }
+        WarehouseCommand::Relayout {
+            table,
+            partition_by,
+            memory_mib,
+        } => {
+            spec(&table)?;
+            let cols: Vec<&str> = partition_by.iter().map(|c| c.trim()).collect();
+            let t = std::time::Instant::now();
+            let out = wh
+                .relayout(&table, &cols, memory_mib.saturating_mul(1 << 20))
+                .await?;
+            match out.version {
+                None => printer.note(format!(
+                    "{table} is already partitioned by {}; nothing written",
+                    out.to.join(", ")
+                )),
+                Some(v) => printer.note(format!(
+                    "{table}: {} rows from {} file(s) partitioned by {} to {} file(s) partitioned by {} \
+                     (each sorted by {}) in {:.2} s; version {v} (earlier versions keep the old layout)",
+                    out.rows,
+                    out.files_removed,
+                    out.from.join(", "),
+                    out.files_added,
+                    out.to.join(", "),
+                    spec(&table)?.key.join(", "),
+                    t.elapsed().as_secs_f64()
+                )),
+            }
             Ok(())
         }
         WarehouseCommand::Vacuum {

@@ -30,7 +30,7 @@ use crate::{Error, Result};
 /// Bytes of CSV per chunk.
 const CHUNK_BYTES: usize = 2 << 20;
 /// Arrow bytes of new rows held before the largest partitions are written out.
-const WRITE_BUDGET: usize = 128 << 20;
+const WRITE_BUDGET: usize = 64 << 20;
 /// Quarantined records held before they are written.
 const QUARANTINE_FLUSH: usize = 50_000;
 

@@ -26,11 +26,12 @@ use deltalake::arrow::datatypes::{DataType, Int64Type};
 use deltalake::arrow::row::RowConverter;
 use deltalake::datafile::writer::{DeltaWriter, WriterConfig};
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
-use deltalake::kernel::{Action, Add};
+use deltalake::kernel::{Action, Add, MetadataExt, new_metadata};
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::table::config::DEFAULT_NUM_INDEX_COLS;
 use deltalake::{DeltaTable, ObjectStore};
 use elite_warehouse::TableSpec;
+use futures::TryStreamExt;
 
 use crate::warehouse::{
     CHECKPOINT_INTERVAL, CommitMeta, WriteOutcome, row_encoder, writer_properties,
@@ -47,11 +48,6 @@ fn encode(
     Ok(converter.convert_columns(&cols)?)
 }
 
-/// Time ranges (µs) of `ts_event` in the table's data files, per value of its first partition
-/// column (the symbol). `None`: the table's files carry no such statistics, so every batch is
-/// looked up.
-type Ranges = Option<HashMap<String, Vec<(i64, i64)>>>;
-
 /// Spills encoding data files at once (each on its own task, so on its own core).
 const SPILLS_IN_FLIGHT: usize = 2;
 
@@ -60,6 +56,11 @@ pub struct Appender {
     wh: Warehouse,
     spec: &'static TableSpec,
     base: Option<DeltaTable>,
+    /// A relayout: the table whose every file this append replaces (its keys are not looked
+    /// up: the rows come from it), committed as an overwrite with new partition columns.
+    replace: Option<DeltaTable>,
+    /// The partition columns the new files are written under.
+    partition_by: Vec<String>,
     store: Arc<dyn ObjectStore>,
     /// Rows held per partition (keyed by the row-encoded partition values), and their bytes.
     held: HashMap<Vec<u8>, (Vec<RecordBatch>, usize)>,
@@ -86,31 +87,48 @@ impl Warehouse {
     /// memory before writing them out as files.
     pub async fn appender(&self, spec: &'static TableSpec, budget: usize) -> Result<Appender> {
         let base = self.load(spec.name, At::Latest).await?;
-        let store = match &base {
+        let partition_by = self.partition_columns(spec, base.as_ref())?;
+        Appender::new(self, spec, base, None, partition_by, budget)
+    }
+}
+
+impl Appender {
+    pub(crate) fn new(
+        wh: &Warehouse,
+        spec: &'static TableSpec,
+        base: Option<DeltaTable>,
+        replace: Option<DeltaTable>,
+        partition_by: Vec<String>,
+        budget: usize,
+    ) -> Result<Self> {
+        let store = match base.as_ref().or(replace.as_ref()) {
             Some(t) => t.object_store(),
-            None => self
+            None => wh
                 .builder(spec.name)?
                 .build()
                 .map_err(|e| Error::delta(spec.name, e))?
                 .object_store(),
         };
         let ranges = match &base {
-            Some(t) => file_ranges(spec, t)?,
-            None => Some(HashMap::new()),
+            Some(t) => file_ranges(spec, &partition_by, t)?,
+            None => Some(FileRanges::default()),
         };
         let indexed_cols = base
             .as_ref()
+            .or(replace.as_ref())
             .and_then(|t| t.snapshot().ok())
             .and_then(|s| s.table_config().data_skipping_num_indexed_cols)
             .unwrap_or(DataSkippingNumIndexedCols::NumColumns(
                 DEFAULT_NUM_INDEX_COLS,
             ));
         let (key_idx, converter) = row_encoder(spec, spec.key)?;
-        let (partition_idx, partition_converter) = row_encoder(spec, spec.partition_by)?;
+        let (partition_idx, partition_converter) = row_encoder(spec, &partition_by)?;
         Ok(Appender {
-            wh: self.clone(),
+            wh: wh.clone(),
             spec,
             base,
+            replace,
+            partition_by,
             store,
             held: HashMap::new(),
             partition_idx,
@@ -129,12 +147,18 @@ impl Warehouse {
             lookups: 0,
         })
     }
-}
 
-impl Appender {
     /// The table's version when the append started (`None`: no table yet).
     pub fn base_version(&self) -> Option<u64> {
-        self.base.as_ref().and_then(DeltaTable::version)
+        self.base
+            .as_ref()
+            .or(self.replace.as_ref())
+            .and_then(DeltaTable::version)
+    }
+
+    /// The partition columns the append writes under.
+    pub fn partition_by(&self) -> &[String] {
+        &self.partition_by
     }
 
     /// How many batches needed a look-up of existing keys (the rest could not meet the table).
@@ -222,15 +246,20 @@ impl Appender {
             self.wait_oldest_spill().await?;
         }
         let writers: Vec<DeltaWriter> = out.iter().map(|_| self.new_writer()).collect();
-        let (schema, name) = (self.spec.arrow_schema(), self.spec.name);
+        let (spec, name) = (self.spec, self.spec.name);
         self.spilling.push_back(tokio::spawn(async move {
+            let (key_idx, converter) = row_encoder(spec, spec.key)?;
             let mut adds = Vec::new();
             for (batches, mut w) in out.into_iter().zip(writers) {
-                let one = deltalake::arrow::compute::concat_batches(&schema, &batches)?;
-                drop(batches);
-                if let Err(e) = w.write(&one).await {
-                    let _ = w.abort().await;
-                    return Err(Error::delta(name, e));
+                for b in in_key_order(batches, &key_idx, &converter) {
+                    let written = match b {
+                        Ok(b) => w.write(&b).await.map_err(|e| Error::delta(name, e)),
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = written {
+                        let _ = w.abort().await;
+                        return Err(e);
+                    }
                 }
                 adds.extend(w.close().await.map_err(|e| Error::delta(name, e))?);
             }
@@ -258,11 +287,7 @@ impl Appender {
     fn new_writer(&self) -> DeltaWriter {
         let config = WriterConfig::new(
             self.spec.arrow_schema(),
-            self.spec
-                .partition_by
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            self.partition_by.clone(),
             Some(writer_properties()),
             None,
             None,
@@ -335,18 +360,17 @@ impl Appender {
             .map(Action::Add)
             .collect();
         let name = self.spec.name;
+        if let Some(old) = &self.replace {
+            outcome.version =
+                Some(commit_relayout(name, old, &self.partition_by, actions, properties).await?);
+            return Ok(outcome);
+        }
         let version = match &self.base {
             Some(table) => {
                 let snapshot = table.snapshot().map_err(|e| Error::delta(name, e))?;
                 let op = DeltaOperation::Write {
                     mode: SaveMode::Append,
-                    partition_by: Some(
-                        self.spec
-                            .partition_by
-                            .iter()
-                            .map(|s| s.to_string())
-                            .collect(),
-                    ),
+                    partition_by: Some(self.partition_by.clone()),
                     predicate: None,
                 };
                 CommitBuilder::from(properties)
@@ -371,7 +395,7 @@ impl Appender {
                 let table = deltalake::operations::create::CreateBuilder::new()
                     .with_log_store(fresh.log_store())
                     .with_columns(schema.fields().cloned())
-                    .with_partition_columns(self.spec.partition_by.iter().copied())
+                    .with_partition_columns(self.partition_by.iter().cloned())
                     .with_configuration([(
                         "delta.checkpointInterval",
                         Some(CHECKPOINT_INTERVAL.to_string()),
@@ -393,48 +417,112 @@ impl Appender {
     }
 }
 
+/// The first key column's value (the symbol) and `ts_event` range of a file; `None` for the
+/// symbol bounds when it is a partition value (then the file holds one symbol: `exact`).
+#[derive(Debug, Default)]
+pub(crate) struct FileRanges {
+    /// Files of one symbol (the symbol a partition column): their `ts_event` ranges.
+    exact: HashMap<String, Vec<(i64, i64)>>,
+    /// Files of many symbols (files sorted by symbol, the symbol not a partition column): the
+    /// symbol range (min, max as Delta's statistics have them) and the `ts_event` range.
+    spans: Vec<(String, String, i64, i64)>,
+}
+
+/// `None`: the table's files carry no such statistics, so every batch is looked up.
+type Ranges = Option<FileRanges>;
+
+/// Delta's statistics keep timestamps to the millisecond (the maximum rounded down): a file's
+/// true last `ts_event` can be up to this many µs above its recorded maximum.
+const STATS_TS_SLACK_US: i64 = 999;
+
 /// Per symbol, the `ts_event` ranges of the table's files, from the Delta log's statistics.
-fn file_ranges(spec: &TableSpec, table: &DeltaTable) -> Result<Ranges> {
-    let (Some(part), true) = (
-        spec.partition_by.first().filter(|p| spec.key.contains(p)),
-        spec.key.contains(&"ts_event"),
-    ) else {
+fn file_ranges(spec: &TableSpec, partition_by: &[String], table: &DeltaTable) -> Result<Ranges> {
+    let (Some(sym), true) = (spec.key.first(), spec.key.contains(&"ts_event")) else {
         return Ok(None);
     };
     let snapshot = table.snapshot().map_err(|e| Error::delta(spec.name, e))?;
     let files = snapshot
         .add_actions_table(true)
         .map_err(|e| Error::delta(spec.name, e))?;
-    let (Some(p), Some(lo), Some(hi)) = (
-        files.column_by_name(&format!("partition.{part}")),
+    let by_partition = partition_by.iter().any(|p| p == sym);
+    let (lo_sym, hi_sym) = if by_partition {
+        let p = files.column_by_name(&format!("partition.{sym}"));
+        (p, p)
+    } else {
+        (
+            files.column_by_name(&format!("min.{sym}")),
+            files.column_by_name(&format!("max.{sym}")),
+        )
+    };
+    let (Some(lo_sym), Some(hi_sym), Some(lo), Some(hi)) = (
+        lo_sym,
+        hi_sym,
         files.column_by_name("min.ts_event"),
         files.column_by_name("max.ts_event"),
     ) else {
         return Ok(None);
     };
-    let p = cast(p, &DataType::Utf8)?;
-    let p = p.as_string::<i32>();
+    let (lo_sym, hi_sym) = (
+        cast(lo_sym, &DataType::Utf8)?,
+        cast(hi_sym, &DataType::Utf8)?,
+    );
+    let (lo_sym, hi_sym) = (lo_sym.as_string::<i32>(), hi_sym.as_string::<i32>());
     let lo = cast(lo, &DataType::Int64)?;
     let hi = cast(hi, &DataType::Int64)?;
     let (lo, hi) = (
         lo.as_primitive::<Int64Type>(),
         hi.as_primitive::<Int64Type>(),
     );
-    let mut out: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
+    let mut out = FileRanges::default();
     for i in 0..files.num_rows() {
-        if p.is_null(i) || lo.is_null(i) || hi.is_null(i) {
+        if [
+            lo_sym.is_null(i),
+            hi_sym.is_null(i),
+            lo.is_null(i),
+            hi.is_null(i),
+        ]
+        .contains(&true)
+        {
             // A file without statistics could hold anything: look every batch up.
             return Ok(None);
         }
-        out.entry(p.value(i).to_string())
-            .or_default()
-            .push((lo.value(i), hi.value(i)));
+        let t = (lo.value(i), hi.value(i).saturating_add(STATS_TS_SLACK_US));
+        if by_partition {
+            out.exact
+                .entry(lo_sym.value(i).to_string())
+                .or_default()
+                .push(t);
+        } else {
+            out.spans.push((
+                lo_sym.value(i).to_string(),
+                hi_sym.value(i).to_string(),
+                t.0,
+                t.1,
+            ));
+        }
     }
     Ok(Some(out))
 }
 
+impl FileRanges {
+    /// Whether a file may hold `symbol` at a time in `lo..=hi`.
+    fn meets(&self, symbol: &str, lo: i64, hi: i64) -> bool {
+        let overlaps = |a: i64, b: i64| a <= hi && lo <= b;
+        self.exact
+            .get(symbol)
+            .is_some_and(|rs| rs.iter().any(|&(a, b)| overlaps(a, b)))
+            || self.spans.iter().any(|(s0, s1, a, b)| {
+                // A string statistic may be a truncated prefix: the maximum then covers every
+                // value it starts.
+                s0.as_str() <= symbol
+                    && (symbol <= s1.as_str() || symbol.starts_with(s1.as_str()))
+                    && overlaps(*a, *b)
+            })
+    }
+}
+
 /// Which rows of `batch` may meet a file of the table: those of a symbol with a file whose
-/// `ts_event` range overlaps the symbol's range in the batch. `None`: no row can.
+/// symbol and `ts_event` ranges overlap the symbol's range in the batch. `None`: no row can.
 fn overlapping_rows(
     spec: &TableSpec,
     ranges: &Ranges,
@@ -445,9 +533,7 @@ fn overlapping_rows(
         return all();
     };
     let (Some(part), Some(ts)) = (
-        spec.partition_by
-            .first()
-            .and_then(|p| batch.column_by_name(p)),
+        spec.key.first().and_then(|p| batch.column_by_name(p)),
         batch.column_by_name("ts_event"),
     ) else {
         return all();
@@ -466,12 +552,7 @@ fn overlapping_rows(
     }
     let meets: HashMap<&str, bool> = span
         .into_iter()
-        .map(|(s, (lo, hi))| {
-            let hit = ranges
-                .get(s)
-                .is_some_and(|rs| rs.iter().any(|&(a, b)| a <= hi && lo <= b));
-            (s, hit)
-        })
+        .map(|(s, (lo, hi))| (s, ranges.meets(s, lo, hi)))
         .collect();
     if !meets.values().any(|&m| m) {
         return Ok(None);
@@ -481,4 +562,154 @@ fn overlapping_rows(
             .map(|i| Some(meets[part.value(i)]))
             .collect(),
     ))
+}
+
+/// The rows of `batches` in ascending order of the columns `idx` (row-encoded by `converter`),
+/// a row group's worth at a time: as they are when already in order (input usually is), else
+/// gathered in sorted order without first copying them into one batch. Every data file an
+/// append writes is sorted by the table key, so its row groups' statistics narrow a lookup by
+/// symbol and time whatever the partitioning.
+fn in_key_order(
+    batches: Vec<RecordBatch>,
+    idx: &[usize],
+    converter: &RowConverter,
+) -> Box<dyn Iterator<Item = Result<RecordBatch>> + Send> {
+    // In order already? Checked a batch at a time, keeping only the last key seen.
+    let mut last: Option<deltalake::arrow::row::OwnedRow> = None;
+    let mut sorted = true;
+    for b in &batches {
+        let k = match encode(converter, idx, b) {
+            Ok(k) => k,
+            Err(e) => return Box::new(std::iter::once(Err(e))),
+        };
+        let mut rows = k.iter();
+        let Some(first) = rows.next() else { continue };
+        if last.as_ref().is_some_and(|l| l.row() > first)
+            || rows
+                .try_fold(first, |prev, r| (prev <= r).then_some(r))
+                .is_none()
+        {
+            sorted = false;
+            break;
+        }
+        last = Some(k.row(k.num_rows() - 1).owned());
+    }
+    if sorted {
+        return Box::new(batches.into_iter().map(Ok));
+    }
+    let keys = match batches
+        .iter()
+        .map(|b| encode(converter, idx, b))
+        .collect::<Result<Vec<_>>>()
+    {
+        Ok(k) => k,
+        Err(e) => return Box::new(std::iter::once(Err(e))),
+    };
+    let mut order: Vec<(usize, usize)> = keys
+        .iter()
+        .enumerate()
+        .flat_map(|(b, k)| (0..k.num_rows()).map(move |r| (b, r)))
+        .collect();
+    let row = |&(b, r): &(usize, usize)| keys[b].row(r);
+    // Time-ordered input (every symbol's bar of a minute, then the next minute) is in key
+    // order within each symbol: a stable counting sort on the key without its fixed-width last
+    // column (the time) orders it in linear time. Checked after; a full sort otherwise.
+    let tail = idx
+        .last()
+        .and_then(|&i| batches[0].column(i).data_type().primitive_width())
+        .map(|w| w + 1); // the row format's null byte, then the value
+    let grouped = tail.is_some_and(|tail| {
+        let mut ids: HashMap<&[u8], u32> = HashMap::new();
+        let mut prefixes: Vec<&[u8]> = Vec::new();
+        let group: Vec<u32> = order
+            .iter()
+            .map(|x| {
+                let d = row(x).data();
+                let p = &d[..d.len().saturating_sub(tail)];
+                *ids.entry(p).or_insert_with(|| {
+                    prefixes.push(p);
+                    (prefixes.len() - 1) as u32
+                })
+            })
+            .collect();
+        let mut by_prefix: Vec<u32> = (0..prefixes.len() as u32).collect();
+        by_prefix.sort_unstable_by_key(|&g| prefixes[g as usize]);
+        // Where each group's rows start in the output.
+        let mut start = vec![0usize; prefixes.len()];
+        let mut counts = vec![0usize; prefixes.len()];
+        for &g in &group {
+            counts[g as usize] += 1;
+        }
+        let mut at = 0;
+        for &g in &by_prefix {
+            start[g as usize] = at;
+            at += counts[g as usize];
+        }
+        let mut placed = vec![(0usize, 0usize); order.len()];
+        for (x, &g) in order.iter().zip(&group) {
+            placed[start[g as usize]] = *x;
+            start[g as usize] += 1;
+        }
+        let ok = placed.windows(2).all(|w| row(&w[0]) <= row(&w[1]));
+        if ok {
+            order = placed;
+        }
+        ok
+    });
+    if !grouped {
+        order.sort_unstable_by(|x, y| row(x).cmp(&row(y)));
+    }
+    drop(keys);
+    let chunks: Vec<Vec<(usize, usize)>> = order
+        .chunks(crate::ROW_GROUP_ROWS)
+        .map(<[_]>::to_vec)
+        .collect();
+    drop(order);
+    Box::new(chunks.into_iter().map(move |c| {
+        let refs: Vec<&RecordBatch> = batches.iter().collect();
+        Ok(deltalake::arrow::compute::interleave_record_batch(
+            &refs, &c,
+        )?)
+    }))
+}
+
+/// Commit a relayout of `old`: its metadata with the new partition columns (same table id,
+/// schema and configuration), a remove of every file it has, and `adds`.
+pub(crate) async fn commit_relayout(
+    name: &str,
+    old: &DeltaTable,
+    partition_by: &[String],
+    adds: Vec<Action>,
+    properties: CommitProperties,
+) -> Result<u64> {
+    let snapshot = old.snapshot().map_err(|e| Error::delta(name, e))?;
+    let md = snapshot.metadata();
+    let schema = md
+        .parse_schema()
+        .map_err(|e| Error::delta(name, e.into()))?;
+    let metadata = new_metadata(&schema, partition_by, md.configuration().clone())
+        .and_then(|m| m.with_table_id(md.id().to_string()))
+        .map_err(|e| Error::delta(name, e.into()))?;
+    let log_store = old.log_store();
+    let mut actions: Vec<Action> = vec![Action::Metadata(metadata)];
+    let removes: Vec<Action> = snapshot
+        .snapshot()
+        .file_views(log_store.as_ref(), None)
+        .map_ok(|f| Action::Remove(f.remove_action(true)))
+        .try_collect()
+        .await
+        .map_err(|e| Error::delta(name, e))?;
+    actions.extend(removes);
+    actions.extend(adds);
+    let op = DeltaOperation::Write {
+        mode: SaveMode::Overwrite,
+        partition_by: Some(partition_by.to_vec()),
+        predicate: None,
+    };
+    Ok(CommitBuilder::from(properties)
+        .with_actions(actions)
+        .build(Some(snapshot), log_store, op)
+        .await
+        .map_err(|e| Error::delta(name, e))?
+        .version())
 }

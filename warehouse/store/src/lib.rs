@@ -25,14 +25,16 @@
 
 mod append;
 mod error;
+mod layout;
 mod warehouse;
 
 pub use append::Appender;
+pub use layout::RelayoutOutcome;
 
 pub use error::{Error, Result};
 pub use warehouse::{
-    At, Attached, CHECKPOINT_INTERVAL, CommitMeta, HistoryEntry, OptimizeOutcome, TableInfo,
-    VacuumOutcome, Warehouse, WriteOutcome,
+    At, Attached, CHECKPOINT_INTERVAL, CommitMeta, HistoryEntry, OptimizeOutcome, ROW_GROUP_ROWS,
+    TableInfo, VacuumOutcome, Warehouse, WriteOutcome,
 };
 
 pub use deltalake::DeltaTable;

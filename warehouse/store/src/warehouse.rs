@@ -107,6 +107,9 @@ pub struct HistoryEntry {
 #[derive(Clone, Debug)]
 pub struct TableInfo {
     pub spec: &'static TableSpec,
+    /// The partition columns the table is laid out by (its Delta metadata's; the spec's, or
+    /// the warehouse's choice, for a table not written yet).
+    pub partition_by: Vec<String>,
     pub version: Option<u64>,
     pub files: usize,
     pub url: Url,
@@ -132,6 +135,9 @@ pub struct Warehouse {
     options: HashMap<String, String>,
     /// For `memory://`: one store shared by every table of this warehouse.
     memory: Option<Arc<dyn ObjectStore>>,
+    /// Partition columns for tables this warehouse creates, where not the spec's
+    /// ([`Warehouse::with_partitioning`]); a table that exists keeps its own.
+    pub(crate) partitioning: HashMap<String, Vec<String>>,
 }
 
 impl Warehouse {
@@ -167,6 +173,7 @@ impl Warehouse {
             root,
             options: HashMap::new(),
             memory,
+            partitioning: HashMap::new(),
         })
     }
 
@@ -189,7 +196,7 @@ impl Warehouse {
             .expect("table names are valid URL segments")
     }
 
-    fn spec(name: &str) -> Result<&'static TableSpec> {
+    pub(crate) fn spec(name: &str) -> Result<&'static TableSpec> {
         TableSpec::by_name(name).ok_or_else(|| Error::UnknownTable {
             name: name.to_string(),
             known: ALL.iter().map(|t| t.name).collect::<Vec<_>>().join(", "),
@@ -502,6 +509,7 @@ impl Warehouse {
             };
             out.push(TableInfo {
                 spec,
+                partition_by: self.partition_columns(spec, table.as_ref())?,
                 version,
                 files,
                 url: self.table_url(spec.name),
@@ -595,6 +603,7 @@ impl Warehouse {
             });
         }
 
+        let partition_by = self.partition_columns(spec, existing.as_ref())?;
         let table = match existing {
             Some(t) => t,
             None => self
@@ -616,7 +625,7 @@ impl Warehouse {
         let table = table
             .write(vec![fresh])
             .with_save_mode(SaveMode::Append)
-            .with_partition_columns(spec.partition_by.iter().copied())
+            .with_partition_columns(partition_by)
             // Only applies when this write creates the table.
             .with_configuration([(
                 "delta.checkpointInterval",
@@ -654,7 +663,8 @@ impl Warehouse {
         let mut df = ctx
             .read_table(provider)
             .map_err(|e| Error::query(spec.name, e))?;
-        if let Some(filter) = prune_filter(spec, input) {
+        let partition_by = partitions_of(spec.name, table)?;
+        if let Some(filter) = prune_filter(spec, &partition_by, input) {
             df = df.filter(filter).map_err(|e| Error::query(spec.name, e))?;
         }
         let batches = df
@@ -814,14 +824,14 @@ fn object_store_memory() -> deltalake::logstore::object_store::memory::InMemory 
 
 /// The positions of `columns` in `spec`'s schema and a converter that row-encodes them (so any
 /// column types compare and hash as bytes).
-pub(crate) fn row_encoder(
+pub(crate) fn row_encoder<S: AsRef<str>>(
     spec: &TableSpec,
-    columns: &[&str],
+    columns: &[S],
 ) -> Result<(Vec<usize>, RowConverter)> {
     let schema = spec.arrow_schema();
     let idx: Vec<usize> = columns
         .iter()
-        .map(|k| schema.index_of(k))
+        .map(|k| schema.index_of(k.as_ref()))
         .collect::<Result<_, _>>()?;
     let converter = RowConverter::new(
         idx.iter()
@@ -831,31 +841,45 @@ pub(crate) fn row_encoder(
     Ok((idx, converter))
 }
 
+/// Rows per Parquet row group: the unit of statistics-based skipping inside a file (DuckDB
+/// writes 122,880). A file sorted by symbol then holds ~13 symbols of 10k bars per group, so a
+/// one-symbol query decodes one group, not the writer default's million rows.
+pub const ROW_GROUP_ROWS: usize = 128 * 1024;
+
 pub(crate) fn writer_properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .build()
 }
 
-/// A filter that narrows the key lookup to the partitions and `ts_event` range of `input`.
-fn prune_filter(spec: &TableSpec, input: &RecordBatch) -> Option<Expr> {
+/// A filter that narrows the key lookup to the partitions, the first key column's values (the
+/// symbols: files and row groups carry their range) and the `ts_event` range of `input`.
+fn prune_filter(spec: &TableSpec, partition_by: &[String], input: &RecordBatch) -> Option<Expr> {
     let mut parts = Vec::new();
-    for name in spec
-        .partition_by
+    let mut names: Vec<&str> = partition_by.iter().map(String::as_str).collect();
+    for k in spec
+        .key
         .iter()
+        .take(1)
         .chain(spec.key.iter().filter(|k| **k == "ts_event"))
     {
+        if !names.contains(k) {
+            names.push(k);
+        }
+    }
+    for name in names {
         let Some(c) = input.column_by_name(name) else {
             continue;
         };
         match c.data_type() {
             DataType::Utf8 => {
                 let vals: HashSet<&str> = c.as_string::<i32>().iter().flatten().collect();
-                parts.push(col(*name).in_list(vals.into_iter().map(lit).collect(), false));
+                parts.push(col(name).in_list(vals.into_iter().map(lit).collect(), false));
             }
             DataType::Int32 => {
                 let vals: HashSet<i32> = c.as_primitive::<Int32Type>().iter().flatten().collect();
-                parts.push(col(*name).in_list(vals.into_iter().map(lit).collect(), false));
+                parts.push(col(name).in_list(vals.into_iter().map(lit).collect(), false));
             }
             DataType::Timestamp(_, tz) => {
                 let a = c.as_primitive::<TimestampMicrosecondType>();
@@ -864,11 +888,21 @@ fn prune_filter(spec: &TableSpec, input: &RecordBatch) -> Option<Expr> {
                     deltalake::arrow::compute::max(a),
                 ) {
                     let s = |v| lit(ScalarValue::TimestampMicrosecond(Some(v), tz.clone()));
-                    parts.push(col(*name).between(s(lo), s(hi)));
+                    parts.push(col(name).between(s(lo), s(hi)));
                 }
             }
             _ => {}
         }
     }
     parts.into_iter().reduce(Expr::and)
+}
+
+/// The partition columns of a loaded table (its Delta metadata's).
+pub(crate) fn partitions_of(name: &str, table: &DeltaTable) -> Result<Vec<String>> {
+    Ok(table
+        .snapshot()
+        .map_err(|e| Error::delta(name, e))?
+        .metadata()
+        .partition_columns()
+        .to_vec())
 }

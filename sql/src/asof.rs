@@ -1,0 +1,299 @@
+//! `asof_join`: the point-in-time join as a table function.
+//!
+//! ```sql
+//! SELECT * FROM asof_join('ticks', 'quotes', 'symbol', 'ts_event', 'ts_recv', 'level = 0')
+//! ```
+//!
+//! For every row of the left table, the right table's row with the same `by` value and the
+//! greatest `right_on` not after the row's `left_on` (ties: the last one read), or NULLs when
+//! there is none (a left join, like DuckDB's `LEFT ASOF JOIN … ON l.by = r.by AND l.on >= r.on`).
+//! Joining on the right side's `ts_recv` gives what was knowable at the left row's time: no
+//! look-ahead. Arguments: `left`, `right` (warehouse tables, `name@v3` for a version), `by`,
+//! `left_on`, `right_on`, then optional SQL predicates `right_where` and `left_where` applied
+//! before the join. Columns: every left column, then every right column but `by`, a right
+//! column whose name the left already uses prefixed with the right table's name
+//! (`quotes_ts_event`).
+//!
+//! The join sorts each `by` group of the right side by time once, then binary-searches it for
+//! every left row: O((n + m) log m), the left side's order kept.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use elite_store::datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
+use elite_store::datafusion::arrow::compute::{cast, concat_batches, take};
+use elite_store::datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
+use elite_store::datafusion::catalog::{Session, TableFunctionImpl, TableProvider};
+use elite_store::datafusion::datasource::TableType;
+use elite_store::datafusion::datasource::memory::MemorySourceConfig;
+use elite_store::datafusion::error::{DataFusionError, Result};
+use elite_store::datafusion::execution::SessionState;
+use elite_store::datafusion::logical_expr::Expr;
+use elite_store::datafusion::physical_plan::ExecutionPlan;
+use elite_store::datafusion::prelude::SessionContext;
+use elite_store::datafusion::scalar::ScalarValue;
+
+use crate::catalog::parse_table_ref;
+
+/// The `asof_join` table function.
+#[derive(Debug)]
+pub struct AsofJoinFunction;
+
+#[derive(Debug, Clone)]
+struct Args {
+    left: String,
+    right: String,
+    by: String,
+    left_on: String,
+    right_on: String,
+    right_where: Option<String>,
+    left_where: Option<String>,
+}
+
+fn plan_err(msg: String) -> DataFusionError {
+    DataFusionError::Plan(format!("asof_join: {msg}"))
+}
+
+const USAGE: &str =
+    "asof_join('left', 'right', 'by', 'left_on', 'right_on' [, 'right_where' [, 'left_where']])";
+
+/// The declared schema of a warehouse table named in an argument.
+fn table_schema(name: &str) -> Result<SchemaRef> {
+    match parse_table_ref(name) {
+        Ok(Some(r)) => Ok(r.table.arrow_schema()),
+        Ok(None) => Err(plan_err(format!(
+            "{name:?} is not a warehouse table (asof_join reads tables, optionally name@v3)"
+        ))),
+        Err(e) => Err(plan_err(e)),
+    }
+}
+
+/// A time or integer column, read as i64 for comparison.
+fn orderable(schema: &Schema, table: &str, col: &str) -> Result<()> {
+    let f = schema
+        .field_with_name(col)
+        .map_err(|_| plan_err(format!("{table} has no column {col:?}")))?;
+    match f.data_type() {
+        DataType::Timestamp(..) | DataType::Int64 | DataType::Int32 | DataType::Date32 => Ok(()),
+        t => Err(plan_err(format!(
+            "{table}.{col} is {t}; the as-of columns must be timestamps or integers"
+        ))),
+    }
+}
+
+impl TableFunctionImpl for AsofJoinFunction {
+    fn call(&self, exprs: &[Expr]) -> Result<Arc<dyn TableProvider>> {
+        let strs = exprs
+            .iter()
+            .map(|e| match e {
+                Expr::Literal(ScalarValue::Utf8(Some(s)), ..)
+                | Expr::Literal(ScalarValue::Utf8View(Some(s)), ..)
+                | Expr::Literal(ScalarValue::LargeUtf8(Some(s)), ..) => Ok(s.clone()),
+                other => Err(plan_err(format!(
+                    "every argument is a string literal ({USAGE}); got {other}"
+                ))),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if !(5..=7).contains(&strs.len()) {
+            return Err(plan_err(format!("{} arguments given; {USAGE}", strs.len())));
+        }
+        let args = Args {
+            left: strs[0].clone(),
+            right: strs[1].clone(),
+            by: strs[2].clone(),
+            left_on: strs[3].clone(),
+            right_on: strs[4].clone(),
+            right_where: strs.get(5).cloned().filter(|s| !s.trim().is_empty()),
+            left_where: strs.get(6).cloned().filter(|s| !s.trim().is_empty()),
+        };
+        let (ls, rs) = (table_schema(&args.left)?, table_schema(&args.right)?);
+        for (s, t) in [(&ls, &args.left), (&rs, &args.right)] {
+            let f = s
+                .field_with_name(&args.by)
+                .map_err(|_| plan_err(format!("{t} has no column {:?}", args.by)))?;
+            if f.data_type() != &DataType::Utf8 {
+                return Err(plan_err(format!(
+                    "{t}.{} is {}; `by` must be a string column",
+                    args.by,
+                    f.data_type()
+                )));
+            }
+        }
+        orderable(&ls, &args.left, &args.left_on)?;
+        orderable(&rs, &args.right, &args.right_on)?;
+        let right_base = args.right.split('@').next().unwrap_or(&args.right);
+        let mut fields: Vec<Field> = ls.fields().iter().map(|f| f.as_ref().clone()).collect();
+        for f in rs.fields() {
+            if f.name() == &args.by {
+                continue;
+            }
+            let name = if ls.field_with_name(f.name()).is_ok() {
+                format!("{right_base}_{}", f.name())
+            } else {
+                f.name().clone()
+            };
+            fields.push(Field::new(name, f.data_type().clone(), true));
+        }
+        Ok(Arc::new(AsofJoin {
+            args,
+            left_schema: ls,
+            right_schema: rs,
+            schema: Arc::new(Schema::new(fields)),
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct AsofJoin {
+    args: Args,
+    left_schema: SchemaRef,
+    right_schema: SchemaRef,
+    schema: SchemaRef,
+}
+
+/// Every row of `table` (filtered by `predicate`), with the declared column types.
+async fn read(
+    ctx: &SessionContext,
+    table: &str,
+    predicate: Option<&str>,
+    schema: &SchemaRef,
+) -> Result<RecordBatch> {
+    let cols: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| format!("\"{}\"", f.name()))
+        .collect();
+    let mut sql = format!("SELECT {} FROM \"{table}\"", cols.join(", "));
+    if let Some(p) = predicate {
+        sql.push_str(&format!(" WHERE {p}"));
+    }
+    let batches = ctx.sql(&sql).await?.collect().await?;
+    let conformed = batches
+        .iter()
+        .map(|b| {
+            let cols = schema
+                .fields()
+                .iter()
+                .zip(b.columns())
+                .map(|(f, c)| cast(c, f.data_type()))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(RecordBatch::try_new(Arc::clone(schema), cols)?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(concat_batches(schema, &conformed)?)
+}
+
+/// For each row of `left`, the index of its match in `right` (see the module docs).
+pub fn asof_indices(
+    left_by: &dyn Array,
+    left_on: &dyn Array,
+    right_by: &dyn Array,
+    right_on: &dyn Array,
+) -> Result<UInt32Array> {
+    let as_str = |a: &dyn Array| cast(a, &DataType::Utf8);
+    let as_i64 = |a: &dyn Array| cast(a, &DataType::Int64);
+    let (lb, lo, rb, ro) = (
+        as_str(left_by)?,
+        as_i64(left_on)?,
+        as_str(right_by)?,
+        as_i64(right_on)?,
+    );
+    let (lb, lo) = (lb.as_string::<i32>(), lo.as_primitive::<Int64Type>());
+    let (rb, ro) = (rb.as_string::<i32>(), ro.as_primitive::<Int64Type>());
+    let mut groups: HashMap<&str, Vec<(i64, u32)>> = HashMap::new();
+    for i in 0..rb.len() {
+        if rb.is_valid(i) && ro.is_valid(i) {
+            groups
+                .entry(rb.value(i))
+                .or_default()
+                .push((ro.value(i), i as u32));
+        }
+    }
+    for g in groups.values_mut() {
+        g.sort_by_key(|&(t, _)| t); // stable: ties keep the order read, the last wins
+    }
+    Ok((0..lb.len())
+        .map(|i| {
+            if !(lb.is_valid(i) && lo.is_valid(i)) {
+                return None;
+            }
+            let g = groups.get(lb.value(i))?;
+            let t = lo.value(i);
+            let n = g.partition_point(|&(rt, _)| rt <= t);
+            n.checked_sub(1).map(|k| g[k].1)
+        })
+        .collect())
+}
+
+#[async_trait]
+impl TableProvider for AsofJoin {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Temporary
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let state = state
+            .as_any()
+            .downcast_ref::<SessionState>()
+            .ok_or_else(|| DataFusionError::Internal("asof_join needs a SessionState".into()))?;
+        let ctx = SessionContext::new_with_state(state.clone());
+        let a = &self.args;
+        let (left, right) = futures::try_join!(
+            read(&ctx, &a.left, a.left_where.as_deref(), &self.left_schema),
+            read(&ctx, &a.right, a.right_where.as_deref(), &self.right_schema),
+        )?;
+        let col = |b: &RecordBatch, n: &str| -> Result<ArrayRef> {
+            b.column_by_name(n)
+                .cloned()
+                .ok_or_else(|| plan_err(format!("no column {n}")))
+        };
+        let idx = asof_indices(
+            col(&left, &a.by)?.as_ref(),
+            col(&left, &a.left_on)?.as_ref(),
+            col(&right, &a.by)?.as_ref(),
+            col(&right, &a.right_on)?.as_ref(),
+        )?;
+        let mut cols: Vec<ArrayRef> = left.columns().to_vec();
+        for (f, c) in self.right_schema.fields().iter().zip(right.columns()) {
+            if f.name() != &a.by {
+                cols.push(take(c.as_ref(), &idx, None)?);
+            }
+        }
+        let out = RecordBatch::try_new(Arc::clone(&self.schema), cols)?;
+        Ok(MemorySourceConfig::try_new_exec(
+            &[vec![out]],
+            Arc::clone(&self.schema),
+            projection.cloned(),
+        )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use elite_store::datafusion::arrow::array::{Int64Array, StringArray};
+
+    #[test]
+    fn each_left_row_takes_the_last_right_row_not_after_it_within_its_group() {
+        let lb = StringArray::from(vec!["A", "B", "A", "A", "C", "B"]);
+        let lo = Int64Array::from(vec![5, 5, 10, 1, 7, 100]);
+        let rb = StringArray::from(vec!["A", "A", "B", "A", "A", "C"]);
+        let ro = Int64Array::from(vec![4, 10, 6, 2, 10, 8]);
+        let idx = asof_indices(&lb, &lo, &rb, &ro).unwrap();
+        let got: Vec<Option<u32>> = idx.iter().collect();
+        // A@5 -> A@4 (row 0); B@5 -> none (B's first is 6); A@10 -> the later of the two A@10
+        // (row 4); A@1 -> none; C@7 -> none (C@8 is after); B@100 -> B@6 (row 2).
+        assert_eq!(got, vec![Some(0), None, Some(4), None, None, Some(2)]);
+    }
+}
