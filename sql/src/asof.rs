@@ -6,7 +6,7 @@
 //!
 //! For every row of the left table, the right table's row with the same `by` value and the
 //! greatest `right_on` not after the row's `left_on` (ties: the last one read), or NULLs when
-//! there is none (a left join, like DuckDB's `LEFT ASOF JOIN … ON l.by = r.by AND l.on >= r.on`).
+//! there is none (a left join, like DuckDB's `ASOF LEFT JOIN … ON l.by = r.by AND l.on >= r.on`).
 //! Joining on the right side's `ts_recv` gives what was knowable at the left row's time: no
 //! look-ahead. Arguments: `left`, `right` (warehouse tables, `name@v3` for a version), `by`,
 //! `left_on`, `right_on`, then optional SQL predicates `right_where` and `left_where` applied
@@ -21,7 +21,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use elite_store::datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
+use elite_store::datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, RecordBatch, RecordBatchOptions, UInt32Array,
+};
 use elite_store::datafusion::arrow::compute::{cast, concat_batches, take};
 use elite_store::datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use elite_store::datafusion::catalog::{Session, TableFunctionImpl, TableProvider};
@@ -124,10 +126,12 @@ impl TableFunctionImpl for AsofJoinFunction {
         orderable(&rs, &args.right, &args.right_on)?;
         let right_base = args.right.split('@').next().unwrap_or(&args.right);
         let mut fields: Vec<Field> = ls.fields().iter().map(|f| f.as_ref().clone()).collect();
-        for f in rs.fields() {
+        let mut right_out = Vec::new();
+        for (i, f) in rs.fields().iter().enumerate() {
             if f.name() == &args.by {
                 continue;
             }
+            right_out.push(i);
             let name = if ls.field_with_name(f.name()).is_ok() {
                 format!("{right_base}_{}", f.name())
             } else {
@@ -139,6 +143,7 @@ impl TableFunctionImpl for AsofJoinFunction {
             args,
             left_schema: ls,
             right_schema: rs,
+            right_out,
             schema: Arc::new(Schema::new(fields)),
         }))
     }
@@ -149,6 +154,8 @@ struct AsofJoin {
     args: Args,
     left_schema: SchemaRef,
     right_schema: SchemaRef,
+    /// The right schema's column behind each output column past the left ones.
+    right_out: Vec<usize>,
     schema: SchemaRef,
 }
 
@@ -249,9 +256,36 @@ impl TableProvider for AsofJoin {
             .ok_or_else(|| DataFusionError::Internal("asof_join needs a SessionState".into()))?;
         let ctx = SessionContext::new_with_state(state.clone());
         let a = &self.args;
+        // Read only what the query uses, plus the join columns.
+        let all: Vec<usize> = (0..self.schema.fields().len()).collect();
+        let proj = projection.unwrap_or(&all);
+        let nl = self.left_schema.fields().len();
+        let needed =
+            |schema: &SchemaRef, used: &mut dyn Iterator<Item = usize>, keys: [&str; 2]| {
+                let mut idx: Vec<usize> = used.collect();
+                for k in keys {
+                    idx.extend(schema.index_of(k).ok());
+                }
+                idx.sort_unstable();
+                idx.dedup();
+                schema.project(&idx).map(Arc::new)
+            };
+        let left_cols = needed(
+            &self.left_schema,
+            &mut proj.iter().copied().filter(|&i| i < nl),
+            [&a.by, &a.left_on],
+        )?;
+        let right_cols = needed(
+            &self.right_schema,
+            &mut proj
+                .iter()
+                .filter(|&&i| i >= nl)
+                .map(|&i| self.right_out[i - nl]),
+            [&a.by, &a.right_on],
+        )?;
         let (left, right) = futures::try_join!(
-            read(&ctx, &a.left, a.left_where.as_deref(), &self.left_schema),
-            read(&ctx, &a.right, a.right_where.as_deref(), &self.right_schema),
+            read(&ctx, &a.left, a.left_where.as_deref(), &left_cols),
+            read(&ctx, &a.right, a.right_where.as_deref(), &right_cols),
         )?;
         let col = |b: &RecordBatch, n: &str| -> Result<ArrayRef> {
             b.column_by_name(n)
@@ -264,17 +298,25 @@ impl TableProvider for AsofJoin {
             col(&right, &a.by)?.as_ref(),
             col(&right, &a.right_on)?.as_ref(),
         )?;
-        let mut cols: Vec<ArrayRef> = left.columns().to_vec();
-        for (f, c) in self.right_schema.fields().iter().zip(right.columns()) {
-            if f.name() != &a.by {
-                cols.push(take(c.as_ref(), &idx, None)?);
+        let mut cols: Vec<ArrayRef> = Vec::with_capacity(proj.len());
+        for &i in proj {
+            if i < nl {
+                cols.push(col(&left, self.left_schema.field(i).name())?);
+            } else {
+                let name = self.right_schema.field(self.right_out[i - nl]).name();
+                cols.push(take(col(&right, name)?.as_ref(), &idx, None)?);
             }
         }
-        let out = RecordBatch::try_new(Arc::clone(&self.schema), cols)?;
+        let schema = Arc::new(self.schema.project(proj)?);
+        let out = RecordBatch::try_new_with_options(
+            Arc::clone(&schema),
+            cols,
+            &RecordBatchOptions::new().with_row_count(Some(left.num_rows())),
+        )?;
         Ok(MemorySourceConfig::try_new_exec(
             &[vec![out]],
-            Arc::clone(&self.schema),
-            projection.cloned(),
+            schema,
+            None,
         )?)
     }
 }

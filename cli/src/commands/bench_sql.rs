@@ -10,7 +10,7 @@
 //! default all cores).
 //!
 //! Each query is the same SQL text on both sides (but the as-of join: Elite's `asof_join` table
-//! function, DuckDB's `LEFT ASOF JOIN`, the same rows asked for), run once to warm up and then
+//! function, DuckDB's `ASOF LEFT JOIN`, the same rows asked for), run once to warm up and then
 //! `repeat` times; the median is reported. Elite: `SqlEngine::query` in this process (plan +
 //! execute + collect the Arrow batches). DuckDB: `execute(q)` and its Arrow table in a Python
 //! process (its start and the views' creation are not timed, as Elite's session start is not).
@@ -128,7 +128,7 @@ fn queries(symbol: &str) -> Vec<Query> {
                 .to_string(),
             "SELECT count(*) AS n, count(q.bid_price) AS matched, sum(q.bid_price) AS bid, sum(q.ask_price) AS ask, \
              sum(t.price - (q.bid_price + q.ask_price) / 2) AS off_mid \
-             FROM ticks t LEFT ASOF JOIN (SELECT * FROM quotes WHERE level = 0) q \
+             FROM ticks t ASOF LEFT JOIN (SELECT * FROM quotes WHERE level = 0) q \
              ON t.symbol = q.symbol AND t.ts_event >= q.ts_recv"
                 .to_string(),
         ),
