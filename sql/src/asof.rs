@@ -179,13 +179,7 @@ async fn read(
     let conformed = batches
         .iter()
         .map(|b| {
-            let cols = schema
-                .fields()
-                .iter()
-                .zip(b.columns())
-                .map(|(f, c)| cast(c, f.data_type()))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            Ok(RecordBatch::try_new(Arc::clone(schema), cols)?)
+            elite_store::conform(b, schema).map_err(|e| DataFusionError::External(Box::new(e)))
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(concat_batches(schema, &conformed)?)

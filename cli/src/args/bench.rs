@@ -138,20 +138,8 @@ pub struct BenchSqlArgs {
     /// `datafusion.execution.parquet.pushdown_filters=true` (repeat the flag)
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub settings: Vec<String>,
-    /// Partition columns of the `bars` table Elite lands: `year` (one partition per year, each
-    /// file sorted by symbol and time) or `symbol,year`; an existing table laid out otherwise
-    /// is moved with `elite warehouse relayout` (timed)
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "year",
-        value_name = "COLUMNS"
-    )]
-    pub partition_by: Vec<String>,
-    /// Row order of the generated CSV: `symbol` (each symbol's history in turn) or `time` (every
-    /// symbol's bar of a minute, then the next minute: how exchange dumps such as NSE's come)
-    #[arg(long, value_enum, default_value = "symbol")]
-    pub order: RowOrder,
+    #[command(flatten)]
+    pub layout: BenchLayoutArgs,
     /// Working directory [default: a temporary one]; an existing warehouse in it is reused
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -256,8 +244,23 @@ pub struct BenchIngestArgs {
     /// Runs per engine (the median is reported)
     #[arg(long, default_value_t = 3, value_parser = positive)]
     pub repeat: usize,
+    #[command(flatten)]
+    pub layout: BenchLayoutArgs,
+    /// Working directory [default: a temporary one]; a CSV this bench generated there with the
+    /// same shape is reused
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Keep the generated files
+    #[arg(long)]
+    pub keep: bool,
+}
+
+/// The layout of the `bars` table a bench lands, and the order of the file it lands from.
+#[derive(Debug, Args)]
+pub struct BenchLayoutArgs {
     /// Partition columns of the `bars` table Elite lands: `year` (one partition per year, each
-    /// file sorted by symbol and time) or `symbol,year` (one partition per symbol and year)
+    /// file sorted by symbol and time) or `symbol,year` (one per symbol and year); an existing
+    /// table laid out otherwise is moved with `elite warehouse relayout` (`bench sql`, timed)
     #[arg(
         long,
         value_delimiter = ',',
@@ -269,13 +272,6 @@ pub struct BenchIngestArgs {
     /// symbol's bar of a minute, then the next minute: how exchange dumps such as NSE's come)
     #[arg(long, value_enum, default_value = "symbol")]
     pub order: RowOrder,
-    /// Working directory [default: a temporary one]; a CSV this bench generated there with the
-    /// same shape is reused
-    #[arg(long)]
-    pub dir: Option<PathBuf>,
-    /// Keep the generated files
-    #[arg(long)]
-    pub keep: bool,
 }
 
 /// Row order of a generated bars file.

@@ -248,20 +248,20 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
     ));
     // A file this bench generated before with the same shape is reused (generation is slow).
     let stamp = dir.join("bars_1m.csv.shape");
-    let shape = format!("{} {} {:?} v2", args.rows, args.symbols, args.order);
+    let shape = format!("{} {} {:?} v2", args.rows, args.symbols, args.layout.order);
     if std::fs::read_to_string(&stamp).ok().as_deref() != Some(shape.as_str()) || !csv.exists() {
-        write_synthetic_csv(&csv, args.rows, args.symbols, args.order)?;
+        write_synthetic_csv(&csv, args.rows, args.symbols, args.layout.order)?;
         std::fs::write(&stamp, &shape)?;
     }
     let size_mib = std::fs::metadata(&csv)?.len() as f64 / (1 << 20) as f64;
     let rows = args.rows.div_ceil(args.symbols) * args.symbols;
-    let parts = args.partition_by.join(",");
-    let layout = if args.partition_by.iter().any(|p| p == "symbol") {
-        format!("partitioned {}", args.partition_by.join("/"))
+    let parts = args.layout.partition_by.join(",");
+    let layout = if args.layout.partition_by.iter().any(|p| p == "symbol") {
+        format!("partitioned {}", args.layout.partition_by.join("/"))
     } else {
         format!(
             "partitioned {}, sorted by symbol, ts",
-            args.partition_by.join("/")
+            args.layout.partition_by.join("/")
         )
     };
 
@@ -296,7 +296,13 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
     let day_t0 =
         (1_704_067_200 + per * 60).div_euclid(86_400) * 86_400 + 86_400 + 9 * 3600 + 15 * 60;
     let day = dir.join("one_day.csv");
-    write_bars_csv(&day, args.symbols * 375, args.symbols, day_t0, args.order)?;
+    write_bars_csv(
+        &day,
+        args.symbols * 375,
+        args.symbols,
+        day_t0,
+        args.layout.order,
+    )?;
     let mut cmd = Command::new(&exe);
     cmd.env("ELITE_CONFIG", "/dev/null")
         .args(["--no-progress", "--format", "json", "--home"])
@@ -439,7 +445,7 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
     printer.note(format!(
         "{rows} rows ({:?}-major), {size_mib:.0} MiB CSV, {} cores; whole processes, median of {} runs each, peak RSS the largest; \
          elite_speedup = engine seconds / elite seconds",
-        args.order,
+        args.layout.order,
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         args.repeat
     ));

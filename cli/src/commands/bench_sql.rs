@@ -245,7 +245,7 @@ pub async fn sql(args: BenchSqlArgs, _settings: &Settings, printer: &Printer) ->
             "generating {rows} synthetic 1-minute bars ({} symbols) and landing them with elite ingest csv",
             args.symbols
         ));
-        super::bench::write_synthetic_csv(&csv, args.rows, args.symbols, args.order)?;
+        super::bench::write_synthetic_csv(&csv, args.rows, args.symbols, args.layout.order)?;
         let t = Instant::now();
         let out = Command::new(std::env::current_exe()?)
             .env("ELITE_CONFIG", "/dev/null")
@@ -257,7 +257,7 @@ pub async fn sql(args: BenchSqlArgs, _settings: &Settings, printer: &Printer) ->
                 "--timeframe",
                 "1m",
                 "--partition-by",
-                &args.partition_by.join(","),
+                &args.layout.partition_by.join(","),
             ])
             .output()?;
         printer.note(format!(
@@ -280,7 +280,12 @@ pub async fn sql(args: BenchSqlArgs, _settings: &Settings, printer: &Printer) ->
 
     // Elite, in this process, on `threads` partitions.
     let wh = elite_store::Warehouse::open(&home.to_string_lossy())?;
-    let want: Vec<&str> = args.partition_by.iter().map(String::as_str).collect();
+    let want: Vec<&str> = args
+        .layout
+        .partition_by
+        .iter()
+        .map(String::as_str)
+        .collect();
     if wh.partitioning("bars").await? != want {
         let t = Instant::now();
         let out = wh.relayout("bars", &want, 512 << 20).await?;

@@ -16,8 +16,6 @@
 use std::sync::Arc;
 
 use deltalake::DeltaTable;
-use deltalake::arrow::array::RecordBatch;
-use deltalake::arrow::compute::cast;
 use deltalake::datafusion::execution::memory_pool::FairSpillPool;
 use deltalake::datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use deltalake::datafusion::prelude::{SessionConfig, SessionContext, col};
@@ -25,7 +23,7 @@ use elite_warehouse::TableSpec;
 use futures::StreamExt;
 
 use crate::append::Appender;
-use crate::warehouse::{CommitMeta, partitions_of};
+use crate::warehouse::{CommitMeta, conform, frame, partitions_of};
 use crate::{At, Error, Result, Warehouse};
 
 /// What a relayout did.
@@ -142,17 +140,9 @@ impl Warehouse {
             .build_arc()
             .map_err(|e| Error::query(name, e))?;
         let ctx = SessionContext::new_with_config_rt(SessionConfig::new(), runtime);
-        table
-            .update_datafusion_session(&ctx.state())
-            .map_err(|e| Error::delta(name, e))?;
-        let provider = table
-            .table_provider()
-            .await
-            .map_err(|e| Error::query(name, e))?;
         let schema = spec.arrow_schema();
-        let df = ctx
-            .read_table(provider)
-            .map_err(|e| Error::query(name, e))?
+        let df = frame(&ctx, name, &table)
+            .await?
             .sort(spec.key.iter().map(|k| col(*k).sort(true, false)).collect())
             .map_err(|e| Error::query(name, e))?
             .select_columns(
@@ -178,15 +168,7 @@ impl Warehouse {
         let mut n = 0;
         while let Some(b) = rows.next().await {
             let b = b.map_err(|e| Error::query(name, e))?;
-            // Partition columns come back dictionary-encoded: cast to the declared types.
-            let cols = schema
-                .fields()
-                .iter()
-                .zip(b.columns())
-                .map(|(f, c)| cast(c, f.data_type()))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            let b = RecordBatch::try_new(Arc::clone(&schema), cols)?;
-            n += out.write(b).await?;
+            n += out.write(conform(&b, &schema)?).await?;
         }
         let meta = CommitMeta::new("elite warehouse relayout")
             .with("elite.relayout.from", from.join(","))

@@ -34,7 +34,7 @@ pub use layout::RelayoutOutcome;
 pub use error::{Error, Result};
 pub use warehouse::{
     At, Attached, CHECKPOINT_INTERVAL, CommitMeta, HistoryEntry, OptimizeOutcome, ROW_GROUP_ROWS,
-    TableInfo, VacuumOutcome, Warehouse, WriteOutcome,
+    TableInfo, VacuumOutcome, Warehouse, WriteOutcome, conform,
 };
 
 pub use deltalake::DeltaTable;

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use deltalake::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use deltalake::arrow::compute::{cast, concat_batches, filter_record_batch};
-use deltalake::arrow::datatypes::{DataType, Int32Type, TimestampMicrosecondType};
+use deltalake::arrow::datatypes::{DataType, Int32Type, SchemaRef, TimestampMicrosecondType};
 use deltalake::arrow::row::{RowConverter, SortField};
-use deltalake::datafusion::prelude::{Expr, SessionContext, col, lit};
+use deltalake::datafusion::prelude::{DataFrame, Expr, SessionContext, col, lit};
 use deltalake::datafusion::scalar::ScalarValue;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::logstore::object_store::ObjectStoreExt;
@@ -652,17 +652,7 @@ impl Warehouse {
         input: &RecordBatch,
         converter: &RowConverter,
     ) -> Result<deltalake::arrow::row::Rows> {
-        let ctx = SessionContext::new();
-        let provider = table
-            .table_provider()
-            .await
-            .map_err(|e| Error::query(spec.name, e))?;
-        table
-            .update_datafusion_session(&ctx.state())
-            .map_err(|e| Error::delta(spec.name, e))?;
-        let mut df = ctx
-            .read_table(provider)
-            .map_err(|e| Error::query(spec.name, e))?;
+        let mut df = frame(&SessionContext::new(), spec.name, table).await?;
         let partition_by = partitions_of(spec.name, table)?;
         if let Some(filter) = prune_filter(spec, &partition_by, input) {
             df = df.filter(filter).map_err(|e| Error::query(spec.name, e))?;
@@ -693,17 +683,7 @@ impl Warehouse {
         let Some(table) = self.load(name, at).await? else {
             return Ok(Vec::new());
         };
-        let ctx = SessionContext::new();
-        table
-            .update_datafusion_session(&ctx.state())
-            .map_err(|e| Error::delta(name, e))?;
-        let provider = table
-            .table_provider()
-            .await
-            .map_err(|e| Error::query(name, e))?;
-        let mut df = ctx
-            .read_table(provider)
-            .map_err(|e| Error::query(name, e))?;
+        let mut df = frame(&SessionContext::new(), name, &table).await?;
         if let Some(f) = filter {
             df = df.filter(f).map_err(|e| Error::query(name, e))?;
         }
@@ -905,4 +885,32 @@ pub(crate) fn partitions_of(name: &str, table: &DeltaTable) -> Result<Vec<String
         .metadata()
         .partition_columns()
         .to_vec())
+}
+
+/// A DataFrame over every row of `table` (loaded as `name`) in the session `ctx`.
+pub(crate) async fn frame(
+    ctx: &SessionContext,
+    name: &str,
+    table: &DeltaTable,
+) -> Result<DataFrame> {
+    table
+        .update_datafusion_session(&ctx.state())
+        .map_err(|e| Error::delta(name, e))?;
+    let provider = table
+        .table_provider()
+        .await
+        .map_err(|e| Error::query(name, e))?;
+    ctx.read_table(provider).map_err(|e| Error::query(name, e))
+}
+
+/// `batch` with its columns cast, by position, to `schema`'s types: a scan gives partition
+/// columns dictionary-encoded (or as views), the declared schema plain strings.
+pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    let cols = schema
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .map(|(f, c)| cast(c, f.data_type()))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(Arc::clone(schema), cols)?)
 }
