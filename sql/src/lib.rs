@@ -31,6 +31,7 @@ pub mod asof;
 mod catalog;
 mod error;
 pub mod indicators;
+pub mod rolling;
 mod utc_trunc;
 
 pub use catalog::{TableRef, parse_table_ref};
@@ -82,6 +83,7 @@ impl SqlEngine {
         catalog::install(&ctx, wh).await?;
         indicators::register(&ctx);
         ctx.register_udtf("asof_join", std::sync::Arc::new(asof::AsofJoinFunction));
+        ctx.add_optimizer_rule(std::sync::Arc::new(rolling::RollingWindows));
         // Replaces the built-in: the same results, the UTC fast path.
         ctx.register_udf(utc_trunc::date_trunc());
         for (name, ddl) in VIEWS {
