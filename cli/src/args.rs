@@ -843,7 +843,8 @@ pub enum WarehouseCommand {
         /// The new partition columns, e.g. `year` or `symbol,year`
         #[arg(long, value_delimiter = ',', required = true, value_name = "COLUMNS")]
         partition_by: Vec<String>,
-        /// Memory for the sort and the rows waiting to be written (the sort spills beyond it)
+        /// Memory for the sort and the rows waiting to be written (the sort spills beyond it;
+        /// the process adds ~150 MiB)
         #[arg(long, default_value_t = 512, value_name = "MIB")]
         memory_mib: usize,
     },

@@ -2,16 +2,17 @@
 //!
 //! [`Warehouse::insert_new`] takes every row at once. An appender takes them batch by batch:
 //! each batch's keys are checked against the table as it was when the appender opened, but only
-//! where the batch can meet it — the data files' `ts_event` ranges per symbol (Delta's file
+//! where the batch can meet it — the data files' symbol and `ts_event` ranges (Delta's file
 //! statistics) say which symbols and times are present, and only rows whose symbol has a file
 //! overlapping the batch's time range are looked up (a bounded, pruned anti-join). Appending new
 //! days to a table of any size then reads no old data at all.
 //!
 //! New rows are held per partition (copied out of the batch, so a batch is freed once split);
 //! when the rows held pass the memory budget, the largest partitions are written out, each as one
-//! Parquet file, until half the budget is free. Memory is the budget plus one file being encoded,
-//! whatever the number of partitions: no writer stays open per partition (an open Parquet writer
-//! costs most of a megabyte, and `bars` has one partition per symbol and year). Nothing is
+//! Parquet file sorted by the key, until half the budget is free. Memory is at most about twice
+//! the budget — the rows held, plus up to [`SPILLS_IN_FLIGHT`] spills of half of it being encoded
+//! — whatever the number of partitions: no writer stays open per partition (an open Parquet
+//! writer costs most of a megabyte, and a symbol/year layout has thousands). Nothing is
 //! visible until [`Appender::commit`] writes one Delta commit with every file: a crash before it
 //! leaves the previous version intact (the written files are unreferenced, for `vacuum`).
 

@@ -105,7 +105,7 @@ impl Warehouse {
     /// Rewrite every row of `name`'s latest version under the partition columns `to`, each data
     /// file sorted by the key, in one commit (see the module docs). Holds about `budget` bytes:
     /// half for the sort (which spills sorted runs to temporary files beyond it), half for the
-    /// rows waiting to be written.
+    /// rows waiting to be written and being encoded.
     pub async fn relayout(
         &self,
         name: &str,
@@ -134,12 +134,16 @@ impl Warehouse {
                 files_added: 0,
             });
         }
-        let budget = budget.max(16 << 20);
+        let budget = budget.max(64 << 20);
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_pool(Arc::new(FairSpillPool::new(budget / 2)))
             .build_arc()
             .map_err(|e| Error::query(name, e))?;
-        let ctx = SessionContext::new_with_config_rt(SessionConfig::new(), runtime);
+        // The merge of the sorted runs a spilling sort leaves needs memory of its own: reserve a
+        // quarter of the sort's share for it up front (DataFusion's default, 10 MiB, runs out
+        // when many runs are merged under a small pool).
+        let config = SessionConfig::new().with_sort_spill_reservation_bytes(budget / 8);
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
         let schema = spec.arrow_schema();
         let df = frame(&ctx, name, &table)
             .await?
@@ -163,7 +167,7 @@ impl Warehouse {
             None,
             Some(table.clone()),
             to.clone(),
-            budget / 2,
+            budget / 4, // an appender holds up to twice its budget (see its docs)
         )?;
         let mut n = 0;
         while let Some(b) = rows.next().await {
