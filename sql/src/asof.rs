@@ -31,6 +31,7 @@ use elite_store::datafusion::datasource::TableType;
 use elite_store::datafusion::datasource::memory::MemorySourceConfig;
 use elite_store::datafusion::error::{DataFusionError, Result};
 use elite_store::datafusion::execution::SessionState;
+use elite_store::datafusion::execution::context::SQLOptions;
 use elite_store::datafusion::logical_expr::Expr;
 use elite_store::datafusion::physical_plan::ExecutionPlan;
 use elite_store::datafusion::prelude::SessionContext;
@@ -175,7 +176,16 @@ async fn read(
     if let Some(p) = predicate {
         sql.push_str(&format!(" WHERE {p}"));
     }
-    let batches = ctx.sql(&sql).await?.collect().await?;
+    // The predicates are the caller's SQL: only ever a read.
+    let read_only = SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false);
+    let batches = ctx
+        .sql_with_options(&sql, read_only)
+        .await?
+        .collect()
+        .await?;
     let conformed = batches
         .iter()
         .map(|b| {

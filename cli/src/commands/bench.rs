@@ -29,6 +29,8 @@ use anyhow::{Context, Result, bail};
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 
+use elite_models::rng::SplitMix64;
+
 use crate::args::{BenchIngestArgs, RowOrder};
 use crate::printer::Printer;
 use crate::settings::Settings;
@@ -56,24 +58,19 @@ pub fn write_bars_csv(
     let f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
     writeln!(w, "symbol,ts,open,high,low,close,volume")?;
-    // Per symbol: its generator state and last close.
-    let mut walks: Vec<(u64, f64)> = (0..symbols)
+    // Per symbol: its generator and last close.
+    let mut walks: Vec<(SplitMix64, f64)> = (0..symbols)
         .map(|s| {
             (
-                0x2545_f491_4f6c_dd1du64 ^ (s as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                SplitMix64::new(0x2545_f491_4f6c_dd1d ^ s as u64),
                 50.0 + 10.0 * s as f64 % 450.0,
             )
         })
         .collect();
     let mut line = String::with_capacity(96);
     let mut bar = |s: usize, i: usize, w: &mut std::io::BufWriter<std::fs::File>| {
-        let (state, price) = &mut walks[s];
-        let mut next = || {
-            *state ^= *state << 13;
-            *state ^= *state >> 7;
-            *state ^= *state << 17;
-            (*state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let (rng, price) = &mut walks[s];
+        let mut next = || rng.f64();
         let open = *price;
         let close = (open * (1.0 + (next() - 0.5) * 0.002)).max(0.01);
         let high = open.max(close) * (1.0 + next() * 0.001);
@@ -248,7 +245,7 @@ pub async fn ingest(args: BenchIngestArgs, _settings: &Settings, printer: &Print
     ));
     // A file this bench generated before with the same shape is reused (generation is slow).
     let stamp = dir.join("bars_1m.csv.shape");
-    let shape = format!("{} {} {:?} v2", args.rows, args.symbols, args.layout.order);
+    let shape = format!("{} {} {:?} v3", args.rows, args.symbols, args.layout.order);
     if std::fs::read_to_string(&stamp).ok().as_deref() != Some(shape.as_str()) || !csv.exists() {
         write_synthetic_csv(&csv, args.rows, args.symbols, args.layout.order)?;
         std::fs::write(&stamp, &shape)?;

@@ -150,13 +150,8 @@ fn ticks_and_quotes(ticks: usize, symbols: usize) -> Result<(RecordBatch, Record
     use elite_warehouse::{DepthLevel, QuotesBuilder, Tick, TicksBuilder, Timestamp};
     let per = ticks.div_ceil(symbols);
     let t0: i64 = 1_704_270_600_000_000; // 2024-01-03T08:30:00Z, in µs
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = elite_models::rng::SplitMix64::new(0x9e37_79b9_7f4a_7c15);
+    let mut next = move || rng.next_u64();
     let ts = |us: i64| Timestamp::from_nanos(us * 1000);
     let (mut tb, mut qb) = (TicksBuilder::default(), QuotesBuilder::default());
     for s in 0..symbols {
