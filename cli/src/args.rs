@@ -32,7 +32,7 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Warehouse location: a directory or s3://, gs://, az://, memory:// URL [default: ./elite-data]
+    /// Warehouse location: a directory or memory:// URL (s3://, gs://, az:// in a `--features cloud` build) [default: ./elite-data]
     #[arg(long, global = true, env = "ELITE_HOME")]
     pub home: Option<String>,
     /// Output format for data written to stdout [default: table]

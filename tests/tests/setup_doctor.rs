@@ -1,9 +1,8 @@
-//! `tests/dev doctor` checks each native prerequisite by what the build loads, not by a loose
-//! glob. The trap it must not fall into (seen on a fresh machine): the system library directory
-//! holds `libclang-cpp.so.14` (LLVM's C++ library, from another package) and no libclang, so a
-//! check like `ls <libdir>/libclang*.so*` passes and bindgen fails 25 minutes into the build.
-//! Here the detection runs against fixture directory trees (`tests/dev doctor ROOT` applies ROOT
-//! to the libclang and clang-header checks).
+//! `tests/dev doctor` checks each native prerequisite by what the build links and loads, not by a
+//! loose glob. LightGBM is linked from PyPI's lightgbm 4.7.0 wheel (the C API the committed
+//! bindings were generated from): a file of that name that is not a shared object, or a library
+//! of another LightGBM release, must be reported missing before a build fails on it. Here the
+//! check runs against fixture `.tools` trees (`tests/dev doctor TOOLS_DIR`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,85 +11,72 @@ fn dev() -> PathBuf {
     Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("dev")
 }
 
-/// A fixture file: shared objects start with the ELF magic (as the loader requires), headers
-/// are empty.
-fn touch(root: &Path, rel: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    let body: &[u8] = if rel.contains(".so") {
-        b"\x7fELF\x02\x01\x01\x00"
-    } else {
-        b""
-    };
-    std::fs::write(p, body).unwrap();
-}
-
-/// The doctor's lines for libclang and the clang headers, against `root`.
-fn doctor(root: &Path) -> (String, String) {
-    let out = Command::new("bash")
-        .arg(dev())
-        .arg("doctor")
-        .arg(root)
-        .output()
-        .unwrap();
+/// The doctor's line for `name`, against the `.tools` directory `tools` (None: the checkout's).
+fn doctor_line(tools: Option<&Path>, name: &str) -> String {
+    let mut cmd = Command::new("bash");
+    cmd.arg(dev()).arg("doctor");
+    if let Some(t) = tools {
+        cmd.arg(t);
+    }
+    let out = cmd.output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let line = |name: &str| {
-        text.lines()
-            .find(|l| l.contains(name))
-            .unwrap_or_else(|| panic!("no {name} line in:\n{text}"))
-            .to_string()
-    };
-    (line("libclang (bindgen)"), line("clang headers"))
+    text.lines()
+        .find(|l| l.contains(name))
+        .unwrap_or_else(|| panic!("no {name} line in:\n{text}"))
+        .to_string()
+}
+
+/// A fixture `.tools/lib/lib_lightgbm.so` linked to `target` (relative to the fixture root),
+/// whose content is `body`.
+fn fixture(root: &Path, target: &str, body: &[u8]) -> PathBuf {
+    let t = root.join(target);
+    std::fs::create_dir_all(t.parent().unwrap()).unwrap();
+    std::fs::write(&t, body).unwrap();
+    let tools = root.join(".tools");
+    std::fs::create_dir_all(tools.join("lib")).unwrap();
+    std::os::unix::fs::symlink(&t, tools.join("lib/lib_lightgbm.so")).unwrap();
+    tools
 }
 
 #[test]
-fn libclang_cpp_alone_is_not_libclang() {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path();
-    // The fresh machine: only LLVM's C++ library, in both places it is installed.
-    touch(root, "usr/lib/x86_64-linux-gnu/libclang-cpp.so.14");
-    touch(root, "usr/lib/llvm-14/lib/libclang-cpp.so.14");
-    touch(root, "usr/lib/llvm-14/lib/libLLVM-14.so");
-    let (lib, headers) = doctor(root);
-    assert!(lib.starts_with("MISSING"), "{lib}");
-    assert!(lib.contains("apt-get install libclang-dev"), "{lib}");
-    assert!(headers.starts_with("MISSING"), "{headers}");
-}
+fn lightgbm_must_be_the_wheels_shared_object() {
+    let real = doctor_line(None, "lightgbm 4.7.0");
+    assert!(real.starts_with("ok"), "{real}");
+    let lib = real.split_whitespace().last().unwrap().to_string();
+    let bytes = std::fs::read(&lib).unwrap();
 
-#[test]
-fn what_bindgen_loads_is_found_with_where() {
-    // Debian's libclang1-14 (runtime library, versioned name) + libclang-common-14-dev (headers).
+    // Missing altogether.
     let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path();
-    touch(root, "usr/lib/x86_64-linux-gnu/libclang-cpp.so.14");
-    touch(root, "usr/lib/llvm-14/lib/libclang.so.1");
-    touch(root, "usr/lib/llvm-14/lib/clang/14.0.6/include/stddef.h");
-    // A name clang-sys accepts that is not a shared object (a stub, a bind-mounted /dev/null).
-    std::fs::create_dir_all(root.join("usr/lib/llvm-13/lib")).unwrap();
-    std::fs::write(
-        root.join("usr/lib/llvm-13/lib/libclang.so"),
-        b"not a library",
-    )
-    .unwrap();
-    let (lib, headers) = doctor(root);
-    assert!(lib.starts_with("ok"), "{lib}");
-    assert!(lib.contains("usr/lib/llvm-14/lib/libclang.so.1"), "{lib}");
-    assert!(!lib.contains("libclang-cpp"), "{lib}");
+    let line = doctor_line(Some(tmp.path()), "lightgbm 4.7.0");
     assert!(
-        headers.starts_with("ok") && headers.contains("14.0.6/include"),
-        "{headers}"
+        line.starts_with("MISSING") && line.contains("tests/dev setup"),
+        "{line}"
     );
 
-    // The other names clang-sys accepts: libclang-N.so (versioned, unsuffixed) and libclang.so.
-    for name in [
-        "usr/lib/x86_64-linux-gnu/libclang-16.so",
-        "usr/local/lib/libclang.so",
-    ] {
-        let tmp = tempfile::tempdir().unwrap();
-        touch(tmp.path(), name);
-        let (lib, _) = doctor(tmp.path());
-        assert!(lib.starts_with("ok") && lib.contains(name), "{name}: {lib}");
-    }
+    // The right name and place, but not a shared object (a stub, a failed download).
+    let tmp = tempfile::tempdir().unwrap();
+    let tools = fixture(
+        tmp.path(),
+        "lightgbm-4.7.0/lib_lightgbm.so",
+        b"not a library",
+    );
+    let line = doctor_line(Some(&tools), "lightgbm 4.7.0");
+    assert!(line.starts_with("MISSING"), "{line}");
+
+    // A real library, but of another LightGBM release: the bindings would not match.
+    let tmp = tempfile::tempdir().unwrap();
+    let tools = fixture(tmp.path(), "lightgbm-4.6.0/lib_lightgbm.so", &bytes);
+    let line = doctor_line(Some(&tools), "lightgbm 4.7.0");
+    assert!(line.starts_with("MISSING"), "{line}");
+
+    // The wheel's library: found, with where.
+    let tmp = tempfile::tempdir().unwrap();
+    let tools = fixture(tmp.path(), "lightgbm-4.7.0/lib_lightgbm.so", &bytes);
+    let line = doctor_line(Some(&tools), "lightgbm 4.7.0");
+    assert!(
+        line.starts_with("ok") && line.contains("lightgbm-4.7.0/lib_lightgbm.so"),
+        "{line}"
+    );
 }
 
 #[test]

@@ -128,6 +128,22 @@ pub struct VacuumOutcome {
     pub files: Vec<String>,
 }
 
+/// S3, GCS and Azure locations need the `cloud` feature (the object-store backends and the AWS
+/// SDK are opt-in to keep a clean build short); without it, say how to get them.
+fn cloud_build(scheme: &str) -> std::result::Result<(), String> {
+    let cloud = matches!(
+        scheme,
+        "s3" | "s3a" | "gs" | "az" | "abfs" | "abfss" | "azure"
+    );
+    if cloud && !cfg!(feature = "cloud") {
+        return Err(format!(
+            "this build has no {scheme}:// support: build elite with `--features cloud` \
+             (cargo build --release -p elite-cli --features cloud)"
+        ));
+    }
+    Ok(())
+}
+
 /// The versioned warehouse under one root location.
 #[derive(Clone)]
 pub struct Warehouse {
@@ -161,7 +177,11 @@ impl Warehouse {
             root.set_path(&format!("{}/", root.path()));
         }
         let memory = match root.scheme() {
-            "file" | "s3" | "s3a" | "gs" | "az" | "abfs" | "abfss" | "azure" => None,
+            "file" => None,
+            scheme @ ("s3" | "s3a" | "gs" | "az" | "abfs" | "abfss" | "azure") => {
+                cloud_build(scheme).map_err(bad)?;
+                None
+            }
             "memory" => Some(Arc::new(object_store_memory()) as Arc<dyn ObjectStore>),
             other => {
                 return Err(bad(format!(
@@ -360,7 +380,13 @@ impl Warehouse {
     /// absolute (it must exist).
     fn location_url(location: &str) -> Result<Url> {
         match Url::parse(location) {
-            Ok(url) if url.scheme().len() > 1 => Ok(url),
+            Ok(url) if url.scheme().len() > 1 => {
+                cloud_build(url.scheme()).map_err(|reason| Error::InvalidLocation {
+                    location: location.into(),
+                    reason,
+                })?;
+                Ok(url)
+            }
             _ => {
                 let abs = std::fs::canonicalize(location).map_err(|e| Error::InvalidLocation {
                     location: location.into(),

@@ -159,3 +159,25 @@ async fn memory_warehouse_keeps_tables_between_loads() {
     assert_eq!(again.rows_added, 0);
     assert_eq!(closes(&wh, At::Latest).await.len(), 3);
 }
+
+/// Without the `cloud` feature an S3/GCS/Azure location is refused up front, naming the feature
+/// that adds it (not a backend error from deep inside Delta); local and memory locations open.
+#[cfg(not(feature = "cloud"))]
+#[test]
+fn cloud_locations_name_the_feature_they_need() {
+    for url in [
+        "s3://bucket/elite",
+        "gs://bucket/elite",
+        "az://container/elite",
+    ] {
+        let err = match Warehouse::open(url) {
+            Ok(_) => panic!("{url} opened without the cloud feature"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("--features cloud"), "{url}: {err}");
+        assert!(err.contains(url.split(':').next().unwrap()), "{url}: {err}");
+    }
+    assert!(Warehouse::open("memory://elite").is_ok());
+    let dir = tempfile::tempdir().unwrap();
+    assert!(Warehouse::open(dir.path().to_str().unwrap()).is_ok());
+}
