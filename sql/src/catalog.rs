@@ -1,7 +1,7 @@
 //! The warehouse as a DataFusion schema, with `table@version` / `table@instant` names.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -10,7 +10,7 @@ use elite_store::datafusion::datasource::MemTable;
 use elite_store::datafusion::error::{DataFusionError, Result as DfResult};
 use elite_store::datafusion::execution::SessionState;
 use elite_store::datafusion::prelude::SessionContext;
-use elite_store::{At, Attached, Warehouse};
+use elite_store::{At, Attached, DeltaTable, Warehouse};
 use elite_warehouse::TableSpec;
 use elite_warehouse::tables::ALL;
 
@@ -66,6 +66,32 @@ struct WarehouseSchema {
     views: RwLock<HashMap<String, Arc<dyn TableProvider>>>,
     /// Delta tables written elsewhere, attached by name (`elite warehouse attach`).
     attached: HashMap<String, Attached>,
+    /// The latest snapshot of each warehouse table this session has read. A later query
+    /// brings it forward with the commits made since (one listing of the log when there are
+    /// none) instead of replaying the log from its checkpoint again.
+    latest: Mutex<HashMap<&'static str, DeltaTable>>,
+}
+
+impl WarehouseSchema {
+    /// The latest version of a warehouse table (None: never written).
+    async fn latest(&self, name: &'static str) -> elite_store::Result<Option<DeltaTable>> {
+        let cached = self.latest.lock().ok().and_then(|m| m.get(name).cloned());
+        if let Some(mut t) = cached {
+            let before = t.version();
+            // Forward-only; any failure (a log rewritten under us) falls back to a full load.
+            if t.update_incremental(None).await.is_ok() && t.version() >= before {
+                if let Ok(mut m) = self.latest.lock() {
+                    m.insert(name, t.clone());
+                }
+                return Ok(Some(t));
+            }
+        }
+        let table = self.wh.load(name, At::Latest).await?;
+        if let (Some(t), Ok(mut m)) = (&table, self.latest.lock()) {
+            m.insert(name, t.clone());
+        }
+        Ok(table)
+    }
 }
 
 pub(crate) async fn install(ctx: &SessionContext, wh: Warehouse) -> Result<()> {
@@ -82,6 +108,7 @@ pub(crate) async fn install(ctx: &SessionContext, wh: Warehouse) -> Result<()> {
         state: ctx.state(),
         views: RwLock::new(HashMap::new()),
         attached,
+        latest: Mutex::new(HashMap::new()),
     });
     use elite_store::datafusion::catalog::CatalogProvider;
     catalog
@@ -122,11 +149,11 @@ impl SchemaProvider for WarehouseSchema {
         let Some(r) = parse_table_ref(name).map_err(DataFusionError::Plan)? else {
             return Ok(None);
         };
-        let table = self
-            .wh
-            .load(r.table.name, r.at)
-            .await
-            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let table = match r.at {
+            At::Latest => self.latest(r.table.name).await,
+            at => self.wh.load(r.table.name, at).await,
+        }
+        .map_err(|e| DataFusionError::External(Box::new(e)))?;
         match table {
             Some(t) => {
                 t.update_datafusion_session(&self.state)
