@@ -1,4 +1,4 @@
-//! LightGBM models through `lightgbm3` (LightGBM 4.7.0 built from its bundled sources), as an
+//! LightGBM models through `lightgbm3` (LightGBM 4.7.0, the shared library of PyPI's wheel), as an
 //! [`elite_models::model::Learner`]: gbdt, dart and random-forest boosting; binary
 //! classification (P(up)) or regression (forward return). Feature importance (gain) is stored
 //! with the model. Training is deterministic for a given seed and thread count.

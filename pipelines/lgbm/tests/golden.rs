@@ -1,4 +1,4 @@
-//! The Rust LightGBM path (lightgbm3, LightGBM 4.7.0 built from source) against the Python
+//! The Rust LightGBM path (lightgbm3, linked against PyPI's LightGBM 4.7.0 library) against the Python
 //! lightgbm 4.7.0 package: same data, same parameters, same predictions — gbdt, dart and random
 //! forest (pipelines/models/golden/gen_models.py).
 
