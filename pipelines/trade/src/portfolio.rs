@@ -150,11 +150,40 @@ pub(crate) enum Risk<'a> {
     },
 }
 
+/// How Clarabel factors the KKT system at each interior-point iteration.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Pass {
+    /// faer's supernodal LDLᵀ, no iterative refinement.
+    Fast,
+    /// QDLDL with iterative refinement (Clarabel's defaults).
+    Careful,
+}
+
+/// First pass: faer's supernodal LDLᵀ without iterative refinement. On the dense 500-asset problem
+/// of `elite bench cycle` that solved in 86 ms against 126 ms with refinement and 257 ms with QDLDL
+/// (the same 10 iterations, variances equal to 1e-9 relative). Iterative refinement only sharpens
+/// each Newton step; the interior-point method checks the true residuals itself, so a less exact
+/// step can cost iterations, not accuracy. Anything short of `Solved` is solved again the careful
+/// way, whose `AlmostSolved` is also accepted.
+const PASSES: [Pass; 2] = [Pass::Fast, Pass::Careful];
+
 pub(crate) fn solve(
     mu: &[f64],
     risk: Risk<'_>,
     obj: Objective,
     b: &Bounds,
+) -> Result<Vec<f64>, OptError> {
+    solve_with(mu, risk, obj, b, &PASSES)
+}
+
+/// [`solve`] with the given passes, each tried until one reaches `Solved` (the last one may end
+/// `AlmostSolved`).
+pub(crate) fn solve_with(
+    mu: &[f64],
+    risk: Risk<'_>,
+    obj: Objective,
+    b: &Bounds,
+    passes: &[Pass],
 ) -> Result<Vec<f64>, OptError> {
     let n = mu.len();
     if b.lower > b.upper || b.upper * n as f64 + 1e-12 < 1.0 || b.lower * n as f64 > 1.0 + 1e-12 {
@@ -279,16 +308,36 @@ pub(crate) fn solve(
         SupportedConeT::ZeroConeT(ne),
         SupportedConeT::NonnegativeConeT(nl),
     ];
-    let settings = DefaultSettingsBuilder::default()
-        .verbose(false)
-        .tol_gap_abs(1e-9)
-        .tol_gap_rel(1e-9)
-        .tol_feas(1e-9)
-        .build()
-        .map_err(|e| OptError::Solver(e.to_string()))?;
-    let mut solver = DefaultSolver::new(&pm, &q, &am, &bv, &cones, settings)
-        .map_err(|e| OptError::Solver(format!("{e:?}")))?;
-    solver.solve();
+    let mut solver = None;
+    for &pass in passes {
+        let (method, refine) = match pass {
+            Pass::Fast => ("faer", false),
+            Pass::Careful => ("qdldl", true),
+        };
+        let settings = DefaultSettingsBuilder::default()
+            .verbose(false)
+            .tol_gap_abs(1e-9)
+            .tol_gap_rel(1e-9)
+            .tol_feas(1e-9)
+            .direct_solve_method(method.to_string())
+            .iterative_refinement_enable(refine)
+            // One thread: a rebalance shares the machine with the feed and the stream jobs, and
+            // faer's second thread bought nothing on the 500-asset problem (130.9 vs 128.4 ms).
+            .max_threads(1)
+            .build()
+            .map_err(|e| OptError::Solver(e.to_string()))?;
+        let mut s = DefaultSolver::new(&pm, &q, &am, &bv, &cones, settings)
+            .map_err(|e| OptError::Solver(format!("{e:?}")))?;
+        s.solve();
+        let solved = s.solution.status == SolverStatus::Solved;
+        solver = Some(s);
+        if solved {
+            break;
+        }
+    }
+    let Some(solver) = solver else {
+        return Err(OptError::Input("no solver pass given".into()));
+    };
     match solver.solution.status {
         SolverStatus::Solved | SolverStatus::AlmostSolved => {}
         s => return Err(OptError::Solver(format!("{s:?}"))),
@@ -482,4 +531,87 @@ pub fn variance(w: &[f64], cov: &[Vec<f64>]) -> f64 {
         .enumerate()
         .map(|(i, wi)| wi * cov[i].iter().zip(w).map(|(c, wj)| c * wj).sum::<f64>())
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `periods` × `assets` returns with a market factor, 4 sector factors and noise (seeded), and
+    /// a drift so that some expected returns are positive.
+    fn returns(periods: usize, assets: usize) -> Vec<Vec<f64>> {
+        use rand::SeedableRng;
+        use rand_distr::{Distribution, StandardNormal};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut normal = move || -> f64 { StandardNormal.sample(&mut rng) };
+        (0..periods)
+            .map(|_| {
+                let m = normal();
+                let s: Vec<f64> = (0..4).map(|_| normal()).collect();
+                (0..assets)
+                    .map(|i| {
+                        let beta = 0.5 + (i % 7) as f64 / 7.0;
+                        0.0004 * (i % 5) as f64
+                            + 0.01 * beta * m
+                            + 0.005 * s[i % 4]
+                            + 0.012 * normal()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The fast first pass (faer, no refinement) alone reaches the same weights as the careful
+    /// pass (QDLDL, refinement) on every objective, dense and in factor form.
+    #[test]
+    fn fast_pass_equals_careful_pass() {
+        let (t, n) = (150, 120);
+        let r = returns(t, n);
+        let (cov, _, mu) = ledoit_wolf(&r).unwrap();
+        let (x, _) = centered(&r).unwrap();
+        // An exact factor form of a covariance: L = X/√T (T rows), D = 1e-5.
+        let loadings: Vec<Vec<f64>> = x
+            .iter()
+            .map(|row| row.iter().map(|v| v / (t as f64).sqrt()).collect())
+            .collect();
+        let specific = vec![1e-5; n];
+        let b = Bounds {
+            lower: 0.0,
+            upper: 0.04,
+            sectors: (0..n).map(|i| Some(i % 6)).collect(),
+            sector_cap: Some(0.3),
+        };
+        let target = mu.iter().sum::<f64>() / n as f64;
+        for obj in [
+            Objective::MinVariance,
+            Objective::MaxSharpe,
+            Objective::TargetReturn { target },
+        ] {
+            for factor in [false, true] {
+                let risk = || match factor {
+                    false => Risk::Dense(&cov),
+                    true => Risk::Factor {
+                        loadings: &loadings,
+                        specific: &specific,
+                    },
+                };
+                let fast = solve_with(&mu, risk(), obj, &b, &[Pass::Fast]).unwrap();
+                let careful = solve_with(&mu, risk(), obj, &b, &[Pass::Careful]).unwrap();
+                assert_eq!(fast.len(), n);
+                assert_eq!(careful.len(), n);
+                let dw =
+                    fast.iter()
+                        .zip(&careful)
+                        .map(|(a, c)| (a - c).abs())
+                        .fold(0.0, |m: f64, d| {
+                            if m.is_nan() || d.is_nan() {
+                                f64::NAN
+                            } else {
+                                m.max(d)
+                            }
+                        });
+                assert!(dw <= 1e-6, "{obj:?} factor={factor}: max |Δw| {dw:e}");
+            }
+        }
+    }
 }
