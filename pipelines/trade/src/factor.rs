@@ -14,7 +14,7 @@
 //! tridiagonalization, bisection, inverse iteration: [`crate::symeig`]): no iteration count, no
 //! dependence on a previous rebalance.
 
-use crate::portfolio::{Bounds, Matrix, Objective, OptError, Risk, centered, solve};
+use crate::portfolio::{Bounds, Matrix, Objective, OptError, Risk, centered, gram, solve};
 
 /// `Σ = Lᵀ L + D`.
 #[derive(Clone, Debug, PartialEq)]
@@ -85,31 +85,8 @@ pub fn pca_factor(returns: &[Vec<f64>], factors: usize) -> Result<(FactorCov, Ve
     // than assets, else Xᵀ X (p × p); both have the eigenvalues of the covariance.
     let by_period = t <= p;
     let m = if by_period { t } else { p };
-    let mut g = vec![vec![0.0; m]; m];
-    if by_period {
-        for a in 0..t {
-            for b in a..t {
-                let v = dot(&x[a], &x[b]);
-                g[a][b] = v;
-                g[b][a] = v;
-            }
-        }
-    } else {
-        for r in &x {
-            for a in 0..p {
-                let ra = r[a];
-                for (gb, rb) in g[a][a..].iter_mut().zip(&r[a..]) {
-                    *gb += ra * rb;
-                }
-            }
-        }
-        for a in 1..p {
-            let (upper, lower) = g.split_at_mut(a);
-            for (b, row) in upper.iter().enumerate() {
-                lower[0][b] = row[a];
-            }
-        }
-    }
+    let g = gram(&x, !by_period, 1.0);
+    debug_assert_eq!(g.len(), m);
     let (values, vectors) = crate::symeig::top_eigen(g, factors);
     // Loadings √λⱼ vⱼ: for X Xᵀ's eigenvector uⱼ that is Xᵀ uⱼ; for Xᵀ X's vⱼ, √λⱼ vⱼ.
     let loadings: Vec<Vec<f64>> = (0..factors)
@@ -165,27 +142,6 @@ pub fn mean_variance_factor(
         obj,
         b,
     )
-}
-
-/// Σ aᵢ bᵢ with four running sums (so the compiler can keep them in one vector register).
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut s = [0.0f64; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        s[0] += x[0] * y[0];
-        s[1] += x[1] * y[1];
-        s[2] += x[2] * y[2];
-        s[3] += x[3] * y[3];
-    }
-    (s[0] + s[1]) + (s[2] + s[3]) + tail
 }
 
 fn axpy(y: &mut [f64], a: f64, x: &[f64]) {
