@@ -8,8 +8,8 @@
 //!
 //! The peer: the last cycle's optimisation (the same covariance, bounds and sector caps) solved by
 //! Python `cvxpy` with Clarabel (its defaults, and Elite's first-pass settings: faer's supernodal
-//! LDLᵀ without iterative refinement) and with OSQP, each `prob.solve()` timed (cvxpy's canonicalisation
-//! included, and the solver's own time shown apart), the median of `cycles` solves. The run fails
+//! LDLᵀ without iterative refinement) and with OSQP, each `prob.solve()` timed (cvxpy's
+//! canonicalisation included, and the solver's own time shown apart), the median of `cycles` solves. The run fails
 //! unless Elite's variance is no more than 1e-6 (relative) above each peer's, and each peer's
 //! within 1e-4 of Elite's (the same problem solved).
 

@@ -84,9 +84,7 @@ pub fn pca_factor(returns: &[Vec<f64>], factors: usize) -> Result<(FactorCov, Ve
     // Decompose the smaller of the two Gram matrices: X Xᵀ (T × T) when there are fewer periods
     // than assets, else Xᵀ X (p × p); both have the eigenvalues of the covariance.
     let by_period = t <= p;
-    let m = if by_period { t } else { p };
     let g = gram(&x, !by_period, 1.0);
-    debug_assert_eq!(g.len(), m);
     let (values, vectors) = crate::symeig::top_eigen(g, factors);
     // Loadings √λⱼ vⱼ: for X Xᵀ's eigenvector uⱼ that is Xᵀ uⱼ; for Xᵀ X's vⱼ, √λⱼ vⱼ.
     let loadings: Vec<Vec<f64>> = (0..factors)

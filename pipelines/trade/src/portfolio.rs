@@ -647,18 +647,8 @@ mod tests {
                 let fast = solve_with(&mu, risk(), obj, &b, &[Pass::Fast]).unwrap();
                 let careful = solve_with(&mu, risk(), obj, &b, &[Pass::Careful]).unwrap();
                 assert_eq!(fast.len(), n);
-                assert_eq!(careful.len(), n);
-                let dw =
-                    fast.iter()
-                        .zip(&careful)
-                        .map(|(a, c)| (a - c).abs())
-                        .fold(0.0, |m: f64, d| {
-                            if m.is_nan() || d.is_nan() {
-                                f64::NAN
-                            } else {
-                                m.max(d)
-                            }
-                        });
+                // Length-checked and NaN-aware.
+                let (dw, _) = elite_warehouse::approx::max_abs_diff(&fast, &careful).unwrap();
                 assert!(dw <= 1e-6, "{obj:?} factor={factor}: max |Δw| {dw:e}");
             }
         }
