@@ -1,14 +1,15 @@
 //! `elite bench cycle`: the latency of one trade-runner decision cycle over `assets` assets —
 //! the risk model of the last `lookback` returns (Ledoit-Wolf, or a PCA factor model), long-only mean-variance (minimum variance, 5% cap, 10 sectors
-//! capped at 25%) on Clarabel (dense, or in factor form), then one order per asset through
+//! capped at 25%) — dense: Elite's interior-point method on faer's dense Cholesky (Clarabel the
+//! fallback); factor form: Clarabel — then one order per asset through
 //! pre-trade risk and into the broker. Each phase timed separately.
 //!
 //! Synthetic returns with the structure of equity returns (deterministic): a market factor with
 //! per-asset betas, 10 sector factors, and idiosyncratic noise.
 //!
 //! The peer: the last cycle's optimisation (the same covariance, bounds and sector caps) solved by
-//! Python `cvxpy` with Clarabel (its defaults, and Elite's first-pass settings: faer's supernodal
-//! LDLᵀ without iterative refinement) and with OSQP, each `prob.solve()` timed (cvxpy's
+//! Python `cvxpy` with Clarabel (its defaults, and the settings of Elite's Clarabel pass: faer's
+//! supernodal LDLᵀ without iterative refinement) and with OSQP, each `prob.solve()` timed (cvxpy's
 //! canonicalisation included, and the solver's own time shown apart), the median of `cycles` solves. The run fails
 //! unless Elite's variance is no more than 1e-6 (relative) above each peer's, and each peer's
 //! within 1e-4 of Elite's (the same problem solved).
@@ -173,7 +174,7 @@ pub fn run(args: BenchCycleArgs, _settings: &Settings, printer: &Printer) -> Res
     } else {
         [
             "ledoit-wolf covariance",
-            "mean-variance (Clarabel, dense)",
+            "mean-variance (dense interior point)",
             "risk checks + orders",
             "whole cycle",
         ]
@@ -233,7 +234,7 @@ else:
 out = []
 # Clarabel with Elite's tolerances (its defaults are 1e-8).
 tol = {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9}
-# ... and with Elite's first pass too: faer's supernodal LDL, no iterative refinement.
+# ... and with the settings of Elite's Clarabel pass: faer's supernodal LDL, no iterative refinement.
 fast = dict(tol, direct_solve_method="faer", iterative_refinement_enable=False)
 for name, solver, opts in [("cvxpy + Clarabel", cp.CLARABEL, tol),
                            ("cvxpy + Clarabel faer", cp.CLARABEL, fast),
@@ -306,7 +307,7 @@ fn peer(args: &BenchCycleArgs, risk: &Risk, b: &Bounds, w: &[f64]) -> Result<Vec
     let mut rows = Vec::new();
     for (k, name) in [
         "cvxpy + Clarabel (same problem)",
-        "cvxpy + Clarabel, faer, no refinement (Elite's settings)",
+        "cvxpy + Clarabel, faer, no refinement (Elite's Clarabel settings)",
         "cvxpy + OSQP (same problem)",
     ]
     .into_iter()

@@ -31,6 +31,7 @@ pub mod engine;
 pub mod event;
 pub mod execution;
 pub use elite_pipelines::forecast;
+mod dense_qp;
 pub mod factor;
 pub mod inputs;
 pub mod ledger;
