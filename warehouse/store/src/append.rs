@@ -289,7 +289,7 @@ impl Appender {
         let config = WriterConfig::new(
             self.spec.arrow_schema(),
             self.partition_by.clone(),
-            Some(writer_properties()),
+            Some(writer_properties(Some(&self.spec.arrow_schema()))),
             None,
             None,
             self.indexed_cols,

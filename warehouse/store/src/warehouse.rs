@@ -8,7 +8,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use deltalake::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use deltalake::arrow::compute::{cast, concat_batches, filter_record_batch};
-use deltalake::arrow::datatypes::{DataType, Int32Type, SchemaRef, TimestampMicrosecondType};
+use deltalake::arrow::datatypes::{
+    DataType, Int32Type, Schema, SchemaRef, TimestampMicrosecondType,
+};
 use deltalake::arrow::row::{RowConverter, SortField};
 use deltalake::datafusion::prelude::{DataFrame, Expr, SessionContext, col, lit};
 use deltalake::datafusion::scalar::ScalarValue;
@@ -16,6 +18,7 @@ use deltalake::kernel::transaction::CommitProperties;
 use deltalake::logstore::object_store::ObjectStoreExt;
 use deltalake::parquet::basic::{Compression, ZstdLevel};
 use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableBuilder, ObjectStore};
 use elite_warehouse::TableSpec;
@@ -657,7 +660,7 @@ impl Warehouse {
                 "delta.checkpointInterval",
                 Some(CHECKPOINT_INTERVAL.to_string()),
             )])
-            .with_writer_properties(writer_properties())
+            .with_writer_properties(writer_properties(Some(&spec.arrow_schema())))
             .with_commit_properties(CommitProperties::default().with_metadata(md))
             .await
             .map_err(|e| Error::delta(spec.name, e))?;
@@ -764,7 +767,10 @@ impl Warehouse {
             .load(name, At::Latest)
             .await?
             .ok_or_else(|| Error::EmptyTable { name: name.into() })?;
-        let mut op = table.optimize().with_writer_properties(writer_properties());
+        let schema = TableSpec::by_name(name).map(TableSpec::arrow_schema);
+        let mut op = table
+            .optimize()
+            .with_writer_properties(writer_properties(schema.as_deref()));
         if let Some(t) = target_size {
             op = op.with_target_size(t);
         }
@@ -852,11 +858,29 @@ pub(crate) fn row_encoder<S: AsRef<str>>(
 /// one-symbol query decodes one group, not the writer default's million rows.
 pub const ROW_GROUP_ROWS: usize = 128 * 1024;
 
-pub(crate) fn writer_properties() -> WriterProperties {
-    WriterProperties::builder()
+/// How every data file is written: ZSTD level 1, [`ROW_GROUP_ROWS`]-row groups, and (for a table
+/// whose schema is known) dictionary encoding for the string columns only — symbols, timeframes
+/// and sources have few distinct values; prices, volumes and timestamps are nearly distinct per
+/// row group, so a dictionary there only costs hashing every value. On 10M 1-minute bars, with
+/// the parquet crate's default (a dictionary for every column): `elite ingest csv` 6.45–6.73 s →
+/// 5.39–5.64 s, peak RSS 363 → 264–286 MiB, files 271 → 209 MB; `elite bench sql` (a)–(e)
+/// unchanged within this machine's noise (two A/B/A/B rounds).
+pub(crate) fn writer_properties(schema: Option<&Schema>) -> WriterProperties {
+    let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .build()
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
+    if let Some(schema) = schema {
+        b = b.set_dictionary_enabled(false);
+        for f in schema.fields() {
+            if matches!(
+                f.data_type(),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            ) {
+                b = b.set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), true);
+            }
+        }
+    }
+    b.build()
 }
 
 /// A filter that narrows the key lookup to the partitions, the first key column's values (the

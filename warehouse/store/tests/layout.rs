@@ -286,3 +286,57 @@ async fn sub_millisecond_times_at_a_files_end_are_still_looked_up() {
         assert_eq!(rows(&wh, At::Latest).await.len(), 20, "{layout:?}");
     }
 }
+
+/// The columns of a live data file that carry a dictionary page (checked in every row group).
+fn dictionary_columns(uri: &str) -> Vec<String> {
+    use deltalake::parquet::file::reader::{FileReader, SerializedFileReader};
+    let path = uri.strip_prefix("file://").unwrap_or(uri);
+    let r = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    let md = r.metadata();
+    assert!(md.num_row_groups() > 0, "{path}: no row groups");
+    let names = |g: usize| -> Vec<String> {
+        let rg = md.row_group(g);
+        rg.columns()
+            .iter()
+            .filter(|c| c.dictionary_page_offset().is_some())
+            .map(|c| c.column_path().string())
+            .collect()
+    };
+    let first = names(0);
+    for g in 1..md.num_row_groups() {
+        assert_eq!(names(g), first, "{path}: row group {g}");
+    }
+    first
+}
+
+/// Strings (symbol, timeframe, source: a few distinct values) are dictionary-encoded; prices,
+/// volumes and timestamps are not (a dictionary of nearly distinct floats costs hashing every
+/// value and bytes on disk) — in the files of the appender, of `insert_new` and of `optimize`.
+#[tokio::test]
+async fn only_string_columns_are_dictionary_encoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let wh = Warehouse::open(dir.path().to_str().unwrap()).unwrap();
+    let mut app = wh.appender(&BARS, 8 << 20).await.unwrap();
+    app.write(bars(&["AAA", "BBB"], T0, 300, MIN))
+        .await
+        .unwrap();
+    app.commit(CommitMeta::new("x")).await.unwrap();
+    wh.insert_new(
+        &BARS,
+        vec![bars(&["CCC"], T0, 300, MIN)],
+        CommitMeta::new("y"),
+    )
+    .await
+    .unwrap();
+    let want = ["symbol", "timeframe", "source"];
+    let files = live_files(&wh).await;
+    assert_eq!(files.len(), 2);
+    for f in &files {
+        assert_eq!(dictionary_columns(f), want, "{f}");
+    }
+    wh.optimize("bars", None).await.unwrap();
+    let compacted = live_files(&wh).await;
+    assert_eq!(compacted.len(), 1, "{compacted:?}");
+    assert_eq!(dictionary_columns(&compacted[0]), want);
+    assert_eq!(rows(&wh, At::Latest).await.len(), 900);
+}
