@@ -14,8 +14,11 @@
 //! column whose name the left already uses prefixed with the right table's name
 //! (`quotes_ts_event`).
 //!
-//! The join sorts each `by` group of the right side by time once, then binary-searches it for
-//! every left row: O((n + m) log m), the left side's order kept.
+//! The join sorts each `by` group of the right side by time once, then finds each left row's
+//! match from its group's previous one (galloping forward; a binary search when the row is
+//! earlier): O(n + m) for left rows in time order within each group, O((n + m) log m) at worst,
+//! the left side's order kept. Runs of equal `by` values (tables are sorted by their first key
+//! column) are looked up once per run, not hashed per row.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -212,26 +215,69 @@ pub fn asof_indices(
     );
     let (lb, lo) = (lb.as_string::<i32>(), lo.as_primitive::<Int64Type>());
     let (rb, ro) = (rb.as_string::<i32>(), ro.as_primitive::<Int64Type>());
-    let mut groups: HashMap<&str, Vec<(i64, u32)>> = HashMap::new();
+    // Groups by key, in the order first seen. Tables come sorted by their first key column, so
+    // consecutive rows mostly share the key: a run reuses the previous row's group and only a
+    // change of key is hashed.
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut groups: Vec<Vec<(i64, u32)>> = Vec::new();
+    let mut last: Option<(&str, usize)> = None;
     for i in 0..rb.len() {
-        if rb.is_valid(i) && ro.is_valid(i) {
-            groups
-                .entry(rb.value(i))
-                .or_default()
-                .push((ro.value(i), i as u32));
+        if !(rb.is_valid(i) && ro.is_valid(i)) {
+            continue;
         }
+        let key = rb.value(i);
+        let g = match last {
+            Some((k, g)) if k == key => g,
+            _ => {
+                let next = groups.len();
+                let g = *index.entry(key).or_insert(next);
+                if g == next {
+                    groups.push(Vec::new());
+                }
+                last = Some((key, g));
+                g
+            }
+        };
+        groups[g].push((ro.value(i), i as u32));
     }
-    for g in groups.values_mut() {
+    for g in &mut groups {
         g.sort_by_key(|&(t, _)| t); // stable: ties keep the order read, the last wins
     }
+    // Each group's left rows mostly come in time order too (interleaved with other groups or
+    // not): from that group's previous match the next one only moves forward, found by galloping
+    // (O(log distance)); a row earlier than its group's previous one is binary-searched.
+    let mut at: Vec<(i64, usize)> = vec![(i64::MIN, 0); groups.len()];
+    let mut last: Option<(&str, Option<usize>)> = None;
     Ok((0..lb.len())
         .map(|i| {
             if !(lb.is_valid(i) && lo.is_valid(i)) {
                 return None;
             }
-            let g = groups.get(lb.value(i))?;
+            let key = lb.value(i);
+            let gi = match last {
+                Some((k, g)) if k == key => g,
+                _ => {
+                    let g = index.get(key).copied();
+                    last = Some((key, g));
+                    g
+                }
+            }?;
+            let g = &groups[gi];
             let t = lo.value(i);
-            let n = g.partition_point(|&(rt, _)| rt <= t);
+            let (prev_t, prev_n) = at[gi];
+            let n = if t >= prev_t {
+                // Every g[..start] is at or before prev_t ≤ t.
+                let (mut start, mut step) = (prev_n, 1usize);
+                while start + step <= g.len() && g[start + step - 1].0 <= t {
+                    start += step;
+                    step *= 2;
+                }
+                let end = (start + step - 1).min(g.len());
+                start + g[start..end].partition_point(|&(rt, _)| rt <= t)
+            } else {
+                g.partition_point(|&(rt, _)| rt <= t)
+            };
+            at[gi] = (t, n);
             n.checked_sub(1).map(|k| g[k].1)
         })
         .collect())
@@ -341,5 +387,65 @@ mod tests {
         // A@5 -> A@4 (row 0); B@5 -> none (B's first is 6); A@10 -> the later of the two A@10
         // (row 4); A@1 -> none; C@7 -> none (C@8 is after); B@100 -> B@6 (row 2).
         assert_eq!(got, vec![Some(0), None, Some(4), None, None, Some(2)]);
+    }
+
+    /// Against the definition, by brute force: the right row of the same key with the latest
+    /// time not after the left row's (among equal times the last read). Inputs with runs of a
+    /// key, keys interleaved, left rows in and out of time order, repeated times and nulls.
+    #[test]
+    fn equals_the_brute_force_match_on_random_inputs() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        for case in 0..200 {
+            let (nl, nr, keys) = (1 + next(300), 1 + next(300), 1 + next(6));
+            let runs = case % 2 == 0;
+            let mut key = |i: u64, n: u64| -> Option<String> {
+                match next(40) {
+                    0 => None,
+                    _ if runs => Some(format!("K{}", i * keys / n)),
+                    _ => Some(format!("K{}", next(keys))),
+                }
+            };
+            let lb: StringArray = (0..nl).map(|i| key(i, nl)).collect();
+            let rb: StringArray = (0..nr).map(|i| key(i, nr)).collect();
+            let sorted_left = case % 3 != 0;
+            let lo: Int64Array = (0..nl)
+                .map(|i| match next(50) {
+                    0 => None,
+                    _ if sorted_left => Some((i * 3) as i64 + next(3) as i64),
+                    _ => Some(next(1000) as i64),
+                })
+                .collect();
+            let ro: Int64Array = (0..nr)
+                .map(|_| (next(50) != 0).then(|| next(1000) as i64))
+                .collect();
+            let got = asof_indices(&lb, &lo, &rb, &ro).unwrap();
+            assert_eq!(got.len(), nl as usize);
+            for i in 0..nl as usize {
+                let want = (lb.is_valid(i) && lo.is_valid(i))
+                    .then(|| {
+                        (0..nr as usize)
+                            .filter(|&j| {
+                                rb.is_valid(j)
+                                    && ro.is_valid(j)
+                                    && rb.value(j) == lb.value(i)
+                                    && ro.value(j) <= lo.value(i)
+                            })
+                            .max_by_key(|&j| (ro.value(j), j))
+                            .map(|j| j as u32)
+                    })
+                    .flatten();
+                assert_eq!(
+                    got.is_valid(i).then(|| got.value(i)),
+                    want,
+                    "case {case} row {i}"
+                );
+            }
+        }
     }
 }

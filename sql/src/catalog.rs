@@ -1,14 +1,22 @@
 //! The warehouse as a DataFusion schema, with `table@version` / `table@instant` names.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use elite_store::datafusion::catalog::{MemoryCatalogProvider, SchemaProvider, TableProvider};
+use elite_store::datafusion::arrow::datatypes::SchemaRef;
+use elite_store::datafusion::catalog::{
+    MemoryCatalogProvider, SchemaProvider, Session, TableProvider,
+};
+use elite_store::datafusion::catalog::{ScanArgs, ScanResult};
+use elite_store::datafusion::common::Statistics;
 use elite_store::datafusion::datasource::MemTable;
+use elite_store::datafusion::datasource::TableType;
 use elite_store::datafusion::error::{DataFusionError, Result as DfResult};
 use elite_store::datafusion::execution::SessionState;
+use elite_store::datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use elite_store::datafusion::physical_plan::ExecutionPlan;
 use elite_store::datafusion::prelude::SessionContext;
 use elite_store::{At, Attached, DeltaTable, Warehouse};
 use elite_warehouse::TableSpec;
@@ -144,7 +152,7 @@ impl SchemaProvider for WarehouseSchema {
                 .map_err(|e| DataFusionError::External(Box::new(e)))?;
             t.update_datafusion_session(&self.state)
                 .map_err(|e| DataFusionError::External(Box::new(e)))?;
-            return Ok(Some(provider(&t)?));
+            return Ok(Some(provider(&t, None)?));
         }
         let Some(r) = parse_table_ref(name).map_err(DataFusionError::Plan)? else {
             return Ok(None);
@@ -158,7 +166,7 @@ impl SchemaProvider for WarehouseSchema {
             Some(t) => {
                 t.update_datafusion_session(&self.state)
                     .map_err(|e| DataFusionError::External(Box::new(e)))?;
-                Ok(Some(provider(&t)?))
+                Ok(Some(provider(&t, Some(r.table))?))
             }
             // Never written: an empty table with the declared schema.
             None => Ok(Some(Arc::new(MemTable::try_new(
@@ -190,15 +198,104 @@ impl SchemaProvider for WarehouseSchema {
 /// The scan of a loaded table. Partition values (the symbol of `bars`) come as plain strings,
 /// not Delta's default dictionary wrapping: DataFusion groups and joins plain string columns on
 /// its column-wise fast path, and a dictionary key falls back to row encoding.
-fn provider(t: &elite_store::DeltaTable) -> DfResult<Arc<dyn TableProvider>> {
+///
+/// For a warehouse table (`spec`), only filters on the columns its files are laid out by — the
+/// partition columns, the first key column (files are sorted by it) and the key's timestamps —
+/// reach the scan; filters on other columns run above it. Delta's scan turns every filter it is
+/// given into a Parquet row filter as well as file and row-group pruning; on a column the files
+/// are not sorted by the rows it keeps are scattered, and reading them selectively cost more than
+/// reading everything (`level = 0` over 2M quote rows: 0.16 s whole process against 0.06 s
+/// without the filter). Those filters prune nothing either.
+fn provider(
+    t: &elite_store::DeltaTable,
+    spec: Option<&'static TableSpec>,
+) -> DfResult<Arc<dyn TableProvider>> {
     use elite_store::datafusion_scan::{DeltaScanConfig, DeltaScanNext};
     let snapshot = t
         .snapshot()
-        .map_err(|e| DataFusionError::External(Box::new(e)))?
-        .snapshot()
-        .clone();
+        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    let mut laid_out: HashSet<String> = snapshot
+        .metadata()
+        .partition_columns()
+        .iter()
+        .cloned()
+        .collect();
+    let snapshot = snapshot.snapshot().clone();
     let config = DeltaScanConfig::new().with_wrap_partition_values(false);
-    Ok(Arc::new(DeltaScanNext::new(Arc::new(snapshot), config)?))
+    let scan: Arc<dyn TableProvider> = Arc::new(DeltaScanNext::new(Arc::new(snapshot), config)?);
+    let Some(spec) = spec else {
+        return Ok(scan);
+    };
+    laid_out.extend(spec.key.first().map(|k| k.to_string()));
+    laid_out.extend(
+        spec.key
+            .iter()
+            .filter(|k| k.starts_with("ts_"))
+            .map(|k| k.to_string()),
+    );
+    Ok(Arc::new(LaidOutFilters {
+        scan,
+        columns: laid_out,
+    }))
+}
+
+/// A table scan that is offered only the filters on `columns` (see [`provider`]).
+#[derive(Debug)]
+struct LaidOutFilters {
+    scan: Arc<dyn TableProvider>,
+    columns: HashSet<String>,
+}
+
+#[async_trait]
+impl TableProvider for LaidOutFilters {
+    fn schema(&self) -> SchemaRef {
+        self.scan.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        self.scan.table_type()
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        self.scan.scan(state, projection, filters, limit).await
+    }
+
+    async fn scan_with_args<'a>(
+        &self,
+        state: &dyn Session,
+        args: ScanArgs<'a>,
+    ) -> DfResult<ScanResult> {
+        self.scan.scan_with_args(state, args).await
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        let inner = self.scan.supports_filters_pushdown(filters)?;
+        Ok(filters
+            .iter()
+            .zip(inner)
+            .map(|(f, p)| {
+                let refs = f.column_refs();
+                if !refs.is_empty() && refs.iter().all(|c| self.columns.contains(&c.name)) {
+                    p
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
+            })
+            .collect())
+    }
+
+    fn statistics(&self) -> Option<Statistics> {
+        self.scan.statistics()
+    }
 }
 
 #[cfg(test)]
