@@ -34,7 +34,7 @@ pub(crate) struct Qp<'a> {
 }
 
 /// Iterations before giving up (a well-posed portfolio problem takes 10–20).
-pub(crate) const MAX_ITER: usize = 60;
+const MAX_ITER: usize = 60;
 /// Feasibility and duality-gap tolerance (the Clarabel passes use 1e-9 too).
 const TOL: f64 = 1e-9;
 /// Fraction of the distance to the boundary a step may go.
@@ -104,7 +104,11 @@ impl Chol {
     /// Factors `a` (its lower triangle is read) in place.
     fn new(mut a: Mat<f64>) -> Result<Self, Stop> {
         let n = a.nrows();
-        let top = (0..n).map(|i| a[(i, i)].abs()).fold(0.0, f64::max);
+        // A non-finite diagonal is refused first, so the maximum below cannot skip a NaN.
+        if !(0..n).all(|i| a[(i, i)].is_finite()) {
+            return Err(Stop::NonFinite);
+        }
+        let top = (0..n).fold(0.0, |m: f64, i| m.max(a[(i, i)].abs()));
         let mut mem = MemBuffer::new(llt::factor::cholesky_in_place_scratch::<f64>(
             n,
             Par::Seq,
@@ -278,11 +282,9 @@ pub(crate) fn solve(qp: &Qp<'_>) -> Result<Vec<f64>, Stop> {
         //   dz = W (G dx + rc) − rsz/s,  ds = −(rsz + s dz)/z,
         //   H dx + Eᵀ dy = −rd − Gᵀ(W rc − rsz/s),  E dx = −rp.
         let newton = |rsz: &[f64]| {
-            let t: Vec<f64> = (0..m).map(|k| w[k] * rc[k] - rsz[k] / s[k]).collect();
+            let t: Vec<f64> = (0..m).map(|k| rsz[k] / s[k] - w[k] * rc[k]).collect();
             let mut r1: Vec<f64> = rd.iter().map(|v| -v).collect();
-            let mut gt = vec![0.0; n];
-            rows_tmul_add(qp.le, &t, &mut gt);
-            r1.iter_mut().zip(&gt).for_each(|(r, g)| *r -= g);
+            rows_tmul_add(qp.le, &t, &mut r1);
             let (dx, dy) = kkt.solve(r1, &rp_neg);
             let mut gdx = vec![0.0; m];
             rows_mul(qp.le, &dx, &mut gdx);

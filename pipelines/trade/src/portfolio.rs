@@ -222,6 +222,12 @@ pub(crate) fn solve_with(
     if b.lower.is_nan() || b.upper.is_nan() || b.sector_cap.is_some_and(f64::is_nan) {
         return Err(OptError::Input("a bound is NaN".into()));
     }
+    // Expected returns enter only these objectives' constraints (minimum variance ignores them).
+    if !matches!(obj, Objective::MinVariance) && mu.iter().any(|m| !m.is_finite()) {
+        return Err(OptError::Input(
+            "expected returns contain NaN or infinity".into(),
+        ));
+    }
     if b.lower > b.upper || b.upper * n as f64 + 1e-12 < 1.0 || b.lower * n as f64 > 1.0 + 1e-12 {
         return Err(OptError::Input(format!(
             "bounds [{}, {}] cannot hold {n} weights summing to 1",
@@ -279,14 +285,9 @@ pub(crate) fn solve_with(
     if sharpe {
         // μᵀy = 1 with μ in units of its largest value, so that y = w/(μᵀw) is O(1), not
         // O(1/μ) (daily expected returns of 1e-5 put y near 1e5 and slow every method down).
+        // μ is finite (checked above) with a positive entry, so this maximum is that entry.
         let top = mu.iter().copied().fold(0.0, f64::max);
-        eq.push((
-            (0..n)
-                .map(|k| (k, mu[k] / top))
-                .filter(|e| e.1 != 0.0)
-                .collect(),
-            1.0,
-        ));
+        eq.push(((0..n).map(|k| (k, mu[k] / top)).collect(), 1.0));
         eq.push(((0..n).map(|k| (k, 1.0)).chain([(n, -1.0)]).collect(), 0.0));
         for i in 0..n {
             if b.upper.is_finite() {
@@ -300,10 +301,7 @@ pub(crate) fn solve_with(
     } else {
         eq.push(((0..n).map(|k| (k, 1.0)).collect(), 1.0));
         if let Objective::TargetReturn { target } = obj {
-            le.push((
-                (0..n).map(|k| (k, -mu[k])).filter(|e| e.1 != 0.0).collect(),
-                -target,
-            ));
+            le.push(((0..n).map(|k| (k, -mu[k])).collect(), -target));
         }
         for i in 0..n {
             if b.upper.is_finite() {
@@ -334,16 +332,18 @@ pub(crate) fn solve_with(
     if let Risk::Factor { loadings, .. } = risk {
         // f_j = L_j · w (or · y for max Sharpe, where the variance is in y's scale).
         for (j, l) in loadings.iter().enumerate() {
-            let mut r: Row = (0..n).map(|c| (c, l[c])).filter(|e| e.1 != 0.0).collect();
+            let mut r: Row = (0..n).map(|c| (c, l[c])).collect();
             r.push((nw + j, -1.0));
             eq.push((r, 0.0));
         }
     }
+    // Zeros dropped once here for every row; a non-finite coefficient (a factor loading, the
+    // sector cap) is refused.
     for (r, v) in eq.iter_mut().chain(le.iter_mut()) {
         r.retain(|e| e.1 != 0.0);
         if !v.is_finite() || r.iter().any(|e| !e.1.is_finite()) {
             return Err(OptError::Input(
-                "expected returns or a sector cap are not finite".into(),
+                "a constraint coefficient (factor loading or sector cap) is not finite".into(),
             ));
         }
     }
