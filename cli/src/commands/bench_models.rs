@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use elite_lgbm::{LgbmParams, train_matrix};
+use elite_lgbm::{LgbmParams, predict_matrix, train_matrix};
 use elite_models::lstm::Lstm;
 use elite_models::model::{Standardizer, Task};
 use elite_models::rng::SplitMix64;
@@ -119,11 +119,11 @@ pub fn run(args: BenchModelsArgs, _settings: &Settings, printer: &Printer) -> Re
     let booster = booster.context("at least one training run")?;
     let train_s = p50(runs);
     let head = &x[..1000.min(n) * p];
-    let mine_head = booster.predict_with_params(head, p as i32, true, "num_threads=1")?;
+    let mine_head = predict_matrix(&booster, head, p)?;
     let mut lat = Vec::with_capacity(200);
     for _ in 0..200 {
         let t = Instant::now();
-        let out = booster.predict_with_params(head, p as i32, true, "num_threads=1")?;
+        let out = predict_matrix(&booster, head, p)?;
         lat.push(t.elapsed().as_secs_f64());
         std::hint::black_box(out);
     }

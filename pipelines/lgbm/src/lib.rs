@@ -135,6 +135,20 @@ impl LgbmParams {
     }
 }
 
+/// Every call into LightGBM holds this lock. LightGBM keeps its thread count in a process global
+/// (`LGBM_DEFAULT_NUM_THREADS`, exported by the library), which each C API call resets from its own
+/// parameters (dataset creation from none, i.e. all cores; training and scoring from theirs), and
+/// sizes per-thread buffers from it; two callers on different threads (parallel tests, a server
+/// scoring while a retrain runs) can thus run a parallel loop with more threads than its buffers
+/// were made for. Elite never trains boosters in parallel itself, so serializing costs nothing
+/// there; a booster that wants cores gets them through `num_threads`.
+static LIGHTGBM: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    // The guarded data is `()`: a panic while it was held leaves nothing inconsistent.
+    LIGHTGBM.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn backend(e: lightgbm3::Error) -> Error {
     Error::Backend {
         backend: "lightgbm",
@@ -149,10 +163,20 @@ pub fn train_matrix(
     features: &[String],
     params: &LgbmParams,
 ) -> Result<Booster> {
+    let _only = exclusive();
     let mut ds =
         lightgbm3::Dataset::from_slice(x, label, features.len() as i32, true).map_err(backend)?;
     ds.set_feature_names(features).map_err(backend)?;
     Booster::train(ds, &params.to_lightgbm()).map_err(backend)
+}
+
+/// Scores of a row-major matrix of `n_features` columns (one thread; probabilities for a
+/// classifier).
+pub fn predict_matrix(booster: &Booster, x: &[f64], n_features: usize) -> Result<Vec<f64>> {
+    let _only = exclusive();
+    booster
+        .predict_with_params(x, n_features as i32, true, "num_threads=1")
+        .map_err(backend)
 }
 
 /// A LightGBM learner.
@@ -202,9 +226,12 @@ struct Artifact {
 
 impl LgbmModel {
     fn new(booster: Booster, features: Vec<String>, task: Task) -> Result<Self> {
-        let gain = booster
-            .feature_importance(ImportanceType::Gain)
-            .map_err(backend)?;
+        let gain = {
+            let _only = exclusive();
+            booster
+                .feature_importance(ImportanceType::Gain)
+                .map_err(backend)?
+        };
         let importance = features.iter().cloned().zip(gain).collect();
         Ok(Self {
             booster,
@@ -218,7 +245,10 @@ impl LgbmModel {
     pub fn load(bytes: &[u8]) -> Result<Self> {
         let a: Artifact =
             serde_json::from_slice(bytes).map_err(|e| Error::Artifact(format!("lightgbm: {e}")))?;
-        let booster = Booster::from_string(&a.model).map_err(backend)?;
+        let booster = {
+            let _only = exclusive();
+            Booster::from_string(&a.model).map_err(backend)?
+        };
         Ok(Self {
             booster,
             features: a.features,
@@ -229,9 +259,7 @@ impl LgbmModel {
 
     /// Scores of a row-major matrix with this model's features.
     pub fn predict_matrix(&self, x: &[f64]) -> Result<Vec<f64>> {
-        self.booster
-            .predict_with_params(x, self.features.len() as i32, true, "num_threads=1")
-            .map_err(backend)
+        predict_matrix(&self.booster, x, self.features.len())
     }
 }
 
@@ -250,7 +278,10 @@ impl Model for LgbmModel {
         self.predict_matrix(&data.matrix(rows))
     }
     fn save(&self) -> Result<Vec<u8>> {
-        let model = self.booster.save_string().map_err(backend)?;
+        let model = {
+            let _only = exclusive();
+            self.booster.save_string().map_err(backend)?
+        };
         Ok(serde_json::to_vec(&Artifact {
             features: self.features.clone(),
             task: self.task,
