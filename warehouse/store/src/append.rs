@@ -208,9 +208,15 @@ impl Appender {
                 start = i;
             }
         }
+        let whole = groups.len() == 1;
         for (key, rows) in groups {
-            let idx = deltalake::arrow::array::UInt32Array::from(rows);
-            let part = deltalake::arrow::compute::take_record_batch(batch, &idx)?;
+            let part = if whole {
+                // One partition (the usual case): the batch itself, not a copy of it.
+                batch.clone()
+            } else {
+                let idx = deltalake::arrow::array::UInt32Array::from(rows);
+                deltalake::arrow::compute::take_record_batch(batch, &idx)?
+            };
             let bytes = part.get_array_memory_size();
             self.buffered += bytes;
             let slot = self.held.entry(key.to_vec()).or_default();
@@ -248,13 +254,23 @@ impl Appender {
         }
         let writers: Vec<DeltaWriter> = out.iter().map(|_| self.new_writer()).collect();
         let (spec, name) = (self.spec, self.spec.name);
+        let partition_by = self.partition_by.clone();
         self.spilling.push_back(tokio::spawn(async move {
             let (key_idx, converter) = row_encoder(spec, spec.key)?;
             let mut adds = Vec::new();
             for (batches, mut w) in out.into_iter().zip(writers) {
+                // Every batch held under one key is of one partition: its values are those of
+                // any row, and the writer need not split the batches again.
+                let values = match batches.first() {
+                    Some(b) => partition_values(name, b, &partition_by)?,
+                    None => continue,
+                };
                 for b in in_key_order(batches, &key_idx, &converter) {
                     let written = match b {
-                        Ok(b) => w.write(&b).await.map_err(|e| Error::delta(name, e)),
+                        Ok(b) => w
+                            .write_partition(b, &values)
+                            .await
+                            .map_err(|e| Error::delta(name, e)),
                         Err(e) => Err(e),
                     };
                     if let Err(e) = written {
@@ -570,6 +586,31 @@ fn overlapping_rows(
 /// gathered in sorted order without first copying them into one batch. Every data file an
 /// append writes is sorted by the table key, so its row groups' statistics narrow a lookup by
 /// symbol and time whatever the partitioning.
+/// The partition values of `batch`'s first row, as Delta names them.
+fn partition_values(
+    table: &str,
+    batch: &RecordBatch,
+    partition_by: &[String],
+) -> Result<indexmap::IndexMap<String, delta_kernel::expressions::Scalar>> {
+    use deltalake::kernel::scalars::ScalarExt;
+    partition_by
+        .iter()
+        .map(|p| {
+            let mismatch = |found: String| Error::SchemaMismatch {
+                table: table.to_string(),
+                expected: format!("partition column {p} with a Delta partition value"),
+                found,
+            };
+            let col = batch
+                .column_by_name(p)
+                .ok_or_else(|| mismatch("no such column".into()))?;
+            let v = delta_kernel::expressions::Scalar::from_array(col.as_ref(), 0)
+                .ok_or_else(|| mismatch(format!("type {}", col.data_type())))?;
+            Ok((p.clone(), v))
+        })
+        .collect()
+}
+
 fn in_key_order(
     batches: Vec<RecordBatch>,
     idx: &[usize],
