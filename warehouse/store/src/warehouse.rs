@@ -16,7 +16,7 @@ use deltalake::datafusion::prelude::{DataFrame, Expr, SessionContext, col, lit};
 use deltalake::datafusion::scalar::ScalarValue;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::logstore::object_store::ObjectStoreExt;
-use deltalake::parquet::basic::{Compression, ZstdLevel};
+use deltalake::parquet::basic::{Compression, Encoding, ZstdLevel};
 use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::protocol::SaveMode;
@@ -872,11 +872,17 @@ pub(crate) fn writer_properties(schema: Option<&Schema>) -> WriterProperties {
     if let Some(schema) = schema {
         b = b.set_dictionary_enabled(false);
         for f in schema.fields() {
-            if matches!(
-                f.data_type(),
-                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-            ) {
-                b = b.set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), true);
+            let path = || ColumnPath::from(f.name().as_str());
+            match f.data_type() {
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+                    b = b.set_column_dictionary_enabled(path(), true);
+                }
+                // Times ascend within a file's runs of one key: their differences pack into a
+                // few bits, leaving the compressor little to do.
+                DataType::Timestamp(..) => {
+                    b = b.set_column_encoding(path(), Encoding::DELTA_BINARY_PACKED);
+                }
+                _ => {}
             }
         }
     }

@@ -288,6 +288,27 @@ async fn sub_millisecond_times_at_a_files_end_are_still_looked_up() {
 }
 
 /// The columns of a live data file that carry a dictionary page (checked in every row group).
+/// The columns whose chunks (in every row group) use `encoding`.
+fn columns_encoded(uri: &str, encoding: deltalake::parquet::basic::Encoding) -> Vec<String> {
+    use deltalake::parquet::file::reader::{FileReader, SerializedFileReader};
+    let path = uri.strip_prefix("file://").unwrap_or(uri);
+    let r = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    let md = r.metadata();
+    let names = |g: usize| -> Vec<String> {
+        md.row_group(g)
+            .columns()
+            .iter()
+            .filter(|c| c.encodings().any(|e| e == encoding))
+            .map(|c| c.column_path().string())
+            .collect()
+    };
+    let first = names(0);
+    for g in 1..md.num_row_groups() {
+        assert_eq!(names(g), first, "{path}: row group {g}");
+    }
+    first
+}
+
 fn dictionary_columns(uri: &str) -> Vec<String> {
     use deltalake::parquet::file::reader::{FileReader, SerializedFileReader};
     let path = uri.strip_prefix("file://").unwrap_or(uri);
@@ -311,7 +332,8 @@ fn dictionary_columns(uri: &str) -> Vec<String> {
 
 /// Strings (symbol, timeframe, source: a few distinct values) are dictionary-encoded; prices,
 /// volumes and timestamps are not (a dictionary of nearly distinct floats costs hashing every
-/// value and bytes on disk) — in the files of the appender, of `insert_new` and of `optimize`.
+/// value and bytes on disk) — in the files of the appender, of `insert_new` and of `optimize`;
+/// timestamps are delta-encoded.
 #[tokio::test]
 async fn only_string_columns_are_dictionary_encoded() {
     let dir = tempfile::tempdir().unwrap();
@@ -331,12 +353,18 @@ async fn only_string_columns_are_dictionary_encoded() {
     let want = ["symbol", "timeframe", "source"];
     let files = live_files(&wh).await;
     assert_eq!(files.len(), 2);
+    let delta = deltalake::parquet::basic::Encoding::DELTA_BINARY_PACKED;
     for f in &files {
         assert_eq!(dictionary_columns(f), want, "{f}");
+        assert_eq!(columns_encoded(f, delta), ["ts_event", "ts_recv"], "{f}");
     }
     wh.optimize("bars", None).await.unwrap();
     let compacted = live_files(&wh).await;
     assert_eq!(compacted.len(), 1, "{compacted:?}");
     assert_eq!(dictionary_columns(&compacted[0]), want);
+    assert_eq!(
+        columns_encoded(&compacted[0], delta),
+        ["ts_event", "ts_recv"]
+    );
     assert_eq!(rows(&wh, At::Latest).await.len(), 900);
 }
