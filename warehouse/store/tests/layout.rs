@@ -288,17 +288,21 @@ async fn sub_millisecond_times_at_a_files_end_are_still_looked_up() {
 }
 
 /// The columns of a live data file that carry a dictionary page (checked in every row group).
-/// The columns whose chunks (in every row group) use `encoding`.
-fn columns_encoded(uri: &str, encoding: deltalake::parquet::basic::Encoding) -> Vec<String> {
+/// The columns whose chunks satisfy `pick`, the same in every row group.
+fn columns_where(
+    uri: &str,
+    pick: impl Fn(&deltalake::parquet::file::metadata::ColumnChunkMetaData) -> bool,
+) -> Vec<String> {
     use deltalake::parquet::file::reader::{FileReader, SerializedFileReader};
     let path = uri.strip_prefix("file://").unwrap_or(uri);
     let r = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
     let md = r.metadata();
+    assert!(md.num_row_groups() > 0, "{path}: no row groups");
     let names = |g: usize| -> Vec<String> {
         md.row_group(g)
             .columns()
             .iter()
-            .filter(|c| c.encodings().any(|e| e == encoding))
+            .filter(|c| pick(c))
             .map(|c| c.column_path().string())
             .collect()
     };
@@ -309,25 +313,13 @@ fn columns_encoded(uri: &str, encoding: deltalake::parquet::basic::Encoding) -> 
     first
 }
 
+/// The columns whose chunks use `encoding`.
+fn columns_encoded(uri: &str, encoding: deltalake::parquet::basic::Encoding) -> Vec<String> {
+    columns_where(uri, |c| c.encodings().any(|e| e == encoding))
+}
+
 fn dictionary_columns(uri: &str) -> Vec<String> {
-    use deltalake::parquet::file::reader::{FileReader, SerializedFileReader};
-    let path = uri.strip_prefix("file://").unwrap_or(uri);
-    let r = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
-    let md = r.metadata();
-    assert!(md.num_row_groups() > 0, "{path}: no row groups");
-    let names = |g: usize| -> Vec<String> {
-        let rg = md.row_group(g);
-        rg.columns()
-            .iter()
-            .filter(|c| c.dictionary_page_offset().is_some())
-            .map(|c| c.column_path().string())
-            .collect()
-    };
-    let first = names(0);
-    for g in 1..md.num_row_groups() {
-        assert_eq!(names(g), first, "{path}: row group {g}");
-    }
-    first
+    columns_where(uri, |c| c.dictionary_page_offset().is_some())
 }
 
 /// Strings (symbol, timeframe, source: a few distinct values) are dictionary-encoded; prices,
