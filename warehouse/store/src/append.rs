@@ -7,7 +7,8 @@
 //! overlapping the batch's time range are looked up (a bounded, pruned anti-join). Appending new
 //! days to a table of any size then reads no old data at all.
 //!
-//! New rows are held per partition (copied out of the batch, so a batch is freed once split);
+//! New rows are held per partition (a batch of one partition as it is, the rows of a mixed batch
+//! copied out per partition, so that batch is freed once split);
 //! when the rows held pass the memory budget, the largest partitions are written out, each as one
 //! Parquet file sorted by the key, until half the budget is free. Memory is at most about twice
 //! the budget — the rows held, plus up to [`SPILLS_IN_FLIGHT`] spills of half of it being encoded
